@@ -1,0 +1,32 @@
+//! Where findings go. Engines hand [`Record`]s to a [`FindingSink`]; one sink
+//! owns the output stream. Every string that came from the network or from
+//! evidence is escaped for the medium: control sequences never reach a
+//! terminal, formulas never reach a spreadsheet.
+
+mod csv_sink;
+pub mod escape;
+mod jsonl;
+mod text;
+
+use seawall_model::Record;
+
+pub use csv_sink::{COLUMNS as CSV_COLUMNS, CsvSink};
+pub use jsonl::JsonlSink;
+pub use text::TextSink;
+
+/// A failure to write output (a closed pipe, a full disk).
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("encoding a record: {0}")]
+    Encode(String),
+}
+
+/// Receives every record of a run, in order, and writes it somewhere.
+pub trait FindingSink {
+    fn record(&mut self, record: &Record) -> Result<(), SinkError>;
+
+    /// Flush whatever is buffered; called once after the last record.
+    fn finish(&mut self) -> Result<(), SinkError>;
+}

@@ -1,0 +1,38 @@
+//! The `seawall` binary: flags and glue. Engines live in the library crates.
+
+mod cli;
+mod kb_cmd;
+mod kb_text;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// Exit code when errors occurred (bad input, unreadable files); results may be partial.
+const EXIT_ERRORS: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let result = match &cli.command {
+        Command::Kb(command) => kb_cmd::run(&cli, command, &mut out),
+    };
+    let flushed = out.flush();
+    match result.and_then(|code| flushed.map(|()| code).map_err(Into::into)) {
+        Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(io::stderr(), "seawall: {error:#}");
+            ExitCode::from(EXIT_ERRORS)
+        }
+    }
+}
+
+/// `seawall kb list builds | head` must end quietly.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+}
