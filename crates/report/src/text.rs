@@ -46,7 +46,9 @@ impl<W: Write> FindingSink for TextSink<W> {
                 )?;
             }
             Record::Service(service) => {
-                let product = service.product.as_deref().unwrap_or("unknown");
+                let not_exchange = service.facts.get("exchange").and_then(|v| v.as_bool()) == Some(false);
+                let product =
+                    service.product.as_deref().unwrap_or(if not_exchange { "not Exchange" } else { "unknown" });
                 let version = service.version_name.as_deref().or(service.version.as_deref()).unwrap_or("");
                 writeln!(
                     out,

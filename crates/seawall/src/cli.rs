@@ -21,9 +21,83 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Find Exchange servers, their exact build and open CVEs (read-only probes).
+    Scan(Box<ScanArgs>),
     /// Query the knowledge base: Exchange builds, CVEs, product lines.
     #[command(subcommand)]
     Kb(KbCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Addresses, CIDRs, host names, host:port or URLs.
+    #[arg(value_name = "TARGET")]
+    pub(crate) targets: Vec<String>,
+    /// Read targets from FILE (`-` for stdin): plain lists, ZMap or masscan output. Also `-iL FILE`.
+    #[arg(long = "input-list", value_name = "FILE")]
+    pub(crate) input_list: Vec<PathBuf>,
+    /// Ports for targets without one: `443`, `443,8443`, `8000-8010`.
+    #[arg(short = 'p', long, default_value = "443", value_name = "PORTS")]
+    pub(crate) ports: String,
+    /// Never contact addresses in these CIDRs (one per line, `#` comments).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) exclude: Vec<PathBuf>,
+    /// New connections per second (default: unpaced).
+    #[arg(long, value_name = "N")]
+    pub(crate) rate: Option<f64>,
+    /// Endpoints in flight at once (default: from the open-file limit).
+    #[arg(long, value_name = "N")]
+    pub(crate) concurrency: Option<usize>,
+    /// Endpoints of one address in flight at once.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub(crate) per_host: usize,
+    /// Scan shard I of N (0 <= I < N); all shards must share --seed.
+    #[arg(long, value_name = "I/N")]
+    pub(crate) shard: Option<String>,
+    /// Seed of the target permutation (default: random).
+    #[arg(long, value_name = "S")]
+    pub(crate) seed: Option<u64>,
+    /// Seconds allowed to connect; TLS gets the same.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub(crate) connect_timeout: f64,
+    /// Seconds allowed for a complete response head, and again for its body.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub(crate) read_timeout: f64,
+    /// Seconds allowed for everything on one endpoint.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub(crate) host_timeout: f64,
+    /// User-Agent of every request.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) user_agent: Option<String>,
+    /// Contact text added to the User-Agent, e.g. a URL or mail address of the scanning team.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) contact: Option<String>,
+    /// Local address to connect from.
+    #[arg(long, value_name = "IP")]
+    pub(crate) source: Option<std::net::IpAddr>,
+    /// Output format (default: text on a terminal, else jsonl).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<crate::output::Format>,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity is found.
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub(crate) fail_on: String,
+    /// No progress bar on standard error.
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+    /// Judge end of support as of this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) as_of: Option<String>,
+    /// Also GET the webshell paths of the public ProxyLogon-era IOC lists on Exchange hosts
+    /// (about 60 GETs per host, compared with a random path in the same folder).
+    #[arg(long)]
+    pub(crate) probe_webshells: bool,
+    /// Also run the active checks: ProxyLogon SSRF cookie, ProxyShell autodiscover path
+    /// confusion, ProxyNotShell mitigation (three GETs, documented in the README; nothing is written).
+    #[arg(long)]
+    pub(crate) active: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,9 @@
 mod cli;
 mod kb_cmd;
 mod kb_text;
+mod output;
+mod progress;
+mod scan_cmd;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -15,11 +18,14 @@ use crate::cli::{Cli, Command};
 const EXIT_ERRORS: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // nmap's `-iL FILE` is a two-letter short flag, which clap cannot express.
+    let args = std::env::args_os().map(|arg| if arg == "-iL" { "--input-list".into() } else { arg });
+    let cli = Cli::parse_from(args);
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let result = match &cli.command {
         Command::Kb(command) => kb_cmd::run(&cli, command, &mut out),
+        Command::Scan(args) => scan_cmd::run(&cli, args),
     };
     let flushed = out.flush();
     match result.and_then(|code| flushed.map(|()| code).map_err(Into::into)) {

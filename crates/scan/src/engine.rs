@@ -1,0 +1,337 @@
+//! The scheduler: a bounded window of endpoint tasks over one shard of the
+//! target space, new connections paced by a token bucket, a cap per host,
+//! a deadline per host, and a clean stop on cancel. Records go to a channel.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::civil::Date;
+use seawall_kb::KnowledgeBase;
+use seawall_model::{ErrorRecord, Record};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until, timeout};
+
+use crate::exchange::webshells::{self, WebshellPaths};
+use crate::exchange::{active, assess, fingerprint, plan::ProbePlan, probe};
+use crate::http::{HttpSession, HttpSettings, HttpTarget, ProbeError};
+use crate::shard::Shard;
+use crate::space::{Endpoint, TargetSpace};
+
+/// How a scan behaves.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Endpoints in flight at once.
+    pub concurrency: usize,
+    /// New endpoints started per second; `None` is unpaced.
+    pub rate: Option<f64>,
+    /// Endpoints of one address in flight at once.
+    pub per_host: usize,
+    /// Everything spent on one endpoint, resolution included.
+    pub host_timeout: Duration,
+    pub http: HttpSettings,
+    pub seed: u64,
+    pub shard: Shard,
+    /// The date end of support is judged against.
+    pub today: Date,
+    /// GET the webshell paths of the public IOC lists on Exchange hosts.
+    pub probe_webshells: bool,
+    /// Run the opt-in active checks (see `exchange::active`).
+    pub active: bool,
+}
+
+/// Counters the caller may read while the scan runs (for a progress bar).
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub total: AtomicU64,
+    pub done: AtomicU64,
+    pub services: AtomicU64,
+    pub findings: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// Stops a scan: no new endpoint starts, those in flight are abandoned.
+#[derive(Debug, Clone)]
+pub struct StopSignal(watch::Sender<bool>);
+
+impl StopSignal {
+    pub fn stop(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+pub struct Scanner {
+    kb: Arc<KnowledgeBase>,
+    plan: Arc<ProbePlan>,
+    webshell_paths: Arc<WebshellPaths>,
+    options: ScanOptions,
+    progress: Arc<Progress>,
+    stop: watch::Receiver<bool>,
+    stop_sender: StopSignal,
+}
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+impl Scanner {
+    pub fn new(
+        kb: Arc<KnowledgeBase>,
+        plan: ProbePlan,
+        webshell_paths: WebshellPaths,
+        options: ScanOptions,
+    ) -> Scanner {
+        let (sender, stop) = watch::channel(false);
+        Scanner {
+            kb,
+            plan: Arc::new(plan),
+            webshell_paths: Arc::new(webshell_paths),
+            options,
+            progress: Arc::new(Progress::default()),
+            stop,
+            stop_sender: StopSignal(sender),
+        }
+    }
+
+    pub fn progress(&self) -> Arc<Progress> {
+        Arc::clone(&self.progress)
+    }
+
+    pub fn stop_signal(&self) -> StopSignal {
+        self.stop_sender.clone()
+    }
+
+    /// Scan this shard of `space`, sending every record to `out`. Returns when
+    /// every endpoint is done or the scan was stopped.
+    pub async fn run(self, space: Arc<TargetSpace>, out: mpsc::Sender<Record>) {
+        let endpoints = space.shard(self.options.seed, self.options.shard);
+        self.progress.total.store(endpoints.positions_left(), Ordering::Relaxed);
+        let window = self.options.concurrency.max(1);
+        let hosts = HostCaps::new(self.options.per_host.max(1));
+        let interval = self.options.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r));
+        let mut next_start = Instant::now();
+        let mut tasks = JoinSet::new();
+        let mut stop = self.stop.clone();
+        let shared = Arc::new(Shared {
+            kb: Arc::clone(&self.kb),
+            plan: Arc::clone(&self.plan),
+            webshell_paths: Arc::clone(&self.webshell_paths),
+            options: self.options.clone(),
+            progress: Arc::clone(&self.progress),
+            space: Arc::clone(&space),
+            hosts,
+        });
+        for endpoint in endpoints {
+            if *stop.borrow() {
+                break;
+            }
+            while tasks.len() >= window {
+                tokio::select! {
+                    _ = tasks.join_next() => {}
+                    _ = stop.changed() => break,
+                }
+            }
+            if let Some(interval) = interval {
+                tokio::select! {
+                    () = sleep_until(next_start) => {}
+                    _ = stop.changed() => break,
+                }
+                next_start = next_start.max(Instant::now() - interval) + interval;
+            }
+            if *stop.borrow() {
+                break;
+            }
+            let shared = Arc::clone(&shared);
+            let out = out.clone();
+            tasks.spawn(async move { shared.scan_endpoint(endpoint, out).await });
+        }
+        loop {
+            tokio::select! {
+                next = tasks.join_next() => if next.is_none() { break },
+                _ = stop.changed() => {
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    break;
+                }
+            }
+        }
+    }
+}
+
+struct Shared {
+    kb: Arc<KnowledgeBase>,
+    plan: Arc<ProbePlan>,
+    webshell_paths: Arc<WebshellPaths>,
+    options: ScanOptions,
+    progress: Arc<Progress>,
+    space: Arc<TargetSpace>,
+    hosts: HostCaps,
+}
+
+impl Shared {
+    async fn scan_endpoint(&self, endpoint: Endpoint, out: mpsc::Sender<Record>) {
+        let label = format!("{}:{}", endpoint.host_label(), endpoint.port);
+        let records = match timeout(self.options.host_timeout, self.probe(&endpoint)).await {
+            Ok(records) => records,
+            Err(_) => {
+                vec![error_record(&label, format!("gave up after {:?} (host deadline)", self.options.host_timeout))]
+            }
+        };
+        for record in records {
+            match &record {
+                Record::Service(_) => self.progress.services.fetch_add(1, Ordering::Relaxed),
+                Record::Finding(_) => self.progress.findings.fetch_add(1, Ordering::Relaxed),
+                Record::Error(_) => self.progress.errors.fetch_add(1, Ordering::Relaxed),
+                _ => 0,
+            };
+            if out.send(record).await.is_err() {
+                break;
+            }
+        }
+        self.progress.done.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn probe(&self, endpoint: &Endpoint) -> Vec<Record> {
+        let label = format!("{}:{}", endpoint.host_label(), endpoint.port);
+        let ip = match endpoint.ip {
+            Some(ip) => ip,
+            None => match self.resolve(endpoint).await {
+                Ok(ip) => ip,
+                Err(message) => return vec![error_record(&label, message)],
+            },
+        };
+        let _permit = self.hosts.acquire(ip).await;
+        let tls = endpoint.tls.unwrap_or(!matches!(endpoint.port, 80 | 8080 | 8000 | 8008));
+        let target = HttpTarget { addr: SocketAddr::new(ip, endpoint.port), host: endpoint.name.clone(), tls };
+        let mut session = HttpSession::new(self.options.http.clone(), target.clone());
+        let random = random_token(&label, self.options.seed);
+        let (mut answers, mut error) = probe::run_plan(&mut session, &self.plan, &random).await;
+        // TLS was a guess from the port: a server that answered the ClientHello with
+        // something that is not TLS speaks plain HTTP.
+        if endpoint.tls.is_none() && answers.len() == 1 && matches!(error, Some(ProbeError::Tls(_))) {
+            session = HttpSession::new(self.options.http.clone(), HttpTarget { tls: false, ..target });
+            (answers, error) = probe::run_plan(&mut session, &self.plan, &random).await;
+        }
+        let mut records = Vec::new();
+        if answers.iter().all(|a| a.response.is_err()) {
+            if let Some(error) = error {
+                records.push(error_record(&label, error.to_string()));
+            }
+            return records;
+        }
+        let fp = fingerprint::fingerprint(&answers);
+        let host = endpoint.host_label();
+        let ip_text = Some(ip.to_string());
+        let assessment = assess::assess(
+            &self.kb,
+            self.options.today,
+            &host,
+            ip_text,
+            endpoint.port,
+            session.tls_info().cloned(),
+            &fp,
+        );
+        records.push(Record::Service(assessment.service));
+        records.extend(assessment.findings.into_iter().map(Record::Finding));
+        if let Some(error) = error {
+            records.push(error_record(&label, format!("probe stopped early: {error}")));
+            return records;
+        }
+        if fp.exchange && !fp.online {
+            let location = seawall_model::Location::Host { host, port: endpoint.port };
+            if self.options.probe_webshells {
+                let (found, failed) =
+                    webshells::probe_webshells(&mut session, &self.webshell_paths, &random, &location).await;
+                records.extend(found.into_iter().map(Record::Finding));
+                records.extend(failed.map(|message| error_record(&label, message)));
+            }
+            if self.options.active {
+                let (found, failed) = active::active_checks(&mut session, &location).await;
+                records.extend(found.into_iter().map(Record::Finding));
+                records.extend(failed.map(|message| error_record(&label, message)));
+            }
+        }
+        records
+    }
+
+    async fn resolve(&self, endpoint: &Endpoint) -> Result<IpAddr, String> {
+        let name = endpoint.name.as_deref().unwrap_or_default();
+        let addrs = timeout(self.options.http.timeouts.connect, tokio::net::lookup_host((name, endpoint.port)))
+            .await
+            .map_err(|_| format!("resolving {name}: timed out"))?
+            .map_err(|e| format!("resolving {name}: {e}"))?;
+        let mut addrs: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
+        addrs.sort_by_key(|ip| ip.is_ipv6());
+        let first = addrs.first().copied().ok_or_else(|| format!("resolving {name}: no address"))?;
+        if self.space.is_excluded(first) {
+            return Err(format!("{name} resolves to {first}, which is excluded"));
+        }
+        Ok(first)
+    }
+}
+
+fn error_record(source: &str, message: String) -> Record {
+    Record::Error(ErrorRecord { source: source.to_owned(), message, position: None })
+}
+
+/// Letters for the path that cannot exist, different per endpoint and run.
+fn random_token(label: &str, seed: u64) -> String {
+    let mut x = seed ^ 0x5eaa_u64;
+    for b in label.bytes() {
+        x = (x ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    (0..12)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect()
+}
+
+/// At most `cap` endpoints of one address in flight.
+struct HostCaps {
+    cap: usize,
+    slots: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
+}
+
+struct HostPermit<'a> {
+    caps: &'a HostCaps,
+    ip: IpAddr,
+    semaphore: Option<Arc<Semaphore>>,
+}
+
+impl HostCaps {
+    fn new(cap: usize) -> HostCaps {
+        HostCaps { cap, slots: Mutex::new(HashMap::new()) }
+    }
+
+    async fn acquire(&self, ip: IpAddr) -> HostPermit<'_> {
+        let semaphore = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(slots.entry(ip).or_insert_with(|| Arc::new(Semaphore::new(self.cap))))
+        };
+        if let Ok(permit) = Arc::clone(&semaphore).acquire_owned().await {
+            permit.forget();
+        }
+        HostPermit { caps: self, ip, semaphore: Some(semaphore) }
+    }
+}
+
+impl Drop for HostPermit<'_> {
+    fn drop(&mut self) {
+        let Some(semaphore) = self.semaphore.take() else { return };
+        semaphore.add_permits(1);
+        // Forget hosts nobody waits on, so a /8 scan does not keep a map of every address.
+        let mut slots = self.caps.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if semaphore.available_permits() == self.caps.cap && Arc::strong_count(&semaphore) == 2 {
+            slots.remove(&self.ip);
+        }
+    }
+}

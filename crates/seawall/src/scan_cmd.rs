@@ -1,0 +1,189 @@
+//! `seawall scan`: flags to a scanner, records to the output, Ctrl-C to a clean stop.
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use seawall_model::{ErrorRecord, Record, Severity};
+use seawall_scan::engine::{ScanOptions, Scanner};
+use seawall_scan::exchange::plan::ProbePlan;
+use seawall_scan::exchange::webshells::WebshellPaths;
+use seawall_scan::http::{HttpSettings, Limits, Timeouts, tls::probe_client_config};
+use seawall_scan::shard::Shard;
+use seawall_scan::space::TargetSpace;
+use seawall_scan::targets::{TargetSpec, parse_exclude_list, parse_ports, parse_target_list};
+use tokio::sync::mpsc;
+
+use crate::cli::{Cli, ScanArgs};
+use crate::output::Output;
+
+const DEFAULT_USER_AGENT: &str = concat!("seawall/", env!("CARGO_PKG_VERSION"), " (defensive Exchange exposure scan)");
+
+pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
+    let fail_on: Severity = args.fail_on.parse().map_err(anyhow::Error::msg)?;
+    let kb = Arc::new(crate::kb_cmd::load_kb(cli)?);
+    let plan = ProbePlan::embedded().map_err(anyhow::Error::msg)?;
+    let webshell_paths = WebshellPaths::embedded().map_err(anyhow::Error::msg)?;
+    let mut output = Output::open(args.format, args.output.as_deref())?;
+    output.start("scan", kb.origin())?;
+
+    let (specs, target_errors) = collect_targets(args)?;
+    for error in &target_errors {
+        output.write(&Record::Error(ErrorRecord {
+            source: error.origin.clone(),
+            message: error.reason.clone(),
+            position: None,
+        }))?;
+    }
+    let ports = parse_ports(&args.ports).map_err(|e| anyhow::anyhow!("-p {}: {e}", args.ports))?;
+    let mut exclude = Vec::new();
+    for path in &args.exclude {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        exclude.extend(parse_exclude_list(&text, &path.display().to_string())?);
+    }
+    let space = Arc::new(TargetSpace::new(specs, &ports, exclude).map_err(anyhow::Error::msg)?);
+    output.end.targets = Some(space.len());
+
+    let limit = raise_open_file_limit();
+    let concurrency = args.concurrency.unwrap_or_else(|| default_concurrency(limit));
+    let user_agent = match (&args.user_agent, &args.contact) {
+        (Some(ua), _) => ua.clone(),
+        (None, Some(contact)) => format!("{DEFAULT_USER_AGENT} contact: {contact}"),
+        (None, None) => DEFAULT_USER_AGENT.to_owned(),
+    };
+    let today = match &args.as_of {
+        Some(text) => text.parse().with_context(|| format!("--as-of {text:?} is not a YYYY-MM-DD date"))?,
+        None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+    };
+    let options = ScanOptions {
+        concurrency,
+        rate: args.rate,
+        per_host: args.per_host,
+        host_timeout: seconds(args.host_timeout, "--host-timeout")?,
+        http: HttpSettings {
+            timeouts: Timeouts {
+                connect: seconds(args.connect_timeout, "--connect-timeout")?,
+                tls: seconds(args.connect_timeout, "--connect-timeout")?,
+                response_head: seconds(args.read_timeout, "--read-timeout")?,
+                body: seconds(args.read_timeout, "--read-timeout")?,
+            },
+            limits: Limits::default(),
+            user_agent,
+            tls: probe_client_config(&[b"http/1.1"]),
+            source: args.source,
+        },
+        seed: args.seed.unwrap_or_else(random_seed),
+        shard: match &args.shard {
+            Some(text) => Shard::parse(text).map_err(anyhow::Error::msg)?,
+            None => Shard::WHOLE,
+        },
+        today,
+        probe_webshells: args.probe_webshells,
+        active: args.active,
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let show_progress = !args.no_progress && std::io::stderr().is_terminal();
+    let interrupted = runtime.block_on(async {
+        let scanner = Scanner::new(Arc::clone(&kb), plan, webshell_paths, options);
+        let progress = scanner.progress();
+        let stop = scanner.stop_signal();
+        let (tx, mut rx) = mpsc::channel::<Record>(1024);
+        let scan = tokio::spawn(scanner.run(space, tx));
+        let bar = show_progress.then(|| crate::progress::ScanBar::start(Arc::clone(&progress)));
+        let mut interrupted = false;
+        let mut write_error = None;
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            tokio::select! {
+                record = rx.recv() => match record {
+                    Some(record) => if let Err(e) = output.write(&record) { write_error = Some(e); stop.stop(); },
+                    None => break,
+                },
+                _ = &mut ctrl_c, if !interrupted => { interrupted = true; stop.stop(); }
+            }
+        }
+        let _ = scan.await;
+        if let Some(bar) = bar {
+            bar.finish();
+        }
+        output.end.stats.insert("endpoints_done".into(), progress.done.load(Ordering::Relaxed));
+        match write_error {
+            Some(e) => Err(e),
+            None => Ok(interrupted),
+        }
+    })?;
+    if interrupted {
+        output.write(&Record::Error(ErrorRecord {
+            source: "seawall".into(),
+            message: "interrupted: the scan stopped early; results so far are above".into(),
+            position: None,
+        }))?;
+    }
+    let had_run_errors = !target_errors.is_empty() || interrupted;
+    let worst = output.finish()?;
+    if had_run_errors {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(if worst.is_some_and(|w| w >= fail_on) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn collect_targets(args: &ScanArgs) -> Result<(Vec<TargetSpec>, Vec<seawall_scan::targets::TargetError>)> {
+    let mut specs = Vec::new();
+    let mut errors = Vec::new();
+    for text in &args.targets {
+        match TargetSpec::parse(text) {
+            Ok(spec) => specs.push(spec),
+            Err(reason) => bail!("target {text:?}: {reason}"),
+        }
+    }
+    for path in &args.input_list {
+        let (text, origin) = if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("reading targets from stdin")?;
+            (text, "stdin".to_owned())
+        } else {
+            (
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+                path.display().to_string(),
+            )
+        };
+        let (found, bad) = parse_target_list(&text, &origin);
+        specs.extend(found);
+        errors.extend(bad);
+    }
+    if specs.is_empty() {
+        bail!("no targets: give addresses, networks, names or URLs, or -iL FILE");
+    }
+    Ok((specs, errors))
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration> {
+    if !(value > 0.0 && value < 86_400.0) {
+        bail!("{flag} {value}: must be a positive number of seconds");
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// Raise the soft open-file limit to the hard one; returns the limit in force.
+fn raise_open_file_limit() -> u64 {
+    let (soft, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap_or((1024, 1024));
+    if soft < hard && rlimit::setrlimit(rlimit::Resource::NOFILE, hard, hard).is_ok() {
+        return hard;
+    }
+    soft
+}
+
+/// Each endpoint holds one socket; keep headroom for files, the resolver and stdout.
+fn default_concurrency(open_files: u64) -> usize {
+    (open_files.saturating_sub(128) / 2).clamp(16, 4096) as usize
+}
+
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
+}
