@@ -67,6 +67,9 @@ pub struct Finding {
     /// Event time, RFC 3339 UTC, when the evidence carries one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
+    /// For exploitation findings: `attempt` or `success`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cves: Vec<String>,
     /// Known groups the traces point to, when an IOC or an attributed rule matched.
@@ -98,6 +101,7 @@ impl Finding {
             confidence,
             location,
             time: None,
+            outcome: None,
             cves: Vec::new(),
             actors: Vec::new(),
             evidence,

@@ -23,9 +23,39 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Find Exchange servers, their exact build and open CVEs (read-only probes).
     Scan(Box<ScanArgs>),
+    /// Find exploitation and what followed in logs, event logs and web roots (read-only).
+    Hunt(Box<HuntArgs>),
     /// Query the knowledge base: Exchange builds, CVEs, product lines.
     #[command(subcommand)]
     Kb(KbCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HuntArgs {
+    /// Files or folders: a mounted system drive, an Exchange install, a KAPE or Velociraptor collection, loose logs.
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Only events at or after this time (RFC 3339, or a date YYYY-MM-DD meaning its start in UTC).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) from: Option<String>,
+    /// Only events before this time.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) to: Option<String>,
+    /// Worker threads (default: every core). The output is the same whatever the number.
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
+    /// Also load the log rules in DIR (*.toml), next to the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) rules: Vec<PathBuf>,
+    /// Output format (default: text on a terminal, else jsonl).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<crate::output::Format>,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity is found.
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub(crate) fail_on: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The `seawall` binary: flags and glue. Engines live in the library crates.
 
 mod cli;
+mod hunt_cmd;
 mod kb_cmd;
 mod kb_text;
 mod output;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Kb(command) => kb_cmd::run(&cli, command, &mut out),
         Command::Scan(args) => scan_cmd::run(&cli, args),
+        Command::Hunt(args) => hunt_cmd::run(&cli, args),
     };
     let flushed = out.flush();
     match result.and_then(|code| flushed.map(|()| code).map_err(Into::into)) {

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use seawall_testbed::{Fleet, bench_fleet, standard_fleet};
+use seawall_testbed::{Fleet, HostSpec, Hostile, bench_fleet, nth_address, standard_fleet};
 
 #[derive(Debug, Parser)]
 #[command(name = "seawall-testbed", version, about = "Emulated Exchange servers, decoys and hostile hosts on loopback")]
@@ -39,6 +39,8 @@ enum FleetKind {
     Standard,
     /// `--count` Exchange hosts with varied builds.
     Bench,
+    /// `--count` hosts that trickle their answer a byte every 2 s: connections stay in flight.
+    Slow,
 }
 
 #[tokio::main]
@@ -48,6 +50,9 @@ async fn main() -> anyhow::Result<()> {
     let specs = match fleet {
         FleetKind::Standard => standard_fleet(base, port),
         FleetKind::Bench => bench_fleet(base, port, count),
+        FleetKind::Slow => (0..count)
+            .map(|n| HostSpec::hostile(format!("slow-{n}.seawall.test"), nth_address(base, n), port, Hostile::Trickle))
+            .collect(),
     };
     let fleet = Fleet::start(specs).await.context("starting the fleet")?;
     {

@@ -1,0 +1,221 @@
+//! One evidence file: open, classify, read with the right reader, match.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use seawall_model::{ErrorRecord, Finding};
+use seawall_rules::RuleSet;
+use seawall_sources::csvlog::{CsvRecord, CsvSchema};
+use seawall_sources::evtx::{EvtxEvent, read_events};
+use seawall_sources::lines::LineReader;
+use seawall_sources::w3c::{self, W3cLine, W3cRecord, W3cSchema};
+use seawall_sources::{LogKind, Record, classify, open};
+
+use crate::HuntOptions;
+use crate::finding::from_match;
+use crate::spray::{AuthEvent, auth_event_from_evtx, auth_event_from_iis};
+
+/// What reading one file gave.
+#[derive(Debug, Default)]
+pub(crate) struct FileOutcome {
+    pub(crate) kind: String,
+    pub(crate) bytes: u64,
+    pub(crate) events: u64,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) errors: Vec<ErrorRecord>,
+    pub(crate) auth: Vec<AuthEvent>,
+}
+
+pub(crate) fn read_all(files: &[PathBuf], options: &HuntOptions, rules: &RuleSet) -> Vec<FileOutcome> {
+    files.par_iter().map(|path| read_file(path, options, rules)).collect()
+}
+
+fn error(path: &str, message: String, position: Option<String>) -> ErrorRecord {
+    ErrorRecord { source: path.to_owned(), message, position }
+}
+
+fn in_range(options: &HuntOptions, time: Option<jiff::Timestamp>) -> bool {
+    let Some(time) = time else { return true };
+    options.from.is_none_or(|from| time >= from) && options.to.is_none_or(|to| time < to)
+}
+
+pub(crate) fn read_file(path: &Path, options: &HuntOptions, rules: &RuleSet) -> FileOutcome {
+    let display = path.display().to_string();
+    let mut outcome = FileOutcome::default();
+    let opened = match open::open(path) {
+        Ok(opened) => opened,
+        Err(e) => {
+            outcome.kind = "unreadable".into();
+            outcome.errors.push(error(&display, format!("cannot open: {e}"), None));
+            return outcome;
+        }
+    };
+    let kind = classify(&display, &opened.head);
+    outcome.kind = kind.name();
+    match kind {
+        LogKind::Evtx => read_evtx(path, &display, options, rules, &mut outcome),
+        LogKind::IisW3c => read_w3c(opened.reader, &display, options, rules, &mut outcome),
+        LogKind::HttpProxy(_) | LogKind::EcpServer | LogKind::OabGenerator | LogKind::ExchangeCsv(_) => {
+            read_csv(opened.reader, &display, kind.family(), options, rules, &mut outcome)
+        }
+        LogKind::HeaderCsv | LogKind::Unknown => {
+            outcome.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    outcome
+}
+
+fn check(record: &dyn Record, rules: &RuleSet, candidates: &[usize], path: &str, outcome: &mut FileOutcome) {
+    for &index in candidates {
+        let rule = rules.rule(index);
+        if rule.matches(record) {
+            outcome.findings.push(from_match(rule, record, path));
+        }
+    }
+}
+
+fn read_w3c(
+    reader: Box<dyn std::io::BufRead + Send>,
+    path: &str,
+    options: &HuntOptions,
+    rules: &RuleSet,
+    outcome: &mut FileOutcome,
+) {
+    let family = "iis";
+    let mut lines = LineReader::new(reader);
+    let mut schema = W3cSchema::parse(w3c::IIS_DEFAULT_FIELDS);
+    let mut candidates = Vec::new();
+    let auth_prefilter = options.spray.prefilter();
+    loop {
+        let line = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                outcome.errors.push(error(
+                    path,
+                    format!("read error: {e}"),
+                    Some(format!("byte {}", lines.bytes_read())),
+                ));
+                break;
+            }
+        };
+        match w3c::line_kind(line.bytes) {
+            W3cLine::Fields(fields) => schema = W3cSchema::parse(fields),
+            W3cLine::Directive | W3cLine::Blank => {}
+            W3cLine::Invalid(_) => outcome.errors.push(error(
+                path,
+                "directive line is not text".into(),
+                Some(format!("line {}", line.number)),
+            )),
+            W3cLine::Data => {
+                outcome.events += 1;
+                rules.candidates(family, line.bytes, &mut candidates);
+                let auth_relevant = auth_prefilter.is_match(line.bytes);
+                if candidates.is_empty() && !auth_relevant {
+                    continue;
+                }
+                let record = W3cRecord::new(&schema, line.bytes, line.number);
+                if !in_range(options, record.time()) {
+                    continue;
+                }
+                check(&record, rules, &candidates, path, outcome);
+                if auth_relevant && let Some(event) = auth_event_from_iis(&record, path, &options.spray) {
+                    outcome.auth.push(event);
+                }
+            }
+        }
+    }
+    outcome.bytes = lines.bytes_read();
+}
+
+fn read_csv(
+    reader: Box<dyn std::io::BufRead + Send>,
+    path: &str,
+    family: &str,
+    options: &HuntOptions,
+    rules: &RuleSet,
+    outcome: &mut FileOutcome,
+) {
+    let mut lines = LineReader::new(reader);
+    let mut schema = CsvSchema::default();
+    let mut candidates = Vec::new();
+    loop {
+        let line = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                outcome.errors.push(error(
+                    path,
+                    format!("read error: {e}"),
+                    Some(format!("byte {}", lines.bytes_read())),
+                ));
+                break;
+            }
+        };
+        let bytes = line.bytes;
+        if let Some(fields) = bytes.strip_prefix(b"#Fields:") {
+            schema = CsvSchema::parse(fields);
+            continue;
+        }
+        if bytes.first() == Some(&b'#') || bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if schema.is_empty() && bytes.contains(&b',') && (bytes.starts_with(b"\"") || family == "httpproxy") {
+            // A header row (Export-Csv style) instead of #Fields.
+            schema = CsvSchema::parse(bytes);
+            continue;
+        }
+        outcome.events += 1;
+        rules.candidates(family, bytes, &mut candidates);
+        if candidates.is_empty() {
+            continue;
+        }
+        let record = CsvRecord::new(&schema, bytes, line.number);
+        if !in_range(options, record.time()) {
+            continue;
+        }
+        check(&record, rules, &candidates, path, outcome);
+    }
+    outcome.bytes = lines.bytes_read();
+}
+
+fn read_evtx(path: &Path, display: &str, options: &HuntOptions, rules: &RuleSet, outcome: &mut FileOutcome) {
+    let bytes = match open::read_all(path, options.max_evtx_bytes) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            outcome.errors.push(error(display, format!("EVTX not read: {e}"), None));
+            return;
+        }
+    };
+    outcome.bytes = bytes.len() as u64;
+    let mut candidates = Vec::new();
+    let mut found = Vec::new();
+    let mut auth = Vec::new();
+    let mut errors = Vec::new();
+    let mut events = 0u64;
+    read_events(
+        bytes,
+        |event: EvtxEvent| {
+            events += 1;
+            if !in_range(options, event.time) {
+                return;
+            }
+            let raw = event.raw();
+            rules.candidates("evtx", &raw, &mut candidates);
+            for &index in &candidates {
+                let rule = rules.rule(index);
+                if rule.matches(&event) {
+                    found.push(from_match(rule, &event, display));
+                }
+            }
+            if let Some(a) = auth_event_from_evtx(&event, display) {
+                auth.push(a);
+            }
+        },
+        |message| errors.push(error(display, format!("corrupt EVTX data: {message}"), None)),
+    );
+    outcome.events = events;
+    outcome.findings.extend(found);
+    outcome.auth.extend(auth);
+    outcome.errors.extend(errors);
+}

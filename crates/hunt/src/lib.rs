@@ -1,0 +1,79 @@
+//! seawall's hunt: walk the evidence, classify each file by content, read it
+//! with the matching reader, run the log detections and the code detectors,
+//! and return findings and non-fatal errors sorted into a timeline. Files are
+//! read in parallel; the output is the same with one thread or many.
+
+mod dispatch;
+mod finding;
+pub mod spray;
+mod walk;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use seawall_model::{ErrorRecord, Finding};
+use seawall_rules::RuleSet;
+
+pub use walk::walk;
+
+/// What to hunt and how.
+#[derive(Debug, Clone)]
+pub struct HuntOptions {
+    pub paths: Vec<PathBuf>,
+    /// Keep only events at or after this time.
+    pub from: Option<jiff::Timestamp>,
+    /// Keep only events before this time.
+    pub to: Option<jiff::Timestamp>,
+    /// Worker threads; `None` uses every core.
+    pub threads: Option<usize>,
+    /// Larger EVTX files are reported and skipped (they are read whole).
+    pub max_evtx_bytes: u64,
+    pub spray: spray::SprayConfig,
+}
+
+/// Everything a hunt found.
+#[derive(Debug, Default)]
+pub struct HuntResult {
+    /// Sorted by time (untimed last), then path, position and rule.
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ErrorRecord>,
+    pub stats: HuntStats,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct HuntStats {
+    pub files: u64,
+    pub bytes: u64,
+    pub events: u64,
+    /// Files per kind (`iis`, `httpproxy/ecp`, `evtx`, `unknown`, ...).
+    pub files_by_kind: BTreeMap<String, u64>,
+}
+
+/// Run a hunt over `options.paths`.
+pub fn hunt(options: &HuntOptions, rules: &RuleSet) -> HuntResult {
+    let (files, mut errors) = walk(&options.paths);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
+    let outcomes = match pool {
+        Ok(pool) => pool.install(|| dispatch::read_all(&files, options, rules)),
+        Err(e) => {
+            errors.push(ErrorRecord { source: "hunt".into(), message: format!("thread pool: {e}"), position: None });
+            dispatch::read_all(&files, options, rules)
+        }
+    };
+    let mut result = HuntResult::default();
+    let mut auth = Vec::new();
+    for outcome in outcomes {
+        result.stats.files += 1;
+        result.stats.bytes += outcome.bytes;
+        result.stats.events += outcome.events;
+        *result.stats.files_by_kind.entry(outcome.kind).or_default() += 1;
+        result.findings.extend(outcome.findings);
+        result.errors.extend(outcome.errors);
+        auth.extend(outcome.auth);
+    }
+    result.findings.extend(spray::detect(&mut auth, &options.spray));
+    result.errors.extend(errors);
+    finding::sort_timeline(&mut result.findings);
+    result.errors.sort_by(|a, b| (&a.source, &a.position, &a.message).cmp(&(&b.source, &b.position, &b.message)));
+    result
+}

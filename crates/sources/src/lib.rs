@@ -1,0 +1,15 @@
+//! Readers of evidence: every format an Exchange server leaves behind, read as
+//! a stream with bounded memory, tolerant of truncated tails, CRLF, non-UTF-8
+//! bytes and huge lines. Readers produce records with provenance (file, line
+//! or record number); they never run detections.
+
+pub mod classify;
+pub mod csvlog;
+pub mod evtx;
+pub mod lines;
+pub mod open;
+pub mod record;
+pub mod w3c;
+
+pub use classify::{LogKind, classify};
+pub use record::{Field, Record, RecordSource};

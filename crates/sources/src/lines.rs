@@ -1,0 +1,119 @@
+//! Line splitting over a byte stream with a bound on line length.
+
+use std::io::{self, BufRead};
+
+/// Longest line kept whole; longer lines are cut here and flagged (the rest is skipped).
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// One line without its terminator (`\n` or `\r\n`).
+#[derive(Debug)]
+pub struct Line<'a> {
+    pub bytes: &'a [u8],
+    /// 1-based.
+    pub number: u64,
+    /// The line was longer than the limit and was cut.
+    pub truncated: bool,
+}
+
+/// Reads lines into one reused buffer: memory stays at `MAX_LINE` whatever the file.
+#[derive(Debug)]
+pub struct LineReader<R> {
+    inner: R,
+    buffer: Vec<u8>,
+    number: u64,
+    limit: usize,
+    bytes_read: u64,
+}
+
+impl<R: BufRead> LineReader<R> {
+    pub fn new(inner: R) -> Self {
+        LineReader::with_limit(inner, MAX_LINE)
+    }
+
+    pub fn with_limit(inner: R, limit: usize) -> Self {
+        LineReader { inner, buffer: Vec::with_capacity(1024), number: 0, limit, bytes_read: 0 }
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// The next line, `None` at the end. A final line without a newline (a truncated tail) is returned too.
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        self.buffer.clear();
+        let mut truncated = false;
+        let mut any = false;
+        loop {
+            let available = match self.inner.fill_buf() {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                break;
+            }
+            any = true;
+            let (chunk, consumed, done) = match memchr::memchr(b'\n', available) {
+                Some(at) => (&available[..at], at + 1, true),
+                None => (available, available.len(), false),
+            };
+            let room = self.limit.saturating_sub(self.buffer.len());
+            if chunk.len() > room {
+                truncated = true;
+            }
+            self.buffer.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            self.inner.consume(consumed);
+            self.bytes_read += consumed as u64;
+            if done {
+                break;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        if self.buffer.last() == Some(&b'\r') {
+            self.buffer.pop();
+        }
+        self.number += 1;
+        Ok(Some(Line { bytes: &self.buffer, number: self.number, truncated }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(input: &[u8], limit: usize) -> Vec<(String, u64, bool)> {
+        let mut reader = LineReader::with_limit(input, limit);
+        let mut out = Vec::new();
+        while let Ok(Some(line)) = reader.next_line() {
+            out.push((String::from_utf8_lossy(line.bytes).into_owned(), line.number, line.truncated));
+        }
+        out
+    }
+
+    #[test]
+    fn splits_crlf_lf_and_keeps_a_truncated_tail() {
+        let lines = all(b"a\r\nb\n\nlast-without-newline", 100);
+        assert_eq!(
+            lines,
+            vec![
+                ("a".into(), 1, false),
+                ("b".into(), 2, false),
+                ("".into(), 3, false),
+                ("last-without-newline".into(), 4, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn cuts_huge_lines_and_carries_on() {
+        let mut input = vec![b'x'; 10_000];
+        input.extend_from_slice(b"\nnext\n");
+        let lines = all(&input, 100);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].0.len(), 100);
+        assert!(lines[0].2);
+        assert_eq!(lines[1], ("next".into(), 2, false));
+    }
+}
