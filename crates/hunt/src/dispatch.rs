@@ -58,6 +58,7 @@ pub(crate) fn read_file(path: &Path, options: &HuntOptions, rules: &RuleSet) -> 
         LogKind::HttpProxy(_) | LogKind::EcpServer | LogKind::OabGenerator | LogKind::ExchangeCsv(_) => {
             read_csv(opened.reader, &display, kind.family(), options, rules, &mut outcome)
         }
+        LogKind::EntraSignIns => read_entra(opened.reader, &display, options, &mut outcome),
         LogKind::HeaderCsv | LogKind::Unknown => {
             outcome.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         }
@@ -218,4 +219,42 @@ fn read_evtx(path: &Path, display: &str, options: &HuntOptions, rules: &RuleSet,
     outcome.findings.extend(found);
     outcome.auth.extend(auth);
     outcome.errors.extend(errors);
+}
+
+/// Entra sign-in exports are small (portal exports cap at 100,000 rows): read whole, up to 512 MiB.
+fn read_entra(reader: Box<dyn std::io::BufRead + Send>, path: &str, options: &HuntOptions, outcome: &mut FileOutcome) {
+    use std::io::Read;
+    let mut text = String::new();
+    if let Err(e) = reader.take(512 << 20).read_to_string(&mut text) {
+        outcome.errors.push(error(path, format!("sign-in export not read: {e}"), None));
+        return;
+    }
+    outcome.bytes = text.len() as u64;
+    let sign_ins = if text.trim_start().starts_with(['[', '{']) {
+        match seawall_sources::entra::parse_json(&text) {
+            Ok(sign_ins) => sign_ins,
+            Err(e) => {
+                outcome.errors.push(error(path, format!("sign-in JSON: {e}"), None));
+                return;
+            }
+        }
+    } else {
+        let (sign_ins, bad) = seawall_sources::entra::parse_csv(&text);
+        for (line, message) in bad {
+            outcome.errors.push(error(path, message, Some(format!("line {line}"))));
+        }
+        sign_ins
+    };
+    outcome.events = sign_ins.len() as u64;
+    for sign_in in sign_ins.into_iter().filter(|s| in_range(options, Some(s.time))) {
+        outcome.auth.push(AuthEvent {
+            time: sign_in.time,
+            source_ip: sign_in.ip,
+            account: sign_in.user,
+            success: sign_in.success,
+            user_agent: sign_in.user_agent,
+            path: path.to_owned(),
+            position: format!("line {}", sign_in.position),
+        });
+    }
 }

@@ -11,7 +11,9 @@ pub enum LogKind {
     /// Another Exchange CSV log (message tracking, RPC client access, ...).
     ExchangeCsv(String),
     Evtx,
-    /// A CSV with a header row, such as an `Export-Csv` of HttpProxy logs or an Entra sign-in export.
+    /// An Entra ID sign-in log export (CSV or JSON).
+    EntraSignIns,
+    /// A CSV with a header row that is none of the above.
     HeaderCsv,
     Unknown,
 }
@@ -26,6 +28,7 @@ impl LogKind {
             LogKind::OabGenerator => "oab-generator".into(),
             LogKind::ExchangeCsv(t) => format!("exchange-csv/{}", t.to_ascii_lowercase().replace(' ', "-")),
             LogKind::Evtx => "evtx".into(),
+            LogKind::EntraSignIns => "entra-sign-ins".into(),
             LogKind::HeaderCsv => "csv".into(),
             LogKind::Unknown => "unknown".into(),
         }
@@ -40,6 +43,7 @@ impl LogKind {
             LogKind::OabGenerator => "oab-generator",
             LogKind::ExchangeCsv(_) => "exchange-csv",
             LogKind::Evtx => "evtx",
+            LogKind::EntraSignIns => "entra",
             LogKind::HeaderCsv => "csv",
             LogKind::Unknown => "unknown",
         }
@@ -57,6 +61,11 @@ pub fn classify(path: &str, head: &[u8]) -> LogKind {
         return LogKind::Evtx;
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(8192)]);
+    if crate::entra::looks_like_sign_ins(text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default())
+        || (text.trim_start().starts_with(['[', '{']) && crate::entra::looks_like_sign_ins(&text))
+    {
+        return LogKind::EntraSignIns;
+    }
     let norm = normalise_path(path);
     let protocol_from_path = || {
         norm.split("/logging/httpproxy/")

@@ -5,6 +5,7 @@
 
 pub mod classify;
 pub mod csvlog;
+pub mod entra;
 pub mod evtx;
 pub mod lines;
 pub mod open;
