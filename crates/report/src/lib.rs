@@ -5,12 +5,14 @@
 
 mod csv_sink;
 pub mod escape;
+pub mod html;
 mod jsonl;
 mod text;
 
 use seawall_model::Record;
 
 pub use csv_sink::{COLUMNS as CSV_COLUMNS, CsvSink};
+pub use html::HtmlSink;
 pub use jsonl::JsonlSink;
 pub use text::TextSink;
 

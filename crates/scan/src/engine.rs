@@ -236,6 +236,9 @@ impl Shared {
             session.tls_info().cloned(),
             &fp,
         );
+        let proxynotshell_open = assessment.report.as_ref().is_none_or(|report| {
+            report.clusters.iter().any(|c| c.name == "ProxyNotShell" && c.status != seawall_kb::CveStatus::Fixed)
+        });
         records.push(Record::Service(assessment.service));
         records.extend(assessment.findings.into_iter().map(Record::Finding));
         if let Some(error) = error {
@@ -251,7 +254,7 @@ impl Shared {
                 records.extend(failed.map(|message| error_record(&label, message)));
             }
             if self.options.active {
-                let (found, failed) = active::active_checks(&mut session, &location).await;
+                let (found, failed) = active::active_checks(&mut session, &location, proxynotshell_open).await;
                 records.extend(found.into_iter().map(Record::Finding));
                 records.extend(failed.map(|message| error_record(&label, message)));
             }

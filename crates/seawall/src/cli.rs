@@ -21,6 +21,10 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Start an emulated fleet on loopback, scan it, hunt a generated evidence tree, write an HTML report.
+    Demo(DemoArgs),
+    /// Turn JSONL results of scans and hunts into one self-contained HTML report.
+    Report(ReportArgs),
     /// Find Exchange servers, their exact build and open CVEs (read-only probes).
     Scan(Box<ScanArgs>),
     /// Find exploitation and what followed in logs, event logs and web roots (read-only).
@@ -28,6 +32,29 @@ pub(crate) enum Command {
     /// Query the knowledge base: Exchange builds, CVEs, product lines.
     #[command(subcommand)]
     Kb(KbCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Where to write the report.
+    #[arg(short = 'o', long, default_value = "seawall-demo.html", value_name = "FILE")]
+    pub(crate) output: PathBuf,
+    /// Keep the generated evidence tree in DIR instead of a temporary folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) evidence: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// JSONL files written by `scan` or `hunt` (`--format jsonl`).
+    #[arg(value_name = "RESULTS.jsonl", required = true)]
+    pub(crate) inputs: Vec<PathBuf>,
+    /// The HTML file to write.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
+    /// Title at the top of the report.
+    #[arg(long, default_value = "seawall report")]
+    pub(crate) title: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,13 @@
 //! The `seawall` binary: flags and glue. Engines live in the library crates.
 
 mod cli;
+mod demo_cmd;
 mod hunt_cmd;
 mod kb_cmd;
 mod kb_text;
 mod output;
 mod progress;
+mod report_cmd;
 mod scan_cmd;
 
 use std::io::{self, Write};
@@ -28,6 +30,8 @@ fn main() -> ExitCode {
         Command::Kb(command) => kb_cmd::run(&cli, command, &mut out),
         Command::Scan(args) => scan_cmd::run(&cli, args),
         Command::Hunt(args) => hunt_cmd::run(&cli, args),
+        Command::Report(args) => report_cmd::run(args),
+        Command::Demo(args) => demo_cmd::run(&cli, args, &mut out),
     };
     let flushed = out.flush();
     match result.and_then(|code| flushed.map(|()| code).map_err(Into::into)) {

@@ -8,13 +8,15 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use seawall_model::{Record, RunEnd, RunStart, Severity};
-use seawall_report::{CsvSink, FindingSink, JsonlSink, TextSink};
+use seawall_report::{CsvSink, FindingSink, HtmlSink, JsonlSink, TextSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
     Text,
     Jsonl,
     Csv,
+    /// One self-contained HTML report, written when the run ends.
+    Html,
 }
 
 /// Where records go and what has gone there.
@@ -40,6 +42,7 @@ impl Output {
             Format::Text => Box::new(TextSink::new(writer)),
             Format::Jsonl => Box::new(JsonlSink::new(writer)),
             Format::Csv => Box::new(CsvSink::new(writer)),
+            Format::Html => Box::new(HtmlSink::new(writer, "seawall report")),
         };
         Ok(Output { sink, end: RunEnd::default(), started: Instant::now(), worst: None })
     }

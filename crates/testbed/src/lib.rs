@@ -19,6 +19,7 @@
 
 mod catalogue;
 mod decoy;
+pub mod evidence;
 mod exchange;
 mod fleet;
 pub mod hostile;

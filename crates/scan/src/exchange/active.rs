@@ -43,7 +43,13 @@ fn finding(
 }
 
 /// Run the three active checks; returns findings and, if one failed, why.
-pub async fn active_checks(session: &mut HttpSession, location: &Location) -> (Vec<Finding>, Option<String>) {
+/// `proxynotshell_open`: whether the build leaves ProxyNotShell open (an absent
+/// mitigation only matters then).
+pub async fn active_checks(
+    session: &mut HttpSession,
+    location: &Location,
+    proxynotshell_open: bool,
+) -> (Vec<Finding>, Option<String>) {
     let mut findings = Vec::new();
     let get = http::Method::GET;
     match session.request(&get, PROXYLOGON_PATH, &[("Cookie", PROXYLOGON_COOKIE)]).await {
@@ -87,10 +93,15 @@ pub async fn active_checks(session: &mut HttpSession, location: &Location) -> (V
                     "ProxyNotShell URL-rewrite mitigation answers (403)",
                     Severity::Info,
                 ),
+                302 if proxynotshell_open => (
+                    "SW-ACTIVE-PROXYNOTSHELL-UNMITIGATED",
+                    "ProxyNotShell request pattern is not blocked and the build is not fixed: no URL-rewrite mitigation",
+                    Severity::High,
+                ),
                 302 => (
                     "SW-ACTIVE-PROXYNOTSHELL-UNMITIGATED",
-                    "ProxyNotShell request pattern is not blocked: no URL-rewrite mitigation (vulnerable unless the November 2022 SU or later is installed)",
-                    Severity::Medium,
+                    "ProxyNotShell request pattern is not blocked (no URL-rewrite mitigation; the build has the fix)",
+                    Severity::Info,
                 ),
                 _ => ("", "", Severity::Info),
             };
