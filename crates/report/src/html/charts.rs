@@ -8,7 +8,7 @@ pub(super) fn bars(items: &[(String, u64, &str)], empty: &str) -> String {
         return format!("<p class=\"muted\">{}</p>", escape_html(empty));
     }
     let max = items.iter().map(|i| i.1).max().unwrap_or(1).max(1);
-    let row = 26;
+    let row = 30;
     let height = items.len() * row + 8;
     let mut svg = format!(
         "<svg class=\"chart\" viewBox=\"0 0 640 {height}\" width=\"100%\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
@@ -18,12 +18,12 @@ pub(super) fn bars(items: &[(String, u64, &str)], empty: &str) -> String {
         let width = (*value as f64 / max as f64 * 330.0).max(2.0);
         let shown: String = label.chars().take(46).collect();
         svg.push_str(&format!(
-            "<text x=\"0\" y=\"{}\" class=\"label\">{}</text><rect x=\"270\" y=\"{}\" width=\"{width:.1}\" height=\"18\" fill=\"{colour}\" rx=\"3\"/><text x=\"{:.1}\" y=\"{}\" class=\"value\">{value}</text>",
-            y + 14,
+            "<text x=\"0\" y=\"{}\" class=\"label\">{}</text><rect x=\"270\" y=\"{}\" width=\"{width:.1}\" height=\"22\" fill=\"{colour}\" rx=\"3\"/><text x=\"{:.1}\" y=\"{}\" class=\"value\">{value}</text>",
+            y + 16,
             escape_html(&shown),
             y,
             275.0 + width,
-            y + 14
+            y + 16
         ));
     }
     svg.push_str("</svg>");

@@ -16,7 +16,7 @@ main{padding:18px 28px;max-width:1400px}
 .card b{display:block;font-size:26px}.card.bad b{color:#c0392b}.card.warn b{color:#d35400}
 section{background:#fff;border-radius:8px;padding:12px 18px;margin-bottom:18px;box-shadow:0 1px 3px #0002}
 h2{font-size:17px;margin:4px 0 10px}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:18px}
-.chart .label{font-size:11px;fill:#333}.chart .value{font-size:11px;fill:#555}.muted{color:#777}
+.chart .label{font-size:15px;fill:#333}.chart .value{font-size:15px;fill:#555}.muted{color:#777}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e3e7eb;vertical-align:top}
 th{cursor:pointer;background:#eef2f5;position:sticky;top:0}td.ev{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;word-break:break-all;max-width:520px}
 .sev{font-weight:600;border-radius:4px;padding:1px 6px;color:#fff}.sev-critical{background:#8e1b10}.sev-high{background:#c0392b}.sev-medium{background:#d35400}.sev-low{background:#7f8c8d}.sev-info{background:#95a5a6}

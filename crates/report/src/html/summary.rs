@@ -33,7 +33,7 @@ pub struct Summary {
     pub by_version: Vec<(String, u64)>,
     /// Open known-exploited CVEs and how many servers have each.
     pub exploited_cves: Vec<(String, u64)>,
-    /// Hosts or evidence files that show compromise, with the finding that says so.
+    /// Hosts or evidence files that show compromise, with what shows it (rule titles, counted).
     pub compromised: Vec<(String, String)>,
     pub by_severity: BTreeMap<Severity, u64>,
     pub timeline: Vec<HourBucket>,
@@ -52,14 +52,27 @@ const EXPLOITED_RULES: [&str; 6] = [
     "SW-EXCH-EXPLOITED-CVES",
 ];
 
-/// A finding that shows the attacker got in (not an open door).
+/// A finding that shows the attacker got in, not just an open door or an attempt:
+/// a webshell that answers, a confirmed exploit, or evidence of a success.
 pub fn shows_compromise(f: &Finding) -> bool {
-    let confirmed_probe = matches!(f.rule.id.as_str(), "SW-EXCH-WEBSHELL-PATH");
-    let hunt_success = matches!(f.location, Location::File { .. })
-        && f.severity >= Severity::High
-        && f.outcome.as_deref() != Some("attempt")
-        && !f.rule.id.starts_with("SW-FILE-STAGING");
-    confirmed_probe || hunt_success
+    if f.rule.id == "SW-EXCH-WEBSHELL-PATH" {
+        return true;
+    }
+    match f.location {
+        Location::File { .. } => match f.outcome.as_deref() {
+            Some(outcome) => outcome == "success" && f.severity >= Severity::High,
+            None => f.severity >= Severity::Critical,
+        },
+        Location::Host { .. } => false,
+    }
+}
+
+/// Where a compromise shows: the host, or the evidence file (not each line).
+fn place(f: &Finding) -> String {
+    match &f.location {
+        Location::File { path, .. } => path.clone(),
+        Location::Host { host, port } => format!("{host}:{port}"),
+    }
 }
 
 impl Summary {
@@ -70,6 +83,7 @@ impl Summary {
         let mut rules: BTreeMap<String, (String, Severity, u64)> = BTreeMap::new();
         let mut hours: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         let mut findings_by_endpoint: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
+        let mut compromise: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         for record in records {
             match record {
                 Record::RunStart(start) => s.commands.push(format!("{} {}", start.command, start.started)),
@@ -86,7 +100,7 @@ impl Summary {
                     entry.2 += 1;
                     findings_by_endpoint.entry(f.location.key()).or_default().push(f);
                     if shows_compromise(f) {
-                        s.compromised.push((f.location.key(), f.rule.title.clone()));
+                        *compromise.entry(place(f)).or_default().entry(f.rule.title.clone()).or_default() += 1;
                     }
                     if let (Some(time), Some(outcome)) = (&f.time, &f.outcome)
                         && let Ok(t) = time.parse::<jiff::Timestamp>()
@@ -129,7 +143,9 @@ impl Summary {
                 version: service.version.clone().unwrap_or_default(),
                 version_name: name,
                 status,
-                install: findings.iter().find_map(|f| f.remediation.clone().filter(|r| r.starts_with("Install"))),
+                install: findings
+                    .iter()
+                    .find_map(|f| f.remediation.clone().filter(|r| r.starts_with("Install") || r.starts_with("Move"))),
             });
         }
         s.by_version = versions.into_iter().collect();
@@ -141,8 +157,16 @@ impl Summary {
         s.top_rules = rules.into_iter().map(|(id, (title, sev, n))| (id, title, sev, n)).collect();
         s.top_rules.sort_by(|a, b| b.2.cmp(&a.2).then(b.3.cmp(&a.3)).then(a.0.cmp(&b.0)));
         s.top_rules.truncate(10);
-        s.compromised.sort();
-        s.compromised.dedup_by(|a, b| a.0 == b.0);
+        s.compromised = compromise
+            .into_iter()
+            .map(|(place, titles)| {
+                let what: Vec<String> = titles
+                    .into_iter()
+                    .map(|(title, n)| if n > 1 { format!("{title} ×{n}") } else { title })
+                    .collect();
+                (place, what.join("; "))
+            })
+            .collect();
         s
     }
 }

@@ -155,7 +155,7 @@ pub fn kb_findings(report: &BuildReport, location: &Location, evidence: &[Eviden
     });
     let version_name = report.name.clone().unwrap_or_else(|| build.to_owned());
     let mut findings = Vec::new();
-    let mut push =
+    let make =
         |id: &str, title: String, severity: Severity, confidence: Confidence, cves: Vec<String>, key: &[&str]| {
             let mut finding = Finding::new(
                 rule(id, title, RuleSource::Kb),
@@ -167,7 +167,7 @@ pub fn kb_findings(report: &BuildReport, location: &Location, evidence: &[Eviden
             );
             finding.cves = cves;
             finding.remediation = install.clone();
-            findings.push(finding);
+            finding
         };
     let exact = matches!(report.precision, Precision::Exact);
     let mut in_clusters = Vec::new();
@@ -181,26 +181,26 @@ pub fn kb_findings(report: &BuildReport, location: &Location, evidence: &[Eviden
             CveStatus::ConfigDependent | CveStatus::Fixed => continue,
         };
         let id = format!("SW-EXCH-{}", cluster.name.to_ascii_uppercase());
-        push(
+        findings.push(make(
             &id,
             format!("{} {state} on {version_name}", cluster.name),
             severity,
             confidence,
             cluster.cves.clone(),
             &[build],
-        );
+        ));
     }
     let other_exploited: Vec<String> =
         report.exploited_open_cves.iter().filter(|c| !in_clusters.contains(c)).cloned().collect();
     if !other_exploited.is_empty() {
-        push(
+        findings.push(make(
             "SW-EXCH-EXPLOITED-CVES",
             format!("{} more known-exploited CVEs open on {version_name}", other_exploited.len()),
             Severity::High,
             Confidence::High,
             other_exploited,
             &[build],
-        );
+        ));
     }
     let rest: Vec<String> = report
         .open_cves
@@ -209,20 +209,20 @@ pub fn kb_findings(report: &BuildReport, location: &Location, evidence: &[Eviden
         .cloned()
         .collect();
     if !rest.is_empty() {
-        push(
+        findings.push(make(
             "SW-EXCH-OPEN-CVES",
             format!("{} further CVEs open on {version_name}", rest.len()),
             Severity::Medium,
             Confidence::High,
             rest,
             &[build],
-        );
+        ));
     }
     if !report.possibly_open_cves.is_empty() {
         let possibly: Vec<String> =
             report.possibly_open_cves.iter().filter(|c| !in_clusters.contains(c)).cloned().collect();
         if !possibly.is_empty() {
-            push(
+            findings.push(make(
                 "SW-EXCH-CU-ONLY-CVES",
                 format!(
                     "{} CVEs open unless a security update for the CU is installed ({version_name})",
@@ -232,11 +232,11 @@ pub fn kb_findings(report: &BuildReport, location: &Location, evidence: &[Eviden
                 Confidence::Low,
                 possibly,
                 &[build],
-            );
+            ));
         }
     }
     if let Some(eos) = report.end_of_support.as_ref().filter(|e| e.passed) {
-        push(
+        let mut finding = make(
             "SW-EXCH-END-OF-SUPPORT",
             format!("{} is past end of support ({})", report.product.as_deref().unwrap_or("Exchange"), eos.date),
             Severity::High,
@@ -244,42 +244,49 @@ pub fn kb_findings(report: &BuildReport, location: &Location, evidence: &[Eviden
             vec![],
             &[report.product_id.as_deref().unwrap_or_default()],
         );
+        // Up to date on a line no longer supported: the fix is to move.
+        if install.is_none()
+            && let Some(upgrade) = &report.upgrade
+        {
+            finding.remediation = Some(format!("Move to {} ({})", upgrade.target.name, upgrade.target.build));
+        }
+        findings.push(finding);
     }
     if let Some(eems) = &report.eems
         && eems.receives_mitigations == Some(false)
     {
-        push(
+        findings.push(make(
             "SW-EXCH-NO-EMERGENCY-MITIGATION",
             format!("No emergency mitigations can reach this server: {}", eems.note),
             Severity::Medium,
             Confidence::High,
             vec![],
             &[build],
-        );
+        ));
     }
     if report.precision == Precision::NewerThanKnown {
-        push(
+        findings.push(make(
             "SW-EXCH-NEWER-THAN-KNOWN",
             format!("Build {build} is newer than seawall's knowledge base: update seawall to judge it"),
             Severity::Info,
             Confidence::High,
             vec![],
             &[build],
-        );
+        ));
     }
     let nothing_found = report.open_cves.is_empty()
         && report.possibly_open_cves.is_empty()
         && !report.end_of_support.as_ref().is_some_and(|e| e.passed)
         && report.precision != Precision::NewerThanKnown;
     if nothing_found {
-        push(
+        findings.push(make(
             "SW-EXCH-DETECTED",
             format!("{version_name}: no known CVE open"),
             Severity::Info,
             Confidence::High,
             vec![],
             &[build],
-        );
+        ));
     }
     findings
 }
