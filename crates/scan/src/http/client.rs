@@ -5,10 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http_body_util::{BodyExt, Empty};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use bytes::Bytes;
 use rustls::ClientConfig;
 use seawall_model::TlsInfo;
 use thiserror::Error;
@@ -19,6 +16,7 @@ use tokio_rustls::TlsConnector;
 
 use super::cert::describe_certificate;
 use super::tls::server_name;
+use super::wire::{self, WireError};
 
 /// Time allowed for each phase of a conversation.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +44,7 @@ impl Default for Timeouts {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_headers: usize,
-    /// The read buffer, which bounds the response head.
+    /// Longest response head read.
     pub max_head_bytes: usize,
     pub max_body_bytes: usize,
 }
@@ -150,18 +148,27 @@ trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// A connection to one endpoint that requests are sent over, reconnecting when the server closed it.
-#[derive(Debug)]
 pub struct HttpSession {
     settings: HttpSettings,
     target: HttpTarget,
-    sender: Option<http1::SendRequest<Empty<Bytes>>>,
+    stream: Option<Box<dyn Stream>>,
     tls_info: Option<TlsInfo>,
     connections: u32,
 }
 
+impl std::fmt::Debug for HttpSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSession")
+            .field("target", &self.target)
+            .field("connected", &self.stream.is_some())
+            .field("connections", &self.connections)
+            .finish_non_exhaustive()
+    }
+}
+
 impl HttpSession {
     pub fn new(settings: HttpSettings, target: HttpTarget) -> HttpSession {
-        HttpSession { settings, target, sender: None, tls_info: None, connections: 0 }
+        HttpSession { settings, target, stream: None, tls_info: None, connections: 0 }
     }
 
     /// What the TLS handshake showed, once one happened.
@@ -200,68 +207,66 @@ impl HttpSession {
         } else {
             Box::new(tcp)
         };
-        let mut builder = http1::Builder::new();
-        builder.max_buf_size(self.settings.limits.max_head_bytes.max(8192));
-        builder.max_headers(self.settings.limits.max_headers);
-        let (sender, connection) =
-            builder.handshake(TokioIo::new(stream)).await.map_err(|e| ProbeError::Http(e.to_string()))?;
-        // The connection task ends when the sender is dropped or the server closes.
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        self.sender = Some(sender);
+        self.stream = Some(stream);
         Ok(())
     }
 
-    /// Send one request and read the response, bounded. Reconnects once when
-    /// the kept-alive connection was closed by the server.
+    /// Send one request and read the response, bounded. Reconnects once when a
+    /// kept-alive connection turns out to have been closed by the server
+    /// (safe: the plan only sends GET and HEAD).
     pub async fn request(
         &mut self,
         method: &http::Method,
         target: &str,
         headers: &[(&str, &str)],
     ) -> Result<HttpResponse, ProbeError> {
+        let bytes = wire::request_bytes(
+            method.as_str(),
+            target,
+            &self.target.host_header(),
+            &self.settings.user_agent,
+            headers,
+        )
+        .map_err(ProbeError::Http)?;
+        let limits = self.settings.limits;
         for attempt in 0..2 {
-            if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
+            let reused = self.stream.is_some();
+            if !reused {
                 self.connect().await?;
             }
-            let Some(sender) = self.sender.as_mut() else { continue };
-            if sender.ready().await.is_err() {
-                self.sender = None;
-                continue;
-            }
-            let request =
-                build_request(method, target, &self.target.host_header(), &self.settings.user_agent, headers)?;
-            let sent = timeout(self.settings.timeouts.response_head, sender.send_request(request)).await;
-            let response = match sent {
-                Err(_) => {
-                    self.sender = None;
-                    return Err(ProbeError::HeadTimeout);
-                }
-                // A kept-alive connection closed under us: safe to retry this idempotent GET/HEAD once.
-                Ok(Err(e)) if attempt == 0 && self.connections > 0 && e.is_canceled() => {
-                    self.sender = None;
+            let Some(stream) = self.stream.as_mut() else { continue };
+            let deadline = Instant::now() + self.settings.timeouts.response_head;
+            let written = wire::write_request(stream, &bytes, deadline).await;
+            let head = match written {
+                Ok(()) => wire::read_head(stream, limits.max_head_bytes, limits.max_headers, deadline).await,
+                Err(e) => Err(e),
+            };
+            let mut head = match head {
+                Ok(head) => head,
+                Err(WireError::ClosedBeforeResponse | WireError::Io(_)) if reused && attempt == 0 => {
+                    self.stream = None;
                     continue;
                 }
-                Ok(Err(e)) => {
-                    self.sender = None;
-                    return Err(ProbeError::Http(e.to_string()));
+                Err(e) => {
+                    self.stream = None;
+                    return Err(match e {
+                        WireError::Timeout => ProbeError::HeadTimeout,
+                        other => ProbeError::Http(other.to_string()),
+                    });
                 }
-                Ok(Ok(response)) => response,
             };
-            let (parts, body) = response.into_parts();
-            let (body, body_truncated, body_timed_out) =
-                read_body_bounded(body, self.settings.limits.max_body_bytes, self.settings.timeouts.body).await;
-            if body_truncated || body_timed_out {
-                // The rest of the body is still in flight: this connection cannot carry another request.
-                self.sender = None;
+            let head_only = *method == http::Method::HEAD;
+            let body = wire::read_body(stream, &mut head, head_only, limits.max_body_bytes, self.settings.timeouts.body).await;
+            if !body.reusable {
+                self.stream = None;
             }
-            let headers = parts
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str().to_owned(), Bytes::copy_from_slice(v.as_bytes())))
-                .collect();
-            return Ok(HttpResponse { status: parts.status.as_u16(), headers, body, body_truncated, body_timed_out });
+            return Ok(HttpResponse {
+                status: head.status,
+                headers: head.headers,
+                body: Bytes::from(body.bytes),
+                body_truncated: body.truncated,
+                body_timed_out: body.timed_out,
+            });
         }
         Err(ProbeError::Http("connection closed before a response".into()))
     }
@@ -276,47 +281,6 @@ async fn open_tcp(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Result<T
         socket.bind(SocketAddr::new(source, 0))?;
     }
     socket.connect(addr).await
-}
-
-fn build_request(
-    method: &http::Method,
-    target: &str,
-    host: &str,
-    user_agent: &str,
-    headers: &[(&str, &str)],
-) -> Result<http::Request<Empty<Bytes>>, ProbeError> {
-    let mut builder = http::Request::builder()
-        .method(method.clone())
-        .uri(target)
-        .header(http::header::HOST, host)
-        .header(http::header::USER_AGENT, user_agent)
-        .header(http::header::ACCEPT, "*/*");
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(Empty::new()).map_err(|e| ProbeError::Http(format!("request {target:?}: {e}")))
-}
-
-/// Read at most `cap` bytes of body within `limit`; the rest is left unread.
-async fn read_body_bounded(mut body: hyper::body::Incoming, cap: usize, limit: Duration) -> (Bytes, bool, bool) {
-    let deadline = Instant::now() + limit;
-    let mut buffer = BytesMut::new();
-    loop {
-        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => return (buffer.freeze(), false, true),
-            Ok(None) => return (buffer.freeze(), false, false),
-            Ok(Some(Err(_))) => return (buffer.freeze(), false, false),
-            Ok(Some(Ok(frame))) => frame,
-        };
-        if let Ok(data) = frame.into_data() {
-            let room = cap - buffer.len();
-            if data.len() > room {
-                buffer.extend_from_slice(&data[..room]);
-                return (buffer.freeze(), true, false);
-            }
-            buffer.extend_from_slice(&data);
-        }
-    }
 }
 
 fn tls_info(connection: &rustls::ClientConnection) -> TlsInfo {

@@ -1,7 +1,8 @@
-//! The HTTP(S) speaker: hyper over rustls, bounded in time and bytes, never following redirects.
+//! The HTTP(S) speaker: HTTP/1.1 over rustls, bounded in time and bytes, never following redirects.
 
 pub mod cert;
 mod client;
 pub mod tls;
+mod wire;
 
 pub use client::{HttpResponse, HttpSession, HttpSettings, HttpTarget, Limits, ProbeError, Timeouts};
