@@ -256,7 +256,8 @@ impl HttpSession {
                 }
             };
             let head_only = *method == http::Method::HEAD;
-            let body = wire::read_body(stream, &mut head, head_only, limits.max_body_bytes, self.settings.timeouts.body).await;
+            let body =
+                wire::read_body(stream, &mut head, head_only, limits.max_body_bytes, self.settings.timeouts.body).await;
             if !body.reusable {
                 self.stream = None;
             }

@@ -72,8 +72,11 @@ pub(crate) fn request_bytes(
     Ok(out.into_bytes())
 }
 
+/// Head length, status, headers (names lower-cased), keep-alive.
+type ParsedHead = (usize, u16, Vec<(String, Bytes)>, bool);
+
 /// Parse a head if the buffer holds a whole one: `Ok(None)` asks for more bytes.
-fn parse_head(buffer: &[u8], max_headers: usize) -> Result<Option<(usize, u16, Vec<(String, Bytes)>, bool)>, WireError> {
+fn parse_head(buffer: &[u8], max_headers: usize) -> Result<Option<ParsedHead>, WireError> {
     let mut storage = vec![httparse::EMPTY_HEADER; max_headers];
     let mut response = httparse::Response::new(&mut storage);
     let config = httparse::ParserConfig::default();
@@ -162,7 +165,8 @@ pub(crate) async fn read_body<S: AsyncRead + Unpin>(
     cap: usize,
     limit: Duration,
 ) -> Body {
-    let header = |name: &str| head.headers.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+    let header =
+        |name: &str| head.headers.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
     let framing = if head_only || head.status == 204 || head.status == 304 {
         Framing::None
     } else if header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
@@ -296,7 +300,11 @@ impl<S: AsyncRead + Unpin> Reader<'_, S> {
 }
 
 /// Write a request, bounded by `deadline`.
-pub(crate) async fn write_request<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8], deadline: Instant) -> Result<(), WireError> {
+pub(crate) async fn write_request<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+    deadline: Instant,
+) -> Result<(), WireError> {
     timeout_at(deadline, async {
         stream.write_all(bytes).await?;
         stream.flush().await
@@ -320,7 +328,9 @@ mod tests {
 
     #[tokio::test]
     async fn content_length_and_keep_alive() {
-        let (head, body) = respond(b"HTTP/1.1 302 Found\r\nX-OWA-Version: 15.2.858.2\r\nContent-Length: 5\r\n\r\nhelloEXTRA", false).await;
+        let (head, body) =
+            respond(b"HTTP/1.1 302 Found\r\nX-OWA-Version: 15.2.858.2\r\nContent-Length: 5\r\n\r\nhelloEXTRA", false)
+                .await;
         assert_eq!(head.status, 302);
         assert_eq!(head.headers[0], ("x-owa-version".to_owned(), Bytes::from_static(b"15.2.858.2")));
         assert_eq!(body.bytes, b"hello");
@@ -346,7 +356,9 @@ mod tests {
 
     #[tokio::test]
     async fn interim_responses_are_skipped_and_head_has_no_body() {
-        let (head, body) = respond(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 401 Unauthorized\r\nContent-Length: 3\r\n\r\nabc", true).await;
+        let (head, body) =
+            respond(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 401 Unauthorized\r\nContent-Length: 3\r\n\r\nabc", true)
+                .await;
         assert_eq!(head.status, 401);
         assert!(body.bytes.is_empty());
     }
@@ -359,7 +371,10 @@ mod tests {
         }
         let mut stream: &[u8] = &endless;
         let deadline = Instant::now() + Duration::from_secs(1);
-        assert!(matches!(read_head(&mut stream, 8192, 100, deadline).await, Err(WireError::TooLarge | WireError::Malformed(_))));
+        assert!(matches!(
+            read_head(&mut stream, 8192, 100, deadline).await,
+            Err(WireError::TooLarge | WireError::Malformed(_))
+        ));
         let mut garbage: &[u8] = b"\x16\x03\x01\x00\x05hello\r\n\r\n";
         assert!(matches!(read_head(&mut garbage, 8192, 100, deadline).await, Err(WireError::Malformed(_))));
         let mut empty: &[u8] = b"";
@@ -371,7 +386,9 @@ mod tests {
         assert!(request_bytes("GET", "/owa/\r\nX: y", "h", "ua", &[]).is_err());
         assert!(request_bytes("GET", "/a b", "h", "ua", &[]).is_err());
         assert!(request_bytes("GET", "/", "h", "ua", &[("Cookie", "a\nb")]).is_err());
-        let ok = request_bytes("GET", "/owa/auth/x.js", "mail.example", "seawall", &[("Cookie", "X-AnonResource=true")]).expect("ok");
+        let ok =
+            request_bytes("GET", "/owa/auth/x.js", "mail.example", "seawall", &[("Cookie", "X-AnonResource=true")])
+                .expect("ok");
         assert!(ok.starts_with(b"GET /owa/auth/x.js HTTP/1.1\r\nHost: mail.example\r\n"));
         assert!(ok.ends_with(b"Cookie: X-AnonResource=true\r\n\r\n"));
     }
