@@ -160,10 +160,8 @@ impl Summary {
         s.compromised = compromise
             .into_iter()
             .map(|(place, titles)| {
-                let what: Vec<String> = titles
-                    .into_iter()
-                    .map(|(title, n)| if n > 1 { format!("{title} ×{n}") } else { title })
-                    .collect();
+                let what: Vec<String> =
+                    titles.into_iter().map(|(title, n)| if n > 1 { format!("{title} ×{n}") } else { title }).collect();
                 (place, what.join("; "))
             })
             .collect();
