@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use seawall_model::{ErrorRecord, Finding};
 use seawall_rules::RuleSet;
+use seawall_sigma::{SigmaEngine, SigmaHit, SigmaRecord, SigmaScratch};
 use seawall_sources::csvlog::{CsvRecord, CsvSchema};
 use seawall_sources::evtx::{EvtxEvent, read_events};
 use seawall_sources::lines::LineReader;
@@ -12,7 +13,7 @@ use seawall_sources::w3c::{self, W3cLine, W3cRecord, W3cSchema};
 use seawall_sources::{LogKind, Record, classify, open};
 
 use crate::HuntOptions;
-use crate::finding::from_match;
+use crate::finding::{from_match, from_sigma};
 use crate::spray::{AuthEvent, auth_event_from_evtx, auth_event_from_iis};
 
 /// What reading one file gave.
@@ -26,8 +27,44 @@ pub(crate) struct FileOutcome {
     pub(crate) auth: Vec<AuthEvent>,
 }
 
-pub(crate) fn read_all(files: &[PathBuf], options: &HuntOptions, rules: &RuleSet) -> Vec<FileOutcome> {
-    files.par_iter().map(|path| read_file(path, options, rules)).collect()
+/// Everything that looks at records: seawall's rules and, when loaded, Sigma rules.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Detectors<'a> {
+    pub(crate) rules: &'a RuleSet,
+    pub(crate) sigma: Option<&'a SigmaEngine>,
+}
+
+/// Sigma's working memory for one file, and its matches turned into findings.
+struct SigmaPass<'a> {
+    engine: Option<&'a SigmaEngine>,
+    scratch: SigmaScratch,
+    hits: Vec<SigmaHit>,
+}
+
+impl<'a> SigmaPass<'a> {
+    fn new(engine: Option<&'a SigmaEngine>, family: &str) -> SigmaPass<'a> {
+        SigmaPass { engine: engine.filter(|e| e.reads(family)), scratch: SigmaScratch::default(), hits: Vec::new() }
+    }
+
+    /// The cheap literal pass over a line's bytes.
+    fn may_match(&mut self, family: &str, raw: &[u8]) -> bool {
+        self.engine.is_some_and(|engine| engine.prefilter(family, [raw], &mut self.scratch))
+    }
+
+    /// Evaluate the candidates left by `may_match` (or, for EVTX, prefilter and evaluate).
+    fn check(&mut self, record: SigmaRecord<'_>, raw: &dyn Record, path: &str, findings: &mut Vec<Finding>) {
+        let Some(engine) = self.engine else { return };
+        self.hits.clear();
+        match record {
+            SigmaRecord::Evtx(event) => engine.scan_evtx(event, &mut self.scratch, &mut self.hits),
+            SigmaRecord::Line(_) => engine.evaluate(record, &mut self.scratch, &mut self.hits),
+        }
+        findings.extend(self.hits.iter().map(|hit| from_sigma(engine, hit, raw, path)));
+    }
+}
+
+pub(crate) fn read_all(files: &[PathBuf], options: &HuntOptions, detectors: &Detectors<'_>) -> Vec<FileOutcome> {
+    files.par_iter().map(|path| read_file(path, options, detectors)).collect()
 }
 
 fn error(path: &str, message: String, position: Option<String>) -> ErrorRecord {
@@ -39,7 +76,7 @@ fn in_range(options: &HuntOptions, time: Option<jiff::Timestamp>) -> bool {
     options.from.is_none_or(|from| time >= from) && options.to.is_none_or(|to| time < to)
 }
 
-pub(crate) fn read_file(path: &Path, options: &HuntOptions, rules: &RuleSet) -> FileOutcome {
+pub(crate) fn read_file(path: &Path, options: &HuntOptions, detectors: &Detectors<'_>) -> FileOutcome {
     let display = path.display().to_string();
     let mut outcome = FileOutcome::default();
     let opened = match open::open(path) {
@@ -53,10 +90,10 @@ pub(crate) fn read_file(path: &Path, options: &HuntOptions, rules: &RuleSet) -> 
     let kind = classify(&display, &opened.head);
     outcome.kind = kind.name();
     match kind {
-        LogKind::Evtx => read_evtx(path, &display, options, rules, &mut outcome),
-        LogKind::IisW3c => read_w3c(opened.reader, &display, options, rules, &mut outcome),
+        LogKind::Evtx => read_evtx(path, &display, options, detectors, &mut outcome),
+        LogKind::IisW3c => read_w3c(opened.reader, &display, options, detectors, &mut outcome),
         LogKind::HttpProxy(_) | LogKind::EcpServer | LogKind::OabGenerator | LogKind::ExchangeCsv(_) => {
-            read_csv(opened.reader, &display, kind.family(), options, rules, &mut outcome)
+            read_csv(opened.reader, &display, kind.family(), options, detectors, &mut outcome)
         }
         LogKind::EntraSignIns => read_entra(opened.reader, &display, options, &mut outcome),
         LogKind::HeaderCsv | LogKind::Unknown => {
@@ -79,10 +116,12 @@ fn read_w3c(
     reader: Box<dyn std::io::BufRead + Send>,
     path: &str,
     options: &HuntOptions,
-    rules: &RuleSet,
+    detectors: &Detectors<'_>,
     outcome: &mut FileOutcome,
 ) {
     let family = "iis";
+    let rules = detectors.rules;
+    let mut sigma = SigmaPass::new(detectors.sigma, family);
     let mut lines = LineReader::new(reader);
     let mut schema = W3cSchema::parse(w3c::IIS_DEFAULT_FIELDS);
     let mut candidates = Vec::new();
@@ -112,7 +151,8 @@ fn read_w3c(
                 outcome.events += 1;
                 rules.candidates(family, line.bytes, &mut candidates);
                 let auth_relevant = auth_prefilter.is_match(line.bytes);
-                if candidates.is_empty() && !auth_relevant {
+                let sigma_relevant = sigma.may_match(family, line.bytes);
+                if candidates.is_empty() && !auth_relevant && !sigma_relevant {
                     continue;
                 }
                 let record = W3cRecord::new(&schema, line.bytes, line.number);
@@ -120,6 +160,9 @@ fn read_w3c(
                     continue;
                 }
                 check(&record, rules, &candidates, path, outcome);
+                if sigma_relevant {
+                    sigma.check(SigmaRecord::Line(&record), &record, path, &mut outcome.findings);
+                }
                 if auth_relevant && let Some(event) = auth_event_from_iis(&record, path, &options.spray) {
                     outcome.auth.push(event);
                 }
@@ -134,9 +177,11 @@ fn read_csv(
     path: &str,
     family: &str,
     options: &HuntOptions,
-    rules: &RuleSet,
+    detectors: &Detectors<'_>,
     outcome: &mut FileOutcome,
 ) {
+    let rules = detectors.rules;
+    let mut sigma = SigmaPass::new(detectors.sigma, family);
     let mut lines = LineReader::new(reader);
     let mut schema = CsvSchema::default();
     let mut candidates = Vec::new();
@@ -168,7 +213,8 @@ fn read_csv(
         }
         outcome.events += 1;
         rules.candidates(family, bytes, &mut candidates);
-        if candidates.is_empty() {
+        let sigma_relevant = sigma.may_match(family, bytes);
+        if candidates.is_empty() && !sigma_relevant {
             continue;
         }
         let record = CsvRecord::new(&schema, bytes, line.number);
@@ -176,11 +222,16 @@ fn read_csv(
             continue;
         }
         check(&record, rules, &candidates, path, outcome);
+        if sigma_relevant {
+            sigma.check(SigmaRecord::Line(&record), &record, path, &mut outcome.findings);
+        }
     }
     outcome.bytes = lines.bytes_read();
 }
 
-fn read_evtx(path: &Path, display: &str, options: &HuntOptions, rules: &RuleSet, outcome: &mut FileOutcome) {
+fn read_evtx(path: &Path, display: &str, options: &HuntOptions, detectors: &Detectors<'_>, outcome: &mut FileOutcome) {
+    let rules = detectors.rules;
+    let mut sigma = SigmaPass::new(detectors.sigma, "evtx");
     let bytes = match open::read_all(path, options.max_evtx_bytes) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -209,6 +260,7 @@ fn read_evtx(path: &Path, display: &str, options: &HuntOptions, rules: &RuleSet,
                     found.push(from_match(rule, &event, display));
                 }
             }
+            sigma.check(SigmaRecord::Evtx(&event), &event, display, &mut found);
             if let Some(a) = auth_event_from_evtx(&event, display) {
                 auth.push(a);
             }

@@ -2,15 +2,20 @@
 
 use seawall_model::{Evidence, Finding, Location, RuleRef, RuleSource};
 use seawall_rules::CompiledRule;
+use seawall_sigma::{SigmaEngine, SigmaHit};
 use seawall_sources::{Record, RecordSource};
 
-/// A finding for one record matched by one rule.
-pub(crate) fn from_match(rule: &CompiledRule, record: &dyn Record, path: &str) -> Finding {
+fn location_of(record: &dyn Record, path: &str) -> Location {
     let (line, number) = match record.source() {
         RecordSource::Line(n) => (Some(n), None),
         RecordSource::EvtxRecord(n) => (None, Some(n)),
     };
-    let location = Location::File { path: path.to_owned(), line, record: number };
+    Location::File { path: path.to_owned(), line, record: number }
+}
+
+/// A finding for one record matched by one rule.
+pub(crate) fn from_match(rule: &CompiledRule, record: &dyn Record, path: &str) -> Finding {
+    let location = location_of(record, path);
     let outcome = rule.outcome(record);
     let title = match outcome {
         Some(outcome) => format!("{} ({})", rule.spec.title, outcome.as_str()),
@@ -41,6 +46,44 @@ pub(crate) fn from_match(rule: &CompiledRule, record: &dyn Record, path: &str) -
     finding.actors = rule.spec.actors.clone();
     finding.remediation = rule.spec.remediation.clone();
     finding.references = rule.spec.references.clone();
+    finding
+}
+
+/// A finding for one record matched by one Sigma rule: the Sigma level as severity, the
+/// rule's status as confidence, its references, and its `cve.*` tags as CVEs.
+pub(crate) fn from_sigma(engine: &SigmaEngine, hit: &SigmaHit, record: &dyn Record, path: &str) -> Finding {
+    let rule = engine.rule(hit.rule);
+    let location = location_of(record, path);
+    let raw = record.raw();
+    let mut evidence = vec![Evidence::bytes(location.key(), &raw)];
+    let fields: Vec<String> = hit.fields.iter().map(|(name, value)| format!("{name}={value}")).collect();
+    if !fields.is_empty() {
+        evidence.push(Evidence::text("fields", &fields.join(" ")));
+    }
+    let mut about = vec![format!("read as {} for {}", hit.source, rule.logsource)];
+    if !hit.selections.is_empty() {
+        about.push(format!("matched {}", hit.selections.join(", ")));
+    }
+    let attack = rule.attack_tags();
+    if !attack.is_empty() {
+        about.push(format!("tags {}", attack.join(" ")));
+    }
+    if !rule.falsepositives.is_empty() {
+        about.push(format!("false positives: {}", rule.falsepositives.join("; ")));
+    }
+    about.push(format!("rule file {}", rule.origin));
+    evidence.push(Evidence::text("sigma", &about.join("; ")));
+    let mut finding = Finding::new(
+        RuleRef { id: rule.id.clone(), title: rule.title.clone(), source: RuleSource::Sigma },
+        rule.severity(),
+        rule.confidence(),
+        location,
+        evidence,
+        &[],
+    );
+    finding.time = record.time().map(|t| t.to_string());
+    finding.cves = rule.cves();
+    finding.references = rule.references.clone();
     finding
 }
 

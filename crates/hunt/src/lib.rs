@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use seawall_model::{ErrorRecord, Finding};
 use seawall_rules::RuleSet;
+use seawall_sigma::SigmaEngine;
 
 pub use walk::walk;
 
@@ -49,15 +50,23 @@ pub struct HuntStats {
     pub files_by_kind: BTreeMap<String, u64>,
 }
 
-/// Run a hunt over `options.paths`.
+/// Run a hunt over `options.paths` with seawall's own detections.
 pub fn hunt(options: &HuntOptions, rules: &RuleSet) -> HuntResult {
+    hunt_with(options, rules, None)
+}
+
+/// Run a hunt with seawall's detections and, when given, Sigma rules (`--sigma DIR`): every
+/// record of a family the Sigma rules read goes through their prefilter and, when it may
+/// match, through the rules; matches are findings with `rule.source = "sigma"`.
+pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, sigma: Option<&SigmaEngine>) -> HuntResult {
+    let detectors = dispatch::Detectors { rules, sigma };
     let (files, mut errors) = walk(&options.paths);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
     let outcomes = match pool {
-        Ok(pool) => pool.install(|| dispatch::read_all(&files, options, rules)),
+        Ok(pool) => pool.install(|| dispatch::read_all(&files, options, &detectors)),
         Err(e) => {
             errors.push(ErrorRecord { source: "hunt".into(), message: format!("thread pool: {e}"), position: None });
-            dispatch::read_all(&files, options, rules)
+            dispatch::read_all(&files, options, &detectors)
         }
     };
     let mut result = HuntResult::default();
