@@ -13,6 +13,7 @@ use seawall_sources::w3c::{self, W3cLine, W3cRecord, W3cSchema};
 use seawall_sources::{LogKind, Record, classify, open};
 
 use crate::HuntOptions;
+use crate::chunks::{self, Start};
 use crate::finding::{from_match, from_sigma};
 use crate::spray::{AuthEvent, auth_event_from_evtx, auth_event_from_iis};
 
@@ -89,11 +90,24 @@ pub(crate) fn read_file(path: &Path, options: &HuntOptions, detectors: &Detector
     };
     let kind = classify(&display, &opened.head);
     outcome.kind = kind.name();
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let text_log = matches!(
+        kind,
+        LogKind::IisW3c | LogKind::HttpProxy(_) | LogKind::EcpServer | LogKind::OabGenerator | LogKind::ExchangeCsv(_)
+    );
+    // Big plain-text logs with directives are read in pieces on every core.
+    let has_directives = opened.head.starts_with(b"#") || opened.head.windows(8).any(|w| w == b"#Fields:");
+    if text_log && !opened.gzip && has_directives && size >= 2 * chunks::PIECE && rayon::current_num_threads() > 1 {
+        drop(opened);
+        read_in_pieces(path, &display, &kind, size, options, detectors, &mut outcome);
+        return outcome;
+    }
+    let whole = Start { first_line: 1, fields: None };
     match kind {
         LogKind::Evtx => read_evtx(path, &display, options, detectors, &mut outcome),
-        LogKind::IisW3c => read_w3c(opened.reader, &display, options, detectors, &mut outcome),
+        LogKind::IisW3c => read_w3c(opened.reader, &display, &whole, options, detectors, &mut outcome),
         LogKind::HttpProxy(_) | LogKind::EcpServer | LogKind::OabGenerator | LogKind::ExchangeCsv(_) => {
-            read_csv(opened.reader, &display, kind.family(), options, detectors, &mut outcome)
+            read_csv(opened.reader, &display, kind.family(), &whole, options, detectors, &mut outcome)
         }
         LogKind::EntraSignIns => read_entra(opened.reader, &display, options, &mut outcome),
         LogKind::HeaderCsv | LogKind::Unknown => {
@@ -101,6 +115,50 @@ pub(crate) fn read_file(path: &Path, options: &HuntOptions, detectors: &Detector
         }
     }
     outcome
+}
+
+/// Read a large text log as pieces in parallel and join what they found, in file order.
+fn read_in_pieces(
+    path: &Path,
+    display: &str,
+    kind: &LogKind,
+    size: u64,
+    options: &HuntOptions,
+    detectors: &Detectors<'_>,
+    outcome: &mut FileOutcome,
+) {
+    let pieces = match chunks::plan(path, size, size.div_ceil(chunks::PIECE)) {
+        Ok(pieces) => pieces,
+        Err(e) => {
+            outcome.errors.push(error(display, format!("cannot read: {e}"), None));
+            return;
+        }
+    };
+    let parts: Vec<FileOutcome> = pieces
+        .par_iter()
+        .map(|piece| {
+            let mut part = FileOutcome::default();
+            match piece.reader(path) {
+                Ok(reader) if *kind == LogKind::IisW3c => {
+                    read_w3c(reader, display, &piece.start(), options, detectors, &mut part)
+                }
+                Ok(reader) => read_csv(reader, display, kind.family(), &piece.start(), options, detectors, &mut part),
+                Err(e) => part.errors.push(error(
+                    display,
+                    format!("cannot read: {e}"),
+                    Some(format!("byte {}", piece.offset)),
+                )),
+            }
+            part
+        })
+        .collect();
+    for part in parts {
+        outcome.bytes += part.bytes;
+        outcome.events += part.events;
+        outcome.findings.extend(part.findings);
+        outcome.errors.extend(part.errors);
+        outcome.auth.extend(part.auth);
+    }
 }
 
 fn check(record: &dyn Record, rules: &RuleSet, candidates: &[usize], path: &str, outcome: &mut FileOutcome) {
@@ -115,6 +173,7 @@ fn check(record: &dyn Record, rules: &RuleSet, candidates: &[usize], path: &str,
 fn read_w3c(
     reader: Box<dyn std::io::BufRead + Send>,
     path: &str,
+    start: &Start,
     options: &HuntOptions,
     detectors: &Detectors<'_>,
     outcome: &mut FileOutcome,
@@ -122,8 +181,11 @@ fn read_w3c(
     let family = "iis";
     let rules = detectors.rules;
     let mut sigma = SigmaPass::new(detectors.sigma, family);
-    let mut lines = LineReader::new(reader);
-    let mut schema = W3cSchema::parse(w3c::IIS_DEFAULT_FIELDS);
+    let mut lines = LineReader::starting_at(reader, start.first_line);
+    let mut schema = match &start.fields {
+        Some(fields) => W3cSchema::parse(&String::from_utf8_lossy(fields)),
+        None => W3cSchema::parse(w3c::IIS_DEFAULT_FIELDS),
+    };
     let mut candidates = Vec::new();
     let auth_prefilter = options.spray.prefilter();
     loop {
@@ -176,14 +238,15 @@ fn read_csv(
     reader: Box<dyn std::io::BufRead + Send>,
     path: &str,
     family: &str,
+    start: &Start,
     options: &HuntOptions,
     detectors: &Detectors<'_>,
     outcome: &mut FileOutcome,
 ) {
     let rules = detectors.rules;
     let mut sigma = SigmaPass::new(detectors.sigma, family);
-    let mut lines = LineReader::new(reader);
-    let mut schema = CsvSchema::default();
+    let mut lines = LineReader::starting_at(reader, start.first_line);
+    let mut schema = start.fields.as_deref().map(CsvSchema::parse).unwrap_or_default();
     let mut candidates = Vec::new();
     loop {
         let line = match lines.next_line() {

@@ -3,6 +3,7 @@
 //! and return findings and non-fatal errors sorted into a timeline. Files are
 //! read in parallel; the output is the same with one thread or many.
 
+mod chunks;
 mod dispatch;
 mod finding;
 pub mod spray;

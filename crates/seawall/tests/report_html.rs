@@ -97,6 +97,7 @@ fn headless(chrome: &Path, profile: &Path) -> Command {
 }
 
 #[test]
+#[allow(clippy::print_stderr)]
 fn injected_payloads_stay_text_in_chromium() {
     let dir = tempfile::tempdir().expect("dir");
     let jsonl = dir.path().join("hostile.jsonl");

@@ -30,6 +30,13 @@ impl<R: BufRead> LineReader<R> {
         LineReader::with_limit(inner, MAX_LINE)
     }
 
+    /// A reader whose first line is numbered `first_line` (a piece of a larger file).
+    pub fn starting_at(inner: R, first_line: u64) -> Self {
+        let mut reader = LineReader::new(inner);
+        reader.number = first_line.saturating_sub(1);
+        reader
+    }
+
     pub fn with_limit(inner: R, limit: usize) -> Self {
         LineReader { inner, buffer: Vec::with_capacity(1024), number: 0, limit, bytes_read: 0 }
     }

@@ -1,0 +1,159 @@
+//! Large text logs read in parallel: the file is cut at line starts into
+//! pieces, a cheap first pass counts each piece's lines and finds its last
+//! `#Fields:` directive, so every piece starts with the right line number and
+//! the schema in force, and the pieces are then read like whole files.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use rayon::prelude::*;
+
+/// Files below this size are read in one piece.
+pub(crate) const PIECE: u64 = 32 << 20;
+
+/// A piece of a file and what was in force where it starts.
+#[derive(Debug, Clone)]
+pub(crate) struct Piece {
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    pub(crate) first_line: u64,
+    /// The text after `#Fields:` of the last directive before this piece.
+    pub(crate) fields: Option<Vec<u8>>,
+}
+
+/// Where reading starts: line 1 and no schema for a whole file.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Start {
+    pub(crate) first_line: u64,
+    pub(crate) fields: Option<Vec<u8>>,
+}
+
+impl Piece {
+    pub(crate) fn start(&self) -> Start {
+        Start { first_line: self.first_line, fields: self.fields.clone() }
+    }
+
+    pub(crate) fn reader(&self, path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(self.offset))?;
+        Ok(Box::new(BufReader::with_capacity(256 * 1024, file.take(self.len))))
+    }
+}
+
+/// The first line start at or after `offset`.
+fn line_start_after(file: &mut File, offset: u64, size: u64) -> io::Result<u64> {
+    if offset == 0 {
+        return Ok(0);
+    }
+    file.seek(SeekFrom::Start(offset - 1))?;
+    let mut reader = BufReader::new(file.take(size - offset + 1));
+    let mut skipped = Vec::new();
+    // Bounded by the reader's remaining bytes; lines are cut at 64 KiB when read anyway.
+    reader.read_until(b'\n', &mut skipped)?;
+    Ok(offset - 1 + skipped.len() as u64)
+}
+
+/// Count lines of `[start, end)` and return the last `#Fields:` directive in it.
+fn scan(path: &Path, start: u64, end: u64) -> io::Result<(u64, Option<Vec<u8>>)> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut reader = file.take(end - start);
+    let mut block = vec![0u8; 1 << 20];
+    let mut lines = 0u64;
+    let mut last_directive: Option<u64> = None;
+    let mut position = start;
+    let mut previous_was_newline = true;
+    let finder = memchr::memmem::Finder::new(b"#Fields:");
+    loop {
+        let read = reader.read(&mut block)?;
+        if read == 0 {
+            break;
+        }
+        let data = &block[..read];
+        lines += memchr::memchr_iter(b'\n', data).count() as u64;
+        for at in finder.find_iter(data) {
+            let at_line_start = if at == 0 { previous_was_newline } else { data[at - 1] == b'\n' };
+            if at_line_start {
+                last_directive = Some(position + at as u64);
+            }
+        }
+        previous_was_newline = data[read - 1] == b'\n';
+        position += read as u64;
+    }
+    let fields = match last_directive {
+        Some(at) => {
+            let mut file = File::open(path)?;
+            file.seek(SeekFrom::Start(at + 8))?;
+            let mut line = Vec::new();
+            BufReader::new(file.take(64 * 1024)).read_until(b'\n', &mut line)?;
+            while matches!(line.last(), Some(b'\n' | b'\r')) {
+                line.pop();
+            }
+            Some(line)
+        }
+        None => None,
+    };
+    Ok((lines, fields))
+}
+
+/// Cut a file of `size` bytes into about `pieces` pieces at line starts.
+pub(crate) fn plan(path: &Path, size: u64, pieces: u64) -> io::Result<Vec<Piece>> {
+    let mut file = File::open(path)?;
+    let mut starts = vec![0u64];
+    for k in 1..pieces {
+        let start = line_start_after(&mut file, size * k / pieces, size)?;
+        if start < size && start > *starts.last().unwrap_or(&0) {
+            starts.push(start);
+        }
+    }
+    let ranges: Vec<(u64, u64)> =
+        starts.iter().enumerate().map(|(i, &s)| (s, starts.get(i + 1).copied().unwrap_or(size))).collect();
+    let scanned: Vec<(u64, Option<Vec<u8>>)> =
+        ranges.par_iter().map(|&(s, e)| scan(path, s, e)).collect::<io::Result<_>>()?;
+    let mut line = 1u64;
+    let mut fields: Option<Vec<u8>> = None;
+    let mut out = Vec::with_capacity(ranges.len());
+    for ((offset, end), (lines, last)) in ranges.into_iter().zip(scanned) {
+        out.push(Piece { offset, len: end - offset, first_line: line, fields: fields.clone() });
+        line += lines;
+        if last.is_some() {
+            fields = last;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_start_at_lines_with_their_number_and_schema() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("u_ex.log");
+        let mut text = String::from("#Fields: date time a\n");
+        for i in 0..1000 {
+            if i == 500 {
+                text.push_str("#Fields: date time b c\n");
+            }
+            text.push_str(&format!("2021-03-03 00:00:{:02} line{i}\n", i % 60));
+        }
+        std::fs::write(&path, &text).expect("write");
+        let size = text.len() as u64;
+        let pieces = plan(&path, size, 7).expect("plan");
+        assert_eq!(pieces.first().map(|p| p.offset), Some(0));
+        assert_eq!(pieces.iter().map(|p| p.len).sum::<u64>(), size);
+        for piece in &pieces {
+            let bytes = text.as_bytes();
+            assert!(piece.offset == 0 || bytes[piece.offset as usize - 1] == b'\n', "cut inside a line");
+            let line_no = bytes[..piece.offset as usize].iter().filter(|b| **b == b'\n').count() as u64 + 1;
+            assert_eq!(piece.first_line, line_no);
+            let before = &text[..piece.offset as usize];
+            let expected = before
+                .rfind("#Fields:")
+                .map(|at| before[at + 8..].lines().next().unwrap_or_default().as_bytes().to_vec());
+            assert_eq!(piece.fields, expected, "schema at {}", piece.offset);
+        }
+    }
+}
