@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use seawall_hunt::{HuntOptions, hunt_with, spray::SprayConfig};
+use seawall_hunt::{Extras, HuntOptions, hunt_with, spray::SprayConfig};
 use seawall_rules::RuleSet;
 use seawall_sigma::SigmaEngine;
 
@@ -44,7 +44,7 @@ fn main() -> std::process::ExitCode {
     };
     let run = |mode: &str, rules: &RuleSet, sigma: Option<&SigmaEngine>| {
         let start = Instant::now();
-        let result = hunt_with(&options, rules, sigma);
+        let result = hunt_with(&options, rules, &Extras { sigma, ..Extras::default() });
         let seconds = start.elapsed().as_secs_f64();
         println!("{mode}\t{}\t{seconds:.4}\t{}", result.stats.events, result.findings.len());
     };

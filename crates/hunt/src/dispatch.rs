@@ -11,10 +11,12 @@ use seawall_sources::evtx::{EvtxEvent, read_events};
 use seawall_sources::lines::LineReader;
 use seawall_sources::w3c::{self, W3cLine, W3cRecord, W3cSchema};
 use seawall_sources::{LogKind, Record, classify, open};
+use seawall_webshell::{FileScanner, WebshellScanner};
 
 use crate::HuntOptions;
 use crate::chunks::{self, Start};
 use crate::finding::{from_match, from_sigma};
+use crate::ioc_match::{IocHits, LogIocs};
 use crate::spray::{AuthEvent, auth_event_from_evtx, auth_event_from_iis};
 
 /// What reading one file gave.
@@ -26,6 +28,8 @@ pub(crate) struct FileOutcome {
     pub(crate) findings: Vec<Finding>,
     pub(crate) errors: Vec<ErrorRecord>,
     pub(crate) auth: Vec<AuthEvent>,
+    /// Not examined for webshells: over the size cap.
+    pub(crate) skipped: bool,
 }
 
 /// Everything that looks at records: seawall's rules and, when loaded, Sigma rules.
@@ -33,6 +37,8 @@ pub(crate) struct FileOutcome {
 pub(crate) struct Detectors<'a> {
     pub(crate) rules: &'a RuleSet,
     pub(crate) sigma: Option<&'a SigmaEngine>,
+    pub(crate) files: Option<&'a WebshellScanner>,
+    pub(crate) log_iocs: Option<&'a LogIocs>,
 }
 
 /// Sigma's working memory for one file, and its matches turned into findings.
@@ -65,7 +71,13 @@ impl<'a> SigmaPass<'a> {
 }
 
 pub(crate) fn read_all(files: &[PathBuf], options: &HuntOptions, detectors: &Detectors<'_>) -> Vec<FileOutcome> {
-    files.par_iter().map(|path| read_file(path, options, detectors)).collect()
+    // One YARA scanning context per worker: reusing it across files is what makes content scanning fast.
+    files
+        .par_iter()
+        .map_init(|| detectors.files.map(WebshellScanner::file_scanner), |scanner, path| {
+            read_file(path, options, detectors, scanner.as_mut())
+        })
+        .collect()
 }
 
 fn error(path: &str, message: String, position: Option<String>) -> ErrorRecord {
@@ -77,9 +89,17 @@ fn in_range(options: &HuntOptions, time: Option<jiff::Timestamp>) -> bool {
     options.from.is_none_or(|from| time >= from) && options.to.is_none_or(|to| time < to)
 }
 
-pub(crate) fn read_file(path: &Path, options: &HuntOptions, detectors: &Detectors<'_>) -> FileOutcome {
+pub(crate) fn read_file(
+    path: &Path,
+    options: &HuntOptions,
+    detectors: &Detectors<'_>,
+    scanner: Option<&mut FileScanner<'_>>,
+) -> FileOutcome {
     let display = path.display().to_string();
     let mut outcome = FileOutcome::default();
+    if let Some(files) = detectors.files {
+        outcome.findings.extend(files.check_location(&display));
+    }
     let opened = match open::open(path) {
         Ok(opened) => opened,
         Err(e) => {
@@ -111,7 +131,16 @@ pub(crate) fn read_file(path: &Path, options: &HuntOptions, detectors: &Detector
         }
         LogKind::EntraSignIns => read_entra(opened.reader, &display, options, &mut outcome),
         LogKind::HeaderCsv | LogKind::Unknown => {
-            outcome.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            outcome.bytes = size;
+            if let Some(scanner) = scanner {
+                // Everything that is not a log is examined as a possible webshell or IOC file.
+                let examined = scanner.scan_file(path, &display);
+                outcome.findings.extend(examined.findings);
+                outcome.skipped = examined.skipped.is_some();
+                if let Some(message) = examined.error {
+                    outcome.errors.push(error(&display, message, None));
+                }
+            }
         }
     }
     outcome
@@ -188,6 +217,7 @@ fn read_w3c(
     };
     let mut candidates = Vec::new();
     let auth_prefilter = options.spray.prefilter();
+    let mut ioc_hits = IocHits::default();
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
@@ -214,7 +244,8 @@ fn read_w3c(
                 rules.candidates(family, line.bytes, &mut candidates);
                 let auth_relevant = auth_prefilter.is_match(line.bytes);
                 let sigma_relevant = sigma.may_match(family, line.bytes);
-                if candidates.is_empty() && !auth_relevant && !sigma_relevant {
+                let ioc_relevant = detectors.log_iocs.is_some_and(|iocs| iocs.may_match(line.bytes));
+                if candidates.is_empty() && !auth_relevant && !sigma_relevant && !ioc_relevant {
                     continue;
                 }
                 let record = W3cRecord::new(&schema, line.bytes, line.number);
@@ -228,9 +259,15 @@ fn read_w3c(
                 if auth_relevant && let Some(event) = auth_event_from_iis(&record, path, &options.spray) {
                     outcome.auth.push(event);
                 }
+                if ioc_relevant && let Some(iocs) = detectors.log_iocs {
+                    for (ioc, seen) in iocs.matches(&record) {
+                        ioc_hits.record(ioc, &seen, &record, path);
+                    }
+                }
             }
         }
     }
+    outcome.findings.extend(ioc_hits.into_findings());
     outcome.bytes = lines.bytes_read();
 }
 
@@ -248,6 +285,7 @@ fn read_csv(
     let mut lines = LineReader::starting_at(reader, start.first_line);
     let mut schema = start.fields.as_deref().map(CsvSchema::parse).unwrap_or_default();
     let mut candidates = Vec::new();
+    let mut ioc_hits = IocHits::default();
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
@@ -277,7 +315,8 @@ fn read_csv(
         outcome.events += 1;
         rules.candidates(family, bytes, &mut candidates);
         let sigma_relevant = sigma.may_match(family, bytes);
-        if candidates.is_empty() && !sigma_relevant {
+        let ioc_relevant = detectors.log_iocs.is_some_and(|iocs| iocs.may_match(bytes));
+        if candidates.is_empty() && !sigma_relevant && !ioc_relevant {
             continue;
         }
         let record = CsvRecord::new(&schema, bytes, line.number);
@@ -288,7 +327,13 @@ fn read_csv(
         if sigma_relevant {
             sigma.check(SigmaRecord::Line(&record), &record, path, &mut outcome.findings);
         }
+        if ioc_relevant && let Some(iocs) = detectors.log_iocs {
+            for (ioc, seen) in iocs.matches(&record) {
+                ioc_hits.record(ioc, &seen, &record, path);
+            }
+        }
     }
+    outcome.findings.extend(ioc_hits.into_findings());
     outcome.bytes = lines.bytes_read();
 }
 

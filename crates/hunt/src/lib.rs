@@ -6,6 +6,7 @@
 mod chunks;
 mod dispatch;
 mod finding;
+mod ioc_match;
 pub mod spray;
 mod walk;
 
@@ -15,8 +16,21 @@ use std::path::PathBuf;
 use seawall_model::{ErrorRecord, Finding};
 use seawall_rules::RuleSet;
 use seawall_sigma::SigmaEngine;
+use seawall_webshell::WebshellScanner;
 
+pub use ioc_match::LogIocs;
 pub use walk::walk;
+
+/// Detectors beyond seawall's log rules, each optional.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// Community Sigma rules (`--sigma DIR`).
+    pub sigma: Option<&'a SigmaEngine>,
+    /// Webshell and IOC detection in files: YARA, location heuristics, hashes.
+    pub files: Option<&'a WebshellScanner>,
+    /// IPs and user agents of the IOC lists, matched in web logs.
+    pub log_iocs: Option<&'a LogIocs>,
+}
 
 /// What to hunt and how.
 #[derive(Debug, Clone)]
@@ -49,18 +63,20 @@ pub struct HuntStats {
     pub events: u64,
     /// Files per kind (`iis`, `httpproxy/ecp`, `evtx`, `unknown`, ...).
     pub files_by_kind: BTreeMap<String, u64>,
+    /// Files not examined for webshells because they exceed the size cap.
+    pub files_skipped: u64,
 }
 
-/// Run a hunt over `options.paths` with seawall's own detections.
+/// Run a hunt over `options.paths` with seawall's own log detections only.
 pub fn hunt(options: &HuntOptions, rules: &RuleSet) -> HuntResult {
-    hunt_with(options, rules, None)
+    hunt_with(options, rules, &Extras::default())
 }
 
-/// Run a hunt with seawall's detections and, when given, Sigma rules (`--sigma DIR`): every
-/// record of a family the Sigma rules read goes through their prefilter and, when it may
-/// match, through the rules; matches are findings with `rule.source = "sigma"`.
-pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, sigma: Option<&SigmaEngine>) -> HuntResult {
-    let detectors = dispatch::Detectors { rules, sigma };
+/// Run a hunt with seawall's detections and the extras given: Sigma rules (`--sigma DIR`;
+/// matches are findings with `rule.source = "sigma"`), webshell and IOC detection in
+/// files, IOC addresses and user agents in web logs.
+pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) -> HuntResult {
+    let detectors = dispatch::Detectors { rules, sigma: extras.sigma, files: extras.files, log_iocs: extras.log_iocs };
     let (files, mut errors) = walk(&options.paths);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
     let outcomes = match pool {
@@ -77,6 +93,9 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, sigma: Option<&SigmaEng
         result.stats.bytes += outcome.bytes;
         result.stats.events += outcome.events;
         *result.stats.files_by_kind.entry(outcome.kind).or_default() += 1;
+        if outcome.skipped {
+            result.stats.files_skipped += 1;
+        }
         result.findings.extend(outcome.findings);
         result.errors.extend(outcome.errors);
         auth.extend(outcome.auth);

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use seawall_hunt::{HuntOptions, HuntResult, hunt, hunt_with, spray::SprayConfig};
+use seawall_hunt::{Extras, HuntOptions, HuntResult, hunt, hunt_with, spray::SprayConfig};
 use seawall_model::{Confidence, Finding, Location, RuleSource, Severity};
 use seawall_rules::RuleSet;
 use seawall_sigma::SigmaEngine;
@@ -31,7 +31,7 @@ fn sigma() -> SigmaEngine {
 
 fn run(paths: Vec<PathBuf>, threads: usize, engine: &SigmaEngine) -> HuntResult {
     let rules = RuleSet::embedded().expect("rules");
-    hunt_with(&options(paths, threads), &rules, Some(engine))
+    hunt_with(&options(paths, threads), &rules, &Extras { sigma: Some(engine), ..Extras::default() })
 }
 
 fn sigma_findings(result: &HuntResult) -> Vec<&Finding> {

@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod exchange;
 pub mod http;
+pub mod mail;
 pub mod shard;
 pub mod space;
 pub mod targets;

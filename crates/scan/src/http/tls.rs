@@ -62,6 +62,9 @@ pub fn probe_client_config(alpn: &[&[u8]]) -> Arc<ClientConfig> {
         .unwrap_or_else(|_| unreachable_config());
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     config.enable_sni = true;
+    // No session resumption: a ticket from one port of a host (shared ticket keys, as
+    // Postfix has) would skip the certificate of the next, and the wrong chain be recorded.
+    config.resumption = rustls::client::Resumption::disabled();
     Arc::new(config)
 }
 

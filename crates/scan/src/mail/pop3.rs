@@ -1,0 +1,290 @@
+//! POP3 on 110 and 995 (implicit TLS): greeting, CAPA, STLS, and whether a
+//! password can be sent before TLS (`USER`, or `SASL PLAIN`/`LOGIN`, on a
+//! cleartext session).
+//!
+//! Exactly what is sent, in order, and nothing else:
+//! 1. on 995 only: a TLS handshake first;
+//! 2. `CAPA\r\n`;
+//! 3. when STLS is advertised (not on 995): `STLS\r\n`, a TLS handshake, `CAPA\r\n`;
+//! 4. `QUIT\r\n`.
+//!
+//! For the TLS version probes (`begin_tls`) a new connection sends `STLS`
+//! after the greeting, then a ClientHello. Never USER, PASS, APOP or AUTH:
+//! no credential is sent.
+
+use super::banners::{Banners, exchange_server_name};
+use super::conn::{Conn, Dialer};
+use super::lines::text;
+use super::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism};
+
+/// A POP3 greeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Greeting {
+    pub ok: bool,
+    pub text: String,
+    /// An APOP timestamp (`<pid.clock@host>`) is present: APOP (MD5 of a shared secret) is offered.
+    pub apop: bool,
+}
+
+/// `+OK Dovecot ready.` / `-ERR ...`.
+pub fn parse_greeting(line: &str) -> Option<Greeting> {
+    let (ok, rest) = status(line)?;
+    let text = rest.trim().to_owned();
+    let apop = text.rfind('<').is_some_and(|start| text[start..].contains('@') && text[start..].contains('>'));
+    Some(Greeting { ok, text, apop })
+}
+
+/// `+OK text` → (true, "text"), `-ERR text` → (false, "text").
+pub fn status(line: &str) -> Option<(bool, &str)> {
+    if let Some(rest) = line.strip_prefix("+OK") {
+        return (rest.is_empty() || rest.starts_with(' ')).then_some((true, rest));
+    }
+    let rest = line.strip_prefix("-ERR")?;
+    (rest.is_empty() || rest.starts_with(' ')).then_some((false, rest))
+}
+
+/// The capability lines of a multi-line `+OK` answer to CAPA (without the
+/// status line and the final `.`, dot-unstuffed).
+pub fn parse_capa(lines: &[String]) -> Result<Vec<String>, String> {
+    let (first, rest) = lines.split_first().ok_or("empty CAPA answer")?;
+    match status(first) {
+        Some((true, _)) => {}
+        Some((false, _)) => return Err(format!("CAPA refused: {first}")),
+        None => return Err(format!("not a POP3 answer: {}", first.chars().take(80).collect::<String>())),
+    }
+    let (last, body) = rest.split_last().ok_or("CAPA list without its final '.'")?;
+    if last != "." {
+        return Err("CAPA list without its final '.'".into());
+    }
+    Ok(body.iter().map(|l| l.strip_prefix('.').unwrap_or(l).trim().to_owned()).filter(|l| !l.is_empty()).collect())
+}
+
+fn has(capabilities: &[String], keyword: &str) -> bool {
+    capabilities.iter().any(|c| c.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case(keyword)))
+}
+
+/// The mechanisms of the `SASL ...` line, upper-cased.
+pub fn sasl_mechanisms(capabilities: &[String]) -> Vec<String> {
+    capabilities
+        .iter()
+        .filter(|c| c.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case("SASL")))
+        .flat_map(|c| c.split_whitespace().skip(1).map(str::to_ascii_uppercase))
+        .collect()
+}
+
+/// Whether a password can be sent on this (cleartext) session: `USER`, or a PLAIN/LOGIN mechanism.
+pub fn auth_exposure(capabilities: &[String]) -> AuthExposure {
+    let mut offered = Vec::new();
+    if has(capabilities, "USER") {
+        offered.push("USER".to_owned());
+    }
+    offered.extend(sasl_mechanisms(capabilities));
+    let evidence = capabilities
+        .iter()
+        .filter(|c| has(std::slice::from_ref(c), "USER") || has(std::slice::from_ref(c), "SASL"))
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    AuthExposure { exposed: offered.iter().any(|m| is_cleartext_mechanism(m)), offered, evidence }
+}
+
+/// The `IMPLEMENTATION ...` text some servers add to CAPA (Cyrus, qpopper).
+pub fn implementation(capabilities: &[String]) -> Option<&str> {
+    capabilities
+        .iter()
+        .find_map(|c| c.get(..15).filter(|p| p.eq_ignore_ascii_case("IMPLEMENTATION ")).map(|_| &c[15..]))
+}
+
+async fn single(conn: &mut Conn, command: &str) -> Result<String, String> {
+    conn.send(format!("{command}\r\n").as_bytes()).await.map_err(|e| format!("{command}: {e}"))?;
+    conn.read_line().await.map(|l| text(&l)).map_err(|e| format!("{command}: {e}"))
+}
+
+/// CAPA: `Ok(None)` when the server does not know the command.
+async fn capa(conn: &mut Conn) -> Result<Option<Vec<String>>, String> {
+    let first = single(conn, "CAPA").await?;
+    match status(&first) {
+        Some((false, _)) => return Ok(None),
+        Some((true, _)) => {}
+        None => return Err(format!("CAPA: not a POP3 answer: {}", first.chars().take(80).collect::<String>())),
+    }
+    let mut lines = vec![first];
+    lines.extend(conn.read_reply(|l| l == b".").await.map_err(|e| format!("CAPA: {e}"))?.iter().map(|l| text(l)));
+    parse_capa(&lines).map(Some)
+}
+
+async fn read_greeting(conn: &mut Conn) -> Result<(String, Greeting), String> {
+    let line = text(&conn.read_line().await.map_err(|e| format!("greeting: {e}"))?);
+    let greeting = parse_greeting(&line)
+        .ok_or_else(|| format!("not a POP3 greeting: {}", line.chars().take(80).collect::<String>()))?;
+    Ok((line, greeting))
+}
+
+/// Greeting and an accepted STLS on a fresh connection.
+pub(crate) async fn begin_tls(conn: &mut Conn) -> Result<(), String> {
+    let (line, greeting) = read_greeting(conn).await?;
+    if !greeting.ok {
+        return Err(format!("greeting: {line}"));
+    }
+    let answer = single(conn, "STLS").await?;
+    match status(&answer) {
+        Some((true, _)) => Ok(()),
+        _ => Err(format!("STLS refused: {answer}")),
+    }
+}
+
+/// The whole POP3 conversation of one port.
+pub(crate) async fn converse(dialer: &Dialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
+    let mut seen = MailObservation { implicit_tls: implicit, ..MailObservation::default() };
+    let opened = if implicit {
+        dialer.implicit_tls().await.map(|(conn, info)| {
+            seen.tls = Some(info);
+            conn
+        })
+    } else {
+        dialer.plain().await
+    };
+    let conn = match opened {
+        Ok(conn) => conn,
+        Err(e) => {
+            if implicit && e.starts_with("TLS") {
+                seen.tls_error = Some(e.clone());
+            }
+            seen.error = Some(e);
+            return seen;
+        }
+    };
+    match talk(conn, dialer, implicit, banners, &mut seen).await {
+        Ok(Some(mut conn)) => drop(single(&mut conn, "QUIT").await),
+        Ok(None) => {}
+        Err(e) => seen.error = Some(e),
+    }
+    seen
+}
+
+async fn talk(
+    mut conn: Conn,
+    dialer: &Dialer<'_>,
+    implicit: bool,
+    banners: &Banners,
+    seen: &mut MailObservation,
+) -> Result<Option<Conn>, String> {
+    let (line, greeting) = read_greeting(&mut conn).await?;
+    seen.greeting = vec![line.clone()];
+    seen.product = banners.match_greeting("pop3", &greeting.text, "greeting");
+    seen.facts.insert("apop".into(), greeting.apop.into());
+    if let Some(name) = exchange_server_name(&greeting.text) {
+        seen.facts.insert("banner_server_name".into(), name.into());
+    }
+    if !greeting.ok {
+        return Err(format!("greeting refuses service: {line}"));
+    }
+    let capabilities = capa(&mut conn).await?;
+    if seen.product.is_none()
+        && let Some(text) = capabilities.as_deref().and_then(implementation)
+    {
+        seen.product = banners.match_greeting("pop3", text, "capa-implementation");
+    }
+    let Some(capabilities) = capabilities else {
+        // RFC 1939-only server: nothing advertised, so exposure is unknown (not assumed).
+        seen.facts.insert("capa".into(), "not supported".into());
+        if !implicit {
+            seen.starttls = Starttls::NotOffered;
+        }
+        return Ok(Some(conn));
+    };
+    if implicit {
+        seen.auth_after_tls = auth_exposure(&capabilities).offered;
+        seen.capabilities_after_tls = Some(capabilities);
+        return Ok(Some(conn));
+    }
+    seen.auth_before_tls = Some(auth_exposure(&capabilities));
+    seen.starttls_offered = has(&capabilities, "STLS");
+    seen.capabilities_before_tls = Some(capabilities);
+    if !seen.starttls_offered {
+        seen.starttls = Starttls::NotOffered;
+        return Ok(Some(conn));
+    }
+    let answer = single(&mut conn, "STLS").await?;
+    if !matches!(status(&answer), Some((true, _))) {
+        seen.starttls = Starttls::Refused(answer);
+        return Ok(Some(conn));
+    }
+    let (mut conn, info, injected) = match dialer.upgrade(conn).await {
+        Ok(upgraded) => upgraded,
+        Err(e) => {
+            seen.starttls = Starttls::HandshakeFailed(e.clone());
+            seen.tls_error = Some(e);
+            return Ok(None);
+        }
+    };
+    seen.starttls = Starttls::Worked;
+    seen.tls = Some(info);
+    if injected > 0 {
+        seen.facts.insert("bytes_before_tls_handshake".into(), injected.into());
+    }
+    if let Some(capabilities) = capa(&mut conn).await.map_err(|e| format!("after TLS: {e}"))? {
+        seen.auth_after_tls = auth_exposure(&capabilities).offered;
+        seen.capabilities_after_tls = Some(capabilities);
+    }
+    Ok(Some(conn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn dovecot_capa_with_and_without_cleartext_auth() {
+        // The rig's Dovecot 2.3.19 seen from 127.0.0.2: plain instance, then STARTTLS instance.
+        let plain = parse_capa(&lines(
+            "+OK\nCAPA\nTOP\nUIDL\nRESP-CODES\nPIPELINING\nAUTH-RESP-CODE\nUSER\nSASL PLAIN LOGIN\n.",
+        ))
+        .expect("capa");
+        let exposure = auth_exposure(&plain);
+        assert!(exposure.exposed);
+        assert_eq!(exposure.offered, vec!["USER", "PLAIN", "LOGIN"]);
+        assert_eq!(exposure.evidence, "USER\nSASL PLAIN LOGIN");
+        assert!(!has(&plain, "STLS"));
+
+        let good = parse_capa(&lines("+OK\nCAPA\nTOP\nUIDL\nRESP-CODES\nPIPELINING\nAUTH-RESP-CODE\nSTLS\nSASL\n."))
+            .expect("capa");
+        assert!(has(&good, "STLS"));
+        let exposure = auth_exposure(&good);
+        assert!(!exposure.exposed);
+        assert!(exposure.offered.is_empty());
+    }
+
+    #[test]
+    fn capa_errors() {
+        assert!(parse_capa(&lines("-ERR unknown command")).is_err_and(|e| e.contains("refused")));
+        assert!(parse_capa(&lines("+OK\nUSER")).is_err_and(|e| e.contains("final")));
+        assert!(parse_capa(&lines("* OK imap")).is_err_and(|e| e.contains("not a POP3")));
+        assert_eq!(parse_capa(&lines("+OK\n..odd\n.")).ok(), Some(vec![".odd".to_string()]));
+    }
+
+    #[test]
+    fn greetings() {
+        let g = parse_greeting("+OK Dovecot (Debian) ready.").expect("greeting");
+        assert!(g.ok && !g.apop);
+        assert_eq!(g.text, "Dovecot (Debian) ready.");
+        let g = parse_greeting("+OK Hello there. <1896.697170952@mail.example.org>").expect("greeting");
+        assert!(g.apop);
+        assert_eq!(parse_greeting("-ERR [SYS/TEMP] too busy").map(|g| g.ok), Some(false));
+        assert_eq!(parse_greeting("+OKAY"), None);
+        assert_eq!(parse_greeting("220 smtp"), None);
+        assert_eq!(status("+OK"), Some((true, "")));
+    }
+
+    #[test]
+    fn implementation_names_the_server() {
+        let caps = lines("TOP\nIMPLEMENTATION Cyrus POP3 v2.4.17-Debian-2.4.17 server\nSTLS");
+        assert_eq!(implementation(&caps), Some("Cyrus POP3 v2.4.17-Debian-2.4.17 server"));
+        let product = Banners::embedded().ok().and_then(|b| b.match_greeting("pop3", "Cyrus POP3 v2.4.17 server", "x"));
+        assert_eq!(product.map(|p| (p.product, p.version)), Some(("cyrus".into(), Some("2.4.17".into()))));
+    }
+}

@@ -1,0 +1,364 @@
+//! SMTP on 25 (MX), 587 (submission) and 465 (implicit TLS): greeting,
+//! EHLO keywords, STARTTLS, and whether AUTH is offered before TLS.
+//!
+//! Exactly what is sent, in order, and nothing else:
+//! 1. on 465 only: a TLS handshake first;
+//! 2. `EHLO <ehlo_name>\r\n`;
+//! 3. when STARTTLS is advertised (not on 465): `STARTTLS\r\n`, then a TLS handshake, then `EHLO <ehlo_name>\r\n`;
+//! 4. `QUIT\r\n`.
+//!
+//! For the TLS version probes (`begin_tls`) a new connection sends `EHLO`
+//! and `STARTTLS`, then a ClientHello. Never AUTH, MAIL FROM, RCPT TO, DATA,
+//! VRFY or EXPN: no credential is sent and no mail can be relayed.
+
+use super::banners::Banners;
+use super::conn::{Conn, Dialer};
+use super::lines::text;
+use super::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism, sanitize_command_word};
+
+/// One SMTP reply: its code and its lines as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub code: u16,
+    pub lines: Vec<String>,
+}
+
+impl Reply {
+    /// The text of each line after `NNN-` / `NNN `.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.lines.iter().map(|l| l.get(4..).unwrap_or(""))
+    }
+
+    /// All lines joined, for evidence and errors.
+    pub fn joined(&self) -> String {
+        self.lines.join("\n")
+    }
+}
+
+/// `250-PIPELINING` → (250, false, "PIPELINING"); `250 OK` / `250` → last line.
+pub fn reply_line(line: &str) -> Option<(u16, bool, &str)> {
+    let bytes = line.as_bytes();
+    if bytes.len() < 3 || !bytes[..3].iter().all(u8::is_ascii_digit) || bytes[0] == b'0' {
+        return None;
+    }
+    let code = line.get(..3)?.parse().ok()?;
+    match bytes.get(3) {
+        None => Some((code, true, "")),
+        Some(b' ') => Some((code, true, line.get(4..)?)),
+        Some(b'-') => Some((code, false, line.get(4..)?)),
+        Some(_) => None,
+    }
+}
+
+/// Whether a received line ends a reply. A line that is not a reply line ends
+/// it too, so that [`parse_reply`] rejects it instead of reading on.
+pub fn ends_reply(line: &[u8]) -> bool {
+    !matches!(line.get(3), Some(b'-')) || !line.iter().take(3).all(u8::is_ascii_digit)
+}
+
+/// The lines of one reply: one code throughout, the last line marked final.
+pub fn parse_reply(lines: &[String]) -> Result<Reply, String> {
+    let first = lines.first().ok_or("empty reply")?;
+    let (code, _, _) = reply_line(first).ok_or_else(|| format!("not an SMTP reply: {}", excerpt(first)))?;
+    for (i, line) in lines.iter().enumerate() {
+        let (c, last, _) = reply_line(line).ok_or_else(|| format!("not an SMTP reply: {}", excerpt(line)))?;
+        if c != code {
+            return Err(format!("reply mixes codes {code} and {c}"));
+        }
+        if last != (i + 1 == lines.len()) {
+            return Err("reply continues after its last line".into());
+        }
+    }
+    Ok(Reply { code, lines: lines.to_vec() })
+}
+
+/// What an EHLO reply advertises.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ehlo {
+    /// The name the server gives itself on the first line.
+    pub domain: Option<String>,
+    /// Keyword lines as sent (`SIZE 10240000`, `AUTH PLAIN LOGIN`, `STARTTLS`).
+    pub keywords: Vec<String>,
+}
+
+impl Ehlo {
+    pub fn has(&self, keyword: &str) -> bool {
+        self.keywords.iter().any(|k| k.split_whitespace().next().is_some_and(|w| w.eq_ignore_ascii_case(keyword)))
+    }
+
+    pub fn starttls(&self) -> bool {
+        self.has("STARTTLS")
+    }
+
+    /// SASL mechanisms of `AUTH a b` and of the old `AUTH=a b` form, upper-cased, once each.
+    pub fn auth_mechanisms(&self) -> Vec<String> {
+        let mut mechanisms: Vec<String> = Vec::new();
+        for line in self.auth_lines() {
+            for m in line[5..].split_whitespace() {
+                let m = m.to_ascii_uppercase();
+                if !mechanisms.contains(&m) {
+                    mechanisms.push(m);
+                }
+            }
+        }
+        mechanisms
+    }
+
+    /// The `AUTH ...` keyword lines.
+    pub fn auth_lines(&self) -> impl Iterator<Item = &str> {
+        self.keywords.iter().map(String::as_str).filter(|k| {
+            k.len() >= 4 && k[..4].eq_ignore_ascii_case("AUTH") && matches!(k.as_bytes().get(4), Some(b' ' | b'='))
+        })
+    }
+}
+
+/// The keywords of a 250 reply to EHLO.
+pub fn parse_ehlo(reply: &Reply) -> Ehlo {
+    let mut texts = reply.texts();
+    let domain = texts.next().and_then(|t| t.split_whitespace().next()).map(str::to_owned);
+    let keywords = texts.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+    Ehlo { domain, keywords }
+}
+
+/// The greeting's text after the code (lines joined by a space), for product matching.
+pub fn greeting_text(reply: &Reply) -> String {
+    reply.texts().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether cleartext passwords are offered on a session without TLS.
+pub fn auth_exposure(ehlo: &Ehlo) -> AuthExposure {
+    let offered = ehlo.auth_mechanisms();
+    let evidence = ehlo.auth_lines().map(|l| format!("250-{l}")).collect::<Vec<_>>().join("\n");
+    AuthExposure { exposed: offered.iter().any(|m| is_cleartext_mechanism(m)), offered, evidence }
+}
+
+fn excerpt(line: &str) -> String {
+    line.chars().take(80).collect()
+}
+
+async fn read_reply(conn: &mut Conn) -> Result<Reply, String> {
+    let lines = conn.read_reply(ends_reply).await.map_err(|e| e.to_string())?;
+    parse_reply(&lines.iter().map(|l| text(l)).collect::<Vec<_>>())
+}
+
+async fn command(conn: &mut Conn, line: &str) -> Result<Reply, String> {
+    conn.send(format!("{line}\r\n").as_bytes()).await.map_err(|e| e.to_string())?;
+    read_reply(conn).await
+}
+
+fn ehlo_command(name: &str) -> String {
+    format!("EHLO {}", sanitize_command_word(name, "seawall.invalid"))
+}
+
+/// Greeting, EHLO and an accepted STARTTLS on a fresh connection: the next
+/// bytes on it are the TLS handshake's.
+pub(crate) async fn begin_tls(conn: &mut Conn, ehlo_name: &str) -> Result<(), String> {
+    let greeting = read_reply(conn).await.map_err(|e| format!("greeting: {e}"))?;
+    if greeting.code != 220 {
+        return Err(format!("greeting refused: {}", greeting.joined()));
+    }
+    let ehlo = command(conn, &ehlo_command(ehlo_name)).await.map_err(|e| format!("EHLO: {e}"))?;
+    if ehlo.code != 250 {
+        return Err(format!("EHLO refused: {}", ehlo.joined()));
+    }
+    let reply = command(conn, "STARTTLS").await.map_err(|e| format!("STARTTLS: {e}"))?;
+    if reply.code != 220 {
+        return Err(format!("STARTTLS refused: {}", reply.joined()));
+    }
+    Ok(())
+}
+
+/// The whole SMTP conversation of one port.
+pub(crate) async fn converse(dialer: &Dialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
+    let mut seen = MailObservation { implicit_tls: implicit, ..MailObservation::default() };
+    let opened = if implicit {
+        dialer.implicit_tls().await.map(|(conn, info)| {
+            seen.tls = Some(info);
+            conn
+        })
+    } else {
+        dialer.plain().await
+    };
+    let conn = match opened {
+        Ok(conn) => conn,
+        Err(e) => {
+            if implicit && e.starts_with("TLS") {
+                seen.tls_error = Some(e.clone());
+            }
+            seen.error = Some(e);
+            return seen;
+        }
+    };
+    match talk(conn, dialer, implicit, banners, &mut seen).await {
+        // A polite end; the answer does not matter.
+        Ok(Some(mut conn)) => drop(command(&mut conn, "QUIT").await),
+        Ok(None) => {}
+        Err(e) => seen.error = Some(e),
+    }
+    seen
+}
+
+/// The conversation up to QUIT; returns the connection (upgraded when STARTTLS worked), or none
+/// when a failed TLS handshake left nothing to QUIT on.
+async fn talk(
+    mut conn: Conn,
+    dialer: &Dialer<'_>,
+    implicit: bool,
+    banners: &Banners,
+    seen: &mut MailObservation,
+) -> Result<Option<Conn>, String> {
+    let ehlo_line = ehlo_command(&dialer.settings.ehlo_name);
+    let greeting = read_reply(&mut conn).await.map_err(|e| format!("greeting: {e}"))?;
+    seen.greeting = greeting.lines.clone();
+    let text = greeting_text(&greeting);
+    seen.product = banners.match_greeting("smtp", &text, "greeting");
+    if let Some(host) = text.split_whitespace().next().filter(|h| h.contains('.')) {
+        seen.facts.insert("greeting_host".into(), host.into());
+    }
+    if greeting.code != 220 {
+        return Err(format!("greeting refuses service: {}", greeting.joined()));
+    }
+    let reply = command(&mut conn, &ehlo_line).await.map_err(|e| format!("EHLO: {e}"))?;
+    if reply.code != 250 {
+        return Err(format!("EHLO refused: {}", reply.joined()));
+    }
+    let ehlo = parse_ehlo(&reply);
+    if let Some(domain) = &ehlo.domain {
+        seen.facts.insert("ehlo_domain".into(), domain.clone().into());
+    }
+    if seen.product.is_none() {
+        seen.product = banners.match_keywords(&ehlo.keywords);
+    }
+    if implicit {
+        seen.auth_after_tls = ehlo.auth_mechanisms();
+        seen.capabilities_after_tls = Some(ehlo.keywords);
+        return Ok(Some(conn));
+    }
+    seen.auth_before_tls = Some(auth_exposure(&ehlo));
+    seen.starttls_offered = ehlo.starttls();
+    seen.capabilities_before_tls = Some(ehlo.keywords);
+    if !seen.starttls_offered {
+        seen.starttls = Starttls::NotOffered;
+        return Ok(Some(conn));
+    }
+    let reply = command(&mut conn, "STARTTLS").await.map_err(|e| format!("STARTTLS: {e}"))?;
+    if reply.code != 220 {
+        seen.starttls = Starttls::Refused(reply.joined());
+        return Ok(Some(conn));
+    }
+    let (mut conn, info, injected) = match dialer.upgrade(conn).await {
+        Ok(upgraded) => upgraded,
+        Err(e) => {
+            seen.starttls = Starttls::HandshakeFailed(e.clone());
+            seen.tls_error = Some(e);
+            return Ok(None);
+        }
+    };
+    seen.starttls = Starttls::Worked;
+    seen.tls = Some(info);
+    if injected > 0 {
+        seen.facts.insert("bytes_before_tls_handshake".into(), injected.into());
+    }
+    let reply = command(&mut conn, &ehlo_line).await.map_err(|e| format!("EHLO after TLS: {e}"))?;
+    if reply.code == 250 {
+        let ehlo = parse_ehlo(&reply);
+        seen.auth_after_tls = ehlo.auth_mechanisms();
+        seen.capabilities_after_tls = Some(ehlo.keywords);
+    }
+    Ok(Some(conn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(lines: &[&str]) -> Reply {
+        parse_reply(&lines.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("valid reply")
+    }
+
+    #[test]
+    fn reply_lines() {
+        assert_eq!(reply_line("250-PIPELINING"), Some((250, false, "PIPELINING")));
+        assert_eq!(reply_line("250 CHUNKING"), Some((250, true, "CHUNKING")));
+        assert_eq!(reply_line("221"), Some((221, true, "")));
+        assert_eq!(reply_line("* OK Dovecot ready."), None);
+        assert_eq!(reply_line("2500 x"), None);
+        assert_eq!(reply_line("25"), None);
+        assert!(ends_reply(b"250 OK") && ends_reply(b"garbage") && !ends_reply(b"250-SIZE"));
+    }
+
+    #[test]
+    fn replies_must_be_consistent() {
+        let mixed = vec!["250-a".to_string(), "251 b".to_string()];
+        assert!(parse_reply(&mixed).is_err_and(|e| e.contains("mixes codes")));
+        let unfinished = vec!["250-a".to_string()];
+        assert!(parse_reply(&unfinished).is_err());
+        assert!(parse_reply(&["HTTP/1.1 400 Bad Request".to_string()]).is_err_and(|e| e.contains("not an SMTP")));
+    }
+
+    #[test]
+    fn postfix_ehlo_with_cleartext_auth() {
+        // Postfix 3.7 with smtpd_sasl_auth_enable=yes and no TLS (rig port 20027).
+        let r = reply(&[
+            "250-mail.seawall.test",
+            "250-PIPELINING",
+            "250-SIZE 10240000",
+            "250-VRFY",
+            "250-ETRN",
+            "250-AUTH PLAIN LOGIN",
+            "250-ENHANCEDSTATUSCODES",
+            "250-8BITMIME",
+            "250-DSN",
+            "250-SMTPUTF8",
+            "250 CHUNKING",
+        ]);
+        let ehlo = parse_ehlo(&r);
+        assert_eq!(ehlo.domain.as_deref(), Some("mail.seawall.test"));
+        assert!(!ehlo.starttls());
+        assert_eq!(ehlo.auth_mechanisms(), vec!["PLAIN", "LOGIN"]);
+        let exposure = auth_exposure(&ehlo);
+        assert!(exposure.exposed);
+        assert_eq!(exposure.evidence, "250-AUTH PLAIN LOGIN");
+    }
+
+    #[test]
+    fn exchange_ehlo_offers_integrated_auth_only() {
+        // Exchange 2016 default frontend receive connector on 25, as commonly captured.
+        let r = reply(&[
+            "250-EX01.corp.example Hello [192.0.2.10]",
+            "250-SIZE 37748736",
+            "250-PIPELINING",
+            "250-DSN",
+            "250-ENHANCEDSTATUSCODES",
+            "250-STARTTLS",
+            "250-X-ANONYMOUSTLS",
+            "250-AUTH NTLM",
+            "250-X-EXPS GSSAPI NTLM",
+            "250-8BITMIME",
+            "250-BINARYMIME",
+            "250-CHUNKING",
+            "250-XEXCH50",
+            "250-XRDST",
+            "250 XSHADOWREQUEST",
+        ]);
+        let ehlo = parse_ehlo(&r);
+        assert_eq!(ehlo.domain.as_deref(), Some("EX01.corp.example"));
+        assert!(ehlo.starttls());
+        assert_eq!(ehlo.auth_mechanisms(), vec!["NTLM"]);
+        assert!(!auth_exposure(&ehlo).exposed);
+    }
+
+    #[test]
+    fn old_style_auth_equals_is_read() {
+        let r = reply(&["250-mx.example", "250-AUTH=LOGIN PLAIN", "250 AUTH LOGIN PLAIN CRAM-MD5"]);
+        let ehlo = parse_ehlo(&r);
+        assert_eq!(ehlo.auth_mechanisms(), vec!["LOGIN", "PLAIN", "CRAM-MD5"]);
+        assert_eq!(auth_exposure(&ehlo).evidence, "250-AUTH=LOGIN PLAIN\n250-AUTH LOGIN PLAIN CRAM-MD5");
+    }
+
+    #[test]
+    fn greeting_text_joins_multiline_greetings() {
+        let r = reply(&["220-mx.example ESMTP Exim 4.96 Mon, 30 Nov 2026", "220 no UCE"]);
+        assert_eq!(greeting_text(&r), "mx.example ESMTP Exim 4.96 Mon, 30 Nov 2026 no UCE");
+    }
+}

@@ -1,0 +1,295 @@
+//! seawall's file detectors for hunts: webshells and other attacker files in
+//! web roots and Exchange folders.
+//!
+//! One [`WebshellScanner`] holds the compiled YARA rules (seawall's built-in
+//! rules for ASP.NET and classic ASP webshells, plus any `--yara DIR` sets such
+//! as signature-base), the IOC sets (the knowledge base's plus `--ioc FILE`s)
+//! and the location heuristics. The hunt calls it once per file, from as many
+//! threads as it likes:
+//!
+//! * [`WebshellScanner::check_location`]: detectors that need only the path
+//!   (an `.aspx` under `aspnet_client`, a non-stock file in `owa\auth`, path and
+//!   file-name IOCs);
+//! * [`WebshellScanner::scan_file`]: detectors over the content (YARA, the OAB
+//!   configuration check, hash IOCs), size-capped;
+//! * [`WebshellScanner::examine`]: both, with IOC attribution carried over to
+//!   the file's other findings.
+//!
+//! Engines never print: everything comes back as [`seawall_model::Finding`]s
+//! and [`Diagnostic`]s.
+
+mod content;
+mod digest;
+mod iocfile;
+mod location;
+mod rules;
+mod verdict;
+
+use std::fs::File;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use seawall_kb::{IocKind, IocSet, KnowledgeBase};
+use seawall_model::{Finding, Severity};
+
+pub use digest::FileHashes;
+pub use iocfile::{IocParse, load_ioc_file, parse_ioc_text};
+pub use rules::Diagnostic;
+
+/// Largest file read by default: webshells are small, evidence drives are not.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
+
+/// How long YARA may spend on one file before it is reported and left.
+const SCAN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the scanner loads.
+#[derive(Debug, Clone)]
+pub struct ScannerConfig {
+    /// seawall's own rules (`data/yara/*.yar`, embedded).
+    pub builtin_rules: bool,
+    /// `--yara DIR`: every `.yar`/`.yara` file below each directory.
+    pub yara_dirs: Vec<PathBuf>,
+    /// `--ioc FILE`: seawall CSV, other CSV, plain lists, STIX 2.1, MISP JSON.
+    pub ioc_files: Vec<PathBuf>,
+    /// Files larger than this are not read; the outcome says so.
+    pub max_file_size: u64,
+}
+
+impl Default for ScannerConfig {
+    fn default() -> Self {
+        ScannerConfig {
+            builtin_rules: true,
+            yara_dirs: Vec::new(),
+            ioc_files: Vec::new(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
+}
+
+/// Why the scanner could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {message}", path.display())]
+    IocFile { path: PathBuf, message: String },
+    /// The embedded rules or data are broken: a build problem, not a user one.
+    #[error("built-in detection data: {0}")]
+    Builtin(String),
+    #[error("knowledge base: {0}")]
+    Kb(#[from] seawall_kb::LoadError),
+}
+
+/// The result of scanning one file.
+#[derive(Debug, Clone, Default)]
+pub struct FileOutcome {
+    pub findings: Vec<Finding>,
+    /// Set when the file was deliberately not read (too large, not a regular file).
+    pub skipped: Option<String>,
+    /// Set when reading or scanning failed; findings may be partial.
+    pub error: Option<String>,
+    /// Bytes read and scanned.
+    pub bytes: u64,
+    /// The file's hashes (SHA-256 always; MD5/SHA-1 when an IOC set has them).
+    pub hashes: Option<FileHashes>,
+}
+
+impl FileOutcome {
+    /// The highest severity among the findings.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// Counts of what was loaded, for the run summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadedCounts {
+    pub builtin_rules: usize,
+    pub external_rules: usize,
+    pub iocs: usize,
+}
+
+/// Compiled rules, IOC sets and heuristics; `Send + Sync`, one per run.
+#[derive(Debug)]
+pub struct WebshellScanner {
+    rules: rules::RuleSet,
+    iocs: IocSet,
+    stock: location::StockLists,
+    want_md5: bool,
+    want_sha1: bool,
+    max_file_size: u64,
+}
+
+impl WebshellScanner {
+    /// Compile rules and load IOCs. Rules yara-x rejects, and `--ioc`
+    /// entries that hold no usable indicator, come back as diagnostics.
+    pub fn new(config: &ScannerConfig, kb: &KnowledgeBase) -> Result<(WebshellScanner, Vec<Diagnostic>), Error> {
+        let (rules, mut diagnostics) = rules::compile(config.builtin_rules, &config.yara_dirs)?;
+        let mut iocs = kb.iocs()?;
+        for path in &config.ioc_files {
+            let parse = load_ioc_file(path)?;
+            if parse.skipped > 0 {
+                diagnostics.push(Diagnostic {
+                    file: path.display().to_string(),
+                    rule: None,
+                    code: "ioc".into(),
+                    reason: format!(
+                        "{} entries hold no indicator seawall uses ({} format)",
+                        parse.skipped, parse.format
+                    ),
+                });
+            }
+            iocs.extend(parse.set);
+        }
+        let scanner = WebshellScanner {
+            want_md5: iocs.count(IocKind::Md5) > 0,
+            want_sha1: iocs.count(IocKind::Sha1) > 0,
+            rules,
+            iocs,
+            stock: location::StockLists::embedded()?,
+            max_file_size: config.max_file_size,
+        };
+        Ok((scanner, diagnostics))
+    }
+
+    /// How many rules and indicators are loaded.
+    pub fn counts(&self) -> LoadedCounts {
+        LoadedCounts {
+            builtin_rules: self.rules.builtin_count,
+            external_rules: self.rules.external_count,
+            iocs: self.iocs.len(),
+        }
+    }
+
+    /// The merged IOC set (knowledge base + `--ioc` files), for the log hunt's
+    /// IP, domain and user-agent lookups.
+    pub fn iocs(&self) -> &IocSet {
+        &self.iocs
+    }
+
+    /// Location-only detectors: the path heuristics and path/file-name IOCs.
+    /// `display_path` is the evidence path as the user knows it.
+    pub fn check_location(&self, display_path: &str) -> Vec<Finding> {
+        let mut findings = location::check(&self.stock, display_path);
+        findings.extend(verdict::path_iocs(&self.iocs, display_path));
+        findings
+    }
+
+    /// A scanner for one thread: it keeps its YARA scanning context between
+    /// files, which is several times cheaper than a fresh one per file. Make
+    /// one per worker thread and call [`FileScanner::scan_file`] or
+    /// [`FileScanner::examine`] for each file. It is not `Send` (yara-x's
+    /// scanning context stays on its thread): create it on the thread that
+    /// uses it, e.g. rayon's `map_init(|| scanner.file_scanner(), ...)` or at
+    /// the top of a scoped worker thread (see `examples/scan_tree.rs`).
+    pub fn file_scanner(&self) -> FileScanner<'_> {
+        let mut yara = yara_x::Scanner::new(&self.rules.rules);
+        yara.set_timeout(SCAN_TIMEOUT);
+        FileScanner { owner: self, yara }
+    }
+
+    /// Content detectors for one file: YARA, the virtual-directory
+    /// configuration check, hash IOCs. Never panics; files over the size cap
+    /// or not regular are skipped with the reason in the outcome. (One-off
+    /// convenience: a walk should use [`file_scanner`](Self::file_scanner).)
+    pub fn scan_file(&self, path: &Path, display_path: &str) -> FileOutcome {
+        self.file_scanner().scan_file(path, display_path)
+    }
+
+    /// [`check_location`](Self::check_location) and
+    /// [`scan_file`](Self::scan_file) together; groups named by the file's
+    /// IOC matches are carried to its other findings, the IOC as evidence.
+    pub fn examine(&self, path: &Path, display_path: &str) -> FileOutcome {
+        self.file_scanner().examine(path, display_path)
+    }
+
+    /// The file's bytes, or `None` when it must not be read (size, kind).
+    fn read_capped(&self, path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() || meta.len() > self.max_file_size {
+            return Ok(None);
+        }
+        let file = File::open(path)?;
+        let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        // The file may grow between stat and read (a live log): stop at the cap.
+        file.take(self.max_file_size.saturating_add(1)).read_to_end(&mut data)?;
+        if data.len() as u64 > self.max_file_size {
+            return Ok(None);
+        }
+        Ok(Some(data))
+    }
+
+    fn skipped_outcome(&self, path: &Path) -> FileOutcome {
+        let reason = match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => "not a regular file".to_owned(),
+            Ok(meta) => format!("{} bytes, over the {}-byte limit", meta.len(), self.max_file_size),
+            Err(err) => format!("cannot read: {err}"),
+        };
+        FileOutcome { skipped: Some(reason), ..FileOutcome::default() }
+    }
+}
+
+/// A [`WebshellScanner`] bound to one thread's YARA scanning context.
+pub struct FileScanner<'a> {
+    owner: &'a WebshellScanner,
+    yara: yara_x::Scanner<'a>,
+}
+
+impl std::fmt::Debug for FileScanner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileScanner").field("owner", &self.owner).finish_non_exhaustive()
+    }
+}
+
+impl FileScanner<'_> {
+    /// See [`WebshellScanner::scan_file`].
+    pub fn scan_file(&mut self, path: &Path, display_path: &str) -> FileOutcome {
+        let owner = self.owner;
+        let mut outcome = FileOutcome::default();
+        let data = match owner.read_capped(path) {
+            Ok(Some(data)) => data,
+            Ok(None) => return owner.skipped_outcome(path),
+            Err(err) => {
+                outcome.error = Some(format!("cannot read: {err}"));
+                return outcome;
+            }
+        };
+        outcome.bytes = data.len() as u64;
+        let hashes = FileHashes::of(&data, owner.want_md5, owner.want_sha1);
+        outcome.findings.extend(verdict::hash_iocs(&owner.iocs, &hashes, display_path));
+        outcome.hashes = Some(hashes);
+
+        match verdict::yara(&mut self.yara, &owner.rules, &data, display_path) {
+            Ok(findings) => outcome.findings.extend(findings),
+            Err(err) => outcome.error = Some(format!("YARA scan: {err}")),
+        }
+        if content::may_hold_vdir_config(&data) {
+            let text = content::text_of(&data);
+            outcome.findings.extend(content::oab_config_script(&text, display_path));
+        }
+        outcome
+    }
+
+    /// See [`WebshellScanner::examine`].
+    pub fn examine(&mut self, path: &Path, display_path: &str) -> FileOutcome {
+        let mut outcome = self.scan_file(path, display_path);
+        let mut findings = self.owner.check_location(display_path);
+        findings.append(&mut outcome.findings);
+        verdict::share_attribution(&mut findings);
+        outcome.findings = findings;
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn scanner_is_send_and_sync() {
+        assert_send_sync::<WebshellScanner>();
+    }
+}
