@@ -74,9 +74,10 @@ pub(crate) fn read_all(files: &[PathBuf], options: &HuntOptions, detectors: &Det
     // One YARA scanning context per worker: reusing it across files is what makes content scanning fast.
     files
         .par_iter()
-        .map_init(|| detectors.files.map(WebshellScanner::file_scanner), |scanner, path| {
-            read_file(path, options, detectors, scanner.as_mut())
-        })
+        .map_init(
+            || detectors.files.map(WebshellScanner::file_scanner),
+            |scanner, path| read_file(path, options, detectors, scanner.as_mut()),
+        )
         .collect()
 }
 

@@ -30,7 +30,13 @@ impl LogIocs {
             }
         }
         let prefilter = (!literals.is_empty())
-            .then(|| AhoCorasickBuilder::new().ascii_case_insensitive(true).match_kind(MatchKind::Standard).build(&literals).ok())
+            .then(|| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&literals)
+                    .ok()
+            })
             .flatten();
         LogIocs { set: set.clone(), prefilter }
     }
@@ -81,13 +87,19 @@ impl IocHits {
         let mut finding = Finding::new(
             RuleRef {
                 id: id.into(),
-                title: format!("Request from a {what} in a public IOC list ({})", ioc.actor.as_deref().unwrap_or("no group named")),
+                title: format!(
+                    "Request from a {what} in a public IOC list ({})",
+                    ioc.actor.as_deref().unwrap_or("no group named")
+                ),
                 source: RuleSource::Ioc,
             },
             Severity::Medium,
             Confidence::Medium,
             location.clone(),
-            vec![Evidence::bytes(location.key(), &record.raw()), Evidence::text("indicator", &format!("{seen} = {}", ioc.describe()))],
+            vec![
+                Evidence::bytes(location.key(), &record.raw()),
+                Evidence::text("indicator", &format!("{seen} = {}", ioc.describe())),
+            ],
             &[&ioc.value],
         );
         finding.time = record.time().map(|t| t.to_string());
@@ -102,7 +114,9 @@ impl IocHits {
             .into_values()
             .map(|(mut finding, count)| {
                 if count > 1 {
-                    finding.evidence.push(Evidence::text("occurrences", &format!("{count} lines of this file carry it")));
+                    finding
+                        .evidence
+                        .push(Evidence::text("occurrences", &format!("{count} lines of this file carry it")));
                 }
                 finding
             })
