@@ -16,6 +16,7 @@
 set -euo pipefail
 
 PACKAGES=(postfix dovecot-imapd dovecot-pop3d rsync openssl procps bsdutils nmap testssl.sh)
+PACKAGES+=(postgresql)  # [issue 7, results store] PostgreSQL server for the store tests (scripts/pg-test-server)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

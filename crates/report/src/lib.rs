@@ -1,12 +1,16 @@
 //! Where findings go. Engines hand [`Record`]s to a [`FindingSink`]; one sink
 //! owns the output stream. Every string that came from the network or from
 //! evidence is escaped for the medium: control sequences never reach a
-//! terminal, formulas never reach a spreadsheet.
+//! terminal, formulas never reach a spreadsheet. Runs are kept in a [`store`]
+//! (SQLite or PostgreSQL) and compared with [`diff`].
 
 mod csv_sink;
+pub mod diff;
+mod diff_output;
 pub mod escape;
 pub mod html;
 mod jsonl;
+pub mod store;
 mod text;
 
 use seawall_model::Record;

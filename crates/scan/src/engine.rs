@@ -18,6 +18,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use crate::exchange::webshells::{self, WebshellPaths};
 use crate::exchange::{active, assess, fingerprint, plan::ProbePlan, probe};
 use crate::http::{HttpSession, HttpSettings, HttpTarget, ProbeError};
+use crate::mail::{self, MailProtocol, MailSettings};
 use crate::shard::Shard;
 use crate::space::{Endpoint, TargetSpace};
 
@@ -51,6 +52,24 @@ pub struct Progress {
     pub services: AtomicU64,
     pub findings: AtomicU64,
     pub errors: AtomicU64,
+}
+
+/// One endpoint's records, sent together by [`Scanner::run_endpoints`] (an endpoint that
+/// yielded nothing still sends its empty list: it is done).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointRecords {
+    /// The endpoint's place in the seeded order of the whole target space (see
+    /// [`crate::shard::ShardPositions::next_with_ordinal`]): the same for every shard and every
+    /// run with the same targets, ports and seed.
+    pub ordinal: u64,
+    pub records: Vec<Record>,
+}
+
+/// Where an endpoint's records go: one by one, or all together with the endpoint's ordinal.
+#[derive(Clone)]
+enum Outlet {
+    Records(mpsc::Sender<Record>),
+    Endpoints(mpsc::Sender<EndpointRecords>),
 }
 
 /// Stops a scan: no new endpoint starts, those in flight are abandoned.
@@ -109,7 +128,24 @@ impl Scanner {
     /// Scan this shard of `space`, sending every record to `out`. Returns when
     /// every endpoint is done or the scan was stopped.
     pub async fn run(self, space: Arc<TargetSpace>, out: mpsc::Sender<Record>) {
-        let endpoints = space.shard(self.options.seed, self.options.shard);
+        self.drive(space, |_| false, Outlet::Records(out)).await;
+    }
+
+    /// Like [`Scanner::run`], but each endpoint's records arrive in one message with the
+    /// endpoint's ordinal, and ordinals for which `skip` is true are not visited. A store
+    /// commits an endpoint's records together with its done-mark, and a resumed scan skips the
+    /// ordinals already done. `skip` sees this shard's ordinals in increasing order.
+    pub async fn run_endpoints(
+        self,
+        space: Arc<TargetSpace>,
+        skip: impl FnMut(u64) -> bool + Send,
+        out: mpsc::Sender<EndpointRecords>,
+    ) {
+        self.drive(space, skip, Outlet::Endpoints(out)).await;
+    }
+
+    async fn drive(self, space: Arc<TargetSpace>, mut skip: impl FnMut(u64) -> bool + Send, out: Outlet) {
+        let mut endpoints = space.shard(self.options.seed, self.options.shard);
         self.progress.total.store(endpoints.positions_left(), Ordering::Relaxed);
         let window = self.options.concurrency.max(1);
         let hosts = HostCaps::new(self.options.per_host.max(1));
@@ -126,7 +162,18 @@ impl Scanner {
             space: Arc::clone(&space),
             hosts,
         });
-        for endpoint in endpoints {
+        let mut skipped = 0u64;
+        while let Some((ordinal, endpoint)) = endpoints.next_with_ordinal() {
+            if skip(ordinal) {
+                // Done in an earlier session: not part of this one's progress. A resume that
+                // skips millions lets other tasks (and a stop) in now and then.
+                self.progress.total.fetch_sub(1, Ordering::Relaxed);
+                skipped += 1;
+                if skipped.is_multiple_of(1 << 16) {
+                    tokio::task::yield_now().await;
+                }
+                continue;
+            }
             if *stop.borrow() {
                 break;
             }
@@ -148,7 +195,7 @@ impl Scanner {
             }
             let shared = Arc::clone(&shared);
             let out = out.clone();
-            tasks.spawn(async move { shared.scan_endpoint(endpoint, out).await });
+            tasks.spawn(async move { shared.scan_endpoint(endpoint, ordinal, out).await });
         }
         loop {
             tokio::select! {
@@ -174,7 +221,7 @@ struct Shared {
 }
 
 impl Shared {
-    async fn scan_endpoint(&self, endpoint: Endpoint, out: mpsc::Sender<Record>) {
+    async fn scan_endpoint(&self, endpoint: Endpoint, ordinal: u64, out: Outlet) {
         let label = format!("{}:{}", endpoint.host_label(), endpoint.port);
         let records = match timeout(self.options.host_timeout, self.probe(&endpoint)).await {
             Ok(records) => records,
@@ -182,15 +229,24 @@ impl Shared {
                 vec![error_record(&label, format!("gave up after {:?} (host deadline)", self.options.host_timeout))]
             }
         };
-        for record in records {
-            match &record {
+        for record in &records {
+            match record {
                 Record::Service(_) => self.progress.services.fetch_add(1, Ordering::Relaxed),
                 Record::Finding(_) => self.progress.findings.fetch_add(1, Ordering::Relaxed),
                 Record::Error(_) => self.progress.errors.fetch_add(1, Ordering::Relaxed),
                 _ => 0,
             };
-            if out.send(record).await.is_err() {
-                break;
+        }
+        match out {
+            Outlet::Records(out) => {
+                for record in records {
+                    if out.send(record).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            Outlet::Endpoints(out) => {
+                let _ = out.send(EndpointRecords { ordinal, records }).await;
             }
         }
         self.progress.done.fetch_add(1, Ordering::Relaxed);
@@ -206,6 +262,12 @@ impl Shared {
             },
         };
         let _permit = self.hosts.acquire(ip).await;
+        // Mail and rsync ports get their own speakers; a URL target forces HTTP(S).
+        if endpoint.tls.is_none()
+            && let Some(protocol) = MailProtocol::for_port(endpoint.port)
+        {
+            return self.probe_mail(protocol, endpoint, ip, &label).await;
+        }
         let tls = endpoint.tls.unwrap_or(!matches!(endpoint.port, 80 | 8080 | 8000 | 8008));
         let target = HttpTarget { addr: SocketAddr::new(ip, endpoint.port), host: endpoint.name.clone(), tls };
         let mut session = HttpSession::new(self.options.http.clone(), target.clone());
@@ -216,6 +278,14 @@ impl Shared {
         if endpoint.tls.is_none() && answers.len() == 1 && matches!(error, Some(ProbeError::Tls(_))) {
             session = HttpSession::new(self.options.http.clone(), HttpTarget { tls: false, ..target });
             (answers, error) = probe::run_plan(&mut session, &self.plan, &random).await;
+        }
+        // A server that talks first in a mail or rsync dialect on a port of its own choosing.
+        if endpoint.tls.is_none()
+            && answers.len() == 1
+            && matches!(&error, Some(ProbeError::Http(_)))
+            && let Some(protocol) = self.sniff_greeting(SocketAddr::new(ip, endpoint.port)).await
+        {
+            return self.probe_mail(protocol, endpoint, ip, &label).await;
         }
         let mut records = Vec::new();
         if answers.iter().all(|a| a.response.is_err()) {
@@ -259,6 +329,62 @@ impl Shared {
                 records.extend(failed.map(|message| error_record(&label, message)));
             }
         }
+        records
+    }
+
+    /// Read what a server says unasked (nothing is sent): `220` is SMTP, `* OK` IMAP,
+    /// `+OK` POP3, `@RSYNCD:` rsync.
+    async fn sniff_greeting(&self, addr: SocketAddr) -> Option<MailProtocol> {
+        use tokio::io::AsyncReadExt;
+        let connect = tokio::net::TcpStream::connect(addr);
+        let mut stream = timeout(self.options.http.timeouts.connect, connect).await.ok()?.ok()?;
+        let mut buffer = [0u8; 64];
+        let read =
+            timeout(self.options.http.timeouts.response_head.min(Duration::from_secs(5)), stream.read(&mut buffer))
+                .await
+                .ok()?
+                .ok()?;
+        let greeting = &buffer[..read];
+        if greeting.starts_with(b"220") {
+            Some(MailProtocol::Smtp)
+        } else if greeting.starts_with(b"* OK") || greeting.starts_with(b"* PREAUTH") {
+            Some(MailProtocol::Imap)
+        } else if greeting.starts_with(b"+OK") {
+            Some(MailProtocol::Pop3)
+        } else if greeting.starts_with(b"@RSYNCD:") {
+            Some(MailProtocol::Rsync)
+        } else {
+            None
+        }
+    }
+
+    async fn probe_mail(&self, protocol: MailProtocol, endpoint: &Endpoint, ip: IpAddr, label: &str) -> Vec<Record> {
+        let http = &self.options.http;
+        let settings = MailSettings {
+            connect: http.timeouts.connect,
+            read: http.timeouts.response_head,
+            // Leave the engine's own deadline the last word.
+            total: self.options.host_timeout.saturating_sub(Duration::from_millis(500)).max(Duration::from_secs(1)),
+            max_line: 4096,
+            max_lines: 1000,
+            tls: Arc::clone(&http.tls),
+            source: http.source,
+            ehlo_name: "seawall.invalid".into(),
+        };
+        let host = endpoint.host_label();
+        let outcome = mail::probe_mail(
+            protocol,
+            SocketAddr::new(ip, endpoint.port),
+            endpoint.name.as_deref(),
+            &host,
+            &settings,
+            jiff::Timestamp::now(),
+        )
+        .await;
+        let mut records = Vec::new();
+        records.extend(outcome.service.map(Record::Service));
+        records.extend(outcome.findings.into_iter().map(Record::Finding));
+        records.extend(outcome.error.map(|message| error_record(label, message)));
         records
     }
 

@@ -105,16 +105,25 @@ impl ShardPositions {
     }
 }
 
+impl ShardPositions {
+    /// The next position with its ordinal: the position's index in the seeded order of the
+    /// whole space. Shard I of N visits ordinals I, I+N, I+2N, ...; an ordinal names the same
+    /// position for every shard count, as long as the space and the seed stay the same.
+    pub fn next_with_ordinal(&mut self) -> Option<(u64, u64)> {
+        if self.next >= self.permutation.size() {
+            return None;
+        }
+        let ordinal = self.next;
+        self.next = self.next.saturating_add(self.step);
+        Some((ordinal, self.permutation.apply(ordinal)))
+    }
+}
+
 impl Iterator for ShardPositions {
     type Item = u64;
 
     fn next(&mut self) -> Option<u64> {
-        if self.next >= self.permutation.size() {
-            return None;
-        }
-        let position = self.permutation.apply(self.next);
-        self.next = self.next.saturating_add(self.step);
-        Some(position)
+        self.next_with_ordinal().map(|(_, position)| position)
     }
 }
 
@@ -172,6 +181,20 @@ mod tests {
         let first: std::collections::BTreeSet<u64> = positions.take(1000).collect();
         assert_eq!(first.len(), 1000);
         assert!(first.iter().all(|&p| p < size));
+    }
+
+    #[test]
+    fn ordinals_are_shared_by_every_shard_count() {
+        let whole: Vec<(u64, u64)> = std::iter::from_fn({
+            let mut p = ShardPositions::new(500, 3, Shard::WHOLE);
+            move || p.next_with_ordinal()
+        })
+        .collect();
+        let mut p = ShardPositions::new(500, 3, Shard { index: 2, count: 7 });
+        while let Some((ordinal, position)) = p.next_with_ordinal() {
+            assert_eq!(ordinal % 7, 2);
+            assert_eq!(whole[ordinal as usize], (ordinal, position));
+        }
     }
 
     #[test]

@@ -146,16 +146,24 @@ impl ShardIter {
     }
 }
 
+impl ShardIter {
+    /// The next endpoint with its ordinal (see [`ShardPositions::next_with_ordinal`]), excluded
+    /// positions skipped.
+    pub fn next_with_ordinal(&mut self) -> Option<(u64, Endpoint)> {
+        loop {
+            let (ordinal, position) = self.positions.next_with_ordinal()?;
+            if let Some(endpoint) = self.space.endpoint(position) {
+                return Some((ordinal, endpoint));
+            }
+        }
+    }
+}
+
 impl Iterator for ShardIter {
     type Item = Endpoint;
 
     fn next(&mut self) -> Option<Endpoint> {
-        loop {
-            let position = self.positions.next()?;
-            if let Some(endpoint) = self.space.endpoint(position) {
-                return Some(endpoint);
-            }
-        }
+        self.next_with_ordinal().map(|(_, endpoint)| endpoint)
     }
 }
 

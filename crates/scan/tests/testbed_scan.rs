@@ -210,3 +210,72 @@ async fn opt_in_checks_find_webshells_and_confirm_vulnerabilities() {
     }
     fleet.shutdown().await;
 }
+
+async fn scan_endpoints(
+    fleet: &Fleet,
+    skip: impl FnMut(u64) -> bool + Send + 'static,
+) -> Vec<seawall_scan::engine::EndpointRecords> {
+    let specs = fleet
+        .hosts()
+        .iter()
+        .map(|h| TargetSpec::Endpoint { ip: h.addr.ip(), port: h.addr.port(), tls: Some(h.spec.tls) })
+        .collect();
+    let space = Arc::new(TargetSpace::new(specs, &[443], vec![]).expect("space"));
+    let kb = Arc::new(KnowledgeBase::embedded().expect("kb"));
+    let scanner = Scanner::new(
+        kb,
+        ProbePlan::embedded().expect("plan"),
+        WebshellPaths::embedded().expect("paths"),
+        options(false, false),
+    );
+    let (tx, mut rx) = mpsc::channel(16);
+    let run = tokio::spawn(scanner.run_endpoints(space, skip, tx));
+    let mut endpoints = Vec::new();
+    while let Some(endpoint) = rx.recv().await {
+        endpoints.push(endpoint);
+    }
+    run.await.expect("scan task");
+    endpoints
+}
+
+/// What `--resume` builds on: every endpoint's records arrive with its ordinal, and a scan told
+/// to skip some ordinals visits exactly the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_carry_ordinals_and_skipped_ordinals_are_not_visited() {
+    let specs: Vec<HostSpec> = standard_fleet(Ipv4Addr::new(127, 77, 30, 10), 9460)
+        .into_iter()
+        .filter(|h| !matches!(h.kind, HostKind::Hostile(_)))
+        .collect();
+    let fleet = Fleet::start(specs).await.expect("fleet starts");
+    let hosts = fleet.hosts().len();
+    let whole = scan_endpoints(&fleet, |_| false).await;
+    let mut ordinals: Vec<u64> = whole.iter().map(|e| e.ordinal).collect();
+    ordinals.sort_unstable();
+    assert_eq!(ordinals, (0..hosts as u64).collect::<Vec<_>>(), "one message per endpoint, every ordinal once");
+    assert!(whole.iter().all(|e| e.records.iter().any(|r| matches!(r, Record::Service(_)))));
+
+    let done: std::collections::BTreeSet<u64> = ordinals.iter().copied().filter(|o| o % 2 == 0).collect();
+    let requests_before = fleet.request_log().len();
+    let skipped = done.clone();
+    let rest = scan_endpoints(&fleet, move |o| skipped.contains(&o)).await;
+    let mut visited: Vec<u64> = rest.iter().map(|e| e.ordinal).collect();
+    visited.sort_unstable();
+    assert_eq!(visited, ordinals.iter().copied().filter(|o| !done.contains(o)).collect::<Vec<_>>());
+    for endpoint in &rest {
+        let before = whole.iter().find(|e| e.ordinal == endpoint.ordinal).expect("same ordinal");
+        assert_eq!(endpoint.records, before.records, "an ordinal names the same endpoint in both runs");
+    }
+    let skipped_hosts: Vec<std::net::SocketAddr> = whole
+        .iter()
+        .filter(|e| done.contains(&e.ordinal))
+        .filter_map(|e| {
+            e.records.iter().find_map(|r| match r {
+                Record::Service(s) => Some(std::net::SocketAddr::new(s.ip.as_deref()?.parse().ok()?, s.port)),
+                _ => None,
+            })
+        })
+        .collect();
+    let later = &fleet.request_log()[requests_before..];
+    assert!(later.iter().all(|r| !skipped_hosts.contains(&r.server)), "a skipped endpoint was contacted");
+    fleet.shutdown().await;
+}

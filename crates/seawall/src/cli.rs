@@ -32,6 +32,45 @@ pub(crate) enum Command {
     /// Query the knowledge base: Exchange builds, CVEs, product lines.
     #[command(subcommand)]
     Kb(KbCommand),
+    /// What changed between two runs: newly exposed, newly vulnerable, newly compromised, fixed, gone.
+    Diff(DiffArgs),
+    /// List the runs in a results store.
+    Runs(RunsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The earlier run: its name or id in --store, or a JSONL file written by scan or hunt.
+    #[arg(value_name = "RUN_A")]
+    pub(crate) a: String,
+    /// The later run, named the same ways.
+    #[arg(value_name = "RUN_B")]
+    pub(crate) b: String,
+    /// The results store that holds the runs: a SQLite file or postgres://user@host/db.
+    #[arg(long, value_name = "FILE.db|URL")]
+    pub(crate) store: Option<String>,
+    /// Output format (default: text on a terminal, else jsonl).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<ListFormat>,
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsArgs {
+    /// The results store: a SQLite file or postgres://user@host/db.
+    #[arg(long, value_name = "FILE.db|URL", required = true)]
+    pub(crate) store: String,
+    /// Output format (default: text on a terminal, else jsonl).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<ListFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    Text,
+    Jsonl,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +113,21 @@ pub(crate) struct HuntArgs {
     /// Also load the log rules in DIR (*.toml), next to the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub(crate) rules: Vec<PathBuf>,
+    /// Also run the Sigma rules in DIR (files or folders, *.yml/*.yaml, recursively). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) sigma: Vec<PathBuf>,
+    /// Also run the YARA rules in DIR over every file that is not a log (e.g. signature-base). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) yara: Vec<PathBuf>,
+    /// Also match the IOCs in FILE (seawall CSV, other CSV, hash lists, STIX 2.1, MISP JSON). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ioc: Vec<PathBuf>,
+    /// Do not examine files for webshells with the built-in rules (logs only).
+    #[arg(long)]
+    pub(crate) no_file_scan: bool,
+    /// Files larger than this are not examined for webshells (reported in run_end).
+    #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
+    pub(crate) max_file_size: u64,
     /// Output format (default: text on a terminal, else jsonl).
     #[arg(long, value_enum)]
     pub(crate) format: Option<crate::output::Format>,
@@ -83,6 +137,12 @@ pub(crate) struct HuntArgs {
     /// Exit 1 when a finding at or above this severity is found.
     #[arg(long, value_name = "SEVERITY", default_value = "high")]
     pub(crate) fail_on: String,
+    /// Also record the run in a results store: a SQLite file (created when missing) or postgres://user@host/db.
+    #[arg(long, value_name = "FILE.db|URL")]
+    pub(crate) store: Option<String>,
+    /// Name of the run in the store (default: derived from the paths and the time).
+    #[arg(long, value_name = "NAME", requires = "store")]
+    pub(crate) run_name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +215,18 @@ pub(crate) struct ScanArgs {
     /// confusion, ProxyNotShell mitigation (three GETs, documented in the README; nothing is written).
     #[arg(long)]
     pub(crate) active: bool,
+    /// Also record the run in a results store: a SQLite file (created when missing) or postgres://user@host/db.
+    /// Each endpoint is committed with its done-mark, so a killed scan can be resumed.
+    #[arg(long, value_name = "FILE.db|URL")]
+    pub(crate) store: Option<String>,
+    /// Name of the run in the store: shards of one scan and resumes of it share it (default: derived
+    /// from the targets, options and seed).
+    #[arg(long, value_name = "NAME", requires = "store")]
+    pub(crate) run_name: Option<String>,
+    /// Continue the run in --store: skip the endpoints already done (same targets and options; the seed
+    /// is taken from the run).
+    #[arg(long, requires = "store")]
+    pub(crate) resume: bool,
 }
 
 #[derive(Debug, Subcommand)]

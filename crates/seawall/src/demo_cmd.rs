@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use seawall_hunt::{HuntOptions, hunt, spray::SprayConfig};
+use seawall_hunt::{Extras, HuntOptions, LogIocs, hunt_with, spray::SprayConfig};
 use seawall_model::{Record, RunEnd, RunStart, Severity};
 use seawall_report::{FindingSink, HtmlSink};
 use seawall_rules::RuleSet;
@@ -125,7 +125,10 @@ pub(crate) fn run(cli: &Cli, args: &DemoArgs, out: &mut dyn Write) -> Result<Exi
         max_evtx_bytes: 1 << 30,
         spray: SprayConfig::embedded().map_err(anyhow::Error::msg)?,
     };
-    let result = hunt(&options, &rules);
+    let (files, _) = seawall_webshell::WebshellScanner::new(&seawall_webshell::ScannerConfig::default(), &kb)
+        .context("loading the webshell rules")?;
+    let log_iocs = LogIocs::new(files.iocs());
+    let result = hunt_with(&options, &rules, &Extras { sigma: None, files: Some(&files), log_iocs: Some(&log_iocs) });
     records.push(start("hunt"));
     let hunt_records: Vec<Record> =
         result.findings.into_iter().map(Record::Finding).chain(result.errors.into_iter().map(Record::Error)).collect();

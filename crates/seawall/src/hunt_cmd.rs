@@ -3,12 +3,14 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use seawall_hunt::{HuntOptions, hunt, spray::SprayConfig};
-use seawall_model::{Record, Severity};
+use seawall_hunt::{HuntOptions, hunt_with, spray::SprayConfig};
+use seawall_model::{ErrorRecord, Record, Severity};
+use seawall_report::store::{Fingerprint, SessionStatus, ShardSpec};
 use seawall_rules::RuleSet;
 
 use crate::cli::{Cli, HuntArgs};
 use crate::output::Output;
+use crate::stored::{SpecParts, Stored};
 
 /// EVTX files are read whole; larger ones are reported and skipped.
 const MAX_EVTX_BYTES: u64 = 1 << 30;
@@ -25,15 +27,38 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
         max_evtx_bytes: MAX_EVTX_BYTES,
         spray: SprayConfig::embedded().map_err(anyhow::Error::msg)?,
     };
+    let extras = crate::hunt_extras::load(
+        &crate::hunt_extras::ExtrasFlags {
+            sigma: &args.sigma,
+            yara: &args.yara,
+            ioc: &args.ioc,
+            no_file_scan: args.no_file_scan,
+            max_file_size: args.max_file_size,
+        },
+        &kb,
+    )?;
+    warn(&extras.warnings);
     let mut output = Output::open(args.format, args.output.as_deref())?;
     output.start("hunt", kb.origin())?;
-    let result = hunt(&options, &rules);
-    for finding in result.findings {
-        output.write(&Record::Finding(finding))?;
-    }
-    let had_errors = !result.errors.is_empty();
-    for error in result.errors {
-        output.write(&Record::Error(error))?;
+    let stored = args.store.as_deref().map(|location| Stored::begin(location, store_spec(args))).transpose()?;
+    let result = hunt_with(&options, &rules, &extras.extras());
+    let unreadable = extras.unreadable.iter().map(|(path, message)| {
+        Record::Error(ErrorRecord {
+            source: path.clone(),
+            message: format!("rule file not read: {message}"),
+            position: None,
+        })
+    });
+    let had_errors = !result.errors.is_empty() || !extras.unreadable.is_empty();
+    let records: Vec<Record> = result
+        .findings
+        .into_iter()
+        .map(Record::Finding)
+        .chain(result.errors.into_iter().map(Record::Error))
+        .chain(unreadable)
+        .collect();
+    for record in &records {
+        output.write(record)?;
     }
     output.end.files = Some(result.stats.files);
     output.end.bytes = Some(result.stats.bytes);
@@ -41,11 +66,59 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
     for (kind, count) in &result.stats.files_by_kind {
         output.end.stats.insert(format!("files.{kind}"), *count);
     }
+    output.end.stats.insert("files_over_size_cap".into(), result.stats.files_skipped);
+    output.end.stats.insert("rule_warnings".into(), extras.warnings.len() as u64);
+    if let Some((_, report)) = &extras.sigma {
+        output.end.stats.insert("sigma.rules".into(), report.loaded as u64);
+        output.end.stats.insert("sigma.unsupported".into(), report.unsupported.len() as u64);
+    }
+    if let Some(mut stored) = stored {
+        let written = stored.write_records(records);
+        let status = if written.is_ok() { SessionStatus::Finished } else { SessionStatus::Failed };
+        stored.finish(status, output.end.clone())?;
+        written?;
+    }
     let worst = output.finish()?;
     if had_errors {
         return Ok(ExitCode::from(2));
     }
     Ok(if worst.is_some_and(|w| w >= fail_on) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Rules that cannot be used are warnings on standard error, not run errors: community rule
+/// sets ship rules that no log here serves.
+#[allow(clippy::print_stderr)]
+fn warn(warnings: &[String]) {
+    for warning in warnings.iter().take(200) {
+        eprintln!("warning: {warning}");
+    }
+    if warnings.len() > 200 {
+        eprintln!("warning: ... and {} more", warnings.len() - 200);
+    }
+}
+
+/// A hunt is its own run each time: the seed (unchosen, so random) makes the derived name new.
+fn store_spec(args: &HuntArgs) -> seawall_report::store::SessionSpec {
+    let mut targets = Fingerprint::new();
+    targets.text("hunt paths");
+    for path in &args.paths {
+        targets.text(&path.display().to_string());
+    }
+    let mut config = Fingerprint::new();
+    config.text(args.from.as_deref().unwrap_or("")).text(args.to.as_deref().unwrap_or(""));
+    for dir in &args.rules {
+        config.text(&dir.display().to_string());
+    }
+    SpecParts {
+        command: "hunt",
+        run_name: args.run_name.clone(),
+        resume: false,
+        seed: None,
+        shard: ShardSpec::WHOLE,
+        targets_digest: targets.finish(),
+        config_digest: config.finish(),
+    }
+    .into_spec()
 }
 
 fn load_rules(dirs: &[std::path::PathBuf]) -> Result<RuleSet> {

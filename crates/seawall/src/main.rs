@@ -2,13 +2,16 @@
 
 mod cli;
 mod demo_cmd;
+mod diff_cmd;
 mod hunt_cmd;
+mod hunt_extras;
 mod kb_cmd;
 mod kb_text;
 mod output;
 mod progress;
 mod report_cmd;
 mod scan_cmd;
+mod stored;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -32,6 +35,8 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt_cmd::run(&cli, args),
         Command::Report(args) => report_cmd::run(args),
         Command::Demo(args) => demo_cmd::run(&cli, args, &mut out),
+        Command::Diff(args) => diff_cmd::run_diff(args),
+        Command::Runs(args) => diff_cmd::run_runs(args, &mut out),
     };
     let flushed = out.flush();
     match result.and_then(|code| flushed.map(|()| code).map_err(Into::into)) {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use seawall_model::{ErrorRecord, Record, Severity};
-use seawall_scan::engine::{ScanOptions, Scanner};
+use seawall_report::store::{Batch, Fingerprint, SessionStatus, ShardSpec};
+use seawall_scan::engine::{EndpointRecords, ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
 use seawall_scan::http::{HttpSettings, Limits, Timeouts, tls::probe_client_config};
@@ -19,6 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::cli::{Cli, ScanArgs};
 use crate::output::Output;
+use crate::stored::{SpecParts, Stored, random_seed};
 
 const DEFAULT_USER_AGENT: &str = concat!("seawall/", env!("CARGO_PKG_VERSION"), " (defensive Exchange exposure scan)");
 
@@ -31,12 +33,14 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
     output.start("scan", kb.origin())?;
 
     let (specs, target_errors) = collect_targets(args)?;
-    for error in &target_errors {
-        output.write(&Record::Error(ErrorRecord {
-            source: error.origin.clone(),
-            message: error.reason.clone(),
-            position: None,
-        }))?;
+    let target_error_records: Vec<Record> = target_errors
+        .iter()
+        .map(|error| {
+            Record::Error(ErrorRecord { source: error.origin.clone(), message: error.reason.clone(), position: None })
+        })
+        .collect();
+    for record in &target_error_records {
+        output.write(record)?;
     }
     let ports = parse_ports(&args.ports).map_err(|e| anyhow::anyhow!("-p {}: {e}", args.ports))?;
     let mut exclude = Vec::new();
@@ -46,6 +50,18 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
     }
     let space = Arc::new(TargetSpace::new(specs, &ports, exclude).map_err(anyhow::Error::msg)?);
     output.end.targets = Some(space.len());
+    let shard = match &args.shard {
+        Some(text) => Shard::parse(text).map_err(anyhow::Error::msg)?,
+        None => Shard::WHOLE,
+    };
+    let mut stored = match &args.store {
+        Some(location) => {
+            let mut stored = Stored::begin(location, store_spec(args, &space, shard))?;
+            stored.write_records(target_error_records)?;
+            Some(stored)
+        }
+        None => None,
+    };
 
     let limit = raise_open_file_limit();
     let concurrency = args.concurrency.unwrap_or_else(|| default_concurrency(limit));
@@ -75,11 +91,8 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
             tls: probe_client_config(&[b"http/1.1"]),
             source: args.source,
         },
-        seed: args.seed.unwrap_or_else(random_seed),
-        shard: match &args.shard {
-            Some(text) => Shard::parse(text).map_err(anyhow::Error::msg)?,
-            None => Shard::WHOLE,
-        },
+        seed: stored.as_ref().map(Stored::seed).or(args.seed).unwrap_or_else(random_seed),
+        shard,
         today,
         probe_webshells: args.probe_webshells,
         active: args.active,
@@ -87,12 +100,16 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     let show_progress = !args.no_progress && std::io::stderr().is_terminal();
-    let interrupted = runtime.block_on(async {
+    let done = stored.as_mut().map(Stored::take_done).unwrap_or_default();
+    let to_store = stored.as_mut().map(Stored::start_writer).transpose()?;
+    let scanned = runtime.block_on(async {
+        // Owned by this block: the store's writer finishes once the last sender is dropped.
+        let to_store = to_store;
         let scanner = Scanner::new(Arc::clone(&kb), plan, webshell_paths, options);
         let progress = scanner.progress();
         let stop = scanner.stop_signal();
-        let (tx, mut rx) = mpsc::channel::<Record>(1024);
-        let scan = tokio::spawn(scanner.run(space, tx));
+        let (tx, mut rx) = mpsc::channel::<EndpointRecords>(256);
+        let scan = tokio::spawn(scanner.run_endpoints(space, done.into_skip(), tx));
         let bar = show_progress.then(|| crate::progress::ScanBar::start(Arc::clone(&progress)));
         let mut interrupted = false;
         let mut write_error = None;
@@ -100,8 +117,22 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
         tokio::pin!(ctrl_c);
         loop {
             tokio::select! {
-                record = rx.recv() => match record {
-                    Some(record) => if let Err(e) = output.write(&record) { write_error = Some(e); stop.stop(); },
+                endpoint = rx.recv() => match endpoint {
+                    Some(EndpointRecords { ordinal, records }) => {
+                        for record in &records {
+                            if let Err(e) = output.write(record) {
+                                write_error = Some(e);
+                                stop.stop();
+                            }
+                        }
+                        // The store commits the records with the endpoint's done-mark.
+                        if let Some(to_store) = &to_store
+                            && to_store.send(Batch { ordinal: Some(ordinal), records }).await.is_err()
+                        {
+                            write_error.get_or_insert_with(|| anyhow::anyhow!("the results store stopped"));
+                            stop.stop();
+                        }
+                    }
                     None => break,
                 },
                 _ = &mut ctrl_c, if !interrupted => { interrupted = true; stop.stop(); }
@@ -116,7 +147,17 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
             Some(e) => Err(e),
             None => Ok(interrupted),
         }
-    })?;
+    });
+    if let Some(stored) = stored {
+        let status = match &scanned {
+            Ok(false) => SessionStatus::Finished,
+            Ok(true) => SessionStatus::Interrupted,
+            Err(_) => SessionStatus::Failed,
+        };
+        // A store error explains a scan that stopped because the store did.
+        stored.finish(status, output.end.clone())?;
+    }
+    let interrupted = scanned?;
     if interrupted {
         output.write(&Record::Error(ErrorRecord {
             source: "seawall".into(),
@@ -162,6 +203,23 @@ fn collect_targets(args: &ScanArgs) -> Result<(Vec<TargetSpec>, Vec<seawall_scan
     Ok((specs, errors))
 }
 
+/// What identifies this scan in a store: the target space (targets, ports, exclusions, in
+/// order), the options that change results, the seed and the shard.
+fn store_spec(args: &ScanArgs, space: &TargetSpace, shard: Shard) -> seawall_report::store::SessionSpec {
+    SpecParts {
+        command: "scan",
+        run_name: args.run_name.clone(),
+        resume: args.resume,
+        seed: args.seed,
+        shard: ShardSpec { index: shard.index, count: shard.count },
+        targets_digest: Fingerprint::new().text("scan space").debug(space).finish(),
+        config_digest: Fingerprint::new()
+            .text(&format!("probe_webshells={} active={}", args.probe_webshells, args.active))
+            .finish(),
+    }
+    .into_spec()
+}
+
 fn seconds(value: f64, flag: &str) -> Result<Duration> {
     if !(value > 0.0 && value < 86_400.0) {
         bail!("{flag} {value}: must be a positive number of seconds");
@@ -181,9 +239,4 @@ fn raise_open_file_limit() -> u64 {
 /// Each endpoint holds one socket; keep headroom for files, the resolver and stdout.
 fn default_concurrency(open_files: u64) -> usize {
     (open_files.saturating_sub(128) / 2).clamp(16, 4096) as usize
-}
-
-fn random_seed() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }

