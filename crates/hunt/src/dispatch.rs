@@ -17,7 +17,7 @@ use crate::HuntOptions;
 use crate::chunks::{self, Start};
 use crate::finding::{from_match, from_sigma};
 use crate::ioc_match::{IocHits, LogIocs};
-use crate::spray::{AuthEvent, auth_event_from_evtx, auth_event_from_iis};
+use crate::spray::{AuthEvent, AuthLog, auth_event_from_evtx, auth_event_from_iis};
 
 /// What reading one file gave.
 #[derive(Debug, Default)]
@@ -27,7 +27,7 @@ pub(crate) struct FileOutcome {
     pub(crate) events: u64,
     pub(crate) findings: Vec<Finding>,
     pub(crate) errors: Vec<ErrorRecord>,
-    pub(crate) auth: Vec<AuthEvent>,
+    pub(crate) auth: AuthLog,
     /// Not examined for webshells: over the size cap.
     pub(crate) skipped: bool,
 }
@@ -351,7 +351,7 @@ fn read_evtx(path: &Path, display: &str, options: &HuntOptions, detectors: &Dete
     outcome.bytes = bytes.len() as u64;
     let mut candidates = Vec::new();
     let mut found = Vec::new();
-    let mut auth = Vec::new();
+    let mut auth = AuthLog::default();
     let mut errors = Vec::new();
     let mut events = 0u64;
     read_events(

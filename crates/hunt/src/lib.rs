@@ -65,6 +65,8 @@ pub struct HuntStats {
     pub files_by_kind: BTreeMap<String, u64>,
     /// Files not examined for webshells because they exceed the size cap.
     pub files_skipped: u64,
+    /// Authentication attempts counted but not kept (beyond the detector's memory bounds).
+    pub auth_events_dropped: u64,
 }
 
 /// Run a hunt over `options.paths` with seawall's own log detections only.
@@ -87,7 +89,7 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         }
     };
     let mut result = HuntResult::default();
-    let mut auth = Vec::new();
+    let mut auth = spray::AuthLog::default();
     for outcome in outcomes {
         result.stats.files += 1;
         result.stats.bytes += outcome.bytes;
@@ -100,6 +102,8 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         result.errors.extend(outcome.errors);
         auth.extend(outcome.auth);
     }
+    result.stats.auth_events_dropped = auth.dropped;
+    let mut auth = auth.into_events();
     result.findings.extend(spray::detect(&mut auth, &options.spray));
     result.errors.extend(errors);
     finding::sort_timeline(&mut result.findings);

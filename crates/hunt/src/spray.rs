@@ -42,6 +42,62 @@ impl Prefilter {
     }
 }
 
+/// Failures kept per file: far beyond any spray; past it, attempts are counted, not kept.
+const MAX_FAILURES: usize = 200_000;
+/// Distinct (source, account) pairs whose successes are kept per file.
+const MAX_SUCCESS_PAIRS: usize = 100_000;
+
+/// Authentication attempts in bounded memory: every failure (up to a cap), and
+/// of the successes only the latest per source and account. That is all the
+/// detector needs (a success after failures is the latest one at the latest),
+/// and it keeps a server's millions of ordinary logons from filling memory.
+#[derive(Debug, Default)]
+pub(crate) struct AuthLog {
+    failures: Vec<AuthEvent>,
+    successes: std::collections::HashMap<(String, Option<String>), AuthEvent>,
+    pub(crate) dropped: u64,
+}
+
+impl AuthLog {
+    pub(crate) fn push(&mut self, event: AuthEvent) {
+        if !event.success {
+            if self.failures.len() < MAX_FAILURES {
+                self.failures.push(event);
+            } else {
+                self.dropped += 1;
+            }
+            return;
+        }
+        let later = |a: &AuthEvent, b: &AuthEvent| (a.time, &a.path, &a.position) > (b.time, &b.path, &b.position);
+        let key = (event.source_ip.clone(), event.account.clone());
+        let room = self.successes.len() < MAX_SUCCESS_PAIRS;
+        match self.successes.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut kept) => {
+                if later(&event, kept.get()) {
+                    kept.insert(event);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(slot) if room => {
+                slot.insert(event);
+            }
+            std::collections::hash_map::Entry::Vacant(_) => self.dropped += 1,
+        }
+    }
+
+    pub(crate) fn extend(&mut self, other: AuthLog) {
+        self.dropped += other.dropped;
+        for event in other.failures.into_iter().chain(other.successes.into_values()) {
+            self.push(event);
+        }
+    }
+
+    pub(crate) fn into_events(self) -> Vec<AuthEvent> {
+        let mut events = self.failures;
+        events.extend(self.successes.into_values());
+        events
+    }
+}
+
 /// One authentication attempt.
 #[derive(Debug, Clone)]
 pub struct AuthEvent {
