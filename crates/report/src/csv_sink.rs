@@ -1,11 +1,13 @@
 use std::io::Write;
 
-use seawall_model::{Finding, Record};
+use seawall_model::{ErrorRecord, Finding, Location, Record};
 
 use crate::escape::csv_cell;
 use crate::{FindingSink, SinkError};
 
-/// The columns written, in order.
+const EMBEDDED_PROFILES: &str = include_str!("../../../data/report/csv-profiles.toml");
+
+/// The columns of the `default` profile, in order.
 pub const COLUMNS: [&str; 13] = [
     "type",
     "id",
@@ -22,25 +24,97 @@ pub const COLUMNS: [&str; 13] = [
     "remediation",
 ];
 
+/// Every column a profile may name.
+const KNOWN: [&str; 21] = [
+    "type",
+    "id",
+    "severity",
+    "confidence",
+    "rule_id",
+    "rule_title",
+    "rule_source",
+    "location",
+    "host",
+    "port",
+    "path",
+    "line",
+    "record",
+    "time",
+    "outcome",
+    "cves",
+    "actors",
+    "evidence",
+    "remediation",
+    "references",
+    "message",
+];
+
+/// A named set of columns from `data/report/csv-profiles.toml`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvProfile {
+    pub name: String,
+    pub description: String,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    profile: Vec<CsvProfile>,
+}
+
+impl CsvProfile {
+    /// The embedded profiles, each checked to name known columns only.
+    pub fn embedded() -> Result<Vec<CsvProfile>, String> {
+        let file: ProfileFile = toml::from_str(EMBEDDED_PROFILES).map_err(|e| format!("csv-profiles.toml: {e}"))?;
+        for profile in &file.profile {
+            if let Some(bad) = profile.columns.iter().find(|c| !KNOWN.contains(&c.as_str())) {
+                return Err(format!("csv-profiles.toml: profile {} names unknown column {bad:?}", profile.name));
+            }
+        }
+        Ok(file.profile)
+    }
+
+    pub fn named(name: &str) -> Result<CsvProfile, String> {
+        let profiles = CsvProfile::embedded()?;
+        let names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
+        profiles
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| format!("no CSV profile {name:?} (known: {})", names.join(", ")))
+    }
+}
+
 /// Findings and errors as CSV rows, every cell neutralised against formula
 /// injection. Services, run_start and run_end are not table rows and are skipped.
 #[derive(Debug)]
 pub struct CsvSink<W: Write> {
     out: csv::Writer<W>,
+    columns: Vec<String>,
     header_written: bool,
 }
 
 impl<W: Write> CsvSink<W> {
+    /// The `default` profile.
     pub fn new(out: W) -> Self {
-        CsvSink { out: csv::Writer::from_writer(out), header_written: false }
+        CsvSink::with_columns(out, COLUMNS.iter().map(|c| (*c).to_owned()).collect())
     }
 
-    fn row(&mut self, cells: [String; 13]) -> Result<(), SinkError> {
+    pub fn with_profile(out: W, profile: &CsvProfile) -> Self {
+        CsvSink::with_columns(out, profile.columns.clone())
+    }
+
+    fn with_columns(out: W, columns: Vec<String>) -> Self {
+        CsvSink { out: csv::Writer::from_writer(out), columns, header_written: false }
+    }
+
+    fn row(&mut self, cell: impl Fn(&str) -> String) -> Result<(), SinkError> {
         if !self.header_written {
-            self.out.write_record(COLUMNS).map_err(csv_error)?;
+            self.out.write_record(&self.columns).map_err(csv_error)?;
             self.header_written = true;
         }
-        let safe: Vec<String> = cells.iter().map(|cell| csv_cell(cell).into_owned()).collect();
+        let safe: Vec<String> = self.columns.iter().map(|c| csv_cell(&cell(c)).into_owned()).collect();
         self.out.write_record(&safe).map_err(csv_error)
     }
 }
@@ -52,40 +126,65 @@ fn csv_error(error: csv::Error) -> SinkError {
     }
 }
 
-fn finding_cells(f: &Finding) -> [String; 13] {
-    let evidence: Vec<String> = f.evidence.iter().map(|e| format!("{}: {}", e.source, e.display_text())).collect();
-    [
-        "finding".to_owned(),
-        f.id.to_string(),
-        f.severity.to_string(),
-        f.confidence.to_string(),
-        f.rule.id.clone(),
-        f.rule.title.clone(),
-        serde_json::to_value(f.rule.source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-        f.location.key(),
-        f.time.clone().unwrap_or_default(),
-        f.cves.join(" "),
-        f.actors.join(" "),
-        evidence.join(" | "),
-        f.remediation.clone().unwrap_or_default(),
-    ]
+fn finding_cell(f: &Finding, column: &str) -> String {
+    let (host, port, path, line, record) = match &f.location {
+        Location::Host { host, port } => (host.clone(), port.to_string(), String::new(), String::new(), String::new()),
+        Location::File { path, line, record } => (
+            String::new(),
+            String::new(),
+            path.clone(),
+            line.map(|l| l.to_string()).unwrap_or_default(),
+            record.map(|r| r.to_string()).unwrap_or_default(),
+        ),
+    };
+    match column {
+        "type" => "finding".to_owned(),
+        "id" => f.id.to_string(),
+        "severity" => f.severity.to_string(),
+        "confidence" => f.confidence.to_string(),
+        "rule_id" => f.rule.id.clone(),
+        "rule_title" => f.rule.title.clone(),
+        "rule_source" => {
+            serde_json::to_value(f.rule.source).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        }
+        "location" => f.location.key(),
+        "host" => host,
+        "port" => port,
+        "path" => path,
+        "line" => line,
+        "record" => record,
+        "time" => f.time.clone().unwrap_or_default(),
+        "outcome" => f.outcome.clone().unwrap_or_default(),
+        "cves" => f.cves.join(" "),
+        "actors" => f.actors.join(" "),
+        "evidence" => {
+            let evidence: Vec<String> =
+                f.evidence.iter().map(|e| format!("{}: {}", e.source, e.display_text())).collect();
+            evidence.join(" | ")
+        }
+        "remediation" => f.remediation.clone().unwrap_or_default(),
+        "references" => f.references.join(" "),
+        _ => String::new(),
+    }
+}
+
+fn error_cell(e: &ErrorRecord, column: &str) -> String {
+    match column {
+        "type" => "error".to_owned(),
+        "rule_title" | "message" => e.message.clone(),
+        "location" | "path" | "host" => match &e.position {
+            Some(position) => format!("{} {position}", e.source),
+            None => e.source.clone(),
+        },
+        _ => String::new(),
+    }
 }
 
 impl<W: Write> FindingSink for CsvSink<W> {
     fn record(&mut self, record: &Record) -> Result<(), SinkError> {
         match record {
-            Record::Finding(finding) => self.row(finding_cells(finding)),
-            Record::Error(error) => {
-                let location = match &error.position {
-                    Some(position) => format!("{} {position}", error.source),
-                    None => error.source.clone(),
-                };
-                let mut cells: [String; 13] = Default::default();
-                cells[0] = "error".to_owned();
-                cells[5] = error.message.clone();
-                cells[7] = location;
-                self.row(cells)
-            }
+            Record::Finding(finding) => self.row(|c| finding_cell(finding, c)),
+            Record::Error(error) => self.row(|c| error_cell(error, c)),
             Record::RunStart(_) | Record::Service(_) | Record::RunEnd(_) => Ok(()),
         }
     }

@@ -15,7 +15,7 @@ mod text;
 
 use seawall_model::Record;
 
-pub use csv_sink::{COLUMNS as CSV_COLUMNS, CsvSink};
+pub use csv_sink::{COLUMNS as CSV_COLUMNS, CsvProfile, CsvSink};
 pub use html::HtmlSink;
 pub use jsonl::JsonlSink;
 pub use text::TextSink;

@@ -89,3 +89,25 @@ fn csv_cells_never_start_a_formula() {
     assert_eq!(&rows[0][12], "'-2+3");
     assert_eq!(&rows[1][0], "error");
 }
+
+#[test]
+fn csv_profiles_are_data_and_pick_their_columns() {
+    use seawall_report::CsvProfile;
+    let profiles = CsvProfile::embedded().expect("profiles load");
+    assert!(profiles.iter().any(|p| p.name == "notification"));
+    let timeline = CsvProfile::named("timeline").expect("timeline");
+    let mut buffer = Vec::new();
+    {
+        let mut sink = CsvSink::with_profile(&mut buffer, &timeline);
+        for record in hostile_records() {
+            sink.record(&record).expect("write");
+        }
+        sink.finish().expect("finish");
+    }
+    let mut reader = csv::ReaderBuilder::new().from_reader(buffer.as_slice());
+    let headers: Vec<String> = reader.headers().expect("header").iter().map(str::to_owned).collect();
+    assert_eq!(headers, timeline.columns);
+    let first = reader.records().next().expect("a row").expect("row");
+    assert_eq!(&first[5], "C:\\inetpub\\\u{1b}]0;owned\u{7}\u{1b}[31mred\u{1b}[0m\r\nfake line.aspx", "path column");
+    assert!(CsvProfile::named("nope").is_err());
+}

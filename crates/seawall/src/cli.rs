@@ -15,6 +15,10 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) kb: Option<PathBuf>,
 
+    /// Columns of `--format csv`: a profile of data/report/csv-profiles.toml (default, notification, timeline).
+    #[arg(long, global = true, value_name = "NAME", default_value = "default")]
+    pub(crate) csv_profile: String,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }

@@ -38,7 +38,7 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
         &kb,
     )?;
     warn(&extras.warnings);
-    let mut output = Output::open(args.format, args.output.as_deref())?;
+    let mut output = Output::open(args.format, args.output.as_deref(), &cli.csv_profile)?;
     output.start("hunt", kb.origin())?;
     let stored = args.store.as_deref().map(|location| Stored::begin(location, store_spec(args))).transpose()?;
     let result = hunt_with(&options, &rules, &extras.extras());

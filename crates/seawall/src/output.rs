@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use seawall_model::{Record, RunEnd, RunStart, Severity};
-use seawall_report::{CsvSink, FindingSink, HtmlSink, JsonlSink, TextSink};
+use seawall_report::{CsvProfile, CsvSink, FindingSink, HtmlSink, JsonlSink, TextSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
@@ -29,7 +29,7 @@ pub(crate) struct Output {
 
 impl Output {
     /// `format` defaults to text on a terminal and JSONL elsewhere.
-    pub(crate) fn open(format: Option<Format>, path: Option<&Path>) -> Result<Output> {
+    pub(crate) fn open(format: Option<Format>, path: Option<&Path>, csv_profile: &str) -> Result<Output> {
         let to_terminal = path.is_none() && io::stdout().is_terminal();
         let format = format.unwrap_or(if to_terminal { Format::Text } else { Format::Jsonl });
         let writer: Box<dyn Write> = match path {
@@ -41,7 +41,9 @@ impl Output {
         let sink: Box<dyn FindingSink> = match format {
             Format::Text => Box::new(TextSink::new(writer)),
             Format::Jsonl => Box::new(JsonlSink::new(writer)),
-            Format::Csv => Box::new(CsvSink::new(writer)),
+            Format::Csv => {
+                Box::new(CsvSink::with_profile(writer, &CsvProfile::named(csv_profile).map_err(anyhow::Error::msg)?))
+            }
             Format::Html => Box::new(HtmlSink::new(writer, "seawall report")),
         };
         Ok(Output { sink, end: RunEnd::default(), started: Instant::now(), worst: None })

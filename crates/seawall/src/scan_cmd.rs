@@ -29,7 +29,7 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
     let kb = Arc::new(crate::kb_cmd::load_kb(cli)?);
     let plan = ProbePlan::embedded().map_err(anyhow::Error::msg)?;
     let webshell_paths = WebshellPaths::embedded().map_err(anyhow::Error::msg)?;
-    let mut output = Output::open(args.format, args.output.as_deref())?;
+    let mut output = Output::open(args.format, args.output.as_deref(), &cli.csv_profile)?;
     output.start("scan", kb.origin())?;
 
     let (specs, target_errors) = collect_targets(args)?;
