@@ -48,30 +48,39 @@ const MAX_FAILURES: usize = 200_000;
 const MAX_SUCCESS_PAIRS: usize = 100_000;
 
 /// Authentication attempts in bounded memory: every failure (up to a cap), and
-/// of the successes only the latest per source and account. That is all the
-/// detector needs (a success after failures is the latest one at the latest),
-/// and it keeps a server's millions of ordinary logons from filling memory.
+/// of the successes only those from a source that already failed in the same
+/// file, the latest per source and account. That is all the detector needs (a
+/// success after failures), and it keeps a server's millions of ordinary logons
+/// out of memory. A success in another file than its failures is not seen.
 #[derive(Debug, Default)]
 pub(crate) struct AuthLog {
     failures: Vec<AuthEvent>,
+    failing_sources: std::collections::HashSet<String>,
     successes: std::collections::HashMap<(String, Option<String>), AuthEvent>,
     pub(crate) dropped: u64,
 }
 
 impl AuthLog {
+    /// An attempt read from the file this log belongs to, in file order.
     pub(crate) fn push(&mut self, event: AuthEvent) {
-        if !event.success {
-            if self.failures.len() < MAX_FAILURES {
-                self.failures.push(event);
-            } else {
-                self.dropped += 1;
+        if event.success {
+            if self.failing_sources.contains(&event.source_ip) {
+                self.keep_success(event);
             }
             return;
         }
+        if self.failures.len() < MAX_FAILURES {
+            self.failing_sources.insert(event.source_ip.clone());
+            self.failures.push(event);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    fn keep_success(&mut self, event: AuthEvent) {
         let later = |a: &AuthEvent, b: &AuthEvent| (a.time, &a.path, &a.position) > (b.time, &b.path, &b.position);
-        let key = (event.source_ip.clone(), event.account.clone());
         let room = self.successes.len() < MAX_SUCCESS_PAIRS;
-        match self.successes.entry(key) {
+        match self.successes.entry((event.source_ip.clone(), event.account.clone())) {
             std::collections::hash_map::Entry::Occupied(mut kept) => {
                 if later(&event, kept.get()) {
                     kept.insert(event);
@@ -84,10 +93,14 @@ impl AuthLog {
         }
     }
 
+    /// Join another file's log (or another piece's): its successes were already chosen.
     pub(crate) fn extend(&mut self, other: AuthLog) {
         self.dropped += other.dropped;
-        for event in other.failures.into_iter().chain(other.successes.into_values()) {
+        for event in other.failures {
             self.push(event);
+        }
+        for event in other.successes.into_values() {
+            self.keep_success(event);
         }
     }
 
