@@ -243,7 +243,9 @@ fn read_w3c(
             W3cLine::Data => {
                 outcome.events += 1;
                 rules.candidates(family, line.bytes, &mut candidates);
-                let auth_relevant = auth_prefilter.is_match(line.bytes);
+                // Successes only matter once a source has failed: skip them until then.
+                let auth_relevant = auth_prefilter.is_match(line.bytes)
+                    && (outcome.auth.has_failures() || crate::spray::may_be_failure(line.bytes));
                 let sigma_relevant = sigma.may_match(family, line.bytes);
                 let ioc_relevant = detectors.log_iocs.is_some_and(|iocs| iocs.may_match(line.bytes));
                 if candidates.is_empty() && !auth_relevant && !sigma_relevant && !ioc_relevant {

@@ -28,18 +28,26 @@ impl SprayConfig {
 
     /// A cheap test on a raw log line: can it be an authentication attempt?
     pub(crate) fn prefilter(&self) -> Prefilter {
-        Prefilter { needles: self.endpoints.iter().map(|e| e.to_ascii_lowercase()).collect() }
+        let automaton =
+            aho_corasick::AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&self.endpoints).ok();
+        Prefilter { automaton }
     }
 }
 
+/// One automaton over the authentication endpoints.
 pub(crate) struct Prefilter {
-    needles: Vec<String>,
+    automaton: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Prefilter {
     pub(crate) fn is_match(&self, line: &[u8]) -> bool {
-        self.needles.iter().any(|needle| line.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes())))
+        self.automaton.as_ref().is_some_and(|a| a.is_match(line))
     }
+}
+
+/// A cheap test on a raw IIS line: can it be a failed logon (a 401, or OWA's `reason=2` redirect)?
+pub(crate) fn may_be_failure(line: &[u8]) -> bool {
+    memchr::memmem::find(line, b" 401 ").is_some() || memchr::memmem::find(line, b"reason=2").is_some()
 }
 
 /// Failures kept per file: far beyond any spray; past it, attempts are counted, not kept.
@@ -75,6 +83,12 @@ impl AuthLog {
         } else {
             self.dropped += 1;
         }
+    }
+
+    /// Whether any source failed so far: until one has, successes are not kept and
+    /// lines that cannot be failures need not be parsed.
+    pub(crate) fn has_failures(&self) -> bool {
+        !self.failing_sources.is_empty()
     }
 
     fn keep_success(&mut self, event: AuthEvent) {
