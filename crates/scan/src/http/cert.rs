@@ -1,9 +1,24 @@
 //! Certificates as recorded in `service.tls.chain`.
 
-use seawall_model::Certificate;
+use seawall_model::{Certificate, TlsInfo};
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 use x509_parser::public_key::PublicKey;
+
+/// What a finished handshake shows: the version, the cipher and the chain as sent.
+pub fn tls_info(connection: &rustls::ClientConnection) -> TlsInfo {
+    let version = match connection.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS1.3".to_owned(),
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS1.2".to_owned(),
+        Some(other) => format!("{other:?}"),
+        None => "unknown".to_owned(),
+    };
+    TlsInfo {
+        versions: vec![version],
+        cipher: connection.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())),
+        chain: connection.peer_certificates().unwrap_or_default().iter().map(|der| describe_certificate(der)).collect(),
+    }
+}
 
 /// Describe one DER certificate; unparsable ones are still recorded by hash.
 pub fn describe_certificate(der: &[u8]) -> Certificate {

@@ -14,7 +14,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{Instant, timeout};
 use tokio_rustls::TlsConnector;
 
-use super::cert::describe_certificate;
+use super::cert::tls_info;
 use super::tls::server_name;
 use super::wire::{self, WireError};
 
@@ -282,18 +282,4 @@ async fn open_tcp(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Result<T
         socket.bind(SocketAddr::new(source, 0))?;
     }
     socket.connect(addr).await
-}
-
-fn tls_info(connection: &rustls::ClientConnection) -> TlsInfo {
-    let version = match connection.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS1.3".to_owned(),
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS1.2".to_owned(),
-        Some(other) => format!("{other:?}"),
-        None => "unknown".to_owned(),
-    };
-    TlsInfo {
-        versions: vec![version],
-        cipher: connection.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())),
-        chain: connection.peer_certificates().unwrap_or_default().iter().map(|der| describe_certificate(der)).collect(),
-    }
 }

@@ -17,7 +17,7 @@ use tokio_rustls::TlsConnector;
 
 use super::MailSettings;
 use super::lines::{LineLimits, LineReader};
-use crate::http::cert::describe_certificate;
+use crate::http::cert::tls_info;
 use crate::http::tls::server_name;
 
 /// Any byte stream a conversation runs over: TCP, or TLS over TCP.
@@ -82,6 +82,29 @@ impl Dialer<'_> {
     }
 
     /// A cleartext conversation.
+    /// Open the port as the protocol wants it (TLS first on implicit-TLS ports), noting in
+    /// `seen` the TLS facts or why it could not be opened.
+    pub(crate) async fn open(&self, implicit: bool, seen: &mut super::MailObservation) -> Option<Conn> {
+        let opened = if implicit {
+            self.implicit_tls().await.map(|(conn, info)| {
+                seen.tls = Some(info);
+                conn
+            })
+        } else {
+            self.plain().await
+        };
+        match opened {
+            Ok(conn) => Some(conn),
+            Err(e) => {
+                if implicit && e.starts_with("TLS") {
+                    seen.tls_error = Some(e.clone());
+                }
+                seen.error = Some(e);
+                None
+            }
+        }
+    }
+
     pub(crate) async fn plain(&self) -> Result<Conn, String> {
         let tcp = self.tcp().await?;
         Ok(LineReader::new(Box::new(tcp) as BoxStream, self.limits()))
@@ -183,18 +206,4 @@ async fn open_tcp(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Result<T
         socket.bind(SocketAddr::new(source, 0))?;
     }
     socket.connect(addr).await
-}
-
-fn tls_info(connection: &rustls::ClientConnection) -> TlsInfo {
-    let version = match connection.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS1.3".to_owned(),
-        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS1.2".to_owned(),
-        Some(other) => format!("{other:?}"),
-        None => "unknown".to_owned(),
-    };
-    TlsInfo {
-        versions: vec![version],
-        cipher: connection.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())),
-        chain: connection.peer_certificates().unwrap_or_default().iter().map(|der| describe_certificate(der)).collect(),
-    }
 }

@@ -171,24 +171,7 @@ pub(crate) async fn begin_tls(conn: &mut Conn, ehlo_name: &str) -> Result<(), St
 /// The whole SMTP conversation of one port.
 pub(crate) async fn converse(dialer: &Dialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
     let mut seen = MailObservation { implicit_tls: implicit, ..MailObservation::default() };
-    let opened = if implicit {
-        dialer.implicit_tls().await.map(|(conn, info)| {
-            seen.tls = Some(info);
-            conn
-        })
-    } else {
-        dialer.plain().await
-    };
-    let conn = match opened {
-        Ok(conn) => conn,
-        Err(e) => {
-            if implicit && e.starts_with("TLS") {
-                seen.tls_error = Some(e.clone());
-            }
-            seen.error = Some(e);
-            return seen;
-        }
-    };
+    let Some(conn) = dialer.open(implicit, &mut seen).await else { return seen };
     match talk(conn, dialer, implicit, banners, &mut seen).await {
         // A polite end; the answer does not matter.
         Ok(Some(mut conn)) => drop(command(&mut conn, "QUIT").await),
