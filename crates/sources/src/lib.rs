@@ -3,7 +3,9 @@
 //! bytes and huge lines. Readers produce records with provenance (file, line
 //! or record number); they never run detections.
 
+pub mod archive;
 pub mod classify;
+pub mod collection;
 pub mod csvlog;
 pub mod entra;
 pub mod evtx;
