@@ -12,6 +12,7 @@ pub mod html;
 mod jsonl;
 pub mod store;
 mod text;
+mod timesketch;
 
 use seawall_model::Record;
 
@@ -19,6 +20,7 @@ pub use csv_sink::{COLUMNS as CSV_COLUMNS, CsvProfile, CsvSink};
 pub use html::HtmlSink;
 pub use jsonl::JsonlSink;
 pub use text::TextSink;
+pub use timesketch::TimesketchSink;
 
 /// A failure to write output (a closed pipe, a full disk).
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use seawall_model::{Record, RunEnd, RunStart, Severity};
-use seawall_report::{CsvProfile, CsvSink, FindingSink, HtmlSink, JsonlSink, TextSink};
+use seawall_report::{CsvProfile, CsvSink, FindingSink, HtmlSink, JsonlSink, TextSink, TimesketchSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
@@ -17,6 +17,8 @@ pub(crate) enum Format {
     Csv,
     /// One self-contained HTML report, written when the run ends.
     Html,
+    /// A Timesketch timeline (JSONL with message, datetime, timestamp_desc): one event per finding.
+    Timesketch,
 }
 
 /// Where records go and what has gone there.
@@ -45,6 +47,7 @@ impl Output {
                 Box::new(CsvSink::with_profile(writer, &CsvProfile::named(csv_profile).map_err(anyhow::Error::msg)?))
             }
             Format::Html => Box::new(HtmlSink::new(writer, "seawall report")),
+            Format::Timesketch => Box::new(TimesketchSink::new(writer)),
         };
         Ok(Output { sink, end: RunEnd::default(), started: Instant::now(), worst: None })
     }
