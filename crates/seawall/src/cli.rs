@@ -90,8 +90,14 @@ pub(crate) struct DemoArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
     /// JSONL files written by `scan` or `hunt` (`--format jsonl`).
-    #[arg(value_name = "RESULTS.jsonl", required = true)]
+    #[arg(value_name = "RESULTS.jsonl", required_unless_present = "run")]
     pub(crate) inputs: Vec<PathBuf>,
+    /// A results store (SQLite file or postgres:// URL) to read `--run` from.
+    #[arg(long, value_name = "DB", requires = "run")]
+    pub(crate) store: Option<String>,
+    /// The stored run (name or id, as `seawall runs` lists them) to report on.
+    #[arg(long, value_name = "NAME", requires = "store")]
+    pub(crate) run: Option<String>,
     /// The HTML file to write.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub(crate) output: PathBuf,

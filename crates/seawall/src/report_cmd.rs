@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use seawall_model::{ErrorRecord, Record};
+use seawall_report::store;
 use seawall_report::{FindingSink, HtmlSink};
 
 /// Longest JSONL line read; longer ones are reported and skipped.
@@ -14,6 +15,12 @@ const MAX_LINE: u64 = 4 << 20;
 pub(crate) fn run(args: &crate::cli::ReportArgs) -> Result<ExitCode> {
     let mut records = Vec::new();
     let mut bad = 0u64;
+    if let (Some(location), Some(run)) = (&args.store, &args.run) {
+        let shown = store::redact_location(location);
+        let mut db = store::open(location).with_context(|| format!("opening the store {shown}"))?;
+        let results = store::load_run(db.as_mut(), run).with_context(|| format!("reading run {run} from {shown}"))?;
+        records.extend(results.records());
+    }
     for path in &args.inputs {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let mut reader = BufReader::new(file);

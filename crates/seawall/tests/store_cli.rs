@@ -281,6 +281,18 @@ async fn stored_scans_and_hunts_match_their_jsonl_and_diff_by_file_or_name() {
         assert!(!case.findings.is_empty());
         assert_eq!(case.run.as_ref().map(|r| r.command.as_str()), Some("hunt"));
 
+        // The stored run renders as a report without its JSONL: every finding's rule is in the page.
+        let html = root.join("case.html");
+        let out = seawall()
+            .args(["report", "--store", &db, "--run", "case-17", "-o", html.to_str().expect("utf-8")])
+            .output()
+            .expect("report");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let page = std::fs::read_to_string(&html).expect("report written");
+        for finding in &case.findings {
+            assert!(page.contains(&finding.rule.id), "{} missing from the stored run's report", finding.rule.id);
+        }
+
         // Scan, then hunt: the hunt's findings are all new; compromise among them is reported as such.
         let out = seawall().args(["diff", "1", "case-17", "--store", &db, "--format", "jsonl"]).output().expect("diff");
         let lines = jsonl(&out.stdout);
