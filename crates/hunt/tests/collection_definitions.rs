@@ -106,12 +106,8 @@ fn kind_of(label: &str) -> Kind {
 /// The channels seawall reads: the Sigma mappings' channels and those of the built-in detections.
 fn channels_read() -> BTreeSet<String> {
     let mappings = std::fs::read_to_string(repo().join("data/sigma/mappings.toml")).expect("mappings");
-    let mut channels: BTreeSet<String> = mappings
-        .split("Channel = [\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .map(str::to_owned)
-        .collect();
+    let mut channels: BTreeSet<String> =
+        mappings.split("Channel = [\"").skip(1).filter_map(|rest| rest.split('"').next()).map(str::to_owned).collect();
     // Built-in detections read Security logons and process creation, the Exchange cmdlet log and
     // OpenSSH for Windows logons without naming a channel in a mapping.
     channels.extend(["Security", "MSExchange Management", "OpenSSH/Operational"].map(String::from));

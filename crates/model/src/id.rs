@@ -1,7 +1,8 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+use crate::digest::Fingerprint;
 
 /// A finding id that stays the same across runs for the same rule, place and
 /// key evidence, so that runs can be compared and findings deduplicated.
@@ -14,14 +15,11 @@ pub struct FindingId(String);
 
 impl FindingId {
     pub fn derive(rule_id: &str, location_key: &str, key_evidence: &[&str]) -> FindingId {
-        let mut hasher = Sha256::new();
+        let mut digest = Fingerprint::new();
         for part in [rule_id, location_key].into_iter().chain(key_evidence.iter().copied()) {
-            hasher.update((part.len() as u64).to_le_bytes());
-            hasher.update(part.as_bytes());
+            digest.text(part);
         }
-        let digest = hasher.finalize();
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        FindingId(hex)
+        FindingId(digest.finish())
     }
 
     pub fn as_str(&self) -> &str {

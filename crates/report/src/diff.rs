@@ -11,7 +11,7 @@ use seawall_model::{Finding, Location, Record, RuleSource, Service, Severity};
 use serde::Serialize;
 
 use crate::html::shows_compromise;
-use crate::store::RunResults;
+use seawall_model::RunResults;
 
 pub use crate::diff_output::{write_jsonl, write_text};
 

@@ -1,8 +1,8 @@
 //! Where findings go. Engines hand [`Record`]s to a [`FindingSink`]; one sink
 //! owns the output stream. Every string that came from the network or from
 //! evidence is escaped for the medium: control sequences never reach a
-//! terminal, formulas never reach a spreadsheet. Runs are kept in a [`store`]
-//! (SQLite or PostgreSQL) and compared with [`diff`].
+//! terminal, formulas never reach a spreadsheet. Runs (from JSONL files or the results store of
+//! `seawall-store`) are compared with [`diff`].
 
 mod csv_sink;
 pub mod diff;
@@ -10,7 +10,6 @@ mod diff_output;
 pub mod escape;
 pub mod html;
 mod jsonl;
-pub mod store;
 mod text;
 mod timesketch;
 

@@ -1,10 +1,10 @@
 //! `diff` between constructed runs: every category, and only what belongs in it.
 
+use seawall_model::RunResults;
 use seawall_model::{
     Confidence, Evidence, Finding, Location, Record, RuleRef, RuleSource, RunStart, Service, Severity,
 };
 use seawall_report::diff::{Change, Diff, write_jsonl, write_text};
-use seawall_report::store::RunResults;
 
 fn service(host: &str, build: &str) -> Record {
     Record::Service(Service {

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use seawall_model::ENVELOPE_VERSION;
 use seawall_report::diff::{self, Diff};
 use seawall_report::escape::terminal;
-use seawall_report::store::{self, ResultStore, RunResults};
+use seawall_store::{self as store, ResultStore, RunResults};
 
 use crate::cli::{DiffArgs, ListFormat, RunsArgs};
 

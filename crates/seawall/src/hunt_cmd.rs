@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use seawall_hunt::{HuntOptions, hunt_with, spray::SprayConfig};
 use seawall_model::{ErrorRecord, Record, Severity};
-use seawall_report::store::{Fingerprint, SessionStatus, ShardSpec};
 use seawall_rules::RuleSet;
+use seawall_store::{Fingerprint, SessionStatus, ShardSpec};
 
 use crate::cli::{Cli, HuntArgs};
 use crate::output::Output;
@@ -99,7 +99,7 @@ fn warn(warnings: &[String]) {
 }
 
 /// A hunt is its own run each time: the seed (unchosen, so random) makes the derived name new.
-fn store_spec(args: &HuntArgs) -> seawall_report::store::SessionSpec {
+fn store_spec(args: &HuntArgs) -> seawall_store::SessionSpec {
     let mut targets = Fingerprint::new();
     targets.text("hunt paths");
     for path in &args.paths {

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use seawall_model::{ErrorRecord, Record};
-use seawall_report::store;
 use seawall_report::{FindingSink, HtmlSink};
+use seawall_store as store;
 
 /// Longest JSONL line read; longer ones are reported and skipped.
 const MAX_LINE: u64 = 4 << 20;

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use seawall_model::{ErrorRecord, Record, Severity};
-use seawall_report::store::{Batch, Fingerprint, SessionStatus, ShardSpec};
 use seawall_scan::engine::{EndpointRecords, ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
@@ -16,6 +15,7 @@ use seawall_scan::http::{HttpSettings, Limits, Timeouts, tls::probe_client_confi
 use seawall_scan::shard::Shard;
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::{TargetSpec, parse_exclude_list, parse_ports, parse_target_list};
+use seawall_store::{Batch, Fingerprint, SessionStatus, ShardSpec};
 use tokio::sync::mpsc;
 
 use crate::cli::{Cli, ScanArgs};
@@ -205,7 +205,7 @@ fn collect_targets(args: &ScanArgs) -> Result<(Vec<TargetSpec>, Vec<seawall_scan
 
 /// What identifies this scan in a store: the target space (targets, ports, exclusions, in
 /// order), the options that change results, the seed and the shard.
-fn store_spec(args: &ScanArgs, space: &TargetSpace, shard: Shard) -> seawall_report::store::SessionSpec {
+fn store_spec(args: &ScanArgs, space: &TargetSpace, shard: Shard) -> seawall_store::SessionSpec {
     SpecParts {
         command: "scan",
         run_name: args.run_name.clone(),

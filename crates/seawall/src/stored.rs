@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use seawall_model::{Record, RunEnd};
-use seawall_report::store::{
-    self, Batch, DoneSet, ResultStore, Session, SessionEnd, SessionSpec, SessionStatus, StoreWriter,
+use seawall_store::{
+    self as store, Batch, DoneSet, ResultStore, Session, SessionEnd, SessionSpec, SessionStatus, StoreWriter,
 };
 use tokio::sync::mpsc;
 

@@ -2,7 +2,7 @@
 //! built binary against the emulated fleet, writing to a real SQLite file or a real PostgreSQL
 //! server (started by scripts/pg-test-server).
 
-#[path = "../../report/tests/support/pg.rs"]
+#[path = "../../store/tests/support/pg.rs"]
 mod pg;
 
 use std::collections::BTreeSet;
@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use seawall_report::store::{self, RunResults, SessionStatus};
+use seawall_store::{self as store, RunResults, SessionStatus};
 use seawall_testbed::{Fleet, HostKind, HostSpec, Hostile, nth_address, standard_fleet};
 use serde_json::Value;
 

@@ -198,11 +198,7 @@ impl ZipReader {
                 continue;
             }
             let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-            out.push(ZipEntry {
-                index,
-                info: EntryInfo::new(name, Some(file.size())),
-                stored: file.compressed_size(),
-            });
+            out.push(ZipEntry { index, info: EntryInfo::new(name, Some(file.size())), stored: file.compressed_size() });
         }
         let error = (left_out > 0).then(|| (ArchiveError::TooManyEntries(limits.max_entries), left_out));
         (out, error)
@@ -248,7 +244,8 @@ pub fn visit_tar<R: Read>(
     for entry in archive.entries()? {
         let entry = entry?;
         let kind = entry.header().entry_type();
-        if kind.is_dir() || kind.is_gnu_longname() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+        if kind.is_dir() || kind.is_gnu_longname() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions()
+        {
             continue;
         }
         if !kind.is_file() {

@@ -158,8 +158,9 @@ mod tests {
 
     #[test]
     fn velociraptor_shadow_copy_keeps_its_device() {
-        let path = mapped("uploads/ntfs_vss/%5C%5C%3F%5CGLOBALROOT%5CDevice%5CHarddiskVolumeShadowCopy1/Windows/x.evtx")
-            .expect("mapped");
+        let path =
+            mapped("uploads/ntfs_vss/%5C%5C%3F%5CGLOBALROOT%5CDevice%5CHarddiskVolumeShadowCopy1/Windows/x.evtx")
+                .expect("mapped");
         assert!(path.contains("HarddiskVolumeShadowCopy1"), "{path}");
         assert!(path.ends_with(r"\Windows\x.evtx"), "{path}");
     }

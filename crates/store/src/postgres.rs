@@ -15,6 +15,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::rows::{Rows, from_json, seed_from_sql, seed_to_sql, shard_to_sql, u64_from_sql};
+use super::schema::{self, Dialect};
 use super::{
     Batch, NewRun, ResultStore, RunInfo, RunRef, RunResults, RunSummary, SCHEMA_VERSION, SessionEnd, SessionInfo,
     SessionKey, SessionSpec, SessionStatus, ShardSpec, StoreError, redact_location,
@@ -28,70 +29,6 @@ const ATTEMPTS: usize = 5;
 /// The advisory lock that serialises schema creation: N shards starting at once would
 /// otherwise race in `CREATE TABLE IF NOT EXISTS`.
 const SCHEMA_LOCK: i64 = 0x5eaa_570e;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS seawall_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    id BIGSERIAL PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    command TEXT NOT NULL,
-    seed BIGINT NOT NULL,
-    targets_digest TEXT NOT NULL,
-    config_digest TEXT NOT NULL,
-    created TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    id BIGSERIAL PRIMARY KEY,
-    run_id BIGINT NOT NULL REFERENCES runs (id),
-    args TEXT NOT NULL,
-    shard_index BIGINT NOT NULL,
-    shard_count BIGINT NOT NULL,
-    resumed BOOLEAN NOT NULL,
-    tool_version TEXT NOT NULL,
-    started TIMESTAMPTZ NOT NULL,
-    ended TIMESTAMPTZ,
-    status TEXT NOT NULL,
-    stats JSON
-);
-CREATE INDEX IF NOT EXISTS sessions_run ON sessions (run_id);
-CREATE TABLE IF NOT EXISTS services (
-    run_id BIGINT NOT NULL REFERENCES runs (id),
-    host TEXT NOT NULL,
-    port INTEGER NOT NULL,
-    session_id BIGINT NOT NULL,
-    protocol TEXT NOT NULL,
-    product TEXT,
-    version TEXT,
-    data JSON NOT NULL,
-    PRIMARY KEY (run_id, host, port)
-);
-CREATE TABLE IF NOT EXISTS findings (
-    run_id BIGINT NOT NULL REFERENCES runs (id),
-    finding_id TEXT NOT NULL,
-    session_id BIGINT NOT NULL,
-    rule_id TEXT NOT NULL,
-    rule_source TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    location TEXT NOT NULL,
-    data JSON NOT NULL,
-    PRIMARY KEY (run_id, finding_id)
-);
-CREATE TABLE IF NOT EXISTS errors (
-    run_id BIGINT NOT NULL REFERENCES runs (id),
-    error_key TEXT NOT NULL,
-    session_id BIGINT NOT NULL,
-    source TEXT NOT NULL,
-    message TEXT NOT NULL,
-    data JSON NOT NULL,
-    PRIMARY KEY (run_id, error_key)
-);
-CREATE TABLE IF NOT EXISTS done (
-    run_id BIGINT NOT NULL REFERENCES runs (id),
-    ordinal BIGINT NOT NULL,
-    session_id BIGINT NOT NULL,
-    PRIMARY KEY (run_id, ordinal)
-);
-";
 
 const INSERT_SERVICES: &str = "
 INSERT INTO services (run_id, host, port, session_id, protocol, product, version, data)
@@ -157,9 +94,10 @@ impl PostgresStore {
             tokio::spawn(async move {
                 let _ = connection.await;
             });
+            let schema = schema::ddl(Dialect::Postgres);
             client
                 .batch_execute(&format!(
-                    "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {SCHEMA}
+                    "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); {schema}
                      INSERT INTO seawall_meta (key, value) VALUES ('schema', '{SCHEMA_VERSION}')
                      ON CONFLICT (key) DO NOTHING; COMMIT;"
                 ))
@@ -447,7 +385,11 @@ impl ResultStore for PostgresStore {
                     tool_version: r.try_get(6)?,
                     started: r.try_get::<_, jiff::Timestamp>(7)?.to_string(),
                     ended: r.try_get::<_, Option<jiff::Timestamp>>(8)?.map(|t| t.to_string()),
-                    status: SessionStatus::parse(&r.try_get::<_, String>(9)?)?,
+                    status: {
+                        let status = r.try_get::<_, String>(9)?;
+                        SessionStatus::parse(&status)
+                            .ok_or_else(|| StoreError::Decode(format!("session status {status:?}")))?
+                    },
                     stats: stats.map(|s| from_json::<RunEnd>("session stats", &s)).transpose()?,
                 });
             }

@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use seawall_model::RunEnd;
 
 use super::rows::{Rows, from_json, seed_from_sql, seed_to_sql, shard_to_sql, u64_from_sql};
+use super::schema::{self, Dialect};
 use super::{
     Batch, NewRun, ResultStore, RunInfo, RunRef, RunResults, RunSummary, SCHEMA_VERSION, SessionEnd, SessionInfo,
     SessionKey, SessionSpec, SessionStatus, ShardSpec, StoreError,
@@ -18,70 +19,6 @@ use super::{
 
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS seawall_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    command TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    targets_digest TEXT NOT NULL,
-    config_digest TEXT NOT NULL,
-    created TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL REFERENCES runs (id),
-    args TEXT NOT NULL,
-    shard_index INTEGER NOT NULL,
-    shard_count INTEGER NOT NULL,
-    resumed INTEGER NOT NULL,
-    tool_version TEXT NOT NULL,
-    started TEXT NOT NULL,
-    ended TEXT,
-    status TEXT NOT NULL,
-    stats TEXT
-);
-CREATE INDEX IF NOT EXISTS sessions_run ON sessions (run_id);
-CREATE TABLE IF NOT EXISTS services (
-    run_id INTEGER NOT NULL REFERENCES runs (id),
-    host TEXT NOT NULL,
-    port INTEGER NOT NULL,
-    session_id INTEGER NOT NULL,
-    protocol TEXT NOT NULL,
-    product TEXT,
-    version TEXT,
-    data TEXT NOT NULL,
-    PRIMARY KEY (run_id, host, port)
-);
-CREATE TABLE IF NOT EXISTS findings (
-    run_id INTEGER NOT NULL REFERENCES runs (id),
-    finding_id TEXT NOT NULL,
-    session_id INTEGER NOT NULL,
-    rule_id TEXT NOT NULL,
-    rule_source TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    location TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (run_id, finding_id)
-);
-CREATE TABLE IF NOT EXISTS errors (
-    run_id INTEGER NOT NULL REFERENCES runs (id),
-    error_key TEXT NOT NULL,
-    session_id INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    message TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (run_id, error_key)
-);
-CREATE TABLE IF NOT EXISTS done (
-    run_id INTEGER NOT NULL REFERENCES runs (id),
-    ordinal INTEGER NOT NULL,
-    session_id INTEGER NOT NULL,
-    PRIMARY KEY (run_id, ordinal)
-) WITHOUT ROWID;
-";
 
 /// A SQLite file holding runs.
 #[derive(Debug)]
@@ -99,7 +36,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(&schema::ddl(Dialect::Sqlite))?;
         tx.execute("INSERT OR IGNORE INTO seawall_meta (key, value) VALUES ('schema', ?1)", params![SCHEMA_VERSION])?;
         let found: String = tx.query_row("SELECT value FROM seawall_meta WHERE key = 'schema'", [], |r| r.get(0))?;
         tx.commit()?;
@@ -349,7 +286,8 @@ impl ResultStore for SqliteStore {
                 tool_version,
                 started,
                 ended,
-                status: SessionStatus::parse(&status)?,
+                status: SessionStatus::parse(&status)
+                    .ok_or_else(|| StoreError::Decode(format!("session status {status:?}")))?,
                 stats: stats.map(|s| from_json::<RunEnd>("session stats", &s)).transpose()?,
             });
         }

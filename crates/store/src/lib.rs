@@ -16,20 +16,18 @@
 
 mod begin;
 mod postgres;
-mod results;
 mod rows;
+mod schema;
 mod sqlite;
 mod writer;
 
-use std::fmt;
-
+pub use seawall_model::digest::Fingerprint;
 use seawall_model::{Record, RunEnd};
+pub use seawall_model::{RunInfo, RunResults, SessionInfo, SessionStatus, ShardSpec};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use begin::begin;
 pub use postgres::PostgresStore;
-pub use results::RunResults;
 pub use sqlite::SqliteStore;
 pub use writer::{StoreWriter, WriterOutcome, WriterStats};
 
@@ -60,40 +58,6 @@ pub enum StoreError {
     Writer(String),
 }
 
-/// `--shard I/N` of a session (`0/1` for a whole scan and for hunts).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ShardSpec {
-    pub index: u64,
-    pub count: u64,
-}
-
-impl ShardSpec {
-    pub const WHOLE: ShardSpec = ShardSpec { index: 0, count: 1 };
-}
-
-impl fmt::Display for ShardSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-/// A run as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RunInfo {
-    pub id: i64,
-    pub name: String,
-    /// `scan` or `hunt`.
-    pub command: String,
-    /// The permutation seed every session of the run uses.
-    pub seed: u64,
-    /// Identity of the target space (targets, ports, exclusions, in order) or of the hunted paths.
-    pub targets_digest: String,
-    /// Identity of the options that change results (opt-in checks, rules).
-    pub config_digest: String,
-    /// RFC 3339 UTC.
-    pub created: String,
-}
-
 /// A run with counts, for listings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunSummary {
@@ -106,55 +70,6 @@ pub struct RunSummary {
     pub services: u64,
     pub findings: u64,
     pub errors: u64,
-}
-
-/// How a session ended. A session killed outright (SIGKILL, power loss) stays `running`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SessionStatus {
-    Running,
-    Finished,
-    /// Stopped early (Ctrl-C), or found still `running` when a later session resumed its shard.
-    Interrupted,
-    Failed,
-}
-
-impl SessionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionStatus::Running => "running",
-            SessionStatus::Finished => "finished",
-            SessionStatus::Interrupted => "interrupted",
-            SessionStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<SessionStatus, StoreError> {
-        match text {
-            "running" => Ok(SessionStatus::Running),
-            "finished" => Ok(SessionStatus::Finished),
-            "interrupted" => Ok(SessionStatus::Interrupted),
-            "failed" => Ok(SessionStatus::Failed),
-            other => Err(StoreError::Decode(format!("session status {other:?}"))),
-        }
-    }
-}
-
-/// One process that wrote to a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SessionInfo {
-    pub id: i64,
-    pub run_id: i64,
-    /// The command line, summarised (`scan -iL targets.txt --shard 0/3 --seed 42`).
-    pub args: String,
-    pub shard: ShardSpec,
-    pub resumed: bool,
-    pub tool_version: String,
-    pub started: String,
-    pub ended: Option<String>,
-    pub status: SessionStatus,
-    /// The session's `run_end` counts, when it ended.
-    pub stats: Option<RunEnd>,
 }
 
 /// What a process says about itself when it starts writing to a store.
@@ -274,7 +189,7 @@ pub enum RunRef {
 
 /// The store contract. [`begin`] builds the run and session logic on these operations;
 /// each backend only stores and fetches.
-pub trait ResultStore: Send + fmt::Debug {
+pub trait ResultStore: Send + std::fmt::Debug {
     /// Where this store is, for messages (a PostgreSQL URL without its password).
     fn describe(&self) -> String;
 
@@ -335,54 +250,6 @@ pub fn load_run(store: &mut dyn ResultStore, name_or_id: &str) -> Result<RunResu
     }
     let run = found.ok_or_else(|| StoreError::NoSuchRun(name_or_id.to_owned()))?;
     store.load(run.id)
-}
-
-/// A SHA-256 over length-prefixed parts, in hex: the digests that identify a target space,
-/// a configuration or an error row. Length prefixes keep `("ab","c")` and `("a","bc")` apart.
-#[derive(Clone, Default)]
-pub struct Fingerprint(Sha256);
-
-impl fmt::Debug for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Fingerprint")
-    }
-}
-
-impl Fingerprint {
-    pub fn new() -> Fingerprint {
-        Fingerprint::default()
-    }
-
-    pub fn text(&mut self, part: &str) -> &mut Fingerprint {
-        self.0.update((part.len() as u64).to_le_bytes());
-        self.0.update(part.as_bytes());
-        self
-    }
-
-    /// A value's `Debug` form, streamed into the hash (a target space of millions of entries
-    /// is never formatted into one string). The form belongs to this seawall version: a
-    /// digest may change with an upgrade, which only makes an older run refuse a resume.
-    pub fn debug(&mut self, value: &dyn fmt::Debug) -> &mut Fingerprint {
-        struct Feed<'a>(&'a mut Sha256, u64);
-        impl fmt::Write for Feed<'_> {
-            fn write_str(&mut self, s: &str) -> fmt::Result {
-                self.0.update(s.as_bytes());
-                self.1 += s.len() as u64;
-                Ok(())
-            }
-        }
-        let mut feed = Feed(&mut self.0, 0);
-        let _ = fmt::write(&mut feed, format_args!("{value:?}"));
-        let written = feed.1;
-        self.0.update(written.to_le_bytes());
-        self
-    }
-
-    /// The first 16 bytes, in hex.
-    pub fn finish(&self) -> String {
-        let digest = self.0.clone().finalize();
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-    }
 }
 
 /// A URL or path fit to print: a PostgreSQL password is replaced by `***`.

@@ -9,8 +9,8 @@ use seawall_model::{
     Confidence, ErrorRecord, Evidence, Finding, Location, Record, RuleRef, RuleSource, RunEnd, Service, Severity,
     TlsInfo,
 };
-use seawall_report::store::{
-    self, Batch, ResultStore, RunResults, SessionEnd, SessionSpec, SessionStatus, ShardSpec, StoreError,
+use seawall_store::{
+    self as store, Batch, ResultStore, RunResults, SessionEnd, SessionSpec, SessionStatus, ShardSpec, StoreError,
 };
 use support::pg::PgServer;
 

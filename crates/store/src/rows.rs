@@ -10,7 +10,7 @@ use seawall_model::{ErrorRecord, Finding, Record, Service};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Batch, Fingerprint, StoreError};
+use super::{Batch, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ServiceRow {
@@ -124,7 +124,7 @@ fn finding_row(finding: &Finding) -> Result<FindingRow, StoreError> {
 
 fn error_row(error: &ErrorRecord) -> Result<ErrorRow, StoreError> {
     Ok(ErrorRow {
-        key: error_key(error),
+        key: seawall_model::runs::error_key(error),
         source: column(&error.source),
         message: column(&error.message),
         data: to_json(error)?,
@@ -132,9 +132,6 @@ fn error_row(error: &ErrorRecord) -> Result<ErrorRow, StoreError> {
 }
 
 /// One row per distinct error: the same unreachable host reported by two shards is one error.
-pub(super) fn error_key(error: &ErrorRecord) -> String {
-    Fingerprint::new().text(&error.source).text(&error.message).text(error.position.as_deref().unwrap_or("")).finish()
-}
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Decode(format!("encoding a record: {e}")))
