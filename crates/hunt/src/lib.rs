@@ -4,9 +4,13 @@
 //! read in parallel; the output is the same with one thread or many.
 
 mod chunks;
+mod detector;
+mod detectors;
 mod dispatch;
 mod finding;
+mod fold;
 mod ioc_match;
+mod record_loop;
 pub mod spray;
 mod walk;
 
@@ -78,7 +82,20 @@ pub fn hunt(options: &HuntOptions, rules: &RuleSet) -> HuntResult {
 /// matches are findings with `rule.source = "sigma"`), webshell and IOC detection in
 /// files, IOC addresses and user agents in web logs.
 pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) -> HuntResult {
-    let detectors = dispatch::Detectors { rules, sigma: extras.sigma, files: extras.files, log_iocs: extras.log_iocs };
+    // Every record detector is built once here (rule automata, the endpoint automaton) and shared.
+    let rules_detector = detectors::RulesDetector { rules };
+    let sigma_detector = extras.sigma.map(|engine| detectors::SigmaDetector { engine });
+    let ioc_detector = extras.log_iocs.map(|iocs| detectors::IocDetector { iocs });
+    let auth_detector = spray::AuthDetector::new(&options.spray);
+    let mut records: Vec<&dyn detector::Detector> = vec![&rules_detector];
+    if let Some(sigma) = &sigma_detector {
+        records.push(sigma);
+    }
+    records.push(&auth_detector);
+    if let Some(iocs) = &ioc_detector {
+        records.push(iocs);
+    }
+    let detectors = dispatch::Detectors { records: &records, files: extras.files };
     let (files, mut errors) = walk(&options.paths);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
     let outcomes = match pool {
@@ -98,9 +115,9 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         if outcome.skipped {
             result.stats.files_skipped += 1;
         }
-        result.findings.extend(outcome.findings);
+        result.findings.extend(outcome.found.findings.into_findings());
         result.errors.extend(outcome.errors);
-        auth.extend(outcome.auth);
+        auth.extend(outcome.found.auth);
     }
     result.stats.auth_events_dropped = auth.dropped;
     let mut auth = auth.into_events();

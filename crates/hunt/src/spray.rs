@@ -7,6 +7,8 @@ use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource
 use seawall_sources::Record;
 use serde::Deserialize;
 
+use crate::detector::{Detector, FileDetector, Found, Subject};
+
 const EMBEDDED: &str = include_str!("../../../data/detections/spray.toml");
 
 /// Thresholds and endpoints.
@@ -31,6 +33,71 @@ impl SprayConfig {
         let automaton =
             aho_corasick::AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&self.endpoints).ok();
         Prefilter { automaton }
+    }
+}
+
+/// The authentication detector for the record loop: gathers attempts per file;
+/// [`detect`] judges them once every file is read.
+pub(crate) struct AuthDetector<'a> {
+    config: &'a SprayConfig,
+    endpoints: Prefilter,
+}
+
+impl<'a> AuthDetector<'a> {
+    /// Built once per run: the endpoint automaton serves every file.
+    pub(crate) fn new(config: &'a SprayConfig) -> AuthDetector<'a> {
+        AuthDetector { config, endpoints: config.prefilter() }
+    }
+}
+
+impl Detector for AuthDetector<'_> {
+    fn for_file<'d>(&'d self, family: &str, path: &str) -> Option<Box<dyn FileDetector + 'd>> {
+        matches!(family, "iis" | "evtx" | "entra").then(|| {
+            Box::new(AuthInFile {
+                detector: self,
+                web: family == "iis",
+                path: path.to_owned(),
+                log: AuthLog::default(),
+            }) as Box<dyn FileDetector + 'd>
+        })
+    }
+}
+
+struct AuthInFile<'a> {
+    detector: &'a AuthDetector<'a>,
+    /// An IIS log: only lines naming an authentication endpoint are attempts.
+    web: bool,
+    path: String,
+    log: AuthLog,
+}
+
+impl FileDetector for AuthInFile<'_> {
+    fn wants(&mut self, raw: &[u8]) -> bool {
+        // Successes only matter once a source has failed: skip them until then.
+        !self.web || (self.detector.endpoints.is_match(raw) && (self.log.has_failures() || may_be_failure(raw)))
+    }
+
+    fn check(&mut self, subject: Subject<'_>, _found: &mut Found) {
+        let event = match subject {
+            Subject::Line(record) => auth_event_from_iis(record, &self.path, self.detector.config),
+            Subject::Evtx(event) => auth_event_from_evtx(event, &self.path),
+            Subject::SignIn(sign_in) => Some(AuthEvent {
+                time: sign_in.time,
+                source_ip: sign_in.ip.clone(),
+                account: sign_in.user.clone(),
+                success: sign_in.success,
+                user_agent: sign_in.user_agent.clone(),
+                path: self.path.clone(),
+                position: format!("line {}", sign_in.position),
+            }),
+        };
+        if let Some(event) = event {
+            self.log.push(event);
+        }
+    }
+
+    fn finish(self: Box<Self>, found: &mut Found) {
+        found.auth.extend(self.log);
     }
 }
 
