@@ -83,7 +83,12 @@ pub fn hunt(options: &HuntOptions, rules: &RuleSet) -> HuntResult {
 /// files, IOC addresses and user agents in web logs.
 pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) -> HuntResult {
     // Every record detector is built once here (rule automata, the endpoint automaton) and shared.
-    let rules_detector = detectors::RulesDetector { rules };
+    let mut setup_errors = Vec::new();
+    let attribution = detectors::Attribution::embedded(rules).unwrap_or_else(|e| {
+        setup_errors.push(ErrorRecord { source: "hunt".into(), message: e.to_string(), position: None });
+        detectors::Attribution::default()
+    });
+    let rules_detector = detectors::RulesDetector { rules, attribution: &attribution };
     let sigma_detector = extras.sigma.map(|engine| detectors::SigmaDetector { engine });
     let ioc_detector = extras.log_iocs.map(|iocs| detectors::IocDetector { iocs });
     let auth_detector = spray::AuthDetector::new(&options.spray);
@@ -97,6 +102,7 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
     }
     let detectors = dispatch::Detectors { records: &records, files: extras.files };
     let (files, mut errors) = walk(&options.paths);
+    errors.extend(setup_errors);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
     let outcomes = match pool {
         Ok(pool) => pool.install(|| dispatch::read_all(&files, options, &detectors)),
