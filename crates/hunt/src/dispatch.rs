@@ -14,7 +14,7 @@ use seawall_webshell::{FileScanner, WebshellScanner};
 use crate::HuntOptions;
 use crate::chunks::{self, Start};
 use crate::detector::{Detector, Found};
-use crate::record_loop::{LoopEnd, RecordLoop};
+use crate::record_loop::{LoopEnd, MAX_ERRORS_PER_FILE, RecordLoop};
 
 /// What reading one file gave.
 #[derive(Debug, Default)]
@@ -24,7 +24,9 @@ pub(crate) struct FileOutcome {
     pub(crate) events: u64,
     /// Findings (folded) and authentication attempts of the file.
     pub(crate) found: Found,
+    /// At most [`MAX_ERRORS_PER_FILE`]; the rest are counted.
     pub(crate) errors: Vec<ErrorRecord>,
+    pub(crate) errors_not_listed: u64,
     /// Not examined for webshells: over the size cap.
     pub(crate) skipped: bool,
 }
@@ -33,7 +35,14 @@ impl FileOutcome {
     fn absorb(&mut self, end: LoopEnd) {
         self.events += end.events;
         self.found.extend(end.found);
-        self.errors.extend(end.errors);
+        self.errors_not_listed += end.errors_not_listed;
+        self.add_errors(end.errors);
+    }
+
+    fn add_errors(&mut self, errors: Vec<ErrorRecord>) {
+        let room = MAX_ERRORS_PER_FILE.saturating_sub(self.errors.len());
+        self.errors_not_listed += errors.len().saturating_sub(room) as u64;
+        self.errors.extend(errors.into_iter().take(room));
     }
 }
 
@@ -159,7 +168,8 @@ fn read_in_pieces(
         outcome.bytes += part.bytes;
         outcome.events += part.events;
         outcome.found.extend(part.found);
-        outcome.errors.extend(part.errors);
+        outcome.errors_not_listed += part.errors_not_listed;
+        outcome.add_errors(part.errors);
     }
 }
 

@@ -71,6 +71,10 @@ pub struct HuntStats {
     pub files_skipped: u64,
     /// Authentication attempts counted but not kept (beyond the detector's memory bounds).
     pub auth_events_dropped: u64,
+    /// Detections that fired, before folding (each hit is in a finding's count).
+    pub finding_hits: u64,
+    /// Error records beyond the per-file cap, counted and not listed.
+    pub errors_not_listed: u64,
 }
 
 /// Run a hunt over `options.paths` with seawall's own log detections only.
@@ -113,7 +117,7 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
     };
     let mut result = HuntResult::default();
     let mut auth = spray::AuthLog::default();
-    for outcome in outcomes {
+    for (path, outcome) in files.iter().zip(outcomes) {
         result.stats.files += 1;
         result.stats.bytes += outcome.bytes;
         result.stats.events += outcome.events;
@@ -121,8 +125,21 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         if outcome.skipped {
             result.stats.files_skipped += 1;
         }
+        result.stats.finding_hits += outcome.found.findings.hits();
         result.findings.extend(outcome.found.findings.into_findings());
         result.errors.extend(outcome.errors);
+        if outcome.errors_not_listed > 0 {
+            result.stats.errors_not_listed += outcome.errors_not_listed;
+            result.errors.push(ErrorRecord {
+                source: path.display().to_string(),
+                message: format!(
+                    "{} more errors in this file not listed (at most {} are listed per file)",
+                    outcome.errors_not_listed,
+                    record_loop::MAX_ERRORS_PER_FILE
+                ),
+                position: None,
+            });
+        }
         auth.extend(outcome.found.auth);
     }
     result.stats.auth_events_dropped = auth.dropped;

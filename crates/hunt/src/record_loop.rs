@@ -9,6 +9,10 @@ use seawall_sources::evtx::EvtxEvent;
 use crate::HuntOptions;
 use crate::detector::{Detector, FileDetector, Found, Subject};
 
+/// Error records listed per file; the rest are counted (a flood of bad lines must not
+/// become a flood of records).
+pub(crate) const MAX_ERRORS_PER_FILE: usize = 100;
+
 /// The detectors of one file (or piece of a file) and what they found.
 pub(crate) struct RecordLoop<'d> {
     path: String,
@@ -18,6 +22,7 @@ pub(crate) struct RecordLoop<'d> {
     wanting: Vec<usize>,
     found: Found,
     errors: Vec<ErrorRecord>,
+    errors_not_listed: u64,
     events: u64,
 }
 
@@ -25,6 +30,8 @@ pub(crate) struct RecordLoop<'d> {
 pub(crate) struct LoopEnd {
     pub(crate) found: Found,
     pub(crate) errors: Vec<ErrorRecord>,
+    /// Errors beyond [`MAX_ERRORS_PER_FILE`], counted.
+    pub(crate) errors_not_listed: u64,
     pub(crate) events: u64,
 }
 
@@ -37,6 +44,7 @@ impl<'d> RecordLoop<'d> {
             wanting: Vec::new(),
             found: Found::default(),
             errors: Vec::new(),
+            errors_not_listed: 0,
             events: 0,
         }
     }
@@ -72,14 +80,23 @@ impl<'d> RecordLoop<'d> {
 
     /// A problem in the file, at `position` when known.
     pub(crate) fn error(&mut self, message: String, position: Option<String>) {
-        self.errors.push(ErrorRecord { source: self.path.clone(), message, position });
+        if self.errors.len() < MAX_ERRORS_PER_FILE {
+            self.errors.push(ErrorRecord { source: self.path.clone(), message, position });
+        } else {
+            self.errors_not_listed += 1;
+        }
     }
 
     pub(crate) fn finish(mut self) -> LoopEnd {
         for detector in self.detectors {
             detector.finish(&mut self.found);
         }
-        LoopEnd { found: self.found, errors: self.errors, events: self.events }
+        LoopEnd {
+            found: self.found,
+            errors: self.errors,
+            errors_not_listed: self.errors_not_listed,
+            events: self.events,
+        }
     }
 
     fn select(&mut self, raw: &[u8]) -> bool {

@@ -68,6 +68,8 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
     }
     output.end.stats.insert("files_over_size_cap".into(), result.stats.files_skipped);
     output.end.stats.insert("auth_events_dropped".into(), result.stats.auth_events_dropped);
+    output.end.stats.insert("finding_hits".into(), result.stats.finding_hits);
+    output.end.stats.insert("errors_not_listed".into(), result.stats.errors_not_listed);
     output.end.stats.insert("rule_warnings".into(), extras.warnings.len() as u64);
     if let Some((_, report)) = &extras.sigma {
         output.end.stats.insert("sigma.rules".into(), report.loaded as u64);
