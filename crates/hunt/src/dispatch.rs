@@ -7,7 +7,7 @@ use seawall_model::{ErrorRecord, Finding};
 use seawall_rules::RuleSet;
 use seawall_sigma::{SigmaEngine, SigmaHit, SigmaRecord, SigmaScratch};
 use seawall_sources::csvlog::{CsvRecord, CsvSchema};
-use seawall_sources::evtx::{EvtxEvent, read_events};
+use seawall_sources::evtx::{EvtxEvent, read_path};
 use seawall_sources::lines::LineReader;
 use seawall_sources::w3c::{self, W3cLine, W3cRecord, W3cSchema};
 use seawall_sources::{LogKind, Record, classify, open};
@@ -76,7 +76,7 @@ pub(crate) fn read_all(files: &[PathBuf], options: &HuntOptions, detectors: &Det
         .par_iter()
         .map_init(
             || detectors.files.map(WebshellScanner::file_scanner),
-            |scanner, path| read_file(path, options, detectors, scanner.as_mut()),
+            |scanner, path| crate::guard::read_guarded(path, || read_file(path, options, detectors, scanner.as_mut())),
         )
         .collect()
 }
@@ -272,6 +272,9 @@ fn read_w3c(
     }
     outcome.findings.extend(ioc_hits.into_findings());
     outcome.bytes = lines.bytes_read();
+    if let Some(cut) = lines.cut_lines() {
+        outcome.errors.push(error(path, cut.message(), Some(format!("line {}", cut.first_line))));
+    }
 }
 
 fn read_csv(
@@ -338,26 +341,22 @@ fn read_csv(
     }
     outcome.findings.extend(ioc_hits.into_findings());
     outcome.bytes = lines.bytes_read();
+    if let Some(cut) = lines.cut_lines() {
+        outcome.errors.push(error(path, cut.message(), Some(format!("line {}", cut.first_line))));
+    }
 }
 
 fn read_evtx(path: &Path, display: &str, options: &HuntOptions, detectors: &Detectors<'_>, outcome: &mut FileOutcome) {
     let rules = detectors.rules;
     let mut sigma = SigmaPass::new(detectors.sigma, "evtx");
-    let bytes = match open::read_all(path, options.max_evtx_bytes) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            outcome.errors.push(error(display, format!("EVTX not read: {e}"), None));
-            return;
-        }
-    };
-    outcome.bytes = bytes.len() as u64;
     let mut candidates = Vec::new();
     let mut found = Vec::new();
     let mut auth = AuthLog::default();
     let mut errors = Vec::new();
     let mut events = 0u64;
-    read_events(
-        bytes,
+    let read = read_path(
+        path,
+        options.max_evtx_bytes,
         |event: EvtxEvent| {
             events += 1;
             if !in_range(options, event.time) {
@@ -376,48 +375,39 @@ fn read_evtx(path: &Path, display: &str, options: &HuntOptions, detectors: &Dete
                 auth.push(a);
             }
         },
-        |message| errors.push(error(display, format!("corrupt EVTX data: {message}"), None)),
+        |message| errors.push(error(display, format!("EVTX: {message}"), None)),
     );
+    match read {
+        Ok(bytes) => outcome.bytes = bytes,
+        Err(e) => errors.push(error(display, format!("EVTX not read: {e}"), None)),
+    }
     outcome.events = events;
     outcome.findings.extend(found);
     outcome.auth.extend(auth);
     outcome.errors.extend(errors);
 }
 
-/// Entra sign-in exports are small (portal exports cap at 100,000 rows): read whole, up to 512 MiB.
+/// Entra sign-in exports (portal exports cap at 100,000 rows), streamed up to 512 MiB.
 fn read_entra(reader: Box<dyn std::io::BufRead + Send>, path: &str, options: &HuntOptions, outcome: &mut FileOutcome) {
-    use std::io::Read;
-    let mut text = String::new();
-    if let Err(e) = reader.take(512 << 20).read_to_string(&mut text) {
-        outcome.errors.push(error(path, format!("sign-in export not read: {e}"), None));
-        return;
-    }
-    outcome.bytes = text.len() as u64;
-    let sign_ins = if text.trim_start().starts_with(['[', '{']) {
-        match seawall_sources::entra::parse_json(&text) {
-            Ok(sign_ins) => sign_ins,
-            Err(e) => {
-                outcome.errors.push(error(path, format!("sign-in JSON: {e}"), None));
-                return;
-            }
+    let auth = &mut outcome.auth;
+    let summary = seawall_sources::entra::read_export(reader, 512 << 20, |sign_in| {
+        if in_range(options, Some(sign_in.time)) {
+            auth.push(AuthEvent {
+                time: sign_in.time,
+                source_ip: sign_in.ip,
+                account: sign_in.user,
+                success: sign_in.success,
+                user_agent: sign_in.user_agent,
+                path: path.to_owned(),
+                position: format!("line {}", sign_in.position),
+            });
         }
-    } else {
-        let (sign_ins, bad) = seawall_sources::entra::parse_csv(&text);
-        for (line, message) in bad {
-            outcome.errors.push(error(path, message, Some(format!("line {line}"))));
-        }
-        sign_ins
-    };
-    outcome.events = sign_ins.len() as u64;
-    for sign_in in sign_ins.into_iter().filter(|s| in_range(options, Some(s.time))) {
-        outcome.auth.push(AuthEvent {
-            time: sign_in.time,
-            source_ip: sign_in.ip,
-            account: sign_in.user,
-            success: sign_in.success,
-            user_agent: sign_in.user_agent,
-            path: path.to_owned(),
-            position: format!("line {}", sign_in.position),
-        });
+    });
+    outcome.bytes = summary.bytes;
+    outcome.events = summary.sign_ins;
+    outcome.errors.extend(summary.errors.into_iter().map(|e| error(path, e.message, Some(e.position))));
+    if summary.errors_not_listed > 0 {
+        let message = format!("{} more unreadable rows, not listed one by one", summary.errors_not_listed);
+        outcome.errors.push(error(path, message, None));
     }
 }

@@ -6,6 +6,7 @@
 mod chunks;
 mod dispatch;
 mod finding;
+mod guard;
 mod ioc_match;
 pub mod spray;
 mod walk;
@@ -19,7 +20,7 @@ use seawall_sigma::SigmaEngine;
 use seawall_webshell::WebshellScanner;
 
 pub use ioc_match::LogIocs;
-pub use walk::walk;
+pub use walk::{Walk, walk};
 
 /// Detectors beyond seawall's log rules, each optional.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,6 +68,8 @@ pub struct HuntStats {
     pub files_skipped: u64,
     /// Authentication attempts counted but not kept (beyond the detector's memory bounds).
     pub auth_events_dropped: u64,
+    /// Walked entries that are not regular files (symlinks, FIFOs, sockets, devices), per kind: not read.
+    pub entries_skipped: BTreeMap<String, u64>,
 }
 
 /// Run a hunt over `options.paths` with seawall's own log detections only.
@@ -79,7 +82,7 @@ pub fn hunt(options: &HuntOptions, rules: &RuleSet) -> HuntResult {
 /// files, IOC addresses and user agents in web logs.
 pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) -> HuntResult {
     let detectors = dispatch::Detectors { rules, sigma: extras.sigma, files: extras.files, log_iocs: extras.log_iocs };
-    let (files, mut errors) = walk(&options.paths);
+    let Walk { files, mut errors, skipped } = walk(&options.paths);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
     let outcomes = match pool {
         Ok(pool) => pool.install(|| dispatch::read_all(&files, options, &detectors)),
@@ -89,6 +92,7 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         }
     };
     let mut result = HuntResult::default();
+    result.stats.entries_skipped = skipped.into_iter().map(|(kind, n)| (kind.to_owned(), n)).collect();
     let mut auth = spray::AuthLog::default();
     for outcome in outcomes {
         result.stats.files += 1;

@@ -68,6 +68,9 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
     }
     output.end.stats.insert("files_over_size_cap".into(), result.stats.files_skipped);
     output.end.stats.insert("auth_events_dropped".into(), result.stats.auth_events_dropped);
+    for (kind, count) in &result.stats.entries_skipped {
+        output.end.stats.insert(format!("entries_not_read.{kind}"), *count);
+    }
     output.end.stats.insert("rule_warnings".into(), extras.warnings.len() as u64);
     if let Some((_, report)) = &extras.sigma {
         output.end.stats.insert("sigma.rules".into(), report.loaded as u64);
