@@ -94,7 +94,8 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
 #[allow(clippy::print_stderr)]
 fn warn(warnings: &[String]) {
     for warning in warnings.iter().take(200) {
-        eprintln!("warning: {warning}");
+        // Sigma titles and rule file names come from rule sets downloaded from anywhere.
+        eprintln!("warning: {}", seawall_report::escape::terminal(warning));
     }
     if warnings.len() > 200 {
         eprintln!("warning: ... and {} more", warnings.len() - 200);
