@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use seawall_model::ErrorRecord;
 use seawall_sources::csvlog::{CsvRecord, CsvSchema};
-use seawall_sources::evtx::{EvtxEvent, read_events};
+use seawall_sources::evtx::{EvtxEvent, read_path};
 use seawall_sources::lines::LineReader;
 use seawall_sources::w3c::{self, W3cLine, W3cRecord, W3cSchema};
 use seawall_sources::{LogKind, classify, open};
@@ -59,7 +59,7 @@ pub(crate) fn read_all(files: &[PathBuf], options: &HuntOptions, detectors: &Det
         .par_iter()
         .map_init(
             || detectors.files.map(WebshellScanner::file_scanner),
-            |scanner, path| read_file(path, options, detectors, scanner.as_mut()),
+            |scanner, path| crate::guard::read_guarded(path, || read_file(path, options, detectors, scanner.as_mut())),
         )
         .collect()
 }
@@ -207,6 +207,9 @@ fn read_w3c(
     }
     outcome.absorb(records.finish());
     outcome.bytes = lines.bytes_read();
+    if let Some(cut) = lines.cut_lines() {
+        outcome.errors.push(error(path, cut.message(), Some(format!("line {}", cut.first_line))));
+    }
 }
 
 fn read_csv(
@@ -247,27 +250,28 @@ fn read_csv(
     }
     outcome.absorb(records.finish());
     outcome.bytes = lines.bytes_read();
+    if let Some(cut) = lines.cut_lines() {
+        outcome.errors.push(error(path, cut.message(), Some(format!("line {}", cut.first_line))));
+    }
 }
 
 fn read_evtx(path: &Path, display: &str, options: &HuntOptions, detectors: &Detectors<'_>, outcome: &mut FileOutcome) {
-    let bytes = match open::read_all(path, options.max_evtx_bytes) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            outcome.errors.push(error(display, format!("EVTX not read: {e}"), None));
-            return;
-        }
-    };
-    outcome.bytes = bytes.len() as u64;
     let records = std::cell::RefCell::new(RecordLoop::new(detectors.records, "evtx", display, options));
-    read_events(
-        bytes,
+    let read = read_path(
+        path,
+        options.max_evtx_bytes,
         |event: EvtxEvent| records.borrow_mut().evtx(&event),
-        |message| records.borrow_mut().error(format!("corrupt EVTX data: {message}"), None),
+        |message| records.borrow_mut().error(format!("EVTX: {message}"), None),
     );
-    outcome.absorb(records.into_inner().finish());
+    let mut records = records.into_inner();
+    match read {
+        Ok(bytes) => outcome.bytes = bytes,
+        Err(e) => records.error(format!("EVTX not read: {e}"), None),
+    }
+    outcome.absorb(records.finish());
 }
 
-/// Entra sign-in exports are small (portal exports cap at 100,000 rows): read whole, up to 512 MiB.
+/// Entra sign-in exports (portal exports cap at 100,000 rows), streamed up to 512 MiB.
 fn read_entra(
     reader: Box<dyn std::io::BufRead + Send>,
     path: &str,
@@ -275,31 +279,15 @@ fn read_entra(
     detectors: &Detectors<'_>,
     outcome: &mut FileOutcome,
 ) {
-    use std::io::Read;
-    let mut text = String::new();
-    if let Err(e) = reader.take(512 << 20).read_to_string(&mut text) {
-        outcome.errors.push(error(path, format!("sign-in export not read: {e}"), None));
-        return;
-    }
-    outcome.bytes = text.len() as u64;
     let mut records = RecordLoop::new(detectors.records, "entra", path, options);
-    let sign_ins = if text.trim_start().starts_with(['[', '{']) {
-        match seawall_sources::entra::parse_json(&text) {
-            Ok(sign_ins) => sign_ins,
-            Err(e) => {
-                outcome.errors.push(error(path, format!("sign-in JSON: {e}"), None));
-                return;
-            }
-        }
-    } else {
-        let (sign_ins, bad) = seawall_sources::entra::parse_csv(&text);
-        for (line, message) in bad {
-            records.error(message, Some(format!("line {line}")));
-        }
-        sign_ins
-    };
-    for sign_in in &sign_ins {
-        records.sign_in(sign_in);
+    let summary = seawall_sources::entra::read_export(reader, 512 << 20, |sign_in| records.sign_in(&sign_in));
+    outcome.bytes = summary.bytes;
+    for e in summary.errors {
+        records.error(e.message, Some(e.position));
+    }
+    if summary.errors_not_listed > 0 {
+        let message = format!("{} more unreadable rows, not listed one by one", summary.errors_not_listed);
+        records.error(message, None);
     }
     outcome.absorb(records.finish());
 }

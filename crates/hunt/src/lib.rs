@@ -9,6 +9,7 @@ mod detectors;
 mod dispatch;
 mod finding;
 mod fold;
+mod guard;
 mod ioc_match;
 mod record_loop;
 pub mod spray;
@@ -23,7 +24,7 @@ use seawall_sigma::SigmaEngine;
 use seawall_webshell::WebshellScanner;
 
 pub use ioc_match::LogIocs;
-pub use walk::walk;
+pub use walk::{Walk, walk};
 
 /// Detectors beyond seawall's log rules, each optional.
 #[derive(Debug, Clone, Copy, Default)]
@@ -75,6 +76,8 @@ pub struct HuntStats {
     pub finding_hits: u64,
     /// Error records beyond the per-file cap, counted and not listed.
     pub errors_not_listed: u64,
+    /// Walked entries that are not regular files (symlinks, FIFOs, sockets, devices), per kind: not read.
+    pub entries_skipped: BTreeMap<String, u64>,
 }
 
 /// Run a hunt over `options.paths` with seawall's own log detections only.
@@ -105,7 +108,7 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         records.push(iocs);
     }
     let detectors = dispatch::Detectors { records: &records, files: extras.files };
-    let (files, mut errors) = walk(&options.paths);
+    let Walk { files, mut errors, skipped } = walk(&options.paths);
     errors.extend(setup_errors);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
     let outcomes = match pool {
@@ -116,6 +119,7 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         }
     };
     let mut result = HuntResult::default();
+    result.stats.entries_skipped = skipped.into_iter().map(|(kind, n)| (kind.to_owned(), n)).collect();
     let mut auth = spray::AuthLog::default();
     for (path, outcome) in files.iter().zip(outcomes) {
         result.stats.files += 1;
