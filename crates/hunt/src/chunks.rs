@@ -41,17 +41,36 @@ impl Piece {
     }
 }
 
-/// The first line start at or after `offset`.
-fn line_start_after(file: &mut File, offset: u64, size: u64) -> io::Result<u64> {
+/// How far past a cut point a line start is looked for. A line longer than this is cut
+/// by the line reader anyway (at 64 KiB, reported there), so a cut point that finds no
+/// line start within it is dropped and its neighbours' pieces merge: the over-long line
+/// is read once, by one worker, instead of once per cut point.
+const LINE_START_SEARCH: u64 = 1 << 20;
+
+/// The first line start at or after `offset`, if one lies within [`LINE_START_SEARCH`]
+/// bytes (or `size` when the file ends first).
+fn line_start_after(file: &mut File, offset: u64, size: u64) -> io::Result<Option<u64>> {
     if offset == 0 {
-        return Ok(0);
+        return Ok(Some(0));
     }
     file.seek(SeekFrom::Start(offset - 1))?;
-    let mut reader = BufReader::new(file.take(size - offset + 1));
-    let mut skipped = Vec::new();
-    // Bounded by the reader's remaining bytes; lines are cut at 64 KiB when read anyway.
-    reader.read_until(b'\n', &mut skipped)?;
-    Ok(offset - 1 + skipped.len() as u64)
+    let window = (size - offset + 1).min(LINE_START_SEARCH);
+    let mut reader = file.take(window);
+    let mut block = vec![0u8; 64 * 1024];
+    let mut position = offset - 1;
+    loop {
+        let read = match reader.read(&mut block) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(at) = memchr::memchr(b'\n', &block[..read]) {
+            return Ok(Some(position + at as u64 + 1));
+        }
+        position += read as u64;
+    }
+    Ok(if position >= size { Some(size) } else { None })
 }
 
 /// Count lines of `[start, end)` and return the last `#Fields:` directive in it.
@@ -102,7 +121,7 @@ pub(crate) fn plan(path: &Path, size: u64, pieces: u64) -> io::Result<Vec<Piece>
     let mut file = File::open(path)?;
     let mut starts = vec![0u64];
     for k in 1..pieces {
-        let start = line_start_after(&mut file, size * k / pieces, size)?;
+        let Some(start) = line_start_after(&mut file, size * k / pieces, size)? else { continue };
         if start < size && start > *starts.last().unwrap_or(&0) {
             starts.push(start);
         }
@@ -155,5 +174,38 @@ mod tests {
                 .map(|at| before[at + 8..].lines().next().unwrap_or_default().as_bytes().to_vec());
             assert_eq!(piece.fields, expected, "schema at {}", piece.offset);
         }
+    }
+
+    // See: issue 14 (one long line after an IIS header was read to its end once per cut point).
+    #[test]
+    fn a_cut_point_inside_an_over_long_line_is_dropped_not_read_to_the_line_end() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("u_ex.log");
+        let head = b"#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-uri-stem\n";
+        let mut text = head.to_vec();
+        text.resize(text.len() + 4 * LINE_START_SEARCH as usize, b'x');
+        text.extend_from_slice(b"\n2021-03-03 00:00:00 /owa/\n");
+        std::fs::write(&path, &text).expect("write");
+        let size = text.len() as u64;
+        let mut file = File::open(&path).expect("open");
+        assert_eq!(line_start_after(&mut file, size / 2, size).expect("reads"), None, "no line start within the bound");
+        let last_line = size - b"2021-03-03 00:00:00 /owa/\n".len() as u64;
+        assert_eq!(line_start_after(&mut file, last_line - 10, size).expect("reads"), Some(last_line));
+        let pieces = plan(&path, size, 8).expect("plan");
+        assert_eq!(pieces.iter().map(|p| p.len).sum::<u64>(), size);
+        assert!(pieces.len() <= 2, "cut points inside the long line are dropped: {pieces:?}");
+    }
+
+    #[test]
+    fn a_sparse_file_of_one_huge_line_is_one_piece() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("u_ex.log");
+        let head = b"#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-uri-stem\n";
+        std::fs::write(&path, head).expect("write");
+        let size = 256u64 << 20;
+        File::options().write(true).open(&path).and_then(|f| f.set_len(size)).expect("sparse");
+        let pieces = plan(&path, size, size.div_ceil(PIECE)).expect("plan");
+        assert_eq!(pieces.len(), 1, "{pieces:?}");
+        assert_eq!(pieces[0].len, size);
     }
 }

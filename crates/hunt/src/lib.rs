@@ -4,9 +4,14 @@
 //! read in parallel; the output is the same with one thread or many.
 
 mod chunks;
+mod detector;
+mod detectors;
 mod dispatch;
 mod finding;
+mod fold;
+mod guard;
 mod ioc_match;
+mod record_loop;
 pub mod spray;
 mod walk;
 
@@ -19,7 +24,7 @@ use seawall_sigma::SigmaEngine;
 use seawall_webshell::WebshellScanner;
 
 pub use ioc_match::LogIocs;
-pub use walk::walk;
+pub use walk::{Walk, walk};
 
 /// Detectors beyond seawall's log rules, each optional.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,6 +72,12 @@ pub struct HuntStats {
     pub files_skipped: u64,
     /// Authentication attempts counted but not kept (beyond the detector's memory bounds).
     pub auth_events_dropped: u64,
+    /// Detections that fired, before folding (each hit is in a finding's count).
+    pub finding_hits: u64,
+    /// Error records beyond the per-file cap, counted and not listed.
+    pub errors_not_listed: u64,
+    /// Walked entries that are not regular files (symlinks, FIFOs, sockets, devices), per kind: not read.
+    pub entries_skipped: BTreeMap<String, u64>,
 }
 
 /// Run a hunt over `options.paths` with seawall's own log detections only.
@@ -78,8 +89,27 @@ pub fn hunt(options: &HuntOptions, rules: &RuleSet) -> HuntResult {
 /// matches are findings with `rule.source = "sigma"`), webshell and IOC detection in
 /// files, IOC addresses and user agents in web logs.
 pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) -> HuntResult {
-    let detectors = dispatch::Detectors { rules, sigma: extras.sigma, files: extras.files, log_iocs: extras.log_iocs };
-    let (files, mut errors) = walk(&options.paths);
+    // Every record detector is built once here (rule automata, the endpoint automaton) and shared.
+    let mut setup_errors = Vec::new();
+    let attribution = detectors::Attribution::embedded(rules).unwrap_or_else(|e| {
+        setup_errors.push(ErrorRecord { source: "hunt".into(), message: e.to_string(), position: None });
+        detectors::Attribution::default()
+    });
+    let rules_detector = detectors::RulesDetector { rules, attribution: &attribution };
+    let sigma_detector = extras.sigma.map(|engine| detectors::SigmaDetector { engine });
+    let ioc_detector = extras.log_iocs.map(|iocs| detectors::IocDetector { iocs });
+    let auth_detector = spray::AuthDetector::new(&options.spray);
+    let mut records: Vec<&dyn detector::Detector> = vec![&rules_detector];
+    if let Some(sigma) = &sigma_detector {
+        records.push(sigma);
+    }
+    records.push(&auth_detector);
+    if let Some(iocs) = &ioc_detector {
+        records.push(iocs);
+    }
+    let detectors = dispatch::Detectors { records: &records, files: extras.files };
+    let Walk { files, mut errors, skipped } = walk(&options.paths);
+    errors.extend(setup_errors);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
     let outcomes = match pool {
         Ok(pool) => pool.install(|| dispatch::read_all(&files, options, &detectors)),
@@ -89,8 +119,9 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         }
     };
     let mut result = HuntResult::default();
+    result.stats.entries_skipped = skipped.into_iter().map(|(kind, n)| (kind.to_owned(), n)).collect();
     let mut auth = spray::AuthLog::default();
-    for outcome in outcomes {
+    for (path, outcome) in files.iter().zip(outcomes) {
         result.stats.files += 1;
         result.stats.bytes += outcome.bytes;
         result.stats.events += outcome.events;
@@ -98,9 +129,22 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         if outcome.skipped {
             result.stats.files_skipped += 1;
         }
-        result.findings.extend(outcome.findings);
+        result.stats.finding_hits += outcome.found.findings.hits();
+        result.findings.extend(outcome.found.findings.into_findings());
         result.errors.extend(outcome.errors);
-        auth.extend(outcome.auth);
+        if outcome.errors_not_listed > 0 {
+            result.stats.errors_not_listed += outcome.errors_not_listed;
+            result.errors.push(ErrorRecord {
+                source: path.display().to_string(),
+                message: format!(
+                    "{} more errors in this file not listed (at most {} are listed per file)",
+                    outcome.errors_not_listed,
+                    record_loop::MAX_ERRORS_PER_FILE
+                ),
+                position: None,
+            });
+        }
+        auth.extend(outcome.found.auth);
     }
     result.stats.auth_events_dropped = auth.dropped;
     let mut auth = auth.into_events();

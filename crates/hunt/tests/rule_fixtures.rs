@@ -88,3 +88,40 @@ fn outcome_tells_attempt_from_success() {
     );
     assert_eq!(result.findings[0].time.as_deref(), Some("2021-08-10T10:00:00Z"));
 }
+
+// See: issue 11 (the ProxyNotShell check request was called ProxyShell; a GET answered 200
+// by a script in aspnet_client was not reported).
+#[test]
+fn a_request_matching_several_clusters_is_named_once_by_the_most_specific() {
+    let rules = RuleSet::embedded().expect("rules");
+    let dir = tempfile::tempdir().expect("dir");
+    let log = dir.path().join("u_ex221001.log");
+    std::fs::write(
+        &log,
+        "#Software: Microsoft Internet Information Services 10.0\n\
+         #Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n\
+         2022-10-01 10:00:00 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/owa/&Email=autodiscover/autodiscover.json%3f@evil.com&Protocol=XYZ&FooProtocol=Powershell 443 - 203.0.113.5 Mozilla/5.0+zgrab/0.x - 302 0 0 3\n\
+         2022-10-01 10:00:05 10.0.0.5 GET /autodiscover/autodiscover.json @evil.com/owa/&Email=autodiscover/autodiscover.json%3f@evil.com&Protocol=XYZ&FooProtocol=Powershell 443 CORP\\eve 203.0.113.5 python-requests - 200 0 0 3\n\
+         2022-10-01 10:01:00 10.0.0.5 GET /aspnet_client/discover.aspx - 443 - 203.0.113.5 python-requests - 200 0 0 3\n\
+         2022-10-01 10:01:05 10.0.0.5 POST /aspnet_client/discover.aspx - 443 - 203.0.113.5 python-requests - 200 0 0 3\n",
+    )
+    .expect("write");
+    let result = hunt(&options(log), &rules);
+    let seen: Vec<(&str, Option<&str>, seawall_model::Severity)> =
+        result.findings.iter().map(|f| (f.rule.id.as_str(), f.outcome.as_deref(), f.severity)).collect();
+    use seawall_model::Severity::{Critical, High, Low};
+    assert_eq!(
+        seen,
+        vec![
+            ("SW-LOG-PROXYNOTSHELL-CHECK", Some("attempt"), Low),
+            ("SW-LOG-PROXYNOTSHELL", Some("success"), Critical),
+            ("SW-LOG-WEBSHELL-EXISTS", None, High),
+            ("SW-LOG-WEBSHELL-POST", Some("success"), Critical),
+        ]
+    );
+    let check = &result.findings[0];
+    let evidence: Vec<String> =
+        check.evidence.iter().map(|e| format!("{}={}", e.source, e.excerpt.as_deref().unwrap_or_default())).collect();
+    assert!(evidence.iter().any(|e| e == "cluster=ProxyNotShell"), "{evidence:?}");
+    assert!(evidence.iter().any(|e| e.starts_with("also matches=SW-LOG-PROXYSHELL (ProxyShell)")), "{evidence:?}");
+}

@@ -5,12 +5,13 @@
 //! service record for it.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
-use seawall_model::{Finding, Location, Record, RuleSource, Service, Severity};
+use seawall_model::{Finding, Location, RuleSource, Service, Severity};
 use serde::Serialize;
 
 use crate::html::shows_compromise;
+use crate::jsonl_reader::{BadLines, JsonlReader};
 use seawall_model::RunResults;
 
 pub use crate::diff_output::{write_jsonl, write_text};
@@ -174,32 +175,16 @@ impl Diff {
     }
 }
 
-/// Longest JSONL line read; longer ones are counted as bad and skipped.
-const MAX_LINE: u64 = 4 << 20;
-
-/// A run from a JSONL file of `scan` or `hunt`: the results and the number of lines that were
-/// not seawall records (too long, not JSON, another envelope version).
-pub fn read_jsonl(label: &str, mut reader: impl BufRead) -> std::io::Result<(RunResults, u64)> {
+/// A run from a JSONL file of `scan` or `hunt`: the results and the lines that were not
+/// seawall records (too long, not JSON, another envelope version).
+pub fn read_jsonl(label: &str, reader: impl BufRead) -> std::io::Result<(RunResults, BadLines)> {
     let mut records = Vec::new();
-    let mut bad = 0u64;
-    loop {
-        let mut line = Vec::new();
-        let read = (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line)?;
-        if read == 0 {
-            break;
-        }
-        let too_long = read as u64 == MAX_LINE && line.last() != Some(&b'\n');
-        if too_long {
-            let mut rest = Vec::new();
-            reader.read_until(b'\n', &mut rest)?;
-        }
-        let text = String::from_utf8_lossy(&line);
-        if text.trim().is_empty() {
-            continue;
-        }
-        match Record::from_json_line(text.trim()) {
-            Ok(record) if !too_long => records.push(record),
-            Ok(_) | Err(_) => bad += 1,
+    let mut bad = BadLines::default();
+    let mut reader = JsonlReader::new(reader);
+    while let Some(item) = reader.next_record()? {
+        match item {
+            Ok(record) => records.push(record),
+            Err(line) => bad.push(line),
         }
     }
     Ok((RunResults::from_records(label, records), bad))

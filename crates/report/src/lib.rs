@@ -10,6 +10,7 @@ mod diff_output;
 pub mod escape;
 pub mod html;
 mod jsonl;
+pub mod jsonl_reader;
 mod text;
 mod timesketch;
 

@@ -108,6 +108,73 @@ fn csv_profiles_are_data_and_pick_their_columns() {
     let headers: Vec<String> = reader.headers().expect("header").iter().map(str::to_owned).collect();
     assert_eq!(headers, timeline.columns);
     let first = reader.records().next().expect("a row").expect("row");
-    assert_eq!(&first[5], "C:\\inetpub\\\u{1b}]0;owned\u{7}\u{1b}[31mred\u{1b}[0m\r\nfake line.aspx", "path column");
+    // Controls are shown as escapes (issue 14); the line break inside the cell stays, quoted.
+    assert_eq!(
+        &first[5], "C:\\inetpub\\\\u{1b}]0;owned\\u{7}\\u{1b}[31mred\\u{1b}[0m\\u{d}\nfake line.aspx",
+        "path column"
+    );
     assert!(CsvProfile::named("nope").is_err());
+}
+
+// See: issue 14 (bidi overrides reordered evidence in the HTML report; CSV kept raw ESC/BEL/bidi).
+#[test]
+fn html_and_csv_show_bidi_overrides_and_controls_as_escapes() {
+    let mut finding = Finding::new(
+        RuleRef {
+            id: "SW-TEST-2".into(),
+            title: "upload of invoice\u{202e}xcod.exe".into(),
+            source: RuleSource::Sigma,
+        },
+        Severity::High,
+        Confidence::Medium,
+        Location::File { path: "C:\\inetpub\\a\u{2067}b.aspx".into(), line: Some(1), record: None },
+        vec![Evidence::text("request", "GET /\u{202e}gpj.aspx \u{7}\u{1b}[2J\u{200b}")],
+        &["k"],
+    );
+    finding.remediation = Some("remove \u{202d}it".into());
+    let records = [Record::Finding(finding)];
+    let html = seawall_report::html::render("t\u{202e}", &records);
+    let hidden: Vec<char> =
+        html.chars().filter(|c| seawall_report::escape::is_hidden_or_reordering(*c) && *c != '\n').collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+    assert!(html.contains("\\\\u{202e}gpj.aspx"), "the JSON data shows the escape");
+    let mut csv = Vec::new();
+    {
+        let mut sink = CsvSink::new(&mut csv);
+        sink.record(&records[0]).expect("write");
+        sink.finish().expect("finish");
+    }
+    let csv = String::from_utf8(csv).expect("utf-8");
+    assert!(!csv.chars().any(|c| seawall_report::escape::is_hidden_or_reordering(c) && c != '\n'), "{csv:?}");
+    assert!(csv.contains("\\u{202e}gpj.aspx"), "{csv}");
+}
+
+// See: issue 14 (3 M findings as --format html reached 18.7 GB: every record cloned and embedded).
+#[test]
+fn html_embeds_at_most_its_cap_and_says_how_many_there_were() {
+    use seawall_report::html::{HtmlSink, MAX_EMBEDDED_FINDINGS};
+    let total = MAX_EMBEDDED_FINDINGS + 25;
+    let mut out = Vec::new();
+    {
+        let mut sink = HtmlSink::new(&mut out, "flood");
+        for i in 0..total {
+            let finding = Finding::new(
+                RuleRef { id: "SW-TEST-3".into(), title: "probe".into(), source: RuleSource::Native },
+                Severity::Medium,
+                Confidence::Medium,
+                Location::File { path: "u_ex.log".into(), line: Some(i as u64 + 1), record: None },
+                vec![Evidence::text("request", "GET /owa/")],
+                &["k"],
+            );
+            sink.record(&Record::Finding(finding)).expect("record");
+        }
+        sink.finish().expect("finish");
+    }
+    let html = String::from_utf8(out).expect("utf-8");
+    let embedded = html.matches("\"rule\":\"SW-TEST-3\"").count();
+    assert_eq!(embedded, MAX_EMBEDDED_FINDINGS);
+    assert!(html.contains(&format!("\"total\":{total}")));
+    assert!(html.contains("id=\"findings-capped\""), "a visible note");
+    assert!(html.contains(&format!("of {total} findings")));
+    assert!(html.contains(&format!("<b>{total}</b>findings")), "the card counts every finding");
 }

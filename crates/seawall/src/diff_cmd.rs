@@ -16,14 +16,17 @@ use crate::cli::{DiffArgs, ListFormat, RunsArgs};
 
 pub(crate) fn run_diff(args: &DiffArgs) -> Result<ExitCode> {
     let mut db: Option<Box<dyn ResultStore>> = None;
-    let mut bad_lines = 0;
+    let mut bad_lines = 0u64;
     let mut load = |name: &str| -> Result<RunResults> {
         let path = Path::new(name);
         if path.is_file() {
             let file = File::open(path).with_context(|| format!("opening {name}"))?;
             let (results, bad) =
                 diff::read_jsonl(name, BufReader::new(file)).with_context(|| format!("reading {name}"))?;
-            bad_lines += bad;
+            for line in &bad.listed {
+                let _ = writeln!(io::stderr(), "seawall: {}: {}", terminal(name), terminal(&line.to_string()));
+            }
+            bad_lines += bad.count;
             return Ok(results);
         }
         let Some(location) = &args.store else {

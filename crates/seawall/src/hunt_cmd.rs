@@ -68,6 +68,11 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
     }
     output.end.stats.insert("files_over_size_cap".into(), result.stats.files_skipped);
     output.end.stats.insert("auth_events_dropped".into(), result.stats.auth_events_dropped);
+    output.end.stats.insert("finding_hits".into(), result.stats.finding_hits);
+    output.end.stats.insert("errors_not_listed".into(), result.stats.errors_not_listed);
+    for (kind, count) in &result.stats.entries_skipped {
+        output.end.stats.insert(format!("entries_not_read.{kind}"), *count);
+    }
     output.end.stats.insert("rule_warnings".into(), extras.warnings.len() as u64);
     if let Some((_, report)) = &extras.sigma {
         output.end.stats.insert("sigma.rules".into(), report.loaded as u64);
@@ -91,7 +96,8 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
 #[allow(clippy::print_stderr)]
 fn warn(warnings: &[String]) {
     for warning in warnings.iter().take(200) {
-        eprintln!("warning: {warning}");
+        // Sigma titles and rule file names come from rule sets downloaded from anywhere.
+        eprintln!("warning: {}", seawall_report::escape::terminal(warning));
     }
     if warnings.len() > 200 {
         eprintln!("warning: ... and {} more", warnings.len() - 200);

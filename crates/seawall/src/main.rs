@@ -17,6 +17,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
+use seawall_report::escape::terminal;
 
 use crate::cli::{Cli, Command};
 
@@ -24,6 +25,7 @@ use crate::cli::{Cli, Command};
 const EXIT_ERRORS: u8 = 2;
 
 fn main() -> ExitCode {
+    install_panic_hook();
     // nmap's `-iL FILE` is a two-letter short flag, which clap cannot express.
     let args = std::env::args_os().map(|arg| if arg == "-iL" { "--input-list".into() } else { arg });
     let cli = Cli::parse_from(args);
@@ -43,10 +45,31 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            let _ = writeln!(io::stderr(), "seawall: {error:#}");
+            // Errors quote file contents and server replies: each line is escaped like terminal output.
+            let text = format!("{error:#}");
+            let mut stderr = io::stderr().lock();
+            for line in text.lines() {
+                let _ = writeln!(stderr, "seawall: {}", terminal(line));
+            }
             ExitCode::from(EXIT_ERRORS)
         }
     }
+}
+
+/// A panic's message can quote hostile bytes (a reader's bug met by crafted evidence): it
+/// is printed escaped like all terminal output. Where a panic is caught (a hunt's per-file
+/// boundary), the run goes on and reports it as an error record.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("panic");
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let _ = writeln!(io::stderr(), "seawall: internal error{place}: {}", terminal(message));
+    }));
 }
 
 /// `seawall kb list builds | head` must end quietly.

@@ -2,8 +2,11 @@
 //! fields (System plus EventData/UserData), corrupt chunks reported, not fatal.
 
 use std::borrow::Cow;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
 
-use evtx::{EvtxParser, ParserSettings};
+use evtx::{EvtxChunkData, ParserSettings};
 use serde_json::Value;
 
 use crate::record::{Record, RecordSource};
@@ -129,22 +132,144 @@ impl Record for EvtxEvent {
     }
 }
 
-/// Every record of an EVTX file in memory; `on_error` hears of each corrupt part.
-pub fn read_events(bytes: Vec<u8>, mut on_event: impl FnMut(EvtxEvent), mut on_error: impl FnMut(String)) {
-    let settings = ParserSettings::default().separate_json_attributes(true).num_threads(1);
-    let mut parser = match EvtxParser::from_buffer(bytes) {
-        Ok(parser) => parser.with_configuration(settings),
+/// An EVTX file is a 4 KiB header followed by 64 KiB chunks, each readable on its own.
+const FILE_HEADER_LEN: usize = 4096;
+const CHUNK_LEN: usize = 65536;
+
+/// Read `reader` up to `buf.len()` bytes, fewer only at the end of the stream.
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Every record of an EVTX stream, one 64 KiB chunk in memory at a time, so a file (or a
+/// gzip'd copy, which cannot seek) costs the same memory whatever its size. At most `limit`
+/// bytes are read. `on_error` hears of each part that is lost: a corrupt chunk, a chunk's
+/// unreadable records (counted, one message per chunk), a file that ends inside a chunk, a
+/// file cut at `limit`. Chunks are read in file order (a wrapped-around log's records are
+/// then not in record order; the hunt sorts by time). Returns the bytes read.
+pub fn read_stream(
+    mut reader: impl Read,
+    limit: u64,
+    mut on_event: impl FnMut(EvtxEvent),
+    mut on_error: impl FnMut(String),
+) -> u64 {
+    let mut header = vec![0u8; FILE_HEADER_LEN];
+    let read = match read_full(&mut reader, &mut header) {
+        Ok(read) => read,
         Err(e) => {
-            on_error(format!("not a readable EVTX file: {e}"));
+            on_error(format!("not read: {e}"));
+            return 0;
+        }
+    };
+    let mut total = read as u64;
+    if let Err(e) = evtx::EvtxFileHeader::from_bytes(&header[..read]).map_err(|e| e.to_string()).and_then(|_| {
+        if read == FILE_HEADER_LEN { Ok(()) } else { Err(format!("{read} bytes, shorter than its file header")) }
+    }) {
+        on_error(format!("not a readable EVTX file: {e}"));
+        return total;
+    }
+    let settings = Arc::new(ParserSettings::default().separate_json_attributes(true).num_threads(1));
+    for number in 0u64.. {
+        if total >= limit {
+            let mut probe = [0u8; 1];
+            if matches!(read_full(&mut reader, &mut probe), Ok(1)) {
+                on_error(format!("larger than {limit} bytes: the rest of the file was not read"));
+            }
+            break;
+        }
+        let mut data = vec![0u8; CHUNK_LEN];
+        let read = match read_full(&mut reader, &mut data) {
+            Ok(read) => read,
+            Err(e) => {
+                on_error(format!("read error in chunk {number}: {e}"));
+                break;
+            }
+        };
+        total += read as u64;
+        if read == 0 {
+            break;
+        }
+        // Unused chunks of a preallocated log are zeros.
+        if data[..read].iter().all(|b| *b == 0) {
+            if read < CHUNK_LEN {
+                break;
+            }
+            continue;
+        }
+        if read < CHUNK_LEN {
+            on_error(format!(
+                "the file ends inside chunk {number} ({read} of {CHUNK_LEN} bytes): the records of that chunk are lost"
+            ));
+            break;
+        }
+        read_chunk(data, number, &settings, &mut on_event, &mut on_error);
+    }
+    total
+}
+
+/// The records of one chunk; its unreadable records are counted into one message.
+fn read_chunk(
+    data: Vec<u8>,
+    number: u64,
+    settings: &Arc<ParserSettings>,
+    on_event: &mut impl FnMut(EvtxEvent),
+    on_error: &mut impl FnMut(String),
+) {
+    let mut chunk_data = match EvtxChunkData::new(data, false) {
+        Ok(chunk) => chunk,
+        Err(e) => {
+            on_error(format!("chunk {number} not readable, its records are lost: {e}"));
             return;
         }
     };
-    for record in parser.records_json_value() {
-        match record {
+    chunk_data.number = Some(number);
+    let mut chunk = match chunk_data.parse(Arc::clone(settings)) {
+        Ok(chunk) => chunk,
+        Err(e) => {
+            on_error(format!("chunk {number} not readable, its records are lost: {e}"));
+            return;
+        }
+    };
+    let mut lost = 0u64;
+    let mut first_problem = None;
+    for record in chunk.iter() {
+        match record.and_then(|record| record.into_json_value()) {
             Ok(record) => on_event(EvtxEvent::from_json(record.event_record_id, &record.data)),
-            Err(e) => on_error(e.to_string()),
+            Err(e) => {
+                lost += 1;
+                first_problem.get_or_insert_with(|| e.to_string());
+            }
         }
     }
+    if let Some(problem) = first_problem {
+        let records = if lost == 1 { "record".to_owned() } else { format!("{lost} records") };
+        on_error(format!("chunk {number}: {records} not readable (first: {problem})"));
+    }
+}
+
+/// Every record of an EVTX file held in memory (tests and fuzzing; the hunt streams with [`read_stream`]).
+pub fn read_events(bytes: Vec<u8>, on_event: impl FnMut(EvtxEvent), on_error: impl FnMut(String)) {
+    read_stream(&bytes[..], u64::MAX, on_event, on_error);
+}
+
+/// Every record of the (possibly gzip'd) EVTX file at `path`, streamed (see [`read_stream`]).
+pub fn read_path(
+    path: &Path,
+    limit: u64,
+    on_event: impl FnMut(EvtxEvent),
+    on_error: impl FnMut(String),
+) -> io::Result<u64> {
+    let opened = crate::open::open(path)?;
+    Ok(read_stream(opened.reader, limit, on_event, on_error))
 }
 
 #[cfg(test)]
@@ -182,5 +307,77 @@ mod tests {
         let mut errors = Vec::new();
         read_events(b"ElfFile\0garbage".to_vec(), |_| {}, |e| errors.push(e));
         assert!(!errors.is_empty());
+    }
+
+    fn sample() -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/corpus/logs/evtx/Yamato__DeepBlueCLI__password-spray.evtx");
+        std::fs::read(path).expect("corpus sample")
+    }
+
+    fn read(bytes: &[u8], limit: u64) -> (Vec<u64>, Vec<String>) {
+        let (mut ids, mut errors) = (Vec::new(), Vec::new());
+        read_stream(bytes, limit, |e| ids.push(e.record_id), |e| errors.push(e));
+        (ids, errors)
+    }
+
+    #[test]
+    fn a_real_log_streams_chunk_by_chunk_without_errors() {
+        let bytes = sample();
+        assert_eq!((bytes.len() - FILE_HEADER_LEN) % CHUNK_LEN, 0);
+        let (ids, errors) = read(&bytes, u64::MAX);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(ids.len() > 100, "{}", ids.len());
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len(), "every record once");
+    }
+
+    // See: issue 14 (an .evtx cut inside a chunk lost the chunk's records without an error).
+    #[test]
+    fn a_file_cut_inside_a_chunk_reports_the_lost_chunk() {
+        let bytes = sample();
+        let whole = read(&bytes, u64::MAX).0.len();
+        let cut = &bytes[..FILE_HEADER_LEN + CHUNK_LEN + CHUNK_LEN / 2];
+        let (ids, errors) = read(cut, u64::MAX);
+        assert!(!ids.is_empty() && ids.len() < whole, "the first chunk is read: {}", ids.len());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("ends inside chunk 1"), "{errors:?}");
+    }
+
+    // See: issue 14 (gzip'd EVTX were inflated whole into memory, up to 1 GiB per worker).
+    #[test]
+    fn a_gzip_copy_streams_and_stops_at_the_limit_with_an_error() {
+        use std::io::Write;
+        let bytes = sample();
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("Security.evtx.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes).expect("gzip");
+        std::fs::write(&path, gz.finish().expect("gzip")).expect("write");
+        let (mut events, mut errors) = (0usize, Vec::new());
+        let read_bytes = read_path(&path, u64::MAX, |_| events += 1, |e| errors.push(e)).expect("opens");
+        assert_eq!(read_bytes, bytes.len() as u64);
+        assert_eq!(events, read(&bytes, u64::MAX).0.len());
+        assert!(errors.is_empty(), "{errors:?}");
+        let limit = (FILE_HEADER_LEN + 2 * CHUNK_LEN) as u64;
+        let (mut events, mut errors) = (0usize, Vec::new());
+        let read_bytes = read_path(&path, limit, |_| events += 1, |e| errors.push(e)).expect("opens");
+        assert!(read_bytes <= limit + 1, "{read_bytes}");
+        assert!(events > 0);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("larger than"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_corrupt_chunk_is_reported_and_the_next_one_read() {
+        let mut bytes = sample();
+        let whole = read(&bytes, u64::MAX).0.len();
+        bytes[FILE_HEADER_LEN..FILE_HEADER_LEN + 8].copy_from_slice(b"NotChnk\0");
+        let (ids, errors) = read(&bytes, u64::MAX);
+        assert!(!ids.is_empty() && ids.len() < whole);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("chunk 0 not readable"), "{errors:?}");
     }
 }

@@ -23,6 +23,31 @@ pub struct LineReader<R> {
     number: u64,
     limit: usize,
     bytes_read: u64,
+    cut: Option<CutLines>,
+}
+
+/// Lines longer than the limit: kept cut, and reported once per file with their count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CutLines {
+    /// The first line that was cut (1-based).
+    pub first_line: u64,
+    pub count: u64,
+    /// The limit they were cut at.
+    pub limit: usize,
+}
+
+impl CutLines {
+    /// What an error record says about them.
+    pub fn message(&self) -> String {
+        let limit = self.limit / 1024;
+        match self.count {
+            1 => format!("line longer than {limit} KiB: cut there, the rest of the line not examined"),
+            n => format!(
+                "{n} lines longer than {limit} KiB (the first at line {}): cut there, their rest not examined",
+                self.first_line
+            ),
+        }
+    }
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -38,11 +63,16 @@ impl<R: BufRead> LineReader<R> {
     }
 
     pub fn with_limit(inner: R, limit: usize) -> Self {
-        LineReader { inner, buffer: Vec::with_capacity(1024), number: 0, limit, bytes_read: 0 }
+        LineReader { inner, buffer: Vec::with_capacity(1024), number: 0, limit, bytes_read: 0, cut: None }
     }
 
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
+    }
+
+    /// The lines cut so far at the limit, if any (callers report them: nothing is cut silently).
+    pub fn cut_lines(&self) -> Option<CutLines> {
+        self.cut
     }
 
     /// The next line, `None` at the end. A final line without a newline (a truncated tail) is returned too.
@@ -82,6 +112,10 @@ impl<R: BufRead> LineReader<R> {
             self.buffer.pop();
         }
         self.number += 1;
+        if truncated {
+            let cut = self.cut.get_or_insert(CutLines { first_line: self.number, count: 0, limit: self.limit });
+            cut.count += 1;
+        }
         Ok(Some(Line { bytes: &self.buffer, number: self.number, truncated }))
     }
 }
@@ -122,5 +156,21 @@ mod tests {
         assert_eq!(lines[0].0.len(), 100);
         assert!(lines[0].2);
         assert_eq!(lines[1], ("next".into(), 2, false));
+    }
+
+    // See: issue 14 (lines cut at 64 KiB were never reported).
+    #[test]
+    fn cut_lines_are_counted_with_the_first_one() {
+        let mut input = b"short\n".to_vec();
+        for _ in 0..3 {
+            input.extend(std::iter::repeat_n(b'x', 300));
+            input.push(b'\n');
+        }
+        let mut reader = LineReader::with_limit(&input[..], 100);
+        assert_eq!(reader.cut_lines(), None);
+        while let Ok(Some(_)) = reader.next_line() {}
+        let cut = reader.cut_lines().expect("cut lines counted");
+        assert_eq!((cut.first_line, cut.count), (2, 3));
+        assert!(cut.message().contains("3 lines"), "{}", cut.message());
     }
 }

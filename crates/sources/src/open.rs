@@ -1,7 +1,7 @@
 //! Opening evidence files: gzip'd copies are read through transparently.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
@@ -39,23 +39,14 @@ fn peek(reader: &mut Box<dyn BufRead + Send>) -> io::Result<Vec<u8>> {
     Ok(buffered[..buffered.len().min(HEAD_LEN)].to_vec())
 }
 
-/// Read a whole (possibly gzip'd) file into memory, up to `limit` bytes (EVTX needs seeking).
-pub fn read_all(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    let opened = open(path)?;
-    let mut out = Vec::new();
-    opened.reader.take(limit + 1).read_to_end(&mut out)?;
-    if out.len() as u64 > limit {
-        return Err(io::Error::other(format!("larger than {limit} bytes")));
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::Write;
 
     use flate2::Compression;
     use flate2::write::GzEncoder;
+
+    use std::io::Read;
 
     use super::*;
 
@@ -72,6 +63,5 @@ mod tests {
         let mut all = String::new();
         opened.reader.read_to_string(&mut all).expect("reads");
         assert!(all.ends_with("line\n"));
-        assert!(read_all(&path, 10).is_err(), "limit enforced");
     }
 }

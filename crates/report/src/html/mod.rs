@@ -13,39 +13,48 @@ use seawall_model::Record;
 
 use crate::{FindingSink, SinkError};
 
-pub use page::render;
-pub use summary::{ExchangeRow, HourBucket, Summary, shows_compromise};
+pub use page::{Embedded, MAX_EMBEDDED_FINDINGS, MAX_LISTED_ERRORS, render};
+pub use summary::{ExchangeRow, HourBucket, Summary, SummaryBuilder, shows_compromise};
 
-/// Collects a run's records and writes the report when the run ends.
+/// Streams a run's records into a bounded summary and the capped set of findings and errors
+/// the page embeds; the report is written when the run ends. Memory stays bounded whatever
+/// the number of records: beyond [`MAX_EMBEDDED_FINDINGS`] findings and [`MAX_LISTED_ERRORS`]
+/// errors the page counts them and says so.
 #[derive(Debug)]
 pub struct HtmlSink<W: Write> {
     out: W,
-    records: Vec<Record>,
+    summary: SummaryBuilder,
+    embedded: Embedded,
     title: String,
 }
 
 impl<W: Write> HtmlSink<W> {
     pub fn new(out: W, title: impl Into<String>) -> Self {
-        HtmlSink { out, records: Vec::new(), title: title.into() }
+        HtmlSink { out, summary: SummaryBuilder::default(), embedded: Embedded::default(), title: title.into() }
     }
 }
 
 impl<W: Write> FindingSink for HtmlSink<W> {
     fn record(&mut self, record: &Record) -> Result<(), SinkError> {
-        self.records.push(record.clone());
+        self.summary.add(record);
+        self.embedded.add(record);
         Ok(())
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
-        let html = render(&self.title, &self.records);
+        let summary = std::mem::take(&mut self.summary).finish();
+        let html = page::render_page(&self.title, &summary, &self.embedded);
         self.out.write_all(html.as_bytes())?;
         self.out.flush()?;
         Ok(())
     }
 }
 
-/// Text safe inside HTML element content and double-quoted attributes.
+/// Text safe inside HTML element content and double-quoted attributes, every character
+/// shown as itself: markup is escaped, controls and bidi or invisible format characters
+/// become visible `\u{..}` escapes (a numeric reference would still reorder the text).
 pub fn escape_html(text: &str) -> String {
+    let text = crate::escape::visible(text, true);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -54,7 +63,6 @@ pub fn escape_html(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push_str(&format!("&#x{:x};", c as u32)),
             c => out.push(c),
         }
     }
@@ -80,8 +88,9 @@ mod tests {
     fn html_escaping_covers_markup_and_controls() {
         assert_eq!(
             escape_html("<script>alert('x')</script>&\u{1b}"),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&#x1b;"
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;\\u{1b}"
         );
+        assert_eq!(escape_html("invoice\u{202e}gpj.exe"), "invoice\\u{202e}gpj.exe");
     }
 
     #[test]

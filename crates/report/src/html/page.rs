@@ -1,12 +1,13 @@
 //! The page: summary cards, charts, the findings table, what to install.
 
 use base64::Engine as _;
-use seawall_model::{Record, Severity};
+use seawall_model::{Finding, Record, Severity};
 use sha2::{Digest, Sha256};
 
 use super::charts::{bars, timeline};
 use super::summary::Summary;
 use super::{escape_html, json_for_script};
+use crate::escape::visible;
 
 const STYLE: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2733;background:#f4f6f8}
@@ -57,52 +58,82 @@ fn colour(severity: Severity) -> &'static str {
     }
 }
 
-fn findings_json(records: &[Record]) -> serde_json::Value {
-    let findings: Vec<serde_json::Value> = records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Finding(f) => Some(f),
-            _ => None,
-        })
-        .map(|f| {
-            let evidence: Vec<String> =
-                f.evidence.iter().map(|e| format!("{}: {}", e.source, e.display_text())).collect();
-            let evidence = evidence.join("\n");
-            let cves = f.cves.join(" ");
-            let search = format!(
-                "{} {} {} {} {} {}",
-                f.rule.id,
-                f.rule.title,
-                f.location.key(),
-                cves,
-                f.actors.join(" "),
-                evidence
-            )
+/// Findings embedded in a page at most; a busy hunt's full list is in its JSONL output.
+pub const MAX_EMBEDDED_FINDINGS: usize = 10_000;
+/// Error lines listed in a page at most.
+pub const MAX_LISTED_ERRORS: usize = 500;
+
+/// What a page embeds of a run's records: the first findings (as script-safe JSON) and
+/// error lines, and how many there were in all.
+#[derive(Debug, Default)]
+pub struct Embedded {
+    findings: Vec<String>,
+    findings_total: u64,
+    errors: Vec<String>,
+    errors_total: u64,
+}
+
+impl Embedded {
+    pub fn add(&mut self, record: &Record) {
+        match record {
+            Record::Finding(f) => {
+                self.findings_total += 1;
+                if self.findings.len() < MAX_EMBEDDED_FINDINGS {
+                    self.findings.push(json_for_script(&finding_json(f)));
+                }
+            }
+            Record::Error(e) => {
+                self.errors_total += 1;
+                if self.errors.len() < MAX_LISTED_ERRORS {
+                    self.errors.push(format!(
+                        "{}{}: {}",
+                        e.source,
+                        e.position.as_ref().map(|p| format!(" ({p})")).unwrap_or_default(),
+                        e.message
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One finding as the page's script reads it; every string shows each character as itself.
+fn finding_json(f: &Finding) -> serde_json::Value {
+    let shown = |text: &str| visible(text, true).into_owned();
+    let evidence: Vec<String> = f.evidence.iter().map(|e| format!("{}: {}", e.source, e.display_text())).collect();
+    let evidence = evidence.join("\n");
+    let cves = f.cves.join(" ");
+    let search =
+        format!("{} {} {} {} {} {}", f.rule.id, f.rule.title, f.location.key(), cves, f.actors.join(" "), evidence)
             .to_lowercase();
-            serde_json::json!({
-                "severity": f.severity.as_str(),
-                "rule": f.rule.id,
-                "title": f.rule.title,
-                "location": f.location.key(),
-                "time": f.time,
-                "outcome": f.outcome,
-                "cves": cves,
-                "evidence": evidence,
-                "remediation": f.remediation,
-                "search": search,
-            })
-        })
-        .collect();
-    serde_json::json!({ "findings": findings })
+    serde_json::json!({
+        "severity": f.severity.as_str(),
+        "rule": shown(&f.rule.id),
+        "title": shown(&f.rule.title),
+        "location": shown(&f.location.key()),
+        "time": f.time.as_deref().map(shown),
+        "outcome": f.outcome.as_deref().map(shown),
+        "cves": shown(&cves),
+        "evidence": shown(&evidence),
+        "remediation": f.remediation.as_deref().map(shown),
+        "search": shown(&search),
+    })
 }
 
 fn card(label: &str, value: impl std::fmt::Display, class: &str) -> String {
     format!("<div class=\"card {class}\"><b>{}</b>{}</div>", escape_html(&value.to_string()), escape_html(label))
 }
 
-/// The whole report as one HTML document.
+/// The whole report of `records` as one HTML document.
 pub fn render(title: &str, records: &[Record]) -> String {
-    let summary = Summary::from_records(records);
+    let mut embedded = Embedded::default();
+    records.iter().for_each(|r| embedded.add(r));
+    render_page(title, &Summary::from_records(records), &embedded)
+}
+
+/// The page of a summary and what it embeds.
+pub(crate) fn render_page(title: &str, summary: &Summary, embedded: &Embedded) -> String {
     let script_hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
     let findings_total: u64 = summary.by_severity.values().sum();
     let vulnerable = summary.exchange.iter().filter(|e| e.status == "vulnerable").count();
@@ -137,7 +168,14 @@ pub fn render(title: &str, records: &[Record]) -> String {
         for (place, what) in &summary.compromised {
             html.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>", escape_html(place), escape_html(what)));
         }
-        html.push_str("</table></section>");
+        html.push_str("</table>");
+        if summary.compromise_not_shown > 0 {
+            html.push_str(&format!(
+                "<p class=\"muted\">{} more findings showing compromise in places not listed (at most 1,000 places).</p>",
+                summary.compromise_not_shown
+            ));
+        }
+        html.push_str("</section>");
     }
 
     html.push_str("<div class=\"grid\">");
@@ -163,6 +201,12 @@ pub fn render(title: &str, records: &[Record]) -> String {
         "<section><h2>Exploitation per hour (orange: attempts, red: successes)</h2>{}</section>",
         timeline(&summary.timeline)
     ));
+    if summary.timeline_not_shown > 0 {
+        html.push_str(&format!(
+            "<p class=\"muted\">{} timed findings fall outside the 10,000 hours charted.</p>",
+            summary.timeline_not_shown
+        ));
+    }
     html.push_str("</div>");
 
     if !summary.exchange.is_empty() {
@@ -200,30 +244,48 @@ pub fn render(title: &str, records: &[Record]) -> String {
 <select id=\"minimum\"><option value=\"info\">all severities</option><option value=\"low\">low and above</option><option value=\"medium\">medium and above</option><option value=\"high\">high and above</option><option value=\"critical\">critical</option></select>\
 <span id=\"count\" class=\"muted\"></span></div><table id=\"findings\"><thead><tr><th data-key=\"severity\">severity</th><th data-key=\"rule\">rule</th>\
 <th data-key=\"location\">where</th><th data-key=\"time\">time</th><th data-key=\"outcome\">outcome</th><th data-key=\"cves\">CVEs</th><th data-key=\"evidence\">evidence</th>\
-<th data-key=\"remediation\">what to do</th></tr></thead><tbody></tbody></table><noscript>The table needs JavaScript; the JSONL output has every finding.</noscript></section>",
+<th data-key=\"remediation\">what to do</th></tr></thead><tbody></tbody></table><noscript>The table needs JavaScript; the JSONL output has every finding.</noscript>",
     );
-    let errors: Vec<String> = records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Error(e) => Some(format!(
-                "{}{}: {}",
-                e.source,
-                e.position.as_ref().map(|p| format!(" ({p})")).unwrap_or_default(),
-                e.message
-            )),
-            _ => None,
-        })
-        .collect();
-    if !errors.is_empty() {
+    if embedded.findings_total > embedded.findings.len() as u64 {
+        html.push_str(&format!(
+            "<p class=\"card warn\" id=\"findings-capped\">This report embeds the first {} of {} findings (at most {MAX_EMBEDDED_FINDINGS}); \
+the counts and charts above cover all of them, the JSONL output has every one.</p>",
+            embedded.findings.len(),
+            embedded.findings_total
+        ));
+    }
+    html.push_str("</section>");
+    if !embedded.errors.is_empty() {
         html.push_str("<section><h2>Errors</h2><ul>");
-        for e in errors.iter().take(500) {
+        for e in &embedded.errors {
             html.push_str(&format!("<li>{}</li>", escape_html(e)));
         }
-        html.push_str("</ul></section>");
+        html.push_str("</ul>");
+        if embedded.errors_total > embedded.errors.len() as u64 {
+            html.push_str(&format!(
+                "<p class=\"muted\" id=\"errors-capped\">The first {} of {} errors are listed; the JSONL output has every one.</p>",
+                embedded.errors.len(),
+                embedded.errors_total
+            ));
+        }
+        html.push_str("</section>");
     }
     html.push_str(&format!(
         "</main><script type=\"application/json\" id=\"seawall-data\">{}</script><script>{SCRIPT}</script></body></html>\n",
-        json_for_script(&findings_json(records))
+        findings_data(embedded)
     ));
     html
+}
+
+/// The embedded data: `{"findings": [...], "total": N}`, already safe inside a script element.
+fn findings_data(embedded: &Embedded) -> String {
+    let mut data = String::from("{\"findings\":[");
+    for (i, finding) in embedded.findings.iter().enumerate() {
+        if i > 0 {
+            data.push(',');
+        }
+        data.push_str(finding);
+    }
+    data.push_str(&format!("],\"total\":{}}}", embedded.findings_total));
+    data
 }

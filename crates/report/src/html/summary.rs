@@ -41,6 +41,10 @@ pub struct Summary {
     pub top_rules: Vec<(String, String, Severity, u64)>,
     pub errors: u64,
     pub files: u64,
+    /// Run starts, compromise findings and timed findings beyond what the page shows.
+    pub commands_not_shown: u64,
+    pub compromise_not_shown: u64,
+    pub timeline_not_shown: u64,
 }
 
 const EXPLOITED_RULES: [&str; 6] = [
@@ -75,89 +79,149 @@ fn place(f: &Finding) -> String {
     }
 }
 
-impl Summary {
-    pub fn from_records(records: &[Record]) -> Summary {
-        let mut s = Summary::default();
-        let mut versions: BTreeMap<String, u64> = BTreeMap::new();
-        let mut exploited: BTreeMap<String, u64> = BTreeMap::new();
-        let mut rules: BTreeMap<String, (String, Severity, u64)> = BTreeMap::new();
-        let mut hours: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        let mut findings_by_endpoint: BTreeMap<String, Vec<&Finding>> = BTreeMap::new();
-        let mut compromise: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-        for record in records {
-            match record {
-                Record::RunStart(start) => s.commands.push(format!("{} {}", start.command, start.started)),
-                Record::RunEnd(end) => {
-                    s.endpoints_scanned += end.stats.get("endpoints_done").copied().unwrap_or(0);
-                    s.files += end.files.unwrap_or(0);
+/// Most run-start lines, hours charted and places listed as compromised: what a page can
+/// show; the rest is counted (`*_not_shown`).
+const MAX_COMMANDS: usize = 50;
+const MAX_HOURS: usize = 10_000;
+const MAX_PLACES: usize = 1_000;
+
+/// What the findings of one scanned endpoint say about it.
+#[derive(Debug, Default)]
+struct EndpointFacts {
+    exploited: bool,
+    medium_or_worse: bool,
+    exploited_cves: Vec<String>,
+    install: Option<String>,
+}
+
+/// Builds a [`Summary`] one record at a time, keeping aggregates only: memory grows with
+/// rules, endpoints and hours seen (each capped), never with the number of records.
+#[derive(Debug, Default)]
+pub struct SummaryBuilder {
+    summary: Summary,
+    rules: BTreeMap<String, (String, Severity, u64)>,
+    hours: BTreeMap<String, (u64, u64)>,
+    endpoints: BTreeMap<String, EndpointFacts>,
+    exchange: Vec<(String, String, String)>,
+    compromise: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl SummaryBuilder {
+    pub fn add(&mut self, record: &Record) {
+        let s = &mut self.summary;
+        match record {
+            Record::RunStart(start) => {
+                if s.commands.len() < MAX_COMMANDS {
+                    s.commands.push(format!("{} {}", start.command, start.started));
+                } else {
+                    s.commands_not_shown += 1;
                 }
-                Record::Error(_) => s.errors += 1,
-                Record::Service(_) => s.services += 1,
-                Record::Finding(f) => {
-                    *s.by_severity.entry(f.severity).or_default() += 1;
-                    let entry = rules.entry(f.rule.id.clone()).or_insert((f.rule.title.clone(), f.severity, 0));
-                    entry.1 = entry.1.max(f.severity);
-                    entry.2 += 1;
-                    findings_by_endpoint.entry(f.location.key()).or_default().push(f);
-                    if shows_compromise(f) {
-                        *compromise.entry(place(f)).or_default().entry(f.rule.title.clone()).or_default() += 1;
-                    }
-                    if let (Some(time), Some(outcome)) = (&f.time, &f.outcome)
-                        && let Ok(t) = time.parse::<jiff::Timestamp>()
-                    {
-                        let hour = t.strftime("%Y-%m-%d %H:00").to_string();
-                        let bucket = hours.entry(hour).or_default();
-                        if outcome == "success" {
-                            bucket.1 += 1;
-                        } else {
-                            bucket.0 += 1;
-                        }
+            }
+            Record::RunEnd(end) => {
+                s.endpoints_scanned += end.stats.get("endpoints_done").copied().unwrap_or(0);
+                s.files += end.files.unwrap_or(0);
+            }
+            Record::Error(_) => s.errors += 1,
+            Record::Service(service) => {
+                s.services += 1;
+                if service.product.as_deref() == Some("exchange") {
+                    self.exchange.push((
+                        format!("{}:{}", service.host, service.port),
+                        service.version.clone().unwrap_or_default(),
+                        service.version_name.clone().unwrap_or_else(|| "Exchange (version unknown)".into()),
+                    ));
+                }
+            }
+            Record::Finding(f) => self.add_finding(f),
+        }
+    }
+
+    fn add_finding(&mut self, f: &Finding) {
+        let s = &mut self.summary;
+        *s.by_severity.entry(f.severity).or_default() += 1;
+        let entry = self.rules.entry(f.rule.id.clone()).or_insert((f.rule.title.clone(), f.severity, 0));
+        entry.1 = entry.1.max(f.severity);
+        entry.2 += 1;
+        if let Location::Host { host, port } = &f.location {
+            let facts = self.endpoints.entry(format!("{host}:{port}")).or_default();
+            if EXPLOITED_RULES.contains(&f.rule.id.as_str()) {
+                facts.exploited = true;
+                for cve in &f.cves {
+                    if !facts.exploited_cves.contains(cve) {
+                        facts.exploited_cves.push(cve.clone());
                     }
                 }
+            }
+            facts.medium_or_worse |= f.severity >= Severity::Medium;
+            if facts.install.is_none() {
+                facts.install = f.remediation.clone().filter(|r| r.starts_with("Install") || r.starts_with("Move"));
             }
         }
-        for record in records {
-            let Record::Service(service) = record else { continue };
-            if service.product.as_deref() != Some("exchange") {
-                continue;
+        if shows_compromise(f) {
+            let place = place(f);
+            if self.compromise.len() < MAX_PLACES || self.compromise.contains_key(&place) {
+                *self.compromise.entry(place).or_default().entry(f.rule.title.clone()).or_default() += 1;
+            } else {
+                s.compromise_not_shown += 1;
             }
-            let endpoint = format!("{}:{}", service.host, service.port);
-            let findings = findings_by_endpoint.get(&endpoint).map(Vec::as_slice).unwrap_or_default();
-            let vulnerable = findings.iter().any(|f| EXPLOITED_RULES.contains(&f.rule.id.as_str()));
-            for f in findings.iter().filter(|f| EXPLOITED_RULES.contains(&f.rule.id.as_str())) {
-                for cve in &f.cves {
-                    *exploited.entry(cve.clone()).or_default() += 1;
+        }
+        if let (Some(time), Some(outcome)) = (&f.time, &f.outcome)
+            && let Ok(t) = time.parse::<jiff::Timestamp>()
+        {
+            let hour = t.strftime("%Y-%m-%d %H:00").to_string();
+            if self.hours.len() < MAX_HOURS || self.hours.contains_key(&hour) {
+                let bucket = self.hours.entry(hour).or_default();
+                if outcome == "success" {
+                    bucket.1 += 1;
+                } else {
+                    bucket.0 += 1;
                 }
+            } else {
+                s.timeline_not_shown += 1;
             }
-            let status = if vulnerable {
+        }
+    }
+
+    pub fn finish(self) -> Summary {
+        let mut s = self.summary;
+        let mut versions: BTreeMap<String, u64> = BTreeMap::new();
+        let mut exploited: BTreeMap<String, u64> = BTreeMap::new();
+        let none = EndpointFacts::default();
+        for (endpoint, version, name) in self.exchange {
+            let facts = self.endpoints.get(&endpoint).unwrap_or(&none);
+            for cve in &facts.exploited_cves {
+                *exploited.entry(cve.clone()).or_default() += 1;
+            }
+            let status = if facts.exploited {
                 "vulnerable"
-            } else if findings.iter().any(|f| f.severity >= Severity::Medium) {
+            } else if facts.medium_or_worse {
                 "outdated"
             } else {
                 "current"
             };
-            let name = service.version_name.clone().unwrap_or_else(|| "Exchange (version unknown)".into());
             *versions.entry(name.clone()).or_default() += 1;
             s.exchange.push(ExchangeRow {
                 endpoint,
-                version: service.version.clone().unwrap_or_default(),
+                version,
                 version_name: name,
                 status,
-                install: findings
-                    .iter()
-                    .find_map(|f| f.remediation.clone().filter(|r| r.starts_with("Install") || r.starts_with("Move"))),
+                install: facts.install.clone(),
             });
         }
         s.by_version = versions.into_iter().collect();
         s.by_version.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         s.exploited_cves = exploited.into_iter().collect();
         s.exploited_cves.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        s.timeline =
-            hours.into_iter().map(|(hour, (attempts, successes))| HourBucket { hour, attempts, successes }).collect();
-        s.top_rules = rules.into_iter().map(|(id, (title, sev, n))| (id, title, sev, n)).collect();
+        s.timeline = self
+            .hours
+            .into_iter()
+            .map(|(hour, (attempts, successes))| HourBucket { hour, attempts, successes })
+            .collect();
+        s.top_rules = self.rules.into_iter().map(|(id, (title, sev, n))| (id, title, sev, n)).collect();
         s.top_rules.sort_by(|a, b| b.2.cmp(&a.2).then(b.3.cmp(&a.3)).then(a.0.cmp(&b.0)));
         s.top_rules.truncate(10);
-        s.compromised = compromise
+        s.compromised = self
+            .compromise
             .into_iter()
             .map(|(place, titles)| {
                 let what: Vec<String> =
@@ -166,5 +230,15 @@ impl Summary {
             })
             .collect();
         s
+    }
+}
+
+impl Summary {
+    pub fn from_records(records: &[Record]) -> Summary {
+        let mut builder = SummaryBuilder::default();
+        for record in records {
+            builder.add(record);
+        }
+        builder.finish()
     }
 }

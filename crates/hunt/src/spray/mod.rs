@@ -1,0 +1,216 @@
+//! Password spraying, brute force and logons that succeed after failures: a code
+//! detector over authentication attempts gathered from every log (IIS, Security
+//! and OpenSSH events, Entra sign-ins). What counts as a failure and the windows
+//! live in `data/detections/spray.toml`.
+
+mod attempts;
+mod judge;
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+
+use crate::detector::{Detector, FileDetector, Found, Subject};
+use attempts::FormPosts;
+pub use attempts::{AttemptKind, AuthEvent};
+pub use judge::detect;
+
+const EMBEDDED: &str = include_str!("../../../../data/detections/spray.toml");
+
+/// A problem in the spray configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("data/detections/spray.toml: {0}")]
+pub struct SprayConfigError(#[from] toml::de::Error);
+
+/// Thresholds, windows, endpoints and the codes that mean a failed credential.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SprayConfig {
+    pub endpoints: Vec<String>,
+    pub window_minutes: i64,
+    pub spray_accounts: usize,
+    pub brute_force_failures: usize,
+    pub success_after_failures: usize,
+    pub success_lookback_minutes: i64,
+    pub tool_user_agents: Vec<String>,
+    pub iis: IisCodes,
+    pub windows: WindowsCodes,
+    pub openssh: OpenSshLines,
+}
+
+/// IIS status details that tell a rejected credential from a handshake leg.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IisCodes {
+    pub failure_substatus: Vec<String>,
+    pub handshake_win32_status: Vec<String>,
+}
+
+/// Security event codes that are credential failures (lowercase hex).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowsCodes {
+    pub logon_failure_status: Vec<String>,
+    pub kerberos_preauth_failure: Vec<String>,
+    pub kerberos_tgt_failure: Vec<String>,
+    pub ntlm_failure_status: Vec<String>,
+    pub logon_types: Vec<String>,
+}
+
+/// sshd's log line prefixes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenSshLines {
+    pub failure: Vec<String>,
+    pub success: Vec<String>,
+}
+
+impl SprayConfig {
+    pub fn embedded() -> Result<SprayConfig, SprayConfigError> {
+        Ok(toml::from_str(EMBEDDED)?)
+    }
+}
+
+/// The authentication detector for the record loop: gathers attempts per file;
+/// [`detect`] judges them once every file is read.
+pub(crate) struct AuthDetector<'a> {
+    config: &'a SprayConfig,
+    /// One automaton over the endpoints, built once per run.
+    endpoints: Option<aho_corasick::AhoCorasick>,
+}
+
+impl<'a> AuthDetector<'a> {
+    pub(crate) fn new(config: &'a SprayConfig) -> AuthDetector<'a> {
+        let endpoints =
+            aho_corasick::AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&config.endpoints).ok();
+        AuthDetector { config, endpoints }
+    }
+}
+
+impl Detector for AuthDetector<'_> {
+    fn for_file<'d>(&'d self, family: &str, path: &str) -> Option<Box<dyn FileDetector + 'd>> {
+        matches!(family, "iis" | "evtx" | "entra").then(|| {
+            Box::new(AuthInFile {
+                detector: self,
+                web: family == "iis",
+                path: path.to_owned(),
+                log: AuthLog::default(),
+                form_posts: FormPosts::default(),
+            }) as Box<dyn FileDetector + 'd>
+        })
+    }
+}
+
+struct AuthInFile<'a> {
+    detector: &'a AuthDetector<'a>,
+    /// An IIS log: only lines naming an authentication endpoint are attempts.
+    web: bool,
+    path: String,
+    log: AuthLog,
+    form_posts: FormPosts,
+}
+
+/// A cheap test on a raw IIS line: can it be a failed logon (a 401, OWA's `reason=2`
+/// redirect) or the forms POST that names the user of the next redirect?
+fn may_be_failure(line: &[u8]) -> bool {
+    memchr::memmem::find(line, b" 401 ").is_some()
+        || memchr::memmem::find(line, b"reason=2").is_some()
+        || memchr::memmem::find(line, b"auth.owa").is_some()
+}
+
+impl FileDetector for AuthInFile<'_> {
+    fn wants(&mut self, raw: &[u8]) -> bool {
+        // Successes only matter once something has failed: skip them until then.
+        !self.web
+            || (self.detector.endpoints.as_ref().is_some_and(|a| a.is_match(raw))
+                && (self.log.has_failures() || may_be_failure(raw)))
+    }
+
+    fn check(&mut self, subject: Subject<'_>, _found: &mut Found) {
+        let config = self.detector.config;
+        let event = match subject {
+            Subject::Line(record) => attempts::from_iis(record, &self.path, config, &mut self.form_posts),
+            Subject::Evtx(event) => attempts::from_evtx(event, &self.path, config),
+            Subject::SignIn(sign_in) => Some(attempts::from_sign_in(sign_in, &self.path)),
+        };
+        if let Some(event) = event {
+            self.log.push(event);
+        }
+    }
+
+    fn finish(self: Box<Self>, found: &mut Found) {
+        found.auth.extend(self.log);
+    }
+}
+
+/// Failures (and explicit-credential uses) kept per file: far beyond any spray; past it,
+/// attempts are counted, not kept.
+const MAX_FAILURES: usize = 200_000;
+/// Successes kept per file (each follows a failure of its account from its source).
+const MAX_SUCCESSES: usize = 100_000;
+/// (source, account) pairs with a failure not yet followed by a success.
+const MAX_PENDING: usize = 100_000;
+
+/// Authentication attempts in bounded memory: every failure (up to a cap) and, of
+/// the successes, only the first one of an account from a source after a failure
+/// of that account from that source in the same file. That is all the judge needs
+/// (a success after failures), and it keeps a server's millions of ordinary logons
+/// out of memory. A success in another file than its failures is not seen.
+#[derive(Debug, Default)]
+pub(crate) struct AuthLog {
+    failures: Vec<AuthEvent>,
+    successes: Vec<AuthEvent>,
+    pending: HashSet<(String, Option<String>)>,
+    /// Attempts counted but not kept (beyond the bounds above).
+    pub(crate) dropped: u64,
+}
+
+impl AuthLog {
+    /// An attempt read from the file this log belongs to, in file order.
+    pub(crate) fn push(&mut self, event: AuthEvent) {
+        match event.kind {
+            AttemptKind::Success => {
+                if self.pending.remove(&(event.source_ip.clone(), event.account.clone())) {
+                    if self.successes.len() < MAX_SUCCESSES {
+                        self.successes.push(event);
+                    } else {
+                        self.dropped += 1;
+                    }
+                }
+            }
+            AttemptKind::Failure | AttemptKind::ExplicitCredentials => {
+                if self.failures.len() >= MAX_FAILURES {
+                    self.dropped += 1;
+                    return;
+                }
+                if event.kind == AttemptKind::Failure && self.pending.len() < MAX_PENDING {
+                    self.pending.insert((event.source_ip.clone(), event.account.clone()));
+                }
+                self.failures.push(event);
+            }
+        }
+    }
+
+    /// Whether anything failed so far: until then, successes are not kept and
+    /// lines that cannot be failures need not be parsed.
+    pub(crate) fn has_failures(&self) -> bool {
+        !self.failures.is_empty()
+    }
+
+    /// Join another file's log (or a later piece's): its successes were already chosen.
+    pub(crate) fn extend(&mut self, other: AuthLog) {
+        self.dropped += other.dropped;
+        let room = MAX_FAILURES.saturating_sub(self.failures.len());
+        self.dropped += other.failures.len().saturating_sub(room) as u64;
+        self.failures.extend(other.failures.into_iter().take(room));
+        let room = MAX_SUCCESSES.saturating_sub(self.successes.len());
+        self.dropped += other.successes.len().saturating_sub(room) as u64;
+        self.successes.extend(other.successes.into_iter().take(room));
+    }
+
+    pub(crate) fn into_events(self) -> Vec<AuthEvent> {
+        let mut events = self.failures;
+        events.extend(self.successes);
+        events
+    }
+}
