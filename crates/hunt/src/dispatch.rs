@@ -1,11 +1,13 @@
 //! One evidence file: open, classify, read with the right reader, match.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use seawall_model::ErrorRecord;
+use seawall_sources::archive::{self, ZipReader};
 use seawall_sources::csvlog::{CsvRecord, CsvSchema};
-use seawall_sources::evtx::{EvtxEvent, read_path};
+use seawall_sources::evtx::{EvtxEvent, read_stream as read_evtx_stream};
 use seawall_sources::lines::LineReader;
 use seawall_sources::w3c::{self, W3cLine, W3cRecord, W3cSchema};
 use seawall_sources::{LogKind, classify, open};
@@ -13,12 +15,20 @@ use seawall_webshell::{FileScanner, WebshellScanner};
 
 use crate::HuntOptions;
 use crate::chunks::{self, Start};
+use crate::collected::{self, Item};
 use crate::detector::{Detector, Found};
 use crate::record_loop::{LoopEnd, MAX_ERRORS_PER_FILE, RecordLoop};
 
 /// What reading one file gave.
 #[derive(Debug, Default)]
 pub(crate) struct FileOutcome {
+    /// The file as shown: its path, or its original Windows path inside a collection.
+    pub(crate) source: String,
+    /// The collection archive it was read from.
+    pub(crate) container: Option<String>,
+    /// For an archive: its entries and the bytes they expanded to.
+    pub(crate) archive_entries: u64,
+    pub(crate) archive_bytes: u64,
     pub(crate) kind: String,
     pub(crate) bytes: u64,
     pub(crate) events: u64,
@@ -53,14 +63,29 @@ pub(crate) struct Detectors<'a> {
     pub(crate) files: Option<&'a WebshellScanner>,
 }
 
-pub(crate) fn read_all(files: &[PathBuf], options: &HuntOptions, detectors: &Detectors<'_>) -> Vec<FileOutcome> {
-    // One YARA scanning context per worker: reusing it across files is what makes content scanning fast.
-    files
+/// What one worker thread keeps between items: its YARA scanning context (reusing it is what
+/// makes content scanning fast) and its handle on the zip archive it last read from.
+pub(crate) struct Worker<'s> {
+    pub(crate) scanner: Option<FileScanner<'s>>,
+    pub(crate) zip: Option<(PathBuf, ZipReader)>,
+}
+
+/// Every item read on the pool, outcomes in item order (an archive gives one per entry).
+pub(crate) fn read_all(items: &[Item], options: &HuntOptions, detectors: &Detectors<'_>) -> Vec<FileOutcome> {
+    items
         .par_iter()
         .map_init(
-            || detectors.files.map(WebshellScanner::file_scanner),
-            |scanner, path| crate::guard::read_guarded(path, || read_file(path, options, detectors, scanner.as_mut())),
+            || Worker { scanner: detectors.files.map(WebshellScanner::file_scanner), zip: None },
+            |worker, item| {
+                crate::guard::read_guarded(item.display(), || match item {
+                    Item::File { path, display } => read_file(path, display, worker, options, detectors),
+                    Item::ZipEntry { archive, entry } => {
+                        collected::read_zip_entry(archive, entry, worker, options, detectors)
+                    }
+                })
+            },
         )
+        .flat_map_iter(|outcomes| outcomes)
         .collect()
 }
 
@@ -70,61 +95,156 @@ fn error(path: &str, message: String, position: Option<String>) -> ErrorRecord {
 
 pub(crate) fn read_file(
     path: &Path,
+    display: &str,
+    worker: &mut Worker<'_>,
     options: &HuntOptions,
     detectors: &Detectors<'_>,
-    scanner: Option<&mut FileScanner<'_>>,
-) -> FileOutcome {
-    let display = path.display().to_string();
-    let mut outcome = FileOutcome::default();
-    if let Some(files) = detectors.files {
-        for finding in files.check_location(&display) {
-            outcome.found.push(finding, None);
-        }
-    }
+) -> Vec<FileOutcome> {
+    let mut outcome = FileOutcome { source: display.to_owned(), ..FileOutcome::default() };
     let opened = match open::open(path) {
         Ok(opened) => opened,
         Err(e) => {
             outcome.kind = "unreadable".into();
-            outcome.errors.push(error(&display, format!("cannot open: {e}"), None));
+            outcome.errors.push(error(display, format!("cannot open: {e}"), None));
+            return vec![outcome];
+        }
+    };
+    if let Some(kind) = archive::sniff(&opened.head, opened.gzip) {
+        drop(opened);
+        return collected::read_archive_file(path, display, kind, worker, options, detectors);
+    }
+    if let Some(files) = detectors.files {
+        for finding in files.check_location(display) {
+            outcome.found.push(finding, None);
+        }
+    }
+    let kind = classify(display, &opened.head);
+    outcome.kind = kind.name();
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    // Big plain-text logs with directives are read in pieces on every core.
+    let has_directives = opened.head.starts_with(b"#") || opened.head.windows(8).any(|w| w == b"#Fields:");
+    if is_text_log(&kind)
+        && !opened.gzip
+        && has_directives
+        && size >= 2 * chunks::PIECE
+        && rayon::current_num_threads() > 1
+    {
+        drop(opened);
+        read_in_pieces(path, display, &kind, size, options, detectors, &mut outcome);
+        return vec![outcome];
+    }
+    if matches!(kind, LogKind::HeaderCsv | LogKind::Unknown) {
+        outcome.bytes = size;
+        if let Some(scanner) = worker.scanner.as_mut() {
+            // Everything that is not a log is examined as a possible webshell or IOC file.
+            let examined = scanner.scan_file(path, display);
+            add_examined(&mut outcome, examined, display);
+        }
+        return vec![outcome];
+    }
+    let mut reader = opened.reader;
+    read_log(&kind, display, &mut reader, options, detectors, &mut outcome);
+    vec![outcome]
+}
+
+fn is_text_log(kind: &LogKind) -> bool {
+    matches!(
+        kind,
+        LogKind::IisW3c | LogKind::HttpProxy(_) | LogKind::EcpServer | LogKind::OabGenerator | LogKind::ExchangeCsv(_)
+    )
+}
+
+/// A log of `kind` read from the start with its reader.
+fn read_log(
+    kind: &LogKind,
+    display: &str,
+    reader: &mut dyn BufRead,
+    options: &HuntOptions,
+    detectors: &Detectors<'_>,
+    outcome: &mut FileOutcome,
+) {
+    let whole = Start { first_line: 1, fields: None };
+    match kind {
+        LogKind::Evtx => read_evtx(reader, display, options, detectors, outcome),
+        LogKind::IisW3c => read_w3c(reader, display, &whole, options, detectors, outcome),
+        LogKind::HttpProxy(_) | LogKind::EcpServer | LogKind::OabGenerator | LogKind::ExchangeCsv(_) => {
+            read_csv(reader, display, kind.family(), &whole, options, detectors, outcome)
+        }
+        LogKind::EntraSignIns => read_entra(reader, display, options, detectors, outcome),
+        LogKind::HeaderCsv | LogKind::Unknown => {}
+    }
+}
+
+fn add_examined(outcome: &mut FileOutcome, examined: seawall_webshell::FileOutcome, display: &str) {
+    for finding in examined.findings {
+        outcome.found.push(finding, None);
+    }
+    outcome.skipped = examined.skipped.is_some();
+    if let Some(message) = examined.error {
+        outcome.errors.push(error(display, message, None));
+    }
+}
+
+/// A file that is not on disk (an entry of a collection archive): classified and read like a
+/// file, a gzip'd copy read through; pages are read into memory up to the file scanner's cap.
+pub(crate) fn read_stream(
+    display: &str,
+    size: Option<u64>,
+    reader: &mut dyn BufRead,
+    options: &HuntOptions,
+    detectors: &Detectors<'_>,
+    scanner: Option<&mut FileScanner<'_>>,
+) -> FileOutcome {
+    let mut outcome = FileOutcome { source: display.to_owned(), ..FileOutcome::default() };
+    if let Some(files) = detectors.files {
+        for finding in files.check_location(display) {
+            outcome.found.push(finding, None);
+        }
+    }
+    let gzip = reader.fill_buf().is_ok_and(|head| head.starts_with(&[0x1f, 0x8b]));
+    let mut gunzipped;
+    let reader: &mut dyn BufRead = if gzip {
+        gunzipped = BufReader::with_capacity(256 * 1024, flate2::read::MultiGzDecoder::new(reader));
+        &mut gunzipped
+    } else {
+        reader
+    };
+    let head = match reader.fill_buf() {
+        Ok(head) => head[..head.len().min(open::HEAD_LEN)].to_vec(),
+        Err(e) => {
+            outcome.kind = "unreadable".into();
+            outcome.errors.push(error(display, format!("cannot read: {}", archive::unwrap_limit(e)), None));
             return outcome;
         }
     };
-    let kind = classify(&display, &opened.head);
+    let kind = classify(display, &head);
     outcome.kind = kind.name();
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let text_log = matches!(
-        kind,
-        LogKind::IisW3c | LogKind::HttpProxy(_) | LogKind::EcpServer | LogKind::OabGenerator | LogKind::ExchangeCsv(_)
-    );
-    // Big plain-text logs with directives are read in pieces on every core.
-    let has_directives = opened.head.starts_with(b"#") || opened.head.windows(8).any(|w| w == b"#Fields:");
-    if text_log && !opened.gzip && has_directives && size >= 2 * chunks::PIECE && rayon::current_num_threads() > 1 {
-        drop(opened);
-        read_in_pieces(path, &display, &kind, size, options, detectors, &mut outcome);
+    if !matches!(kind, LogKind::HeaderCsv | LogKind::Unknown) {
+        read_log(&kind, display, reader, options, detectors, &mut outcome);
         return outcome;
     }
-    let whole = Start { first_line: 1, fields: None };
-    match kind {
-        LogKind::Evtx => read_evtx(path, &display, options, detectors, &mut outcome),
-        LogKind::IisW3c => read_w3c(opened.reader, &display, &whole, options, detectors, &mut outcome),
-        LogKind::HttpProxy(_) | LogKind::EcpServer | LogKind::OabGenerator | LogKind::ExchangeCsv(_) => {
-            read_csv(opened.reader, &display, kind.family(), &whole, options, detectors, &mut outcome)
+    let Some(scanner) = scanner else {
+        outcome.bytes = size.unwrap_or(0);
+        return outcome;
+    };
+    let cap = detectors.files.map_or(0, WebshellScanner::max_file_size);
+    if size.is_some_and(|size| size > cap) {
+        outcome.skipped = true;
+        outcome.bytes = size.unwrap_or(0);
+        return outcome;
+    }
+    let mut data = Vec::new();
+    match reader.take(cap.saturating_add(1)).read_to_end(&mut data) {
+        Ok(_) if data.len() as u64 > cap => {
+            outcome.skipped = true;
+            outcome.bytes = data.len() as u64;
         }
-        LogKind::EntraSignIns => read_entra(opened.reader, &display, options, detectors, &mut outcome),
-        LogKind::HeaderCsv | LogKind::Unknown => {
-            outcome.bytes = size;
-            if let Some(scanner) = scanner {
-                // Everything that is not a log is examined as a possible webshell or IOC file.
-                let examined = scanner.scan_file(path, &display);
-                for finding in examined.findings {
-                    outcome.found.push(finding, None);
-                }
-                outcome.skipped = examined.skipped.is_some();
-                if let Some(message) = examined.error {
-                    outcome.errors.push(error(&display, message, None));
-                }
-            }
+        Ok(_) => {
+            let examined = scanner.scan_data(&data, display);
+            add_examined(&mut outcome, examined, display);
+            outcome.bytes = data.len() as u64;
         }
+        Err(e) => outcome.errors.push(error(display, format!("cannot read: {}", archive::unwrap_limit(e)), None)),
     }
     outcome
 }
@@ -174,7 +294,7 @@ fn read_in_pieces(
 }
 
 fn read_w3c(
-    reader: Box<dyn std::io::BufRead + Send>,
+    reader: impl BufRead,
     path: &str,
     start: &Start,
     options: &HuntOptions,
@@ -213,7 +333,7 @@ fn read_w3c(
 }
 
 fn read_csv(
-    reader: Box<dyn std::io::BufRead + Send>,
+    reader: impl BufRead,
     path: &str,
     family: &str,
     start: &Start,
@@ -255,25 +375,26 @@ fn read_csv(
     }
 }
 
-fn read_evtx(path: &Path, display: &str, options: &HuntOptions, detectors: &Detectors<'_>, outcome: &mut FileOutcome) {
+fn read_evtx(
+    reader: impl Read,
+    display: &str,
+    options: &HuntOptions,
+    detectors: &Detectors<'_>,
+    outcome: &mut FileOutcome,
+) {
     let records = std::cell::RefCell::new(RecordLoop::new(detectors.records, "evtx", display, options));
-    let read = read_path(
-        path,
+    outcome.bytes = read_evtx_stream(
+        reader,
         options.max_evtx_bytes,
         |event: EvtxEvent| records.borrow_mut().evtx(&event),
         |message| records.borrow_mut().error(format!("EVTX: {message}"), None),
     );
-    let mut records = records.into_inner();
-    match read {
-        Ok(bytes) => outcome.bytes = bytes,
-        Err(e) => records.error(format!("EVTX not read: {e}"), None),
-    }
-    outcome.absorb(records.finish());
+    outcome.absorb(records.into_inner().finish());
 }
 
 /// Entra sign-in exports (portal exports cap at 100,000 rows), streamed up to 512 MiB.
 fn read_entra(
-    reader: Box<dyn std::io::BufRead + Send>,
+    reader: impl BufRead,
     path: &str,
     options: &HuntOptions,
     detectors: &Detectors<'_>,

@@ -3,19 +3,20 @@
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 
 use seawall_model::ErrorRecord;
 
 use crate::dispatch::FileOutcome;
 
-/// Run `read` for the file at `path`; a panic becomes an error record of that file.
-pub(crate) fn read_guarded(path: &Path, read: impl FnOnce() -> FileOutcome) -> FileOutcome {
+/// Run `read` for the file shown as `display`; a panic becomes an error record of that file.
+pub(crate) fn read_guarded(display: &str, read: impl FnOnce() -> Vec<FileOutcome>) -> Vec<FileOutcome> {
     // The outcome being built is dropped with the panic, so nothing half-written is used.
-    catch_unwind(AssertUnwindSafe(read)).unwrap_or_else(|payload| FileOutcome {
+    catch_unwind(AssertUnwindSafe(read)).unwrap_or_else(|payload| {
+        vec![FileOutcome {
         kind: "failed".into(),
+        source: display.to_owned(),
         errors: vec![ErrorRecord {
-            source: path.display().to_string(),
+            source: display.to_owned(),
             message: format!(
                 "internal error while reading this file (a seawall bug, please report it): {}; the file's results are lost",
                 panic_message(payload.as_ref())
@@ -23,6 +24,7 @@ pub(crate) fn read_guarded(path: &Path, read: impl FnOnce() -> FileOutcome) -> F
             position: None,
         }],
         ..FileOutcome::default()
+    }]
     })
 }
 
@@ -41,17 +43,18 @@ mod tests {
     // See: issue 14 (a panic in a reader lost the file without a record).
     #[test]
     fn a_panic_becomes_the_files_error_record() {
-        let path = Path::new("/evidence/u_ex210303.log");
+        let path = "/evidence/u_ex210303.log";
         let outcome = read_guarded(path, || {
             let bytes: &[u8] = "é".as_bytes();
             let _ = std::str::from_utf8(&bytes[..1]).map(|s| s.len()).unwrap_or_else(|_| panic!("byte 1 of {bytes:?}"));
-            FileOutcome::default()
+            vec![FileOutcome::default()]
         });
+        let outcome = &outcome[0];
         assert_eq!(outcome.kind, "failed");
         assert_eq!(outcome.errors.len(), 1);
         assert_eq!(outcome.errors[0].source, "/evidence/u_ex210303.log");
         assert!(outcome.errors[0].message.contains("byte 1 of [195, 169]"), "{:?}", outcome.errors);
-        let fine = read_guarded(path, || FileOutcome { events: 3, ..FileOutcome::default() });
-        assert_eq!((fine.events, fine.errors.len()), (3, 0));
+        let fine = read_guarded(path, || vec![FileOutcome { events: 3, ..FileOutcome::default() }]);
+        assert_eq!((fine[0].events, fine[0].errors.len()), (3, 0));
     }
 }

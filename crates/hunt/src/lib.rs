@@ -4,6 +4,7 @@
 //! read in parallel; the output is the same with one thread or many.
 
 mod chunks;
+mod collected;
 mod detector;
 mod detectors;
 mod dispatch;
@@ -76,6 +77,9 @@ pub struct HuntStats {
     pub finding_hits: u64,
     /// Error records beyond the per-file cap, counted and not listed.
     pub errors_not_listed: u64,
+    /// Entries read from zip archives (tar entries are counted as files), and what all archive entries expanded to.
+    pub archive_entries: u64,
+    pub archive_bytes: u64,
     /// Walked entries that are not regular files (symlinks, FIFOs, sockets, devices), per kind: not read.
     pub entries_skipped: BTreeMap<String, u64>,
 }
@@ -110,6 +114,10 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
     let detectors = dispatch::Detectors { records: &records, files: extras.files };
     let Walk { files, mut errors, skipped } = walk(&options.paths);
     errors.extend(setup_errors);
+    // Collection folders show their files at the original Windows paths; zip archives become their entries.
+    let plan = collected::plan(files, &options.paths, &seawall_sources::archive::ArchiveLimits::default());
+    errors.extend(plan.errors);
+    let files = plan.items;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
     let outcomes = match pool {
         Ok(pool) => pool.install(|| dispatch::read_all(&files, options, &detectors)),
@@ -119,9 +127,18 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         }
     };
     let mut result = HuntResult::default();
+    result.stats.archive_entries =
+        files.iter().filter(|item| matches!(item, collected::Item::ZipEntry { .. })).count() as u64;
+    result.stats.archive_bytes = plan.zips.iter().map(|zip| zip.budget.bytes()).sum();
     result.stats.entries_skipped = skipped.into_iter().map(|(kind, n)| (kind.to_owned(), n)).collect();
     let mut auth = spray::AuthLog::default();
-    for (path, outcome) in files.iter().zip(outcomes) {
+    for outcome in outcomes {
+        if outcome.kind == "archive" {
+            result.stats.archive_entries += outcome.archive_entries;
+            result.stats.archive_bytes += outcome.archive_bytes;
+            result.errors.extend(outcome.errors);
+            continue;
+        }
         result.stats.files += 1;
         result.stats.bytes += outcome.bytes;
         result.stats.events += outcome.events;
@@ -130,12 +147,18 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
             result.stats.files_skipped += 1;
         }
         result.stats.finding_hits += outcome.found.findings.hits();
-        result.findings.extend(outcome.found.findings.into_findings());
+        let mut findings = outcome.found.findings.into_findings();
+        if let Some(container) = &outcome.container {
+            for finding in &mut findings {
+                finding.evidence.push(collected::collection_evidence(container));
+            }
+        }
+        result.findings.extend(findings);
         result.errors.extend(outcome.errors);
         if outcome.errors_not_listed > 0 {
             result.stats.errors_not_listed += outcome.errors_not_listed;
             result.errors.push(ErrorRecord {
-                source: path.display().to_string(),
+                source: outcome.source.clone(),
                 message: format!(
                     "{} more errors in this file not listed (at most {} are listed per file)",
                     outcome.errors_not_listed,

@@ -68,6 +68,10 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
     }
     output.end.stats.insert("files_over_size_cap".into(), result.stats.files_skipped);
     output.end.stats.insert("auth_events_dropped".into(), result.stats.auth_events_dropped);
+    if result.stats.archive_entries > 0 || result.stats.archive_bytes > 0 {
+        output.end.stats.insert("archive_entries".into(), result.stats.archive_entries);
+        output.end.stats.insert("archive_bytes".into(), result.stats.archive_bytes);
+    }
     output.end.stats.insert("finding_hits".into(), result.stats.finding_hits);
     output.end.stats.insert("errors_not_listed".into(), result.stats.errors_not_listed);
     for (kind, count) in &result.stats.entries_skipped {

@@ -6,8 +6,9 @@
 //! end), so callers may spread them over workers; tar streams are visited in order.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
 
@@ -99,11 +100,22 @@ pub fn sniff(head: &[u8], gzip: bool) -> Option<ArchiveKind> {
     None
 }
 
-/// Running totals shared by every entry of one archive (and its nested ones).
-#[derive(Debug, Default, Clone)]
+/// Running totals shared by every entry of one archive (and its nested ones), whichever
+/// worker reads them.
+#[derive(Debug, Default)]
 pub struct Budget {
-    pub entries: u64,
-    pub bytes: u64,
+    pub entries: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+impl Budget {
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    pub fn entries(&self) -> u64 {
+        self.entries.load(Ordering::Relaxed)
+    }
 }
 
 /// Reads an entry's bytes and stops with an error once the archive's total or the
@@ -111,7 +123,7 @@ pub struct Budget {
 #[derive(Debug)]
 pub struct Bounded<'b, R> {
     inner: R,
-    budget: &'b mut Budget,
+    budget: &'b Budget,
     limits: ArchiveLimits,
     ratio: Ratio,
     read: u64,
@@ -128,7 +140,7 @@ pub enum Ratio {
 }
 
 impl<'b, R: Read> Bounded<'b, R> {
-    pub fn new(inner: R, budget: &'b mut Budget, limits: ArchiveLimits, ratio: Ratio) -> Self {
+    pub fn new(inner: R, budget: &'b Budget, limits: ArchiveLimits, ratio: Ratio) -> Self {
         Bounded { inner, budget, limits, ratio, read: 0 }
     }
 }
@@ -137,14 +149,14 @@ impl<R: Read> Read for Bounded<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.read += n as u64;
-        self.budget.bytes += n as u64;
-        if self.budget.bytes > self.limits.max_total_bytes {
+        let total = self.budget.bytes.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if total > self.limits.max_total_bytes {
             return Err(io::Error::other(ArchiveError::TotalTooLarge(self.limits.max_total_bytes)));
         }
         // Small entries may expand a lot legitimately (a 1 KiB empty-ish log); judge from 1 MiB on.
         let (expanded, stored) = match self.ratio {
             Ratio::Entry(stored) => (self.read, stored),
-            Ratio::Archive(stored) => (self.budget.bytes, stored),
+            Ratio::Archive(stored) => (total, stored),
             Ratio::Unknown => (0, 1),
         };
         if expanded > 1 << 20 && expanded / stored.max(1) > self.limits.max_ratio {
@@ -154,12 +166,12 @@ impl<R: Read> Read for Bounded<'_, R> {
     }
 }
 
-/// A zip archive on disk whose entries are opened by index.
-pub struct ZipReader {
-    archive: zip::ZipArchive<BufReader<File>>,
+/// A zip archive (a file on disk, or a nested one in memory) whose entries are opened by index.
+pub struct ZipReader<R = BufReader<File>> {
+    archive: zip::ZipArchive<R>,
 }
 
-impl std::fmt::Debug for ZipReader {
+impl<R: Read + Seek> std::fmt::Debug for ZipReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ZipReader").field("entries", &self.archive.len()).finish()
     }
@@ -175,8 +187,13 @@ pub struct ZipEntry {
 
 impl ZipReader {
     pub fn open(path: &Path) -> Result<ZipReader, ArchiveError> {
-        let file = BufReader::with_capacity(64 * 1024, File::open(path)?);
-        let archive = zip::ZipArchive::new(file).map_err(|e| ArchiveError::Zip(e.to_string()))?;
+        ZipReader::from_reader(BufReader::with_capacity(64 * 1024, File::open(path)?))
+    }
+}
+
+impl<R: Read + Seek> ZipReader<R> {
+    pub fn from_reader(reader: R) -> Result<ZipReader<R>, ArchiveError> {
+        let archive = zip::ZipArchive::new(reader).map_err(|e| ArchiveError::Zip(e.to_string()))?;
         Ok(ZipReader { archive })
     }
 
@@ -205,7 +222,7 @@ impl ZipReader {
     }
 
     /// The expanded bytes of one entry.
-    pub fn open_entry(&mut self, index: usize) -> Result<zip::read::ZipFile<'_, BufReader<File>>, ArchiveError> {
+    pub fn open_entry(&mut self, index: usize) -> Result<zip::read::ZipFile<'_, R>, ArchiveError> {
         if self.archive.by_index_raw(index).is_ok_and(|file| file.encrypted()) {
             return Err(ArchiveError::Encrypted);
         }
@@ -235,7 +252,7 @@ pub struct TarSkips {
 pub fn visit_tar<R: Read>(
     stream: R,
     limits: &ArchiveLimits,
-    budget: &mut Budget,
+    budget: &Budget,
     ratio: Ratio,
     mut visit: impl FnMut(&EntryInfo, &mut dyn BufRead),
 ) -> Result<TarSkips, ArchiveError> {
@@ -252,11 +269,10 @@ pub fn visit_tar<R: Read>(
             skips.not_regular += 1;
             continue;
         }
-        if budget.entries >= limits.max_entries {
+        if budget.entries.fetch_add(1, Ordering::Relaxed) >= limits.max_entries {
             skips.over_entry_cap += 1;
             continue;
         }
-        budget.entries += 1;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let info = EntryInfo::new(name, entry.header().size().ok());
         let mut reader = BufReader::with_capacity(64 * 1024, Bounded::new(entry, budget, *limits, ratio));
@@ -340,8 +356,8 @@ mod tests {
             ("results/x.json", b"{}"),
         ]);
         let mut seen = Vec::new();
-        let mut budget = Budget::default();
-        visit_tar(Cursor::new(tar), &ArchiveLimits::default(), &mut budget, Ratio::Unknown, |info, reader| {
+        let budget = Budget::default();
+        visit_tar(Cursor::new(tar), &ArchiveLimits::default(), &budget, Ratio::Unknown, |info, reader| {
             let mut text = String::new();
             reader.read_to_string(&mut text).expect("read");
             seen.push((info.display.clone(), text));
@@ -350,7 +366,7 @@ mod tests {
         assert_eq!(seen[0].0, r"C:\inetpub\logs\LogFiles\W3SVC1\u_ex1.log");
         assert_eq!(seen[0].1, "#Fields: date\n");
         assert_eq!(seen[1].0, "results/x.json");
-        assert_eq!(budget.entries, 2);
+        assert_eq!(budget.entries(), 2);
     }
 
     #[test]
@@ -358,7 +374,7 @@ mod tests {
         let tar = tar_of(&[("a", b"1"), ("b", b"2"), ("c", b"3")]);
         let limits = ArchiveLimits { max_entries: 2, ..ArchiveLimits::default() };
         let mut visited = 0;
-        let skips = visit_tar(Cursor::new(tar), &limits, &mut Budget::default(), Ratio::Unknown, |_, _| visited += 1)
+        let skips = visit_tar(Cursor::new(tar), &limits, &Budget::default(), Ratio::Unknown, |_, _| visited += 1)
             .expect("visit");
         assert_eq!(visited, 2);
         assert_eq!(skips.over_entry_cap, 1);
@@ -369,7 +385,7 @@ mod tests {
         let big = vec![b'A'; 3 << 20];
         let tar = tar_of(&[("big.log", &big)]);
         let limits = ArchiveLimits { max_total_bytes: 1 << 20, ..ArchiveLimits::default() };
-        let result = visit_tar(Cursor::new(tar), &limits, &mut Budget::default(), Ratio::Unknown, |_, reader| {
+        let result = visit_tar(Cursor::new(tar), &limits, &Budget::default(), Ratio::Unknown, |_, reader| {
             let _ = io::copy(reader, &mut io::sink());
         });
         assert!(matches!(result, Err(ArchiveError::TotalTooLarge(_))), "{result:?}");
@@ -386,7 +402,7 @@ mod tests {
         let result = visit_tar(
             MultiGzDecoder::new(Cursor::new(packed)),
             &ArchiveLimits::default(),
-            &mut Budget::default(),
+            &Budget::default(),
             Ratio::Archive(stored),
             |_, _| {},
         );

@@ -168,6 +168,11 @@ impl WebshellScanner {
         &self.iocs
     }
 
+    /// Files larger than this are not examined (reported as skipped).
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_size
+    }
+
     /// Location-only detectors: the path heuristics and path/file-name IOCs.
     /// `display_path` is the evidence path as the user knows it.
     pub fn check_location(&self, display_path: &str) -> Vec<Finding> {
@@ -255,17 +260,25 @@ impl FileScanner<'_> {
                 return outcome;
             }
         };
+        self.scan_data(&data, display_path)
+    }
+
+    /// Content detectors over bytes already in memory (a file inside a collection archive);
+    /// the caller bounds them by [`WebshellScanner::max_file_size`].
+    pub fn scan_data(&mut self, data: &[u8], display_path: &str) -> FileOutcome {
+        let owner = self.owner;
+        let mut outcome = FileOutcome::default();
         outcome.bytes = data.len() as u64;
-        let hashes = FileHashes::of(&data, owner.want_md5, owner.want_sha1);
+        let hashes = FileHashes::of(data, owner.want_md5, owner.want_sha1);
         outcome.findings.extend(verdict::hash_iocs(&owner.iocs, &hashes, display_path));
         outcome.hashes = Some(hashes);
 
-        match verdict::yara(&mut self.yara, &owner.rules, &data, display_path) {
+        match verdict::yara(&mut self.yara, &owner.rules, data, display_path) {
             Ok(findings) => outcome.findings.extend(findings),
             Err(err) => outcome.error = Some(format!("YARA scan: {err}")),
         }
-        if content::may_hold_vdir_config(&data) {
-            let text = content::text_of(&data);
+        if content::may_hold_vdir_config(data) {
+            let text = content::text_of(data);
             outcome.findings.extend(content::oab_config_script(&text, display_path));
         }
         outcome
