@@ -164,7 +164,8 @@ impl RunResults {
     }
 }
 
-/// The key an error row is stored under: its source, message and position.
+/// The key an error row is stored under: its source, message and position (one row per distinct
+/// error: the same unreachable host reported by two shards is one error).
 pub fn error_key(error: &ErrorRecord) -> String {
     Fingerprint::new().text(&error.source).text(&error.message).text(error.position.as_deref().unwrap_or("")).finish()
 }

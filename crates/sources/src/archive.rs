@@ -217,7 +217,7 @@ impl<R: Read + Seek> ZipReader<R> {
             let name = String::from_utf8_lossy(file.name_raw()).into_owned();
             out.push(ZipEntry { index, info: EntryInfo::new(name, Some(file.size())), stored: file.compressed_size() });
         }
-        let error = (left_out > 0).then(|| (ArchiveError::TooManyEntries(limits.max_entries), left_out));
+        let error = (left_out > 0).then_some((ArchiveError::TooManyEntries(limits.max_entries), left_out));
         (out, error)
     }
 

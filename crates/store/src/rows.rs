@@ -131,8 +131,6 @@ fn error_row(error: &ErrorRecord) -> Result<ErrorRow, StoreError> {
     })
 }
 
-/// One row per distinct error: the same unreachable host reported by two shards is one error.
-
 fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Decode(format!("encoding a record: {e}")))
 }

@@ -267,8 +267,7 @@ impl FileScanner<'_> {
     /// the caller bounds them by [`WebshellScanner::max_file_size`].
     pub fn scan_data(&mut self, data: &[u8], display_path: &str) -> FileOutcome {
         let owner = self.owner;
-        let mut outcome = FileOutcome::default();
-        outcome.bytes = data.len() as u64;
+        let mut outcome = FileOutcome { bytes: data.len() as u64, ..FileOutcome::default() };
         let hashes = FileHashes::of(data, owner.want_md5, owner.want_sha1);
         outcome.findings.extend(verdict::hash_iocs(&owner.iocs, &hashes, display_path));
         outcome.hashes = Some(hashes);
