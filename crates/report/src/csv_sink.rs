@@ -64,25 +64,36 @@ struct ProfileFile {
     profile: Vec<CsvProfile>,
 }
 
+/// Why a CSV profile cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("csv-profiles.toml: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("csv-profiles.toml: profile {profile} names unknown column {column:?}")]
+    UnknownColumn { profile: String, column: String },
+    #[error("no CSV profile {name:?} (known: {})", known.join(", "))]
+    NoSuchProfile { name: String, known: Vec<String> },
+}
+
 impl CsvProfile {
     /// The embedded profiles, each checked to name known columns only.
-    pub fn embedded() -> Result<Vec<CsvProfile>, String> {
-        let file: ProfileFile = toml::from_str(EMBEDDED_PROFILES).map_err(|e| format!("csv-profiles.toml: {e}"))?;
+    pub fn embedded() -> Result<Vec<CsvProfile>, ProfileError> {
+        let file: ProfileFile = toml::from_str(EMBEDDED_PROFILES)?;
         for profile in &file.profile {
             if let Some(bad) = profile.columns.iter().find(|c| !KNOWN.contains(&c.as_str())) {
-                return Err(format!("csv-profiles.toml: profile {} names unknown column {bad:?}", profile.name));
+                return Err(ProfileError::UnknownColumn { profile: profile.name.clone(), column: bad.clone() });
             }
         }
         Ok(file.profile)
     }
 
-    pub fn named(name: &str) -> Result<CsvProfile, String> {
+    pub fn named(name: &str) -> Result<CsvProfile, ProfileError> {
         let profiles = CsvProfile::embedded()?;
-        let names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
+        let known: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
         profiles
             .into_iter()
             .find(|p| p.name == name)
-            .ok_or_else(|| format!("no CSV profile {name:?} (known: {})", names.join(", ")))
+            .ok_or_else(|| ProfileError::NoSuchProfile { name: name.into(), known })
     }
 }
 

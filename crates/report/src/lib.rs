@@ -16,7 +16,7 @@ mod timesketch;
 
 use seawall_model::Record;
 
-pub use csv_sink::{COLUMNS as CSV_COLUMNS, CsvProfile, CsvSink};
+pub use csv_sink::{COLUMNS as CSV_COLUMNS, CsvProfile, CsvSink, ProfileError};
 pub use html::HtmlSink;
 pub use jsonl::JsonlSink;
 pub use text::TextSink;

@@ -43,9 +43,7 @@ impl Output {
         let sink: Box<dyn FindingSink> = match format {
             Format::Text => Box::new(TextSink::new(writer)),
             Format::Jsonl => Box::new(JsonlSink::new(writer)),
-            Format::Csv => {
-                Box::new(CsvSink::with_profile(writer, &CsvProfile::named(csv_profile).map_err(anyhow::Error::msg)?))
-            }
+            Format::Csv => Box::new(CsvSink::with_profile(writer, &CsvProfile::named(csv_profile)?)),
             Format::Html => Box::new(HtmlSink::new(writer, "seawall report")),
             Format::Timesketch => Box::new(TimesketchSink::new(writer)),
         };
