@@ -49,7 +49,7 @@ fn every_rule_fires_on_its_positive_and_not_on_its_near_miss() {
     let mut failures = Vec::new();
     for (index, rule) in rules.rules().iter().enumerate() {
         let id = &rule.spec.id;
-        let ext = if rule.spec.logs.iter().any(|l| l == "evtx") { "jsonl" } else { "log" };
+        let ext = if rule.spec.logs.contains(&seawall_rules::LogFamily::Evtx) { "jsonl" } else { "log" };
         let positive = fixtures().join(format!("{id}.positive.{ext}"));
         let near_miss = fixtures().join(format!("{id}.near-miss.{ext}"));
         if !positive.exists() || !near_miss.exists() {

@@ -9,13 +9,59 @@ use seawall_sources::Record;
 use crate::glob::glob_match;
 use crate::schema::{Condition, RuleFile, RuleSpec};
 
-/// A problem in a rule file, naming the file and rule.
+/// A problem in a rule file, naming the file, the rule and the problem's code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}: {rule}: {message}")]
+#[error("error[{code}] {origin}: {rule}: {message}")]
 pub struct RuleSetError {
     pub origin: String,
     pub rule: String,
+    /// A stable code (`SWR001`...), see [`RuleProblem::code`].
+    pub code: &'static str,
     pub message: String,
+}
+
+/// What can be wrong with one rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleProblem {
+    #[error("not a rule file: {0}")]
+    Syntax(String),
+    #[error("duplicate rule id")]
+    DuplicateId,
+    #[error("cites no source")]
+    NoSource,
+    #[error("names no logs")]
+    NoLogs,
+    #[error("has no `all` or `any` condition")]
+    NoCondition,
+    #[error("prefilter literals must be non-empty and lowercase")]
+    BadPrefilter,
+    #[error("field {field}: bad regex {pattern:?}: {reason}")]
+    BadRegex { field: String, pattern: String, reason: String },
+    #[error("id must start with SW- and use A-Z, 0-9 and -")]
+    BadId,
+    #[error("field {field}: a condition needs an operator")]
+    NoOperator { field: String },
+}
+
+impl RuleProblem {
+    /// Stable across releases, for scripts that check rule sets.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RuleProblem::Syntax(_) => "SWR001",
+            RuleProblem::DuplicateId => "SWR002",
+            RuleProblem::NoSource => "SWR003",
+            RuleProblem::NoLogs => "SWR004",
+            RuleProblem::NoCondition => "SWR005",
+            RuleProblem::BadPrefilter => "SWR006",
+            RuleProblem::BadRegex { .. } => "SWR007",
+            RuleProblem::BadId => "SWR008",
+            RuleProblem::NoOperator { .. } => "SWR009",
+        }
+    }
+
+    fn at(self, origin: &str, rule: &str) -> RuleSetError {
+        RuleSetError { origin: origin.to_owned(), rule: rule.to_owned(), code: self.code(), message: self.to_string() }
+    }
 }
 
 /// Whether an exploitation attempt got through.
@@ -49,7 +95,7 @@ struct CompiledCondition {
 }
 
 impl CompiledCondition {
-    fn compile(spec: &Condition) -> Result<CompiledCondition, String> {
+    fn compile(spec: &Condition) -> Result<CompiledCondition, RuleProblem> {
         let fold = |values: &[String]| -> Vec<String> {
             values.iter().map(|v| if spec.cased { v.clone() } else { v.to_lowercase() }).collect()
         };
@@ -58,10 +104,11 @@ impl CompiledCondition {
             .iter()
             .map(|r| {
                 let pattern = if spec.cased { r.clone() } else { format!("(?i){r}") };
-                regex::RegexBuilder::new(&pattern)
-                    .size_limit(1 << 20)
-                    .build()
-                    .map_err(|e| format!("field {}: bad regex {r:?}: {e}", spec.field))
+                regex::RegexBuilder::new(&pattern).size_limit(1 << 20).build().map_err(|e| RuleProblem::BadRegex {
+                    field: spec.field.clone(),
+                    pattern: r.clone(),
+                    reason: e.to_string(),
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let condition = CompiledCondition {
@@ -85,7 +132,7 @@ impl CompiledCondition {
             && condition.regex.is_empty()
             && condition.empty.is_none());
         if !any_operator {
-            return Err(format!("field {}: a condition needs an operator", spec.field));
+            return Err(RuleProblem::NoOperator { field: spec.field.clone() });
         }
         Ok(condition)
     }
@@ -134,29 +181,30 @@ pub struct CompiledRule {
 }
 
 impl CompiledRule {
-    fn compile(spec: RuleSpec) -> Result<CompiledRule, String> {
-        let severity: Severity = spec.severity.parse()?;
-        let confidence = match spec.confidence.as_str() {
-            "low" => Confidence::Low,
-            "medium" => Confidence::Medium,
-            "high" => Confidence::High,
-            other => return Err(format!("unknown confidence {other:?}")),
-        };
-        let attempt_severity = match spec.outcome.as_ref().and_then(|o| o.attempt_severity.as_deref()) {
-            Some(text) => text.parse()?,
+    fn compile(spec: RuleSpec) -> Result<CompiledRule, RuleProblem> {
+        let severity = spec.severity;
+        let confidence = spec.confidence;
+        let attempt_severity = match spec.outcome.as_ref().and_then(|o| o.attempt_severity) {
+            Some(severity) => severity,
             None => Severity::ALL[(severity as usize).saturating_sub(1)],
         };
+        let valid_id = spec.id.strip_prefix("SW-").is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+        });
+        if !valid_id {
+            return Err(RuleProblem::BadId);
+        }
         if spec.source.trim().is_empty() {
-            return Err("cites no source".into());
+            return Err(RuleProblem::NoSource);
         }
         if spec.logs.is_empty() {
-            return Err("names no logs".into());
+            return Err(RuleProblem::NoLogs);
         }
         if spec.all.is_empty() && spec.any.is_empty() {
-            return Err("has no `all` or `any` condition".into());
+            return Err(RuleProblem::NoCondition);
         }
         if spec.prefilter.iter().any(|p| p.is_empty() || *p != p.to_lowercase()) {
-            return Err("prefilter literals must be non-empty and lowercase".into());
+            return Err(RuleProblem::BadPrefilter);
         }
         let compile = |list: &[Condition]| list.iter().map(CompiledCondition::compile).collect::<Result<Vec<_>, _>>();
         Ok(CompiledRule {
@@ -192,7 +240,7 @@ impl CompiledRule {
     }
 
     pub fn applies_to(&self, family: &str) -> bool {
-        self.spec.logs.iter().any(|l| l == family)
+        self.spec.logs.iter().any(|l| l.as_str() == family)
     }
 }
 
@@ -216,19 +264,19 @@ impl RuleSet {
             let file: RuleFile = match toml::from_str(text) {
                 Ok(file) => file,
                 Err(e) => {
-                    errors.push(RuleSetError { origin: origin.clone(), rule: "-".into(), message: e.to_string() });
+                    errors.push(RuleProblem::Syntax(e.to_string()).at(origin, "-"));
                     continue;
                 }
             };
             for spec in file.rule {
                 let id = spec.id.clone();
                 if rules.iter().any(|r: &CompiledRule| r.spec.id == id) {
-                    errors.push(RuleSetError { origin: origin.clone(), rule: id, message: "duplicate rule id".into() });
+                    errors.push(RuleProblem::DuplicateId.at(origin, &id));
                     continue;
                 }
                 match CompiledRule::compile(spec) {
                     Ok(rule) => rules.push(rule),
-                    Err(message) => errors.push(RuleSetError { origin: origin.clone(), rule: id, message }),
+                    Err(problem) => errors.push(problem.at(origin, &id)),
                 }
             }
         }
@@ -256,7 +304,7 @@ impl RuleSet {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .build(&literals)
-            .map_err(|e| vec![RuleSetError { origin: "prefilter".into(), rule: "-".into(), message: e.to_string() }])?;
+            .map_err(|e| vec![RuleProblem::Syntax(format!("prefilter automaton: {e}")).at("prefilter", "-")])?;
         Ok(RuleSet { rules, prefilter, literal_rules, unfiltered })
     }
 

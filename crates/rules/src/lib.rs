@@ -7,8 +7,8 @@ mod compile;
 mod glob;
 mod schema;
 
-pub use compile::{CompiledRule, Outcome, RuleSet, RuleSetError};
-pub use schema::{Condition, OutcomeSpec, RuleFile, RuleSpec};
+pub use compile::{CompiledRule, Outcome, RuleProblem, RuleSet, RuleSetError};
+pub use schema::{Condition, LogFamily, OutcomeSpec, RuleFile, RuleSpec};
 
 /// The detections shipped in `data/detections/`, compiled into the binary.
 pub const EMBEDDED: &[(&str, &str)] = &[

@@ -1,6 +1,35 @@
 //! The rule file format, as written in `data/detections/*.toml`.
 
+use seawall_model::{Confidence, Severity};
 use serde::{Deserialize, Deserializer};
+
+/// The log families a rule can read; a misspelt family is a load error, not a rule that never fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFamily {
+    Iis,
+    Httpproxy,
+    EcpServer,
+    OabGenerator,
+    ExchangeCsv,
+    Evtx,
+    Entra,
+}
+
+impl LogFamily {
+    /// The name readers give their records' family (`LogKind::family`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFamily::Iis => "iis",
+            LogFamily::Httpproxy => "httpproxy",
+            LogFamily::EcpServer => "ecp-server",
+            LogFamily::OabGenerator => "oab-generator",
+            LogFamily::ExchangeCsv => "exchange-csv",
+            LogFamily::Evtx => "evtx",
+            LogFamily::Entra => "entra",
+        }
+    }
+}
 
 /// One file of rules.
 #[derive(Debug, Clone, Deserialize)]
@@ -16,10 +45,10 @@ pub struct RuleSpec {
     /// Stable id, e.g. `SW-LOG-PROXYLOGON-26855`.
     pub id: String,
     pub title: String,
-    /// Log families: `iis`, `httpproxy`, `ecp-server`, `oab-generator`, `evtx`, `exchange-csv`.
-    pub logs: Vec<String>,
-    pub severity: String,
-    pub confidence: String,
+    /// Log families: `iis`, `httpproxy`, `ecp-server`, `oab-generator`, `evtx`, `exchange-csv`, `entra`.
+    pub logs: Vec<LogFamily>,
+    pub severity: Severity,
+    pub confidence: Confidence,
     /// Lowercase literals; a record holding none of them is not parsed for this rule.
     #[serde(default)]
     pub prefilter: Vec<String>,
@@ -83,7 +112,7 @@ pub struct OutcomeSpec {
     pub success: Vec<String>,
     /// Severity of an attempt; default one level below the rule's.
     #[serde(default)]
-    pub attempt_severity: Option<String>,
+    pub attempt_severity: Option<Severity>,
 }
 
 fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {

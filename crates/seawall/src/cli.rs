@@ -40,6 +40,43 @@ pub(crate) enum Command {
     Diff(DiffArgs),
     /// List the runs in a results store.
     Runs(RunsArgs),
+    /// Every detection seawall runs, and a check of rule files before a hunt meets them.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RulesCommand {
+    /// The built-in log rules (and those of --rules), with the counts of YARA, IOC and Sigma rules.
+    List(RulesListArgs),
+    /// Check log rules (*.toml), Sigma rules (*.yml) and YARA rules (*.yar) under DIR; exit 1 on any problem.
+    Lint(RulesLintArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesListArgs {
+    /// Also list the log rules in DIR (*.toml).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) rules: Vec<PathBuf>,
+    /// Also load the Sigma rules in DIR and count them.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) sigma: Vec<PathBuf>,
+    /// Also load the YARA rules in DIR and count them.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) yara: Vec<PathBuf>,
+    /// Output format (default: text).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<ListFormat>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesLintArgs {
+    /// A rule file or a folder of them.
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Output format (default: text, `error[CODE] file: rule: message`).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<ListFormat>,
 }
 
 #[derive(Debug, Args)]

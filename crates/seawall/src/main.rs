@@ -10,6 +10,7 @@ mod kb_text;
 mod output;
 mod progress;
 mod report_cmd;
+mod rules_cmd;
 mod scan_cmd;
 mod stored;
 
@@ -39,6 +40,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo_cmd::run(&cli, args, &mut out),
         Command::Diff(args) => diff_cmd::run_diff(args),
         Command::Runs(args) => diff_cmd::run_runs(args, &mut out),
+        Command::Rules(cli::RulesCommand::List(args)) => rules_cmd::run_list(args, &mut out),
+        Command::Rules(cli::RulesCommand::Lint(args)) => rules_cmd::run_lint(args, &mut out),
     };
     let flushed = out.flush();
     match result.and_then(|code| flushed.map(|()| code).map_err(Into::into)) {

@@ -1,0 +1,68 @@
+//! `seawall rules list` shows every built-in log rule and the rule engines' counts;
+//! `seawall rules lint DIR` names each problem of rule files with its code and exits 1.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+fn seawall() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_seawall"))
+}
+
+fn jsonl(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(bytes).lines().map(|l| serde_json::from_str(l).expect("JSONL")).collect()
+}
+
+#[test]
+fn list_shows_every_built_in_rule_and_the_engines() {
+    let out = seawall().args(["rules", "list", "--format", "jsonl"]).output().expect("rules list");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = jsonl(&out.stdout);
+    let built_in = seawall_rules::RuleSet::embedded().expect("embedded rules").rules().len();
+    let listed: Vec<&Value> = lines.iter().filter(|l| l["type"] == "rule").collect();
+    assert_eq!(listed.len(), built_in);
+    assert!(listed.iter().all(|r| r["data"]["source"].as_str().is_some_and(|s| !s.is_empty())));
+    let yara = lines.iter().find(|l| l["data"]["engine"] == "yara-builtin").expect("yara engine");
+    assert!(yara["data"]["rules"].as_u64().is_some_and(|n| n > 10), "{yara}");
+}
+
+#[test]
+fn lint_names_each_problem_with_its_code() {
+    let dir = tempfile::tempdir().expect("dir");
+    let good = r#"
+[[rule]]
+id = "SW-LOG-LOCAL-TEST"
+title = "a local rule"
+logs = ["iis"]
+severity = "medium"
+confidence = "high"
+all = [{ field = "cs-uri-stem", contains = "/x.aspx" }]
+source = "local test"
+"#;
+    std::fs::write(dir.path().join("good.toml"), good).expect("write");
+    let clean = seawall().args(["rules", "lint"]).arg(dir.path()).output().expect("lint");
+    assert!(
+        clean.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&clean.stdout),
+        String::from_utf8_lossy(&clean.stderr)
+    );
+
+    std::fs::write(dir.path().join("typo.toml"), good.replace("LOCAL-TEST", "TYPO").replace("\"iis\"", "\"iss\""))
+        .expect("write");
+    std::fs::write(
+        dir.path().join("regex.toml"),
+        good.replace("LOCAL-TEST", "REGEX").replace("contains = \"/x.aspx\"", "regex = \"(\""),
+    )
+    .expect("write");
+    std::fs::write(dir.path().join("dup.toml"), good.replace("SW-LOG-LOCAL-TEST", "SW-LOG-PROXYSHELL")).expect("write");
+    std::fs::write(dir.path().join("broken.yar"), "rule broken { strings: $a = \"x\" condition: $b }").expect("write");
+    let out = seawall().args(["rules", "lint", "--format", "jsonl"]).arg(dir.path()).output().expect("lint");
+    assert_eq!(out.status.code(), Some(1));
+    let codes: Vec<String> =
+        jsonl(&out.stdout).iter().map(|d| d["data"]["code"].as_str().unwrap_or_default().to_owned()).collect();
+    assert!(codes.contains(&"SWR001".to_owned()), "a misspelt log family is a load error: {codes:?}");
+    assert!(codes.contains(&"SWR007".to_owned()), "a bad regex: {codes:?}");
+    assert!(codes.contains(&"SWR002".to_owned()), "a built-in id reused: {codes:?}");
+    assert!(codes.iter().any(|c| c.starts_with("SWY-")), "a YARA error: {codes:?}");
+}
