@@ -168,3 +168,33 @@ fn the_timesketch_export_has_an_event_per_finding_with_the_required_fields() {
         assert!(event["timestamp"].as_i64().is_some_and(|t| t > 1_000_000_000_000_000), "microseconds");
     }
 }
+
+#[test]
+fn a_bomb_in_a_collection_is_an_error_and_the_rest_is_still_hunted() {
+    let dir = tempfile::tempdir().expect("dir");
+    let kape = dir.path().join("kape");
+    seawall_testbed::evidence::write_demo_tree(&kape.join("C")).expect("evidence");
+    // A log header, then 64 MiB of one byte: it deflates past 1000:1, which no real log does.
+    let mut bomb =
+        b"#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-uri-stem\n".to_vec();
+    bomb.resize(64 << 20, b'A');
+    std::fs::write(kape.join("C/inetpub/logs/LogFiles/W3SVC1/u_ex210304.log"), bomb).expect("bomb");
+    let zip = dir.path().join("kape.zip");
+    zip_dir(&kape, "", &zip);
+    assert!(std::fs::metadata(&zip).expect("zip").len() < 4 << 20, "the bomb is small on disk");
+    let out =
+        seawall().args(["hunt", zip.to_str().expect("utf-8"), "--format", "jsonl"]).output().expect("seawall hunt");
+    assert!(matches!(out.status.code(), Some(1 | 2)), "findings or errors: {:?}", out.status);
+    let records: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSONL")).collect();
+    let bomb = records
+        .iter()
+        .find(|r| {
+            r["type"] == "error" && r["data"]["message"].as_str().is_some_and(|m| m.contains("decompression bomb"))
+        })
+        .expect("the bomb is reported");
+    assert!(bomb["data"]["source"].as_str().is_some_and(|s| s.ends_with(r"W3SVC1\u_ex210304.log")), "{bomb}");
+    let rules: BTreeSet<&str> =
+        records.iter().filter(|r| r["type"] == "finding").filter_map(|r| r["data"]["rule"]["id"].as_str()).collect();
+    assert!(rules.contains("SW-LOG-PROXYLOGON-26855") && rules.contains("SW-FILE-ASPNET-CLIENT-ASPX"), "{rules:?}");
+}
