@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jiff::civil::Date;
+use jiff::Timestamp;
 use seawall_kb::KnowledgeBase;
 use seawall_model::{ErrorRecord, Record};
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -17,8 +17,9 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::exchange::webshells::{self, WebshellPaths};
 use crate::exchange::{active, assess, fingerprint, plan::ProbePlan, probe};
-use crate::http::{HttpSession, HttpSettings, HttpTarget, ProbeError};
-use crate::mail::{self, MailProtocol, MailSettings};
+use crate::net::Dialer;
+use crate::protocols::http::{HttpSession, HttpSettings, HttpTarget, ProbeError};
+use crate::protocols::mail::{self, MailProtocol, MailSettings};
 use crate::shard::Shard;
 use crate::space::{Endpoint, TargetSpace};
 
@@ -36,12 +37,37 @@ pub struct ScanOptions {
     pub http: HttpSettings,
     pub seed: u64,
     pub shard: Shard,
-    /// The date end of support is judged against.
-    pub today: Date,
+    /// The instant every date is judged against: end of support, certificate validity
+    /// (`--as-of`; now by default).
+    pub as_of: Timestamp,
     /// GET the webshell paths of the public IOC lists on Exchange hosts.
     pub probe_webshells: bool,
     /// Run the opt-in active checks (see `exchange::active`).
     pub active: bool,
+}
+
+impl ScanOptions {
+    /// Defaults for everything but how HTTP is spoken: 64 endpoints in flight, unpaced, 4
+    /// per host, 60 s per endpoint, seed 0, the whole space, judged as of now, no opt-in checks.
+    pub fn new(http: HttpSettings) -> ScanOptions {
+        ScanOptions {
+            concurrency: 64,
+            rate: None,
+            per_host: 4,
+            host_timeout: Duration::from_secs(60),
+            http,
+            seed: 0,
+            shard: Shard { index: 0, count: 1 },
+            as_of: Timestamp::now(),
+            probe_webshells: false,
+            active: false,
+        }
+    }
+
+    /// The day end of support is judged on (UTC).
+    pub fn today(&self) -> jiff::civil::Date {
+        self.as_of.to_zoned(jiff::tz::TimeZone::UTC).date()
+    }
 }
 
 /// Counters the caller may read while the scan runs (for a progress bar).
@@ -196,6 +222,8 @@ impl Scanner {
             let shared = Arc::clone(&shared);
             let out = out.clone();
             tasks.spawn(async move { shared.scan_endpoint(endpoint, ordinal, out).await });
+            // A task that ended abnormally still ended: its endpoint was recorded by
+            // `scan_endpoint`, which catches the probe's panics.
         }
         loop {
             tokio::select! {
@@ -221,14 +249,11 @@ struct Shared {
 }
 
 impl Shared {
-    async fn scan_endpoint(&self, endpoint: Endpoint, ordinal: u64, out: Outlet) {
+    async fn scan_endpoint(self: Arc<Self>, endpoint: Endpoint, ordinal: u64, out: Outlet) {
         let label = format!("{}:{}", endpoint.host_label(), endpoint.port);
-        let records = match timeout(self.options.host_timeout, self.probe(&endpoint)).await {
-            Ok(records) => records,
-            Err(_) => {
-                vec![error_record(&label, format!("gave up after {:?} (host deadline)", self.options.host_timeout))]
-            }
-        };
+        let shared = Arc::clone(&self);
+        let task = tokio::spawn(async move { shared.probe(&endpoint).await });
+        let records = guarded(&label, self.options.host_timeout, task).await;
         for record in &records {
             match record {
                 Record::Service(_) => self.progress.services.fetch_add(1, Ordering::Relaxed),
@@ -258,7 +283,7 @@ impl Shared {
             Some(ip) => ip,
             None => match self.resolve(endpoint).await {
                 Ok(ip) => ip,
-                Err(message) => return vec![error_record(&label, message)],
+                Err(error) => return vec![error_record(&label, error.to_string())],
             },
         };
         let _permit = self.hosts.acquire(ip).await;
@@ -282,13 +307,13 @@ impl Shared {
         // A server that talks first in a mail or rsync dialect on a port of its own choosing.
         if endpoint.tls.is_none()
             && answers.len() == 1
-            && matches!(&error, Some(ProbeError::Http(_)))
+            && matches!(&error, Some(ProbeError::Wire(_)))
             && let Some(protocol) = self.sniff_greeting(SocketAddr::new(ip, endpoint.port)).await
         {
             return self.probe_mail(protocol, endpoint, ip, &label).await;
         }
         let mut records = Vec::new();
-        if answers.iter().all(|a| a.response.is_err()) {
+        if answers.iter().all(|a| a.response.is_none()) {
             if let Some(error) = error {
                 records.push(error_record(&label, error.to_string()));
             }
@@ -299,7 +324,7 @@ impl Shared {
         let ip_text = Some(ip.to_string());
         let assessment = assess::assess(
             &self.kb,
-            self.options.today,
+            self.options.today(),
             &host,
             ip_text,
             endpoint.port,
@@ -336,8 +361,8 @@ impl Shared {
     /// `+OK` POP3, `@RSYNCD:` rsync.
     async fn sniff_greeting(&self, addr: SocketAddr) -> Option<MailProtocol> {
         use tokio::io::AsyncReadExt;
-        let connect = tokio::net::TcpStream::connect(addr);
-        let mut stream = timeout(self.options.http.timeouts.connect, connect).await.ok()?.ok()?;
+        let dialer = Dialer::new(self.options.http.source, self.options.http.timeouts.connect);
+        let mut stream = dialer.connect(addr).await.ok()?;
         let mut buffer = [0u8; 64];
         let read =
             timeout(self.options.http.timeouts.response_head.min(Duration::from_secs(5)), stream.read(&mut buffer))
@@ -378,29 +403,71 @@ impl Shared {
             endpoint.name.as_deref(),
             &host,
             &settings,
-            jiff::Timestamp::now(),
+            self.options.as_of,
         )
         .await;
         let mut records = Vec::new();
         records.extend(outcome.service.map(Record::Service));
         records.extend(outcome.findings.into_iter().map(Record::Finding));
-        records.extend(outcome.error.map(|message| error_record(label, message)));
+        records.extend(outcome.error.map(|error| error_record(label, error.to_string())));
         records
     }
 
-    async fn resolve(&self, endpoint: &Endpoint) -> Result<IpAddr, String> {
-        let name = endpoint.name.as_deref().unwrap_or_default();
-        let addrs = timeout(self.options.http.timeouts.connect, tokio::net::lookup_host((name, endpoint.port)))
-            .await
-            .map_err(|_| format!("resolving {name}: timed out"))?
-            .map_err(|e| format!("resolving {name}: {e}"))?;
+    async fn resolve(&self, endpoint: &Endpoint) -> Result<IpAddr, ResolveError> {
+        let name = endpoint.name.clone().unwrap_or_default();
+        let addrs =
+            timeout(self.options.http.timeouts.connect, tokio::net::lookup_host((name.as_str(), endpoint.port)))
+                .await
+                .map_err(|_| ResolveError::Timeout(name.clone()))?
+                .map_err(|e| ResolveError::Failed(name.clone(), e))?;
         let mut addrs: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
+        // IPv4 first (most services), then IPv6: a name with only AAAA records is scanned over IPv6.
         addrs.sort_by_key(|ip| ip.is_ipv6());
-        let first = addrs.first().copied().ok_or_else(|| format!("resolving {name}: no address"))?;
+        let first = addrs.first().copied().ok_or_else(|| ResolveError::NoAddress(name.clone()))?;
         if self.space.is_excluded(first) {
-            return Err(format!("{name} resolves to {first}, which is excluded"));
+            return Err(ResolveError::Excluded { name, ip: first });
         }
         Ok(first)
+    }
+}
+
+/// Why a target name gave no address to scan.
+#[derive(Debug, thiserror::Error)]
+enum ResolveError {
+    #[error("resolving {0}: timed out")]
+    Timeout(String),
+    #[error("resolving {0}: {1}")]
+    Failed(String, #[source] std::io::Error),
+    #[error("resolving {0}: no address")]
+    NoAddress(String),
+    #[error("{name} resolves to {ip}, which is excluded")]
+    Excluded { name: String, ip: IpAddr },
+}
+
+/// Wait for one endpoint's probe task within `limit`: a probe that panics or runs out of
+/// time still yields a record saying so (nothing vanishes; see issue 14), and the task is
+/// aborted when the scan drops this future (a stop) or the time is up.
+async fn guarded(label: &str, limit: Duration, task: tokio::task::JoinHandle<Vec<Record>>) -> Vec<Record> {
+    struct AbortOnDrop(tokio::task::JoinHandle<Vec<Record>>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = AbortOnDrop(task);
+    match timeout(limit, &mut task.0).await {
+        Ok(Ok(records)) => records,
+        Ok(Err(failure)) if failure.is_panic() => {
+            let payload = failure.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            vec![error_record(label, format!("probe failed (internal error, please report): {message}"))]
+        }
+        Ok(Err(_)) => vec![error_record(label, "probe cancelled".to_owned())],
+        Err(_) => vec![error_record(label, format!("gave up after {limit:?} (host deadline)"))],
     }
 }
 
@@ -462,5 +529,36 @@ impl Drop for HostPermit<'_> {
         if semaphore.available_permits() == self.caps.cap && Arc::strong_count(&semaphore) == 2 {
             slots.remove(&self.ip);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // See: issue 14, item 1. A probe that panics must leave an error record, not vanish.
+    #[tokio::test]
+    async fn a_panicking_probe_becomes_an_error_record() {
+        let task = tokio::spawn(async {
+            let keyword = String::from("ABC\u{e9}");
+            // The shape of the old SMTP bug: slicing text inside a UTF-8 character.
+            let cut = keyword.len() - 1;
+            vec![error_record(&keyword[..cut], String::new())]
+        });
+        let records = guarded("192.0.2.1:25", Duration::from_secs(5), task).await;
+        let [Record::Error(error)] = records.as_slice() else { panic!("one error record, got {records:?}") };
+        assert_eq!(error.source, "192.0.2.1:25");
+        assert!(error.message.contains("probe failed") && error.message.contains("char boundary"), "{}", error.message);
+    }
+
+    #[tokio::test]
+    async fn a_probe_past_its_deadline_becomes_an_error_record() {
+        let task = tokio::spawn(async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Vec::new()
+        });
+        let records = guarded("192.0.2.1:443", Duration::from_millis(100), task).await;
+        let [Record::Error(error)] = records.as_slice() else { panic!("one error record, got {records:?}") };
+        assert!(error.message.contains("host deadline"));
     }
 }

@@ -11,10 +11,11 @@ use seawall_model::{Record, Service};
 use seawall_scan::engine::{ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
-use seawall_scan::http::{HttpSettings, Limits, Timeouts, tls::probe_client_config};
+use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
 use seawall_scan::shard::Shard;
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::TargetSpec;
+use seawall_scan::tls::probe_client_config;
 use seawall_testbed::{Fleet, HostKind, HostSpec, Hostile, standard_fleet};
 use tokio::sync::mpsc;
 
@@ -34,11 +35,11 @@ fn options(probe_webshells: bool, active: bool) -> ScanOptions {
             limits: Limits::default(),
             user_agent: "seawall-test".into(),
             tls: probe_client_config(&[b"http/1.1"]),
-            source: None,
+            source: Default::default(),
         },
         seed: 7,
         shard: Shard::WHOLE,
-        today: "2026-11-30".parse().expect("date"),
+        as_of: "2026-11-30T00:00:00Z".parse().expect("instant"),
         probe_webshells,
         active,
     }

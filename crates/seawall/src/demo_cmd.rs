@@ -16,10 +16,11 @@ use seawall_rules::RuleSet;
 use seawall_scan::engine::{ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
-use seawall_scan::http::{HttpSettings, Limits, Timeouts, tls::probe_client_config};
+use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
 use seawall_scan::shard::Shard;
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::TargetSpec;
+use seawall_scan::tls::probe_client_config;
 use seawall_testbed::{Fleet, HostKind, Hostile, standard_fleet};
 use tokio::sync::mpsc;
 
@@ -83,11 +84,11 @@ pub(crate) fn run(cli: &Cli, args: &DemoArgs, out: &mut dyn Write) -> Result<Exi
                 limits: Limits::default(),
                 user_agent: concat!("seawall/", env!("CARGO_PKG_VERSION"), " (demo)").into(),
                 tls: probe_client_config(&[b"http/1.1"]),
-                source: None,
+                source: Default::default(),
             },
             seed: 1,
             shard: Shard::WHOLE,
-            today: jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+            as_of: jiff::Timestamp::now(),
             probe_webshells: true,
             active: true,
         };

@@ -12,10 +12,11 @@ use seawall_report::store::{Batch, Fingerprint, SessionStatus, ShardSpec};
 use seawall_scan::engine::{EndpointRecords, ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
-use seawall_scan::http::{HttpSettings, Limits, Timeouts, tls::probe_client_config};
+use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
 use seawall_scan::shard::Shard;
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::{TargetSpec, parse_exclude_list, parse_ports, parse_target_list};
+use seawall_scan::tls::probe_client_config;
 use tokio::sync::mpsc;
 
 use crate::cli::{Cli, ScanArgs};
@@ -70,9 +71,14 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
         (None, Some(contact)) => format!("{DEFAULT_USER_AGENT} contact: {contact}"),
         (None, None) => DEFAULT_USER_AGENT.to_owned(),
     };
-    let today = match &args.as_of {
-        Some(text) => text.parse().with_context(|| format!("--as-of {text:?} is not a YYYY-MM-DD date"))?,
-        None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+    // Dates (end of support, certificate validity) are judged at the start of the --as-of day, UTC.
+    let as_of = match &args.as_of {
+        Some(text) => text
+            .parse::<jiff::civil::Date>()
+            .and_then(|date| date.to_zoned(jiff::tz::TimeZone::UTC))
+            .map(|zoned| zoned.timestamp())
+            .with_context(|| format!("--as-of {text:?} is not a YYYY-MM-DD date"))?,
+        None => jiff::Timestamp::now(),
     };
     let options = ScanOptions {
         concurrency,
@@ -89,11 +95,11 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
             limits: Limits::default(),
             user_agent,
             tls: probe_client_config(&[b"http/1.1"]),
-            source: args.source,
+            source: args.source.into(),
         },
         seed: stored.as_ref().map(Stored::seed).or(args.seed).unwrap_or_else(random_seed),
         shard,
-        today,
+        as_of,
         probe_webshells: args.probe_webshells,
         active: args.active,
     };

@@ -4,20 +4,20 @@ use seawall_kb::BuildQuery;
 use seawall_model::Evidence;
 
 use super::parse::{self, LogonMarkers};
-use crate::http::HttpResponse;
+use crate::protocols::http::HttpResponse;
 
-/// One probe's answer, or why there is none.
+/// One probe's answer, or none when the request failed (the plan's runner returns why).
 #[derive(Debug)]
 pub struct Answer {
     pub id: String,
     pub method: String,
     pub path: String,
-    pub response: Result<HttpResponse, String>,
+    pub response: Option<HttpResponse>,
 }
 
 impl Answer {
     fn ok(&self) -> Option<&HttpResponse> {
-        self.response.as_ref().ok()
+        self.response.as_ref()
     }
 
     fn label(&self) -> String {
@@ -243,8 +243,8 @@ mod tests {
 
     use super::*;
 
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Result<HttpResponse, String> {
-        Ok(HttpResponse {
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Option<HttpResponse> {
+        Some(HttpResponse {
             status,
             headers: headers.iter().map(|(n, v)| ((*n).to_owned(), Bytes::from(v.to_string()))).collect(),
             body: Bytes::from(body.to_owned()),
@@ -253,7 +253,7 @@ mod tests {
         })
     }
 
-    fn answer(id: &str, path: &str, response: Result<HttpResponse, String>) -> Answer {
+    fn answer(id: &str, path: &str, response: Option<HttpResponse>) -> Answer {
         Answer { id: id.into(), method: "GET".into(), path: path.into(), response }
     }
 

@@ -3,6 +3,9 @@
 
 use serde::Deserialize;
 
+use crate::data::DataError;
+
+const FILE: &str = "exchange-http.toml";
 const EMBEDDED_PLAN: &str = include_str!("../../../../data/probes/exchange-http.toml");
 
 /// One read-only request of the fingerprint.
@@ -25,21 +28,24 @@ pub struct ProbePlan {
 }
 
 impl ProbePlan {
-    pub fn embedded() -> Result<ProbePlan, String> {
+    pub fn embedded() -> Result<ProbePlan, DataError> {
         ProbePlan::parse(EMBEDDED_PLAN)
     }
 
-    pub fn parse(text: &str) -> Result<ProbePlan, String> {
-        let plan: ProbePlan = toml::from_str(text).map_err(|e| format!("exchange-http.toml: {e}"))?;
+    pub fn parse(text: &str) -> Result<ProbePlan, DataError> {
+        let plan: ProbePlan = toml::from_str(text).map_err(|e| DataError::new(FILE, e.to_string()))?;
         for request in &plan.request {
             if !matches!(request.method.as_str(), "GET" | "HEAD") {
-                return Err(format!(
-                    "exchange-http.toml: request {} uses {}: the default scan may only send GET or HEAD",
-                    request.id, request.method
+                return Err(DataError::new(
+                    FILE,
+                    format!(
+                        "request {} uses {}: the default scan may only send GET or HEAD",
+                        request.id, request.method
+                    ),
                 ));
             }
             if !request.path.starts_with('/') || request.path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-                return Err(format!("exchange-http.toml: request {} has a malformed path", request.id));
+                return Err(DataError::new(FILE, format!("request {} has a malformed path", request.id)));
             }
         }
         Ok(plan)
@@ -65,6 +71,6 @@ mod tests {
     #[test]
     fn a_plan_that_writes_is_refused() {
         let plan = "[[request]]\nid = \"x\"\nmethod = \"POST\"\npath = \"/owa/auth.owa\"\nreads = \"\"\n";
-        assert!(ProbePlan::parse(plan).is_err_and(|e| e.contains("only send GET or HEAD")));
+        assert!(ProbePlan::parse(plan).is_err_and(|e| e.message.contains("only send GET or HEAD")));
     }
 }

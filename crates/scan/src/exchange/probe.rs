@@ -2,7 +2,7 @@
 
 use super::fingerprint::{Answer, looks_promising};
 use super::plan::{ProbePlan, ProbeRequest};
-use crate::http::{HttpSession, ProbeError};
+use crate::protocols::http::{HttpSession, ProbeError};
 
 /// Send the plan's requests in order over one session. Stops after the gate
 /// requests when nothing looked like Exchange, and at the first transport
@@ -19,9 +19,9 @@ pub async fn run_plan(session: &mut HttpSession, plan: &ProbePlan, random: &str)
         }
         let path = request.path.replace("{random}", random);
         match session.request(&ProbePlan::method(request), &path, &[]).await {
-            Ok(response) => answers.push(answer(request, path, Ok(response))),
+            Ok(response) => answers.push(answer(request, path, Some(response))),
             Err(error) => {
-                answers.push(answer(request, path, Err(error.to_string())));
+                answers.push(answer(request, path, None));
                 return (answers, Some(error));
             }
         }
@@ -29,6 +29,6 @@ pub async fn run_plan(session: &mut HttpSession, plan: &ProbePlan, random: &str)
     (answers, None)
 }
 
-fn answer(request: &ProbeRequest, path: String, response: Result<crate::http::HttpResponse, String>) -> Answer {
+fn answer(request: &ProbeRequest, path: String, response: Option<crate::protocols::http::HttpResponse>) -> Answer {
     Answer { id: request.id.clone(), method: request.method.clone(), path, response }
 }

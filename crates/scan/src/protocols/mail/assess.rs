@@ -8,11 +8,11 @@ use std::net::SocketAddr;
 use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Service, Severity, TlsInfo};
 use serde_json::{Value, json};
 
-use super::legacy_tls::{LegacyReport, TlsVersion, VersionResult, suite_name};
-use super::posture::{TlsContext, tls_findings};
-use super::rsync::{Access, RsyncObservation};
-use super::rsync_versions::VersionTable;
 use super::{MailObservation, MailOutcome, MailProtocol, Starttls};
+use crate::protocols::rsync::versions::VersionTable;
+use crate::protocols::rsync::{Access, RsyncObservation};
+use crate::tls::legacy::{LegacyReport, TlsVersion, VersionResult, suite_name};
+use crate::tls::posture::{TlsContext, tls_findings};
 
 fn rule(id: &str, title: String) -> RuleRef {
     RuleRef { id: id.to_owned(), title, source: RuleSource::Probe }
@@ -89,7 +89,7 @@ fn probed_json(legacy: &LegacyReport) -> Value {
             let text = match result {
                 VersionResult::Accepted { suite, .. } => format!("accepted ({})", suite_name(*suite)),
                 VersionResult::Rejected(why) => format!("rejected: {why}"),
-                VersionResult::NotTried(why) => format!("not tried: {why}"),
+                VersionResult::NotTried(why) | VersionResult::OutOfTime(why) => format!("not tried: {why}"),
             };
             (version.name().to_owned(), Value::String(text))
         })
@@ -242,7 +242,7 @@ pub(crate) fn mail_outcome(
         };
         findings.extend(tls_findings(&ctx));
     }
-    MailOutcome { service: Some(service), findings, error: seen.error.clone() }
+    MailOutcome { service: Some(service), findings, error: None }
 }
 
 fn cleartext_remediation(protocol: MailProtocol, product: Option<&str>) -> String {
@@ -288,7 +288,7 @@ fn no_tls_remediation(protocol: MailProtocol) -> String {
 /// The service and findings of an rsync daemon.
 pub(crate) fn rsync_outcome(addr: SocketAddr, label_host: &str, seen: &RsyncObservation) -> MailOutcome {
     let (Some(greeting), Some(line)) = (&seen.greeting, &seen.greeting_line) else {
-        return MailOutcome { error: seen.error.clone(), ..MailOutcome::default() };
+        return MailOutcome::default();
     };
     let location = Location::Host { host: label_host.to_owned(), port: addr.port() };
     let mut service = base_service(addr, label_host, "rsync");
@@ -296,7 +296,7 @@ pub(crate) fn rsync_outcome(addr: SocketAddr, label_host: &str, seen: &RsyncObse
     service.methods = vec!["greeting".into()];
     let row = match VersionTable::embedded() {
         Ok(table) => table.lookup(greeting),
-        Err(e) => return MailOutcome { error: Some(e), ..MailOutcome::default() },
+        Err(e) => return MailOutcome { error: Some(e.clone().into()), ..MailOutcome::default() },
     };
     service.version_name = Some(format!(
         "rsync {} (protocol {})",
@@ -389,15 +389,15 @@ pub(crate) fn rsync_outcome(addr: SocketAddr, label_host: &str, seen: &RsyncObse
         ];
         findings.push(f);
     }
-    MailOutcome { service: Some(service), findings, error: seen.error.clone() }
+    MailOutcome { service: Some(service), findings, error: None }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::legacy_tls::alert_name;
-    use crate::mail::rsync::{Greeting, Listing, Module};
-    use crate::mail::{AuthExposure, banners::ProductMatch};
+    use crate::protocols::mail::{AuthExposure, banners::ProductMatch};
+    use crate::protocols::rsync::{Greeting, Listing, Module};
+    use crate::tls::legacy::alert_name;
 
     fn addr(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))
@@ -487,7 +487,7 @@ mod tests {
         let module = Module { name: "public".into(), comment: "Public mirror".into() };
         RsyncObservation {
             greeting_line: Some(greeting.into()),
-            greeting: crate::mail::rsync::parse_greeting(greeting),
+            greeting: crate::protocols::rsync::parse_greeting(greeting),
             listing: Listing { motd: vec!["hi".into()], modules: vec![module.clone()], complete: true, error: None },
             access: vec![(module, access, vec![])],
             error: None,
@@ -513,7 +513,7 @@ mod tests {
 
     #[test]
     fn rsync_protocol_32_with_a_password_module_raises_nothing() {
-        let g: Option<Greeting> = crate::mail::rsync::parse_greeting("@RSYNCD: 32.0 sha512");
+        let g: Option<Greeting> = crate::protocols::rsync::parse_greeting("@RSYNCD: 32.0 sha512");
         assert!(g.is_some());
         let outcome = rsync_outcome(addr(873), "h", &rsync_seen("@RSYNCD: 32.0 sha512", Access::Password));
         assert!(outcome.findings.is_empty());
