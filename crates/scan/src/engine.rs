@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use seawall_kb::KnowledgeBase;
-use seawall_model::{ErrorRecord, Record};
+use seawall_model::{ErrorRecord, Record, TlsInfo};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until, timeout};
@@ -22,6 +22,8 @@ use crate::protocols::http::{HttpSession, HttpSettings, HttpTarget, ProbeError};
 use crate::protocols::mail::{self, MailProtocol, MailSettings};
 use crate::shard::Shard;
 use crate::space::{Endpoint, TargetSpace};
+use crate::tls::survey::{self, TlsSurvey};
+use crate::tls::{HandshakeBounds, TlsError};
 
 /// How a scan behaves.
 #[derive(Debug, Clone)]
@@ -297,9 +299,21 @@ impl Shared {
         let target = HttpTarget { addr: SocketAddr::new(ip, endpoint.port), host: endpoint.name.clone(), tls };
         let mut session = HttpSession::new(self.options.http.clone(), target.clone());
         let random = random_token(&label, self.options.seed);
+        let addr = SocketAddr::new(ip, endpoint.port);
         let (mut answers, mut error) = probe::run_plan(&mut session, &self.plan, &random).await;
+        let tls_refused = tls && matches!(error, Some(ProbeError::Tls(TlsError::Handshake(_))));
+        // Inside TLS, something that is not HTTP: a mail or rsync dialect over implicit TLS
+        // on a port of its own choosing (IMAPS on 10993).
+        if endpoint.tls.is_none()
+            && session.tls_info().is_some()
+            && answers.len() == 1
+            && matches!(&error, Some(ProbeError::Wire(_)))
+            && let Some(protocol) = self.sniff_greeting(addr, endpoint.name.as_deref(), true).await
+        {
+            return self.probe_mail(protocol, endpoint, ip, &label).await;
+        }
         // TLS was a guess from the port: a server that answered the ClientHello with
-        // something that is not TLS speaks plain HTTP.
+        // something that is not TLS speaks plain text.
         if endpoint.tls.is_none() && answers.len() == 1 && matches!(error, Some(ProbeError::Tls(_))) {
             session = HttpSession::new(self.options.http.clone(), HttpTarget { tls: false, ..target });
             (answers, error) = probe::run_plan(&mut session, &self.plan, &random).await;
@@ -308,12 +322,16 @@ impl Shared {
         if endpoint.tls.is_none()
             && answers.len() == 1
             && matches!(&error, Some(ProbeError::Wire(_)))
-            && let Some(protocol) = self.sniff_greeting(SocketAddr::new(ip, endpoint.port)).await
+            && let Some(protocol) = self.sniff_greeting(addr, None, false).await
         {
             return self.probe_mail(protocol, endpoint, ip, &label).await;
         }
         let mut records = Vec::new();
         if answers.iter().all(|a| a.response.is_none()) {
+            // A TLS that rustls does not speak (1.0/1.1 only) is still judged from its hellos.
+            if tls_refused {
+                records.extend(self.legacy_only_tls(endpoint, addr).await);
+            }
             if let Some(error) = error {
                 records.push(error_record(&label, error.to_string()));
             }
@@ -334,8 +352,17 @@ impl Shared {
         let proxynotshell_open = assessment.report.as_ref().is_none_or(|report| {
             report.clusters.iter().any(|c| c.name == "ProxyNotShell" && c.status != seawall_kb::CveStatus::Fixed)
         });
-        records.push(Record::Service(assessment.service));
+        let mut service = assessment.service;
+        let mut tls_findings = Vec::new();
+        if let Some(rustls) = session.tls_info().cloned() {
+            let survey = self.survey_tls(endpoint, addr, Some(&rustls)).await;
+            service.tls = survey.tls.or(Some(rustls));
+            service.facts.insert("tls_versions_probed".into(), survey.probed.into());
+            tls_findings = survey.findings;
+        }
+        records.push(Record::Service(service));
         records.extend(assessment.findings.into_iter().map(Record::Finding));
+        records.extend(tls_findings.into_iter().map(Record::Finding));
         if let Some(error) = error {
             records.push(error_record(&label, format!("probe stopped early: {error}")));
             return records;
@@ -357,30 +384,73 @@ impl Shared {
         records
     }
 
-    /// Read what a server says unasked (nothing is sent): `220` is SMTP, `* OK` IMAP,
-    /// `+OK` POP3, `@RSYNCD:` rsync.
-    async fn sniff_greeting(&self, addr: SocketAddr) -> Option<MailProtocol> {
-        use tokio::io::AsyncReadExt;
-        let dialer = Dialer::new(self.options.http.source, self.options.http.timeouts.connect);
-        let mut stream = dialer.connect(addr).await.ok()?;
-        let mut buffer = [0u8; 64];
-        let read =
-            timeout(self.options.http.timeouts.response_head.min(Duration::from_secs(5)), stream.read(&mut buffer))
-                .await
-                .ok()?
-                .ok()?;
-        let greeting = &buffer[..read];
-        if greeting.starts_with(b"220") {
-            Some(MailProtocol::Smtp)
-        } else if greeting.starts_with(b"* OK") || greeting.starts_with(b"* PREAUTH") {
-            Some(MailProtocol::Imap)
-        } else if greeting.starts_with(b"+OK") {
-            Some(MailProtocol::Pop3)
-        } else if greeting.starts_with(b"@RSYNCD:") {
-            Some(MailProtocol::Rsync)
+    /// Read what a server says unasked (nothing is sent but, with `tls`, a TLS handshake):
+    /// `220` is SMTP, `* OK` IMAP, `+OK` POP3, `@RSYNCD:` rsync (never over TLS).
+    async fn sniff_greeting(&self, addr: SocketAddr, host: Option<&str>, tls: bool) -> Option<MailProtocol> {
+        use tokio::io::{AsyncRead, AsyncReadExt};
+        let http = &self.options.http;
+        let tcp = Dialer::new(http.source, http.timeouts.connect).connect(addr).await.ok()?;
+        let mut stream: Box<dyn AsyncRead + Unpin + Send> = if tls {
+            let bounds = HandshakeBounds { step: http.timeouts.tls, deadline: None };
+            let (stream, _) = crate::tls::handshake(&http.tls, host, addr.ip(), tcp, bounds).await.ok()?;
+            Box::new(stream)
         } else {
-            None
-        }
+            Box::new(tcp)
+        };
+        let mut buffer = [0u8; 64];
+        let read = timeout(http.timeouts.response_head.min(Duration::from_secs(5)), stream.read(&mut buffer))
+            .await
+            .ok()?
+            .ok()?;
+        let greeting = &buffer[..read];
+        let protocol = if greeting.starts_with(b"220") {
+            MailProtocol::Smtp
+        } else if greeting.starts_with(b"* OK") || greeting.starts_with(b"* PREAUTH") {
+            MailProtocol::Imap
+        } else if greeting.starts_with(b"+OK") {
+            MailProtocol::Pop3
+        } else if greeting.starts_with(b"@RSYNCD:") && !tls {
+            MailProtocol::Rsync
+        } else {
+            return None;
+        };
+        Some(if tls { protocol.over_implicit_tls() } else { protocol })
+    }
+
+    /// The TLS versions and posture of an implicit-TLS port, within a share of the host's time.
+    async fn survey_tls(&self, endpoint: &Endpoint, addr: SocketAddr, rustls: Option<&TlsInfo>) -> TlsSurvey {
+        let http = &self.options.http;
+        let dialer = Dialer::new(http.source, http.timeouts.connect);
+        let total = (self.options.host_timeout / 3).clamp(Duration::from_secs(1), Duration::from_secs(20));
+        let negotiated = rustls.and_then(|t| t.versions.first().map(String::as_str));
+        let name = endpoint.name.as_deref();
+        let report =
+            survey::probe_implicit_versions(&dialer, addr, name, negotiated, http.timeouts.response_head, total).await;
+        let location = seawall_model::Location::Host { host: endpoint.host_label(), port: endpoint.port };
+        survey::judge(rustls, &report, name, &location, self.options.as_of)
+    }
+
+    /// A port whose TLS rustls refused: when a hand-built hello of an older version is
+    /// accepted, the port is recorded (protocol `tls`) with its certificate and findings.
+    async fn legacy_only_tls(&self, endpoint: &Endpoint, addr: SocketAddr) -> Vec<Record> {
+        let survey = self.survey_tls(endpoint, addr, None).await;
+        let Some(tls) = survey.tls else { return Vec::new() };
+        let mut service = seawall_model::Service {
+            host: endpoint.host_label(),
+            ip: Some(addr.ip().to_string()),
+            port: endpoint.port,
+            protocol: "tls".into(),
+            tls: Some(tls),
+            ..seawall_model::Service::default()
+        };
+        service.facts.insert("tls_versions_probed".into(), survey.probed.into());
+        service.facts.insert(
+            "note".into(),
+            "only TLS versions below 1.2 answered: the application protocol was not spoken".into(),
+        );
+        let mut records = vec![Record::Service(service)];
+        records.extend(survey.findings.into_iter().map(Record::Finding));
+        records
     }
 
     async fn probe_mail(&self, protocol: MailProtocol, endpoint: &Endpoint, ip: IpAddr, label: &str) -> Vec<Record> {

@@ -415,6 +415,21 @@ impl LegacyReport {
         self.results.iter().filter(|(_, r)| matches!(r, VersionResult::Accepted { .. })).map(|(v, r)| (*v, r))
     }
 
+    /// Per version asked: `accepted (suite)`, `rejected: why` or `not tried: why`.
+    pub fn probed_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.results
+            .iter()
+            .map(|(version, result)| {
+                let text = match result {
+                    VersionResult::Accepted { suite, .. } => format!("accepted ({})", suite_name(*suite)),
+                    VersionResult::Rejected(why) => format!("rejected: {why}"),
+                    VersionResult::NotTried(why) | VersionResult::OutOfTime(why) => format!("not tried: {why}"),
+                };
+                (version.name().to_owned(), serde_json::Value::String(text))
+            })
+            .collect()
+    }
+
     /// The chain of the first accepted version that carried one.
     pub fn chain(&self) -> Option<&[Certificate]> {
         self.results.iter().find_map(|(_, r)| match r {

@@ -7,6 +7,7 @@ pub mod cert;
 pub mod config;
 pub mod legacy;
 pub mod posture;
+pub mod survey;
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 use super::{MailObservation, MailOutcome, MailProtocol, Starttls};
 use crate::protocols::rsync::versions::VersionTable;
 use crate::protocols::rsync::{Access, RsyncObservation};
-use crate::tls::legacy::{LegacyReport, TlsVersion, VersionResult, suite_name};
+use crate::tls::legacy::{LegacyReport, TlsVersion};
 use crate::tls::posture::{TlsContext, tls_findings};
+use crate::tls::survey;
 
 fn rule(id: &str, title: String) -> RuleRef {
     RuleRef { id: id.to_owned(), title, source: RuleSource::Probe }
@@ -40,34 +41,11 @@ fn starttls_works(seen: &MailObservation, legacy: &LegacyReport) -> bool {
 
 /// Versions known to be accepted, oldest first.
 fn accepted_versions(seen: &MailObservation, legacy: &LegacyReport) -> Vec<TlsVersion> {
-    let mut versions: Vec<TlsVersion> = legacy.accepted().map(|(v, _)| v).collect();
-    let rustls = seen.tls.as_ref().and_then(|t| t.versions.first()).and_then(|name| match name.as_str() {
-        "TLS1.3" => Some(TlsVersion::Tls13),
-        "TLS1.2" => Some(TlsVersion::Tls12),
-        _ => None,
-    });
-    versions.extend(rustls);
-    versions.sort();
-    versions.dedup();
-    versions
+    survey::accepted_versions(seen.tls.as_ref(), legacy)
 }
 
 fn tls_record(seen: &MailObservation, legacy: &LegacyReport, versions: &[TlsVersion]) -> Option<TlsInfo> {
-    if versions.is_empty() && seen.tls.is_none() {
-        return None;
-    }
-    let mut info = seen.tls.clone().unwrap_or_default();
-    if info.chain.is_empty() {
-        info.chain = legacy.chain().map(<[_]>::to_vec).unwrap_or_default();
-    }
-    if info.cipher.is_none() {
-        info.cipher = legacy.accepted().find_map(|(_, r)| match r {
-            VersionResult::Accepted { suite, .. } => Some(suite_name(*suite)),
-            _ => None,
-        });
-    }
-    info.versions = versions.iter().map(|v| v.name().to_owned()).collect();
-    Some(info)
+    survey::tls_record(seen.tls.as_ref(), legacy, versions)
 }
 
 fn starttls_text(seen: &MailObservation, works: bool) -> Option<String> {
@@ -79,22 +57,6 @@ fn starttls_text(seen: &MailObservation, works: bool) -> Option<String> {
         Starttls::HandshakeFailed(e) if works => format!("worked only with a legacy TLS client (rustls: {e})"),
         Starttls::HandshakeFailed(e) => format!("handshake failed: {e}"),
     })
-}
-
-fn probed_json(legacy: &LegacyReport) -> Value {
-    let map: serde_json::Map<String, Value> = legacy
-        .results
-        .iter()
-        .map(|(version, result)| {
-            let text = match result {
-                VersionResult::Accepted { suite, .. } => format!("accepted ({})", suite_name(*suite)),
-                VersionResult::Rejected(why) => format!("rejected: {why}"),
-                VersionResult::NotTried(why) | VersionResult::OutOfTime(why) => format!("not tried: {why}"),
-            };
-            (version.name().to_owned(), Value::String(text))
-        })
-        .collect();
-    Value::Object(map)
 }
 
 /// The service and findings of a mail port.
@@ -148,7 +110,7 @@ pub(crate) fn mail_outcome(
         facts.insert("starttls_result".into(), text.into());
     }
     if !legacy.results.is_empty() {
-        facts.insert("tls_versions_probed".into(), probed_json(legacy));
+        facts.insert("tls_versions_probed".into(), Value::Object(legacy.probed_json()));
     }
     if let Some(e) = &seen.tls_error {
         facts.insert("rustls_error".into(), e.clone().into());
@@ -397,7 +359,7 @@ mod tests {
     use super::*;
     use crate::protocols::mail::{AuthExposure, banners::ProductMatch};
     use crate::protocols::rsync::{Greeting, Listing, Module};
-    use crate::tls::legacy::alert_name;
+    use crate::tls::legacy::{VersionResult, alert_name};
 
     fn addr(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))

@@ -92,6 +92,16 @@ impl MailProtocol {
         }
     }
 
+    /// The same dialect inside TLS from the first byte (rsync has none).
+    pub fn over_implicit_tls(self) -> MailProtocol {
+        match self {
+            MailProtocol::Smtp | MailProtocol::Submission | MailProtocol::Smtps => MailProtocol::Smtps,
+            MailProtocol::Imap | MailProtocol::Imaps => MailProtocol::Imaps,
+            MailProtocol::Pop3 | MailProtocol::Pop3s => MailProtocol::Pop3s,
+            MailProtocol::Rsync => MailProtocol::Rsync,
+        }
+    }
+
     /// TLS from the first byte.
     pub fn implicit_tls(self) -> bool {
         matches!(self, MailProtocol::Smtps | MailProtocol::Imaps | MailProtocol::Pop3s)
