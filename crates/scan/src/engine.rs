@@ -300,44 +300,44 @@ impl Shared {
         let mut session = HttpSession::new(self.options.http.clone(), target.clone());
         let random = random_token(&label, self.options.seed);
         let addr = SocketAddr::new(ip, endpoint.port);
-        let (mut answers, mut error) = probe::run_plan(&mut session, &self.plan, &random).await;
-        let tls_refused = tls && matches!(error, Some(ProbeError::Tls(TlsError::Handshake(_))));
+        let mut run = probe::run_plan(&mut session, &self.plan, &random).await;
+        let tls_refused = tls && matches!(run.error, Some(ProbeError::Tls(TlsError::Handshake(_))));
         // Inside TLS, something that is not HTTP: a mail or rsync dialect over implicit TLS
         // on a port of its own choosing (IMAPS on 10993).
         if endpoint.tls.is_none()
             && session.tls_info().is_some()
-            && answers.len() == 1
-            && matches!(&error, Some(ProbeError::Wire(_)))
+            && run.answers.len() == 1
+            && matches!(&run.error, Some(ProbeError::Wire(_)))
             && let Some(protocol) = self.sniff_greeting(addr, endpoint.name.as_deref(), true).await
         {
             return self.probe_mail(protocol, endpoint, ip, &label).await;
         }
         // TLS was a guess from the port: a server that answered the ClientHello with
         // something that is not TLS speaks plain text.
-        if endpoint.tls.is_none() && answers.len() == 1 && matches!(error, Some(ProbeError::Tls(_))) {
+        if endpoint.tls.is_none() && run.answers.len() == 1 && matches!(run.error, Some(ProbeError::Tls(_))) {
             session = HttpSession::new(self.options.http.clone(), HttpTarget { tls: false, ..target });
-            (answers, error) = probe::run_plan(&mut session, &self.plan, &random).await;
+            run = probe::run_plan(&mut session, &self.plan, &random).await;
         }
         // A server that talks first in a mail or rsync dialect on a port of its own choosing.
         if endpoint.tls.is_none()
-            && answers.len() == 1
-            && matches!(&error, Some(ProbeError::Wire(_)))
+            && run.answers.len() == 1
+            && matches!(&run.error, Some(ProbeError::Wire(_)))
             && let Some(protocol) = self.sniff_greeting(addr, None, false).await
         {
             return self.probe_mail(protocol, endpoint, ip, &label).await;
         }
         let mut records = Vec::new();
-        if answers.iter().all(|a| a.response.is_none()) {
+        if run.answers.iter().all(|a| a.response.is_none()) {
             // A TLS that rustls does not speak (1.0/1.1 only) is still judged from its hellos.
             if tls_refused {
                 records.extend(self.legacy_only_tls(endpoint, addr).await);
             }
-            if let Some(error) = error {
+            if let Some(error) = run.error {
                 records.push(error_record(&label, error.to_string()));
             }
             return records;
         }
-        let fp = fingerprint::fingerprint(&answers);
+        let fp = fingerprint::fingerprint(&run.answers);
         let host = endpoint.host_label();
         let ip_text = Some(ip.to_string());
         let assessment = assess::assess(
@@ -353,6 +353,7 @@ impl Shared {
             report.clusters.iter().any(|c| c.name == "ProxyNotShell" && c.status != seawall_kb::CveStatus::Fixed)
         });
         let mut service = assessment.service;
+        record_plan_facts(&mut service, &run, &fp);
         let mut tls_findings = Vec::new();
         if let Some(rustls) = session.tls_info().cloned() {
             let survey = self.survey_tls(endpoint, addr, Some(&rustls)).await;
@@ -363,7 +364,11 @@ impl Shared {
         records.push(Record::Service(service));
         records.extend(assessment.findings.into_iter().map(Record::Finding));
         records.extend(tls_findings.into_iter().map(Record::Finding));
-        if let Some(error) = error {
+        if run.budget_exhausted {
+            let budget = self.plan.budget.max_requests;
+            records.push(error_record(&label, format!("probe plan cut at its budget of {budget} requests")));
+        }
+        if let Some(error) = run.error {
             records.push(error_record(&label, format!("probe stopped early: {error}")));
             return records;
         }
@@ -538,6 +543,25 @@ async fn guarded(label: &str, limit: Duration, task: tokio::task::JoinHandle<Vec
         }
         Ok(Err(_)) => vec![error_record(label, "probe cancelled".to_owned())],
         Err(_) => vec![error_record(label, format!("gave up after {limit:?} (host deadline)"))],
+    }
+}
+
+/// What the plan's run says about the endpoint: requests sent, OWA's directory, redirects not followed.
+fn record_plan_facts(service: &mut seawall_model::Service, run: &probe::PlanRun, fp: &fingerprint::Fingerprint) {
+    service.facts.insert("requests_sent".into(), run.requests_sent.into());
+    if let Some(vdir) = &fp.owa_vdir {
+        service.facts.insert("owa_vdir".into(), vdir.clone().into());
+    }
+    if !run.hinted_vdirs.is_empty() {
+        service.facts.insert("redirect_hints".into(), serde_json::json!(run.hinted_vdirs));
+    }
+    if !run.redirects.is_empty() {
+        let redirects: Vec<serde_json::Value> = run
+            .redirects
+            .iter()
+            .map(|(from, location)| serde_json::json!({ "from": from, "location": location }))
+            .collect();
+        service.facts.insert("redirects_not_followed".into(), redirects.into());
     }
 }
 

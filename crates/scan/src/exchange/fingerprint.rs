@@ -57,20 +57,43 @@ pub struct Fingerprint {
     pub title: Option<String>,
     pub auth_schemes: Vec<String>,
     pub evidence: Vec<Evidence>,
+    /// The virtual directory OWA answered under (`/owa/`, or one a same-host redirect named).
+    pub owa_vdir: Option<String>,
 }
 
-/// Whether the gate answers are worth the rest of the plan.
+/// Whether the first-stage answers are worth the rest of the plan: an Exchange header, a
+/// redirect into OWA, an OWA page, or an integrated-auth challenge from a protocol directory.
 pub fn looks_promising(answers: &[Answer]) -> bool {
-    answers.iter().filter_map(Answer::ok).any(|r| {
+    answers.iter().any(|answer| {
+        let Some(r) = answer.ok() else { return false };
         r.header("x-owa-version").is_some()
             || r.header("x-feserver").is_some()
             || r.header("location").is_some_and(|l| l.to_ascii_lowercase().contains("/owa"))
             || parse::logon_markers(&r.body).is_owa_logon()
-            || parse::logon_page_version(&r.body).is_some()
+            || parse::logon_page_version_under(&r.body, &vdir_of(&answer.path)).is_some()
+            || (PROTOCOL_ENDPOINTS.contains(&answer.id.as_str()) && integrated_auth(r))
     })
 }
 
-const AUTH_ENDPOINTS: [&str; 5] = ["ews", "mapi", "activesync", "autodiscover", "owa-service"];
+/// The protocol directories besides OWA: published even where OWA is turned off.
+const PROTOCOL_ENDPOINTS: [&str; 6] = ["ews", "mapi", "activesync", "autodiscover", "oab", "rpc"];
+const AUTH_ENDPOINTS: [&str; 7] = ["ews", "mapi", "activesync", "autodiscover", "oab", "rpc", "owa-service"];
+
+/// A 401 that offers NTLM or Negotiate (Windows integrated authentication).
+fn integrated_auth(response: &HttpResponse) -> bool {
+    response.status == 401
+        && response.header_all("www-authenticate").iter().any(|v| {
+            v.split_whitespace()
+                .next()
+                .is_some_and(|s| s.eq_ignore_ascii_case("NTLM") || s.eq_ignore_ascii_case("Negotiate"))
+        })
+}
+
+/// The virtual directory a request path is under: `/webmail/auth/logon.aspx` → `/webmail/`.
+pub fn vdir_of(path: &str) -> String {
+    let first = path.trim_start_matches('/').split(['/', '?']).next().unwrap_or_default();
+    format!("/{first}/")
+}
 
 pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
     let mut fp = Fingerprint::default();
@@ -106,10 +129,19 @@ pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
                 }
             }
         }
+        let owa_signal = matches!(answer.id.as_str(), "owa" | "logon" | "owa-service")
+            && (response.header("x-owa-version").is_some() || (answer.id == "logon" && response.status == 200));
+        if owa_signal && fp.owa_vdir.is_none() {
+            fp.owa_vdir = Some(vdir_of(&answer.path));
+        }
         if answer.id == "logon" && response.status == 200 {
-            markers = parse::logon_markers(&response.body);
-            fp.title = markers.title.clone();
-            if let Some(path) = parse::logon_page_version(&response.body) {
+            let found = parse::logon_markers(&response.body);
+            // Keep the best page when OWA answered under more than one directory.
+            if !markers.is_owa_logon() {
+                markers = found;
+                fp.title = markers.title.clone();
+            }
+            if let Some(path) = parse::logon_page_version_under(&response.body, &vdir_of(&answer.path)) {
                 fp.versions.push(VersionSignal {
                     method: "owa-logon-path",
                     source: format!("{} body resource path", answer.label()),
@@ -138,7 +170,9 @@ pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
                 .filter_map(|v| v.split_whitespace().next().map(str::to_owned))
                 .collect();
             if schemes.iter().any(|s| s.eq_ignore_ascii_case("NTLM") || s.eq_ignore_ascii_case("Negotiate")) {
-                auth_401.push(answer.id.clone());
+                if !auth_401.contains(&answer.id) {
+                    auth_401.push(answer.id.clone());
+                }
                 for scheme in schemes {
                     if !fp.auth_schemes.contains(&scheme) {
                         fp.auth_schemes.push(scheme);
@@ -151,10 +185,25 @@ pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
         fp.online = true;
     }
     let catch_all = answers.iter().any(|a| a.id == "baseline" && a.ok().is_some_and(|r| r.status == 200));
+    // A site that challenges every path (Windows authentication on the whole site) says
+    // nothing about Exchange with its 401s.
+    let challenges_everything = answers.iter().any(|a| a.id == "baseline" && a.ok().is_some_and(integrated_auth));
+    if challenges_everything {
+        auth_401.clear();
+    }
     let exact = fp.versions.iter().any(|v| !v.cu_only);
     let logon = markers.is_owa_logon();
     let path = fp.versions.iter().any(|v| v.method == "owa-logon-path");
-    fp.exchange = fp.online || exact || ((logon || path) && !auth_401.is_empty());
+    // OWA turned off or blocked: two protocol directories challenge, and the answers carry
+    // what Exchange's front end adds (X-FEServer, request-id).
+    let protocols_401 = auth_401.iter().filter(|id| PROTOCOL_ENDPOINTS.contains(&id.as_str())).count();
+    let exchange_headers = answers
+        .iter()
+        .filter(|a| PROTOCOL_ENDPOINTS.contains(&a.id.as_str()))
+        .filter_map(Answer::ok)
+        .any(|r| r.header("x-feserver").is_some() || r.header("request-id").is_some());
+    fp.exchange =
+        fp.online || exact || ((logon || path) && !auth_401.is_empty()) || (protocols_401 >= 2 && exchange_headers);
     fp.lookalike = !fp.exchange && (logon || path);
     if catch_all && !exact && auth_401.is_empty() {
         fp.exchange = false;
