@@ -46,6 +46,14 @@ pub struct ExchangeHost {
     pub fe_server: Option<String>,
     /// Paths (e.g. "/aspnet_client/system_web/shell.aspx") that answer like a live webshell (200, small HTML form).
     pub webshells: Vec<String>,
+    /// OWA published under another virtual directory than `/owa` (e.g. "/webmail"): the root
+    /// redirects there, OWA and its logon page's resource paths live under it, `/owa` is 404.
+    pub owa_vdir: Option<String>,
+    /// OWA (and ECP) turned off: `/owa` and `/ecp` answer 404 and the root the IIS start page,
+    /// while the protocol directories still challenge with X-OWA-Version.
+    pub owa_disabled: bool,
+    /// Protocol directories not published (404), e.g. "/mapi", "/rpc", "/oab", "/autodiscover".
+    pub unpublished: Vec<String>,
     /// Behaviour under the opt-in active checks.
     pub proxylogon_vulnerable: bool,
     pub proxyshell_vulnerable: bool,
