@@ -17,6 +17,7 @@ use seawall_model::{Record, Service};
 use seawall_scan::engine::{ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
+use seawall_scan::net::SourceAddrs;
 use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::TargetSpec;
@@ -65,8 +66,12 @@ fn weak_certificate(dir: &PathBuf) -> (PathBuf, PathBuf) {
 
 /// `openssl s_server -www` on a free loopback port, TLS versions limited by `protocol_args`.
 fn start_server(cert: &PathBuf, key: &PathBuf, protocol_args: &[&str]) -> OpensslServer {
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+    start_server_on(IpAddr::V4(Ipv4Addr::LOCALHOST), cert, key, protocol_args)
+}
+
+fn start_server_on(ip: IpAddr, cert: &PathBuf, key: &PathBuf, protocol_args: &[&str]) -> OpensslServer {
+    let port = TcpListener::bind(SocketAddr::new(ip, 0)).and_then(|l| l.local_addr()).expect("free port").port();
+    let addr = SocketAddr::new(ip, port);
     let child = Command::new("openssl")
         .args(["s_server", "-quiet", "-www", "-accept"])
         .arg(addr.to_string())
@@ -92,6 +97,11 @@ fn start_server(cert: &PathBuf, key: &PathBuf, protocol_args: &[&str]) -> Openss
 }
 
 async fn scan(addr: SocketAddr) -> Vec<Record> {
+    let specs = vec![TargetSpec::Endpoint { ip: addr.ip(), port: addr.port(), tls: None }];
+    scan_space(TargetSpace::new(specs, &[443], vec![]).expect("space"), SourceAddrs::default()).await
+}
+
+async fn scan_space(space: TargetSpace, source: SourceAddrs) -> Vec<Record> {
     let http = HttpSettings {
         timeouts: Timeouts {
             connect: Duration::from_secs(2),
@@ -102,11 +112,10 @@ async fn scan(addr: SocketAddr) -> Vec<Record> {
         limits: Limits::default(),
         user_agent: "seawall-test".into(),
         tls: probe_client_config(&[b"http/1.1"]),
-        source: Default::default(),
+        source,
     };
     let options = ScanOptions { host_timeout: Duration::from_secs(30), ..ScanOptions::new(http) };
-    let specs = vec![TargetSpec::Endpoint { ip: addr.ip(), port: addr.port(), tls: None }];
-    let space = Arc::new(TargetSpace::new(specs, &[443], vec![]).expect("space"));
+    let space = Arc::new(space);
     let kb = Arc::new(KnowledgeBase::embedded().expect("kb"));
     let scanner =
         Scanner::new(kb, ProbePlan::embedded().expect("plan"), WebshellPaths::embedded().expect("paths"), options);
@@ -171,6 +180,42 @@ async fn a_tls_1_0_only_port_is_recorded_with_its_certificate() {
     let rules = rules(&records);
     assert!(rules.contains(&"SW-TLS-LEGACY-VERSION") && rules.contains(&"SW-TLS-WEAK-KEY"), "{rules:?}");
     assert!(records.iter().any(|r| matches!(r, Record::Error(_))), "the HTTP failure is an error record too");
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// See: issue 13, item 6. IPv6 literals and CIDRs as targets, an IPv6 source address beside
+// an IPv4 one, and an IPv6 exclusion, all on ::1.
+#[tokio::test]
+async fn ipv6_targets_sources_and_exclusions_on_loopback() {
+    if !openssl_available() {
+        return;
+    }
+    let loopback6: IpAddr = "::1".parse().expect("::1");
+    if TcpListener::bind(SocketAddr::new(loopback6, 0)).is_err() {
+        assert!(std::env::var_os("CI").is_none(), "CI must have IPv6 loopback");
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("seawall-tls-posture-{}-c", std::process::id()));
+    let (cert, key) = weak_certificate(&dir);
+    let server = start_server_on(loopback6, &cert, &key, &[]);
+    let port = server.addr.port();
+    let sources = SourceAddrs::from_addrs(["127.0.0.1".parse().expect("v4"), loopback6]);
+
+    let literal = TargetSpec::parse(&format!("[::1]:{port}")).expect("literal with port");
+    let records = scan_space(TargetSpace::new(vec![literal], &[443], vec![]).expect("space"), sources).await;
+    let seen = service(&records);
+    assert_eq!((seen.ip.as_deref(), seen.port, seen.protocol.as_str()), (Some("::1"), port, "https"));
+    assert!(rules(&records).contains(&"SW-TLS-WEAK-KEY"), "{records:?}");
+
+    let cidr = TargetSpec::parse("::1/128").expect("IPv6 CIDR");
+    let records = scan_space(TargetSpace::new(vec![cidr.clone()], &[port], vec![]).expect("space"), sources).await;
+    assert_eq!(service(&records).ip.as_deref(), Some("::1"));
+
+    let exclude = vec!["::/120".parse().expect("IPv6 net")];
+    let records = scan_space(TargetSpace::new(vec![cidr], &[port], exclude).expect("space"), sources).await;
+    assert!(records.is_empty(), "excluded, yet scanned: {records:?}");
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -13,6 +13,7 @@ use seawall_scan::engine::{EndpointRecords, ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
 use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
+use seawall_scan::net::SourceAddrs;
 use seawall_scan::shard::Shard;
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::{TargetSpec, parse_exclude_list, parse_ports, parse_target_list};
@@ -95,7 +96,7 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
             limits: Limits::default(),
             user_agent,
             tls: probe_client_config(&[b"http/1.1"]),
-            source: args.source.into(),
+            source: SourceAddrs::from_addrs(args.source.iter().copied()),
         },
         seed: stored.as_ref().map(Stored::seed).or(args.seed).unwrap_or_else(random_seed),
         shard,
