@@ -6,6 +6,8 @@
 //! its certificate and findings. Skipped with a message when `openssl` is missing, except
 //! under CI (env CI set).
 
+#![allow(clippy::print_stderr)] // a skipped test says why
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
