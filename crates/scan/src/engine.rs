@@ -80,6 +80,9 @@ pub struct Progress {
     pub services: AtomicU64,
     pub findings: AtomicU64,
     pub errors: AtomicU64,
+    /// Probes that failed inside seawall (a panic): each is an error record too, and the run
+    /// must not end as if all went well.
+    pub internal_failures: AtomicU64,
 }
 
 /// One endpoint's records, sent together by [`Scanner::run_endpoints`] (an endpoint that
@@ -189,6 +192,7 @@ impl Scanner {
             progress: Arc::clone(&self.progress),
             space: Arc::clone(&space),
             hosts,
+            mail_tls: crate::tls::config::with_alpn(&self.options.http.tls, &[]),
         });
         let mut skipped = 0u64;
         while let Some((ordinal, endpoint)) = endpoints.next_with_ordinal() {
@@ -248,6 +252,8 @@ struct Shared {
     progress: Arc<Progress>,
     space: Arc<TargetSpace>,
     hosts: HostCaps,
+    /// The scan's TLS configuration without the HTTP ALPN offer: mail servers may refuse it.
+    mail_tls: Arc<rustls::ClientConfig>,
 }
 
 impl Shared {
@@ -255,7 +261,10 @@ impl Shared {
         let label = format!("{}:{}", endpoint.host_label(), endpoint.port);
         let shared = Arc::clone(&self);
         let task = tokio::spawn(async move { shared.probe(&endpoint).await });
-        let records = guarded(&label, self.options.host_timeout, task).await;
+        let (records, panicked) = guarded(&label, self.options.host_timeout, task).await;
+        if panicked {
+            self.progress.internal_failures.fetch_add(1, Ordering::Relaxed);
+        }
         for record in &records {
             match record {
                 Record::Service(_) => self.progress.services.fetch_add(1, Ordering::Relaxed),
@@ -467,7 +476,7 @@ impl Shared {
             total: self.options.host_timeout.saturating_sub(Duration::from_millis(500)).max(Duration::from_secs(1)),
             max_line: 4096,
             max_lines: 1000,
-            tls: Arc::clone(&http.tls),
+            tls: Arc::clone(&self.mail_tls),
             source: http.source,
             ehlo_name: "seawall.invalid".into(),
         };
@@ -522,7 +531,8 @@ enum ResolveError {
 /// Wait for one endpoint's probe task within `limit`: a probe that panics or runs out of
 /// time still yields a record saying so (nothing vanishes; see issue 14), and the task is
 /// aborted when the scan drops this future (a stop) or the time is up.
-async fn guarded(label: &str, limit: Duration, task: tokio::task::JoinHandle<Vec<Record>>) -> Vec<Record> {
+/// The second value says the probe panicked.
+async fn guarded(label: &str, limit: Duration, task: tokio::task::JoinHandle<Vec<Record>>) -> (Vec<Record>, bool) {
     struct AbortOnDrop(tokio::task::JoinHandle<Vec<Record>>);
     impl Drop for AbortOnDrop {
         fn drop(&mut self) {
@@ -531,7 +541,7 @@ async fn guarded(label: &str, limit: Duration, task: tokio::task::JoinHandle<Vec
     }
     let mut task = AbortOnDrop(task);
     match timeout(limit, &mut task.0).await {
-        Ok(Ok(records)) => records,
+        Ok(Ok(records)) => (records, false),
         Ok(Err(failure)) if failure.is_panic() => {
             let payload = failure.into_panic();
             let message = payload
@@ -539,10 +549,10 @@ async fn guarded(label: &str, limit: Duration, task: tokio::task::JoinHandle<Vec
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic without a message".to_owned());
-            vec![error_record(label, format!("probe failed (internal error, please report): {message}"))]
+            (vec![error_record(label, format!("probe failed (internal error, please report): {message}"))], true)
         }
-        Ok(Err(_)) => vec![error_record(label, "probe cancelled".to_owned())],
-        Err(_) => vec![error_record(label, format!("gave up after {limit:?} (host deadline)"))],
+        Ok(Err(_)) => (vec![error_record(label, "probe cancelled".to_owned())], false),
+        Err(_) => (vec![error_record(label, format!("gave up after {limit:?} (host deadline)"))], false),
     }
 }
 
@@ -639,7 +649,8 @@ mod tests {
             let cut = keyword.len() - 1;
             vec![error_record(&keyword[..cut], String::new())]
         });
-        let records = guarded("192.0.2.1:25", Duration::from_secs(5), task).await;
+        let (records, panicked) = guarded("192.0.2.1:25", Duration::from_secs(5), task).await;
+        assert!(panicked, "counted as an internal failure");
         let [Record::Error(error)] = records.as_slice() else { panic!("one error record, got {records:?}") };
         assert_eq!(error.source, "192.0.2.1:25");
         assert!(error.message.contains("probe failed") && error.message.contains("char boundary"), "{}", error.message);
@@ -651,7 +662,8 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Vec::new()
         });
-        let records = guarded("192.0.2.1:443", Duration::from_millis(100), task).await;
+        let (records, panicked) = guarded("192.0.2.1:443", Duration::from_millis(100), task).await;
+        assert!(!panicked);
         let [Record::Error(error)] = records.as_slice() else { panic!("one error record, got {records:?}") };
         assert!(error.message.contains("host deadline"));
     }

@@ -150,6 +150,10 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
             bar.finish();
         }
         output.end.stats.insert("endpoints_done".into(), progress.done.load(Ordering::Relaxed));
+        let internal_failures = progress.internal_failures.load(Ordering::Relaxed);
+        if internal_failures > 0 {
+            output.end.stats.insert("internal_failures".into(), internal_failures);
+        }
         match write_error {
             Some(e) => Err(e),
             None => Ok(interrupted),
@@ -172,7 +176,8 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
             position: None,
         }))?;
     }
-    let had_run_errors = !target_errors.is_empty() || interrupted;
+    // A probe that panicked is an error record and makes the run one with errors (issue 14).
+    let had_run_errors = !target_errors.is_empty() || interrupted || output.end.stats.contains_key("internal_failures");
     let worst = output.finish()?;
     if had_run_errors {
         return Ok(ExitCode::from(2));
