@@ -169,6 +169,7 @@ pub fn deployment_fleet(base: Ipv4Addr, port: u16) -> Vec<HostSpec> {
             ExchangeHost {
                 owa_disabled: true,
                 unpublished: ews_and_activesync_only,
+                activesync_basic: true,
                 ..on_prem("15.2.1544.11", Signals::ReverseProxy, "")
             },
         ),

@@ -243,6 +243,9 @@ impl Site for ExchangeSite {
             "/ecp" | "/ecp/" => self.to_logon(request, conn, "/ecp/", 0),
             "/autodiscover/autodiscover.json" => self.autodiscover_json(request, conn),
             p if p.starts_with("/ecp/") && p.ends_with(EXPORTTOOL_FILE) => self.manifest(p),
+            p if self.host.activesync_basic && p.starts_with("/microsoft-server-activesync") => self.with_version(
+                self.base(401).header("WWW-Authenticate", format!("Basic realm=\"{}\"", conn.authority(request))),
+            ),
             p if needs_authentication(p) => self.with_version(self.unauthorized()),
             _ => self.not_found(),
         }

@@ -54,6 +54,8 @@ pub struct ExchangeHost {
     pub owa_disabled: bool,
     /// Protocol directories not published (404), e.g. "/mapi", "/rpc", "/oab", "/autodiscover".
     pub unpublished: Vec<String>,
+    /// ActiveSync challenges with Basic only (its default authentication in Exchange 2013+).
+    pub activesync_basic: bool,
     /// Behaviour under the opt-in active checks.
     pub proxylogon_vulnerable: bool,
     pub proxyshell_vulnerable: bool,

@@ -54,7 +54,7 @@ impl Shared {
         // TLS was a guess from the port: a server that answered the ClientHello with
         // something that is not TLS speaks plain text.
         if endpoint.tls.is_none() && run.answers.len() == 1 && matches!(run.error, Some(ProbeError::Tls(_))) {
-            session = HttpSession::new(self.options.http.clone(), HttpTarget { tls: false, ..target });
+            session = HttpSession::new(self.options.http.clone(), HttpTarget { tls: false, ..target.clone() });
             run = probe::run_plan(&mut session, &self.plan, &random).await;
         }
         // A server that talks first in a mail or rsync dialect on a port of its own choosing.
@@ -64,6 +64,15 @@ impl Shared {
             && let Some(protocol) = self.sniff_greeting(addr, None, false).await
         {
             return self.probe_mail(protocol, endpoint, ip, &label).await;
+        }
+        // Plain text was a guess from the port (80, 8080, ...): an answer that is not HTTP may
+        // be a TLS alert from a server that wants a ClientHello first.
+        if endpoint.tls.is_none() && !tls && run.answers.len() == 1 && matches!(&run.error, Some(ProbeError::Wire(_))) {
+            let mut over_tls = HttpSession::new(self.options.http.clone(), HttpTarget { tls: true, ..target });
+            let tls_run = probe::run_plan(&mut over_tls, &self.plan, &random).await;
+            if tls_run.answers.iter().any(|a| a.response.is_some()) {
+                (session, run) = (over_tls, tls_run);
+            }
         }
         let mut records = Vec::new();
         if run.answers.iter().all(|a| a.response.is_none()) {

@@ -194,9 +194,18 @@ pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
     let exact = fp.versions.iter().any(|v| !v.cu_only);
     let logon = markers.is_owa_logon();
     let path = fp.versions.iter().any(|v| v.method == "owa-logon-path");
-    // OWA turned off or blocked: two protocol directories challenge, and the answers carry
+    // OWA turned off or blocked: two protocol directories challenge (one at least with
+    // NTLM/Negotiate; ActiveSync and Autodiscover often offer Basic only), and the answers carry
     // what Exchange's front end adds (X-FEServer, request-id).
-    let protocols_401 = auth_401.iter().filter(|id| PROTOCOL_ENDPOINTS.contains(&id.as_str())).count();
+    let integrated = auth_401.iter().any(|id| PROTOCOL_ENDPOINTS.contains(&id.as_str()));
+    let mut challenged: Vec<&str> = answers
+        .iter()
+        .filter(|a| PROTOCOL_ENDPOINTS.contains(&a.id.as_str()))
+        .filter(|a| a.ok().is_some_and(|r| r.status == 401 && r.header("www-authenticate").is_some()))
+        .map(|a| a.id.as_str())
+        .collect();
+    challenged.dedup();
+    let protocols_401 = if integrated && !challenges_everything { challenged.len() } else { 0 };
     let exchange_headers = answers
         .iter()
         .filter(|a| PROTOCOL_ENDPOINTS.contains(&a.id.as_str()))

@@ -157,15 +157,27 @@ fn split_authority(authority: &str, default_port: u16) -> Option<(String, u16)> 
     }
 }
 
-/// The directory a same-host redirect names, when it is not one Exchange publishes anyway
-/// (`/webmail/`, `/mail/`); plain names only.
+/// The directory a same-host redirect names, when it is not one Exchange publishes anyway:
+/// the first segment (`/webmail/`, `/mail/`), or the path down to an `owa` segment below it
+/// (`/exchange/owa/`, OWA behind a path-based reverse proxy); plain names only.
 fn hint_vdir(path: &str) -> Option<String> {
-    let first = path.trim_start_matches('/').split(['/', '?', '#']).next().unwrap_or_default();
-    let plain = !first.is_empty()
-        && first.len() <= 64
-        && first.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && !first.starts_with('.');
-    (plain && !EXCHANGE_VDIRS.iter().any(|v| v.eq_ignore_ascii_case(first))).then(|| format!("/{first}/"))
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let plain = |s: &str| {
+        s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && !s.starts_with('.')
+    };
+    let first = *segments.first()?;
+    if !plain(first) || EXCHANGE_VDIRS.iter().any(|v| v.eq_ignore_ascii_case(first)) {
+        return None;
+    }
+    let owa_below = segments.iter().take(4).position(|s| s.eq_ignore_ascii_case("owa")).filter(|&at| at > 0);
+    let depth = owa_below.map_or(1, |at| at + 1);
+    if !segments[..depth].iter().all(|s| plain(s)) {
+        return None;
+    }
+    Some(format!("/{}/", segments[..depth].join("/")))
 }
 
 #[cfg(test)]
@@ -222,6 +234,11 @@ mod tests {
         ];
         let (hints, others) = redirect_hints(&answers, &t, 2);
         assert_eq!(hints, vec!["/webmail/", "/mail/"]);
+        assert_eq!(hint_vdir("/exchange/owa/auth/logon.aspx"), Some("/exchange/owa/".to_string()));
+        assert_eq!(hint_vdir("/webmail"), Some("/webmail/".to_string()));
+        assert_eq!(hint_vdir("/OWA/"), None, "probed anyway");
+        assert_eq!(hint_vdir("/a%0d%0a/"), None);
+        assert_eq!(hint_vdir("/"), None);
         assert_eq!(
             others,
             vec![
