@@ -89,10 +89,13 @@ fn integrated_auth(response: &HttpResponse) -> bool {
         })
 }
 
-/// The virtual directory a request path is under: `/webmail/auth/logon.aspx` → `/webmail/`.
+/// The virtual directory a request path is under: `/webmail/auth/logon.aspx` → `/webmail/`,
+/// `/exchange/owa/auth/logon.aspx` → `/exchange/owa/` (down to an `owa` segment when there is one).
 pub fn vdir_of(path: &str) -> String {
-    let first = path.trim_start_matches('/').split(['/', '?']).next().unwrap_or_default();
-    format!("/{first}/")
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let depth = segments.iter().take(4).position(|s| s.eq_ignore_ascii_case("owa")).map_or(1, |at| at + 1);
+    format!("/{}/", segments[..depth.min(segments.len())].join("/"))
 }
 
 pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
@@ -400,5 +403,13 @@ mod tests {
             response(200, &[("Server", "Microsoft-IIS/10.0")], "<title>IIS Windows Server</title>"),
         )]);
         assert!(!fp.exchange && !fp.lookalike);
+    }
+
+    #[test]
+    fn virtual_directories_of_paths() {
+        assert_eq!(vdir_of("/owa/auth/logon.aspx"), "/owa/");
+        assert_eq!(vdir_of("/webmail/auth/logon.aspx"), "/webmail/");
+        assert_eq!(vdir_of("/exchange/owa/service"), "/exchange/owa/");
+        assert_eq!(vdir_of("/mail/"), "/mail/");
     }
 }
