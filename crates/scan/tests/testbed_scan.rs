@@ -16,7 +16,7 @@ use seawall_scan::shard::Shard;
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::TargetSpec;
 use seawall_scan::tls::probe_client_config;
-use seawall_testbed::{Fleet, HostKind, HostSpec, Hostile, deployment_fleet, standard_fleet};
+use seawall_testbed::{ExchangeHost, Fleet, HostKind, HostSpec, Hostile, deployment_fleet, standard_fleet};
 use tokio::sync::mpsc;
 
 fn options(probe_webshells: bool, active: bool) -> ScanOptions {
@@ -182,14 +182,14 @@ async fn opt_in_checks_find_webshells_and_confirm_vulnerabilities() {
     let with_shell: Vec<(IpAddr, Vec<String>)> = specs
         .iter()
         .filter_map(|h| match &h.kind {
-            HostKind::Exchange(e) if !e.webshells.is_empty() => Some((IpAddr::V4(h.ip), e.webshells.clone())),
+            HostKind::Exchange(e) if !e.webshells.is_empty() => Some((h.ip, e.webshells.clone())),
             _ => None,
         })
         .collect();
     let vulnerable: Vec<IpAddr> = specs
         .iter()
         .filter(|h| matches!(&h.kind, HostKind::Exchange(e) if e.proxylogon_vulnerable))
-        .map(|h| IpAddr::V4(h.ip))
+        .map(|h| h.ip)
         .collect();
     assert!(!with_shell.is_empty() && !vulnerable.is_empty(), "the standard fleet has webshells and a vulnerable host");
     let fleet = Fleet::start(specs).await.expect("fleet starts");
@@ -285,7 +285,21 @@ async fn endpoints_carry_ordinals_and_skipped_ordinals_are_not_visited() {
 // directory behind a root redirect, OWA turned off with EWS and ActiveSync only.
 #[tokio::test]
 async fn exchange_is_found_however_it_is_published() {
-    let fleet = Fleet::start(deployment_fleet(Ipv4Addr::new(127, 77, 3, 10), 9443)).await.expect("fleet starts");
+    let mut specs = deployment_fleet(Ipv4Addr::new(127, 77, 3, 10), 9443);
+    // And one on IPv6 (issue 13, item 6), where the machine has an IPv6 loopback.
+    let loopback6 = IpAddr::from(std::net::Ipv6Addr::LOCALHOST);
+    if std::net::TcpListener::bind((loopback6, 0)).is_ok() {
+        let host = ExchangeHost {
+            build: "15.2.1544.11".into(),
+            x_owa_version: Some("15.2.1544.11".into()),
+            logon_path_version: Some("15.2.1544".into()),
+            server_header: "Microsoft-IIS/10.0".into(),
+            fe_server: Some("EX19V6".into()),
+            ..ExchangeHost::default()
+        };
+        specs.push(HostSpec::exchange("ex2019-cu14-ipv6.seawall.test", loopback6, 0, host));
+    }
+    let fleet = Fleet::start(specs).await.expect("fleet starts");
     let records = scan(&fleet, options(false, false)).await;
     let kb = KnowledgeBase::embedded().expect("kb");
     let today = "2026-11-30".parse().expect("date");
