@@ -96,8 +96,16 @@ pub fn redirect_hints(answers: &[Answer], target: &HttpTarget, max: usize) -> (V
     let mut hints: Vec<String> = Vec::new();
     let mut others = Vec::new();
     for answer in answers {
-        let Some(response) = answer.response.as_ref().filter(|r| (300..400).contains(&r.status)) else { continue };
-        let Some(location) = response.header("location") else { continue };
+        let Some(response) = answer.response.as_ref() else { continue };
+        let location = if (300..400).contains(&response.status) {
+            response.header("location")
+        } else if response.status == 200 && answer.path == "/" {
+            // A start page that sends browsers on with <meta http-equiv="refresh">.
+            meta_refresh_url(&response.body)
+        } else {
+            None
+        };
+        let Some(location) = location else { continue };
         match same_origin_path(&location, target).and_then(|path| hint_vdir(&path)) {
             Some(vdir) if hints.contains(&vdir) => {}
             Some(vdir) if hints.len() < max => hints.push(vdir),
@@ -107,6 +115,23 @@ pub fn redirect_hints(answers: &[Answer], target: &HttpTarget, max: usize) -> (V
         }
     }
     (hints, others)
+}
+
+/// The URL of a `<meta http-equiv="refresh" content="0; url=/webmail/">` in the first 8 KiB of a page.
+pub fn meta_refresh_url(body: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(&body[..body.len().min(8 * 1024)]).to_ascii_lowercase();
+    let at = head.find("http-equiv")?;
+    let tag_start = head[..at].rfind('<')?;
+    let tag_end = at + head[at..].find('>')?;
+    let tag = &head[tag_start..tag_end];
+    if !tag.contains("refresh") {
+        return None;
+    }
+    let url = &tag[tag.find("url=")? + 4..];
+    let url = url.trim_start_matches(['\'', '"']);
+    let end = url.find(['\'', '"', ' ', '>']).unwrap_or(url.len());
+    // Lower-cased for matching; paths on IIS are case-insensitive, so the hint still holds.
+    Some(url[..end].to_owned()).filter(|u| !u.is_empty())
 }
 
 /// The path of a Location that stays on the target's scheme, host and port.
@@ -235,6 +260,9 @@ mod tests {
         let (hints, others) = redirect_hints(&answers, &t, 2);
         assert_eq!(hints, vec!["/webmail/", "/mail/"]);
         assert_eq!(hint_vdir("/exchange/owa/auth/logon.aspx"), Some("/exchange/owa/".to_string()));
+        let page = br#"<html><head><META HTTP-EQUIV="Refresh" CONTENT="0; URL=/Webmail/"></head></html>"#;
+        assert_eq!(meta_refresh_url(page).as_deref(), Some("/webmail/"));
+        assert_eq!(meta_refresh_url(b"<meta http-equiv=\"content-type\" content=\"text/html\">"), None);
         assert_eq!(hint_vdir("/webmail"), Some("/webmail/".to_string()));
         assert_eq!(hint_vdir("/OWA/"), None, "probed anyway");
         assert_eq!(hint_vdir("/a%0d%0a/"), None);
