@@ -59,6 +59,8 @@ pub struct Fingerprint {
     pub evidence: Vec<Evidence>,
     /// The virtual directory OWA answered under (`/owa/`, or one a same-host redirect named).
     pub owa_vdir: Option<String>,
+    /// Where `fe_server` was read (also in `evidence`).
+    pub fe_server_evidence: Option<Evidence>,
 }
 
 /// Whether the first-stage answers are worth the rest of the plan: an Exchange header, a
@@ -127,7 +129,9 @@ pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
                     fp.online = true;
                 }
                 if name == "x-feserver" && fp.fe_server.is_none() {
-                    fp.evidence.push(Evidence::text(format!("{} header X-FEServer", answer.label()), &server));
+                    let evidence = Evidence::text(format!("{} header X-FEServer", answer.label()), &server);
+                    fp.evidence.push(evidence.clone());
+                    fp.fe_server_evidence = Some(evidence);
                     fp.fe_server = Some(server);
                 }
             }
