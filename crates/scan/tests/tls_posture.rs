@@ -99,11 +99,19 @@ fn start_server_on(ip: IpAddr, cert: &PathBuf, key: &PathBuf, protocol_args: &[&
 }
 
 async fn scan(addr: SocketAddr) -> Vec<Record> {
+    scan_as_of(addr, jiff::Timestamp::now()).await
+}
+
+async fn scan_as_of(addr: SocketAddr, as_of: jiff::Timestamp) -> Vec<Record> {
     let specs = vec![TargetSpec::Endpoint { ip: addr.ip(), port: addr.port(), tls: None }];
-    scan_space(TargetSpace::new(specs, &[443], vec![]).expect("space"), SourceAddrs::default()).await
+    scan_space_as_of(TargetSpace::new(specs, &[443], vec![]).expect("space"), SourceAddrs::default(), as_of).await
 }
 
 async fn scan_space(space: TargetSpace, source: SourceAddrs) -> Vec<Record> {
+    scan_space_as_of(space, source, jiff::Timestamp::now()).await
+}
+
+async fn scan_space_as_of(space: TargetSpace, source: SourceAddrs, as_of: jiff::Timestamp) -> Vec<Record> {
     let http = HttpSettings {
         timeouts: Timeouts {
             connect: Duration::from_secs(2),
@@ -116,7 +124,7 @@ async fn scan_space(space: TargetSpace, source: SourceAddrs) -> Vec<Record> {
         tls: probe_client_config(&[b"http/1.1"]),
         source,
     };
-    let options = ScanOptions { host_timeout: Duration::from_secs(30), ..ScanOptions::new(http) };
+    let options = ScanOptions { host_timeout: Duration::from_secs(30), as_of, ..ScanOptions::new(http) };
     let space = Arc::new(space);
     let kb = Arc::new(KnowledgeBase::embedded().expect("kb"));
     let scanner =
@@ -161,6 +169,14 @@ async fn https_with_an_rsa_1024_certificate_and_tls_1_0_is_read_and_judged() {
         assert!(rules.contains(&rule), "{rule} in {rules:?}");
     }
     assert!(!rules.contains(&"SW-TLS-EXPIRED"), "valid for a day: {rules:?}");
+    // Dates are judged as of --as-of: three days on, the same certificate has expired.
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(72);
+    let later_records = scan_as_of(server.addr, later).await;
+    let later_rules: Vec<&str> = later_records
+        .iter()
+        .filter_map(|r| if let Record::Finding(f) = r { Some(f.rule.id.as_str()) } else { None })
+        .collect();
+    assert!(later_rules.contains(&"SW-TLS-EXPIRED"), "{later_rules:?}");
     drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
