@@ -30,6 +30,7 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
     let fail_on: Severity = args.fail_on.parse().map_err(anyhow::Error::msg)?;
     let kb = Arc::new(crate::kb_cmd::load_kb(cli)?);
     let plan = ProbePlan::embedded().map_err(anyhow::Error::msg)?;
+    let request_budget = plan.budget.max_requests as u64;
     let webshell_paths = WebshellPaths::embedded().map_err(anyhow::Error::msg)?;
     let mut output = Output::open(args.format, args.output.as_deref(), &cli.csv_profile)?;
     output.start("scan", kb.origin())?;
@@ -150,6 +151,8 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
             bar.finish();
         }
         output.end.stats.insert("endpoints_done".into(), progress.done.load(Ordering::Relaxed));
+        output.end.stats.insert("http_requests".into(), progress.http_requests.load(Ordering::Relaxed));
+        output.end.stats.insert("request_budget_per_endpoint".into(), request_budget);
         let internal_failures = progress.internal_failures.load(Ordering::Relaxed);
         if internal_failures > 0 {
             output.end.stats.insert("internal_failures".into(), internal_failures);

@@ -18,6 +18,13 @@ use crate::tls::survey::{self, TlsSurvey};
 use crate::tls::{HandshakeBounds, TlsError};
 
 impl Shared {
+    /// Run the probe plan, counting its requests for `run_end`.
+    async fn run_plan(&self, session: &mut HttpSession, random: &str) -> probe::PlanRun {
+        let run = probe::run_plan(session, &self.plan, random).await;
+        self.progress.http_requests.fetch_add(run.requests_sent as u64, std::sync::atomic::Ordering::Relaxed);
+        run
+    }
+
     pub(super) async fn probe(&self, endpoint: &Endpoint) -> Vec<Record> {
         let label = format!("{}:{}", endpoint.host_label(), endpoint.port);
         let ip = match endpoint.ip {
@@ -39,7 +46,7 @@ impl Shared {
         let mut session = HttpSession::new(self.options.http.clone(), target.clone());
         let random = random_token(&label, self.options.seed);
         let addr = SocketAddr::new(ip, endpoint.port);
-        let mut run = probe::run_plan(&mut session, &self.plan, &random).await;
+        let mut run = self.run_plan(&mut session, &random).await;
         let tls_refused = tls && matches!(run.error, Some(ProbeError::Tls(TlsError::Handshake(_))));
         // Inside TLS, something that is not HTTP: a mail or rsync dialect over implicit TLS
         // on a port of its own choosing (IMAPS on 10993).
@@ -55,7 +62,7 @@ impl Shared {
         // something that is not TLS speaks plain text.
         if endpoint.tls.is_none() && run.answers.len() == 1 && matches!(run.error, Some(ProbeError::Tls(_))) {
             session = HttpSession::new(self.options.http.clone(), HttpTarget { tls: false, ..target.clone() });
-            run = probe::run_plan(&mut session, &self.plan, &random).await;
+            run = self.run_plan(&mut session, &random).await;
         }
         // A server that talks first in a mail or rsync dialect on a port of its own choosing.
         if endpoint.tls.is_none()
@@ -69,7 +76,7 @@ impl Shared {
         // be a TLS alert from a server that wants a ClientHello first.
         if endpoint.tls.is_none() && !tls && run.answers.len() == 1 && matches!(&run.error, Some(ProbeError::Wire(_))) {
             let mut over_tls = HttpSession::new(self.options.http.clone(), HttpTarget { tls: true, ..target });
-            let tls_run = probe::run_plan(&mut over_tls, &self.plan, &random).await;
+            let tls_run = self.run_plan(&mut over_tls, &random).await;
             if tls_run.answers.iter().any(|a| a.response.is_some()) {
                 (session, run) = (over_tls, tls_run);
             }

@@ -81,6 +81,8 @@ pub struct Progress {
     /// Probes that failed inside seawall (a panic): each is an error record too, and the run
     /// must not end as if all went well.
     pub internal_failures: AtomicU64,
+    /// HTTP requests of the probe plan sent, every endpoint and attempt included.
+    pub http_requests: AtomicU64,
 }
 
 /// One endpoint's records, sent together by [`Scanner::run_endpoints`] (an endpoint that
