@@ -174,8 +174,8 @@ fn expectations() -> Vec<Expect> {
         e(Pop3, 21110, Some("dovecot"), Some(true), Some(false), MODERN, &["SW-TLS-SELF-SIGNED"]),
         e(Imaps, 20993, Some("dovecot"), None, Some(false), MODERN, &["SW-TLS-SELF-SIGNED"]),
         e(Pop3s, 20995, Some("dovecot"), None, Some(false), MODERN, &["SW-TLS-SELF-SIGNED"]),
-        // rustls refuses the RSA-1024 v1 certificate: the dialogue is read by a second try that does
-        // not check handshake signatures, and the hand-built hellos still read every version.
+        // The RSA-1024/SHA-1 certificate is read on the first handshake (reading is not trusting),
+        // and the hand-built hellos still read every version.
         e(Imaps, 21993, Some("dovecot"), None, Some(false), MODERN, weak_cert),
         e(Pop3s, 21995, Some("dovecot"), None, Some(false), MODERN, weak_cert),
         e(
