@@ -4,7 +4,7 @@
 //! next bytes are a ClientHello (for the TLS version probes of [`crate::tls::legacy`]).
 
 use super::conn::{Conn, LineDialer, MailError};
-use super::mail::{MailObservation, MailProtocol, Starttls};
+use super::mail::{Family, MailObservation, MailProtocol, Starttls};
 use super::{imap, pop3, smtp};
 
 /// How the server answered the protocol's STARTTLS command.
@@ -60,9 +60,13 @@ pub(crate) async fn open_for_hello(protocol: MailProtocol, dialer: &LineDialer<'
     let mut conn = dialer.plain().await?;
     if !protocol.implicit_tls() {
         let answer = match protocol.family() {
-            "smtp" => smtp::begin_tls(&mut conn, &dialer.settings.ehlo_name).await?,
-            "imap" => imap::begin_tls(&mut conn).await?,
-            _ => pop3::begin_tls(&mut conn).await?,
+            Family::Smtp => smtp::begin_tls(&mut conn, &dialer.settings.ehlo_name).await?,
+            Family::Imap => imap::begin_tls(&mut conn).await?,
+            Family::Pop3 => pop3::begin_tls(&mut conn).await?,
+            // rsync has no STARTTLS: nothing to begin.
+            Family::Rsync => {
+                return Err(MailError::Refused { step: "STARTTLS", reply: "rsync has no STARTTLS".into() });
+            }
         };
         if let Answer::Refused(reply) = answer {
             return Err(MailError::Refused { step: "STARTTLS", reply });

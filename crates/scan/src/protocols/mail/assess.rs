@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Service, Severity, TlsInfo};
 use serde_json::{Value, json};
 
-use super::{MailObservation, MailOutcome, MailProtocol, Starttls};
+use super::{Family, MailObservation, MailOutcome, MailProtocol, Starttls};
 use crate::protocols::rsync::versions::VersionTable;
 use crate::protocols::rsync::{Access, RsyncObservation};
 use crate::tls::legacy::{LegacyReport, TlsVersion};
@@ -209,11 +209,11 @@ pub(crate) fn mail_outcome(
 
 fn cleartext_remediation(protocol: MailProtocol, product: Option<&str>) -> String {
     let generic = match protocol.family() {
-        "smtp" => "Offer AUTH only after STARTTLS (or only on 465/587 with TLS required)",
-        "imap" => {
+        Family::Smtp => "Offer AUTH only after STARTTLS (or only on 465/587 with TLS required)",
+        Family::Imap => {
             "Refuse LOGIN and PLAIN/LOGIN mechanisms before STARTTLS (advertise LOGINDISABLED), or serve IMAP on 993 only"
         }
-        _ => "Refuse USER/PASS and PLAIN/LOGIN before STLS, or serve POP3 on 995 only",
+        Family::Pop3 | Family::Rsync => "Refuse USER/PASS and PLAIN/LOGIN before STLS, or serve POP3 on 995 only",
     };
     let specific = match (product, protocol.family()) {
         (Some("postfix"), _) => " (Postfix: smtpd_tls_auth_only = yes).",
@@ -222,8 +222,8 @@ fn cleartext_remediation(protocol: MailProtocol, product: Option<&str>) -> Strin
             " (Dovecot 2.3: disable_plaintext_auth = yes; 2.4: auth_allow_cleartext = no; and scan from another \
              address than the server's own, which Dovecot always treats as secure)."
         }
-        (Some("exchange"), "imap") => " (Exchange: Set-ImapSettings -LoginType SecureLogin).",
-        (Some("exchange"), "pop3") => " (Exchange: Set-PopSettings -LoginType SecureLogin).",
+        (Some("exchange"), Family::Imap) => " (Exchange: Set-ImapSettings -LoginType SecureLogin).",
+        (Some("exchange"), Family::Pop3) => " (Exchange: Set-PopSettings -LoginType SecureLogin).",
         (Some("exchange"), _) => {
             " (Exchange: on the receive connector, remove BasicAuth or set RequireTLS / BasicAuthRequireTLS)."
         }

@@ -107,15 +107,24 @@ impl MailProtocol {
         matches!(self, MailProtocol::Smtps | MailProtocol::Imaps | MailProtocol::Pop3s)
     }
 
-    /// The dialect family: `smtp`, `imap`, `pop3` or `rsync`.
-    pub fn family(self) -> &'static str {
+    /// The dialect spoken, with or without TLS.
+    pub fn family(self) -> Family {
         match self {
-            MailProtocol::Smtp | MailProtocol::Submission | MailProtocol::Smtps => "smtp",
-            MailProtocol::Imap | MailProtocol::Imaps => "imap",
-            MailProtocol::Pop3 | MailProtocol::Pop3s => "pop3",
-            MailProtocol::Rsync => "rsync",
+            MailProtocol::Smtp | MailProtocol::Submission | MailProtocol::Smtps => Family::Smtp,
+            MailProtocol::Imap | MailProtocol::Imaps => Family::Imap,
+            MailProtocol::Pop3 | MailProtocol::Pop3s => Family::Pop3,
+            MailProtocol::Rsync => Family::Rsync,
         }
     }
+}
+
+/// A dialect: the speaker module that talks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Smtp,
+    Imap,
+    Pop3,
+    Rsync,
 }
 
 /// Bounds and identity of every mail probe of a scan.
@@ -193,9 +202,11 @@ pub async fn probe_mail(
 
 async fn converse(protocol: MailProtocol, dialer: &LineDialer<'_>, banners: &banners::Banners) -> MailObservation {
     match protocol.family() {
-        "smtp" => smtp::converse(dialer, protocol.implicit_tls(), banners).await,
-        "imap" => imap::converse(dialer, protocol.implicit_tls(), banners).await,
-        _ => pop3::converse(dialer, protocol.implicit_tls(), banners).await,
+        Family::Smtp => smtp::converse(dialer, protocol.implicit_tls(), banners).await,
+        Family::Imap => imap::converse(dialer, protocol.implicit_tls(), banners).await,
+        Family::Pop3 => pop3::converse(dialer, protocol.implicit_tls(), banners).await,
+        // rsync has its own speaker (see `probe_mail`); nothing to converse here.
+        Family::Rsync => MailObservation::default(),
     }
 }
 
