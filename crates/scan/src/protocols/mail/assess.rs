@@ -1,7 +1,7 @@
 //! From what a conversation saw to a `service` record and findings. Rule ids
 //! are stable: SW-MAIL-CLEARTEXT-AUTH, SW-MAIL-NO-TLS, SW-MAIL-STARTTLS-BROKEN,
 //! SW-MAIL-PREAUTH, SW-RSYNC-VULNERABLE, SW-RSYNC-OPEN-MODULE (TLS rules: see
-//! [`super::posture`]).
+//! [`crate::tls::posture`]).
 
 use std::net::SocketAddr;
 

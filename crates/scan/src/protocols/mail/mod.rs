@@ -5,7 +5,7 @@
 //! Non-intrusive by construction. Each module documents the exact bytes it
 //! sends; none sends a credential, a mail transaction (MAIL FROM, RCPT TO,
 //! DATA) or a file request. Every read is bounded in bytes, lines and time
-//! ([`lines`]), and the whole probe of one port ends by `settings.total`.
+//! ([`crate::net::lines`]), and the whole probe of one port ends by `settings.total`.
 //!
 //! [`probe_mail`] is the entry point; it returns a `service` record carrying
 //! every fact observed and the findings that follow from them:
