@@ -17,15 +17,25 @@ pub struct ReleaseDate {
 }
 
 impl ReleaseDate {
-    pub fn parse(text: &str) -> Result<ReleaseDate, String> {
+    pub fn parse(text: &str) -> Result<ReleaseDate, BadReleaseDate> {
         let text = text.trim();
+        let bad = |source| BadReleaseDate { text: text.to_owned(), source };
         if text.len() == 7 {
-            let date: Date = format!("{text}-01").parse().map_err(|e| format!("date {text:?}: {e}"))?;
+            let date: Date = format!("{text}-01").parse().map_err(bad)?;
             return Ok(ReleaseDate { date, month_only: true });
         }
-        let date: Date = text.parse().map_err(|e| format!("date {text:?}: {e}"))?;
+        let date: Date = text.parse().map_err(bad)?;
         Ok(ReleaseDate { date, month_only: false })
     }
+}
+
+/// A release date that is neither `YYYY-MM-DD` nor `YYYY-MM`.
+#[derive(Debug, thiserror::Error)]
+#[error("date {text:?}: {source}")]
+pub struct BadReleaseDate {
+    pub text: String,
+    #[source]
+    pub source: jiff::Error,
 }
 
 impl fmt::Display for ReleaseDate {
