@@ -342,3 +342,48 @@ async fn an_ehlo_keyword_cut_inside_a_utf8_character() {
     let rules: Vec<&str> = outcome.findings.iter().map(|f| f.rule.id.as_str()).collect();
     assert!(rules.contains(&"SW-MAIL-CLEARTEXT-AUTH"), "{rules:?}");
 }
+
+// See: issue 14, item 1, end to end: the engine, told only the port, reads SMTP from the
+// greeting and records the endpoint (before the fix the task panicked and the endpoint vanished).
+#[tokio::test]
+async fn the_engine_records_the_utf8_ehlo_server() {
+    use std::sync::Arc;
+
+    use seawall_kb::KnowledgeBase;
+    use seawall_model::Record;
+    use seawall_scan::engine::{ScanOptions, Scanner};
+    use seawall_scan::exchange::plan::ProbePlan;
+    use seawall_scan::exchange::webshells::WebshellPaths;
+    use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
+    use seawall_scan::space::TargetSpace;
+    use seawall_scan::targets::TargetSpec;
+
+    let addr = hostile(ehlo_keyword_inside_a_utf8_character).await;
+    let http = HttpSettings {
+        timeouts: Timeouts { connect: READ, tls: READ, response_head: READ, body: READ },
+        limits: Limits::default(),
+        user_agent: "seawall-test".into(),
+        tls: probe_client_config(&[b"http/1.1"]),
+        source: Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))).into(),
+    };
+    let options = ScanOptions { host_timeout: Duration::from_secs(15), ..ScanOptions::new(http) };
+    let specs = vec![TargetSpec::Endpoint { ip: addr.ip(), port: addr.port(), tls: None }];
+    let space = Arc::new(TargetSpace::new(specs, &[25], vec![]).expect("space"));
+    let kb = Arc::new(KnowledgeBase::embedded().expect("kb"));
+    let scanner =
+        Scanner::new(kb, ProbePlan::embedded().expect("plan"), WebshellPaths::embedded().expect("paths"), options);
+    let progress = scanner.progress();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let run = tokio::spawn(scanner.run(space, tx));
+    let mut records = Vec::new();
+    while let Some(record) = rx.recv().await {
+        records.push(record);
+    }
+    run.await.expect("scan task");
+    let service = records
+        .iter()
+        .find_map(|r| if let Record::Service(s) = r { Some(s) } else { None })
+        .unwrap_or_else(|| panic!("the endpoint is recorded: {records:?}"));
+    assert_eq!((service.protocol.as_str(), service.cleartext_auth), ("smtp", Some(true)));
+    assert_eq!(progress.internal_failures.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
