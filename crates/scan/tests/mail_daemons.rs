@@ -21,7 +21,7 @@ use seawall_model::{Location, Record, Service};
 use seawall_scan::engine::{ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
-use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
+use seawall_scan::protocols::http::{HttpSettings, Timeouts};
 use seawall_scan::protocols::mail::{MailOutcome, MailProtocol, MailSettings, probe_mail};
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::TargetSpec;
@@ -377,18 +377,13 @@ async fn real_daemons_report_each_configuration_exactly() {
 async fn engine_agrees(results: &[(Expect, MailOutcome)]) -> Vec<String> {
     let mut ports: Vec<u16> = results.iter().map(|(e, _)| e.port).collect();
     ports.push(20873);
-    let http = HttpSettings {
-        timeouts: Timeouts {
-            connect: Duration::from_secs(3),
-            tls: Duration::from_secs(5),
-            response_head: Duration::from_secs(5),
-            body: Duration::from_secs(5),
-        },
-        limits: Limits::default(),
-        user_agent: "seawall-test".into(),
-        tls: probe_client_config(&[b"http/1.1"]),
-        source: Some(IpAddr::V4(SOURCE)).into(),
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(3),
+        tls: Duration::from_secs(5),
+        response_head: Duration::from_secs(5),
+        body: Duration::from_secs(5),
     };
+    let http = HttpSettings { timeouts, source: Some(IpAddr::V4(SOURCE)).into(), ..HttpSettings::new("seawall-test") };
     let options = ScanOptions { host_timeout: Duration::from_secs(40), per_host: 8, ..ScanOptions::new(http) };
     let specs = vec![TargetSpec::Net(IpNet::from(IpAddr::V4(LISTEN)))];
     let space = Arc::new(TargetSpace::new(specs, &ports, vec![]).expect("space"));

@@ -354,17 +354,15 @@ async fn the_engine_records_the_utf8_ehlo_server() {
     use seawall_scan::engine::{ScanOptions, Scanner};
     use seawall_scan::exchange::plan::ProbePlan;
     use seawall_scan::exchange::webshells::WebshellPaths;
-    use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
+    use seawall_scan::protocols::http::{HttpSettings, Timeouts};
     use seawall_scan::space::TargetSpace;
     use seawall_scan::targets::TargetSpec;
 
     let addr = hostile(ehlo_keyword_inside_a_utf8_character).await;
     let http = HttpSettings {
         timeouts: Timeouts { connect: READ, tls: READ, response_head: READ, body: READ },
-        limits: Limits::default(),
-        user_agent: "seawall-test".into(),
-        tls: probe_client_config(&[b"http/1.1"]),
         source: Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))).into(),
+        ..HttpSettings::new("seawall-test")
     };
     let options = ScanOptions { host_timeout: Duration::from_secs(15), ..ScanOptions::new(http) };
     let specs = vec![TargetSpec::Endpoint { ip: addr.ip(), port: addr.port(), tls: None }];

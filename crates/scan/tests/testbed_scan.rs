@@ -11,37 +11,27 @@ use seawall_model::{Record, Service};
 use seawall_scan::engine::{ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
-use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
-use seawall_scan::shard::Shard;
+use seawall_scan::protocols::http::{HttpSettings, Timeouts};
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::TargetSpec;
-use seawall_scan::tls::probe_client_config;
 use seawall_testbed::{ExchangeHost, Fleet, HostKind, HostSpec, Hostile, deployment_fleet, standard_fleet};
 use tokio::sync::mpsc;
 
 fn options(probe_webshells: bool, active: bool) -> ScanOptions {
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        tls: Duration::from_secs(2),
+        response_head: Duration::from_secs(3),
+        body: Duration::from_secs(3),
+    };
     ScanOptions {
-        concurrency: 64,
-        rate: None,
         per_host: 2,
         host_timeout: Duration::from_secs(12),
-        http: HttpSettings {
-            timeouts: Timeouts {
-                connect: Duration::from_secs(2),
-                tls: Duration::from_secs(2),
-                response_head: Duration::from_secs(3),
-                body: Duration::from_secs(3),
-            },
-            limits: Limits::default(),
-            user_agent: "seawall-test".into(),
-            tls: probe_client_config(&[b"http/1.1"]),
-            source: Default::default(),
-        },
         seed: 7,
-        shard: Shard::WHOLE,
         as_of: "2026-11-30T00:00:00Z".parse().expect("instant"),
         probe_webshells,
         active,
+        ..ScanOptions::new(HttpSettings { timeouts, ..HttpSettings::new("seawall-test") })
     }
 }
 

@@ -20,10 +20,9 @@ use seawall_scan::engine::{ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
 use seawall_scan::net::SourceAddrs;
-use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
+use seawall_scan::protocols::http::{HttpSettings, Timeouts};
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::TargetSpec;
-use seawall_scan::tls::probe_client_config;
 use tokio::sync::mpsc;
 
 /// An `openssl s_server` started by this test, stopped by its PID when dropped.
@@ -112,18 +111,13 @@ async fn scan_space(space: TargetSpace, source: SourceAddrs) -> Vec<Record> {
 }
 
 async fn scan_space_as_of(space: TargetSpace, source: SourceAddrs, as_of: jiff::Timestamp) -> Vec<Record> {
-    let http = HttpSettings {
-        timeouts: Timeouts {
-            connect: Duration::from_secs(2),
-            tls: Duration::from_secs(3),
-            response_head: Duration::from_secs(3),
-            body: Duration::from_secs(3),
-        },
-        limits: Limits::default(),
-        user_agent: "seawall-test".into(),
-        tls: probe_client_config(&[b"http/1.1"]),
-        source,
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        tls: Duration::from_secs(3),
+        response_head: Duration::from_secs(3),
+        body: Duration::from_secs(3),
     };
+    let http = HttpSettings { timeouts, source, ..HttpSettings::new("seawall-test") };
     let options = ScanOptions { host_timeout: Duration::from_secs(30), as_of, ..ScanOptions::new(http) };
     let space = Arc::new(space);
     let kb = Arc::new(KnowledgeBase::embedded().expect("kb"));

@@ -13,11 +13,10 @@ use seawall_scan::engine::{EndpointRecords, ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
 use seawall_scan::net::SourceAddrs;
-use seawall_scan::protocols::http::{HttpSettings, Limits, Timeouts};
+use seawall_scan::protocols::http::{HttpSettings, Timeouts};
 use seawall_scan::shard::Shard;
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::{TargetSpec, parse_exclude_list, parse_ports, parse_target_list};
-use seawall_scan::tls::probe_client_config;
 use tokio::sync::mpsc;
 
 use crate::cli::{Cli, ScanArgs};
@@ -94,10 +93,8 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
                 response_head: seconds(args.read_timeout, "--read-timeout")?,
                 body: seconds(args.read_timeout, "--read-timeout")?,
             },
-            limits: Limits::default(),
-            user_agent,
-            tls: probe_client_config(&[b"http/1.1"]),
             source: SourceAddrs::from_addrs(args.source.iter().copied()),
+            ..HttpSettings::new(user_agent)
         },
         seed: stored.as_ref().map(Stored::seed).or(args.seed).unwrap_or_else(random_seed),
         shard,

@@ -64,6 +64,20 @@ pub struct HttpSettings {
     pub source: SourceAddrs,
 }
 
+impl HttpSettings {
+    /// Default timeouts and limits, the probe TLS configuration offering `http/1.1`, no source
+    /// address: what the CLI, the demo and the tests start from.
+    pub fn new(user_agent: impl Into<String>) -> HttpSettings {
+        HttpSettings {
+            timeouts: Timeouts::default(),
+            limits: Limits::default(),
+            user_agent: user_agent.into(),
+            tls: crate::tls::probe_client_config(&[b"http/1.1"]),
+            source: SourceAddrs::default(),
+        }
+    }
+}
+
 /// Where to talk to and how.
 #[derive(Debug, Clone)]
 pub struct HttpTarget {
