@@ -111,6 +111,7 @@ impl Shared {
         record_plan_facts(&mut service, &run, &fp);
         let mut tls_findings = Vec::new();
         if let Some(rustls) = session.tls_info().cloned() {
+            session.close();
             let survey = self.survey_tls(endpoint, addr, Some(&rustls)).await;
             service.tls = survey.tls.or(Some(rustls));
             service.facts.insert("tls_versions_probed".into(), survey.probed.into());

@@ -191,6 +191,12 @@ impl HttpSession {
         self.tls_info.as_ref()
     }
 
+    /// Close the kept-alive connection (the next request opens a new one): an endpoint never
+    /// holds more than one connection at a time while other probes of it run.
+    pub fn close(&mut self) {
+        self.stream = None;
+    }
+
     /// How many connections were opened so far.
     pub fn connections(&self) -> u32 {
         self.connections
