@@ -5,7 +5,7 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use seawall_scan::exchange::fingerprint::{Answer, fingerprint};
 use seawall_scan::exchange::parse;
-use seawall_scan::http::HttpResponse;
+use seawall_scan::protocols::http::HttpResponse;
 
 const IDS: [&str; 6] = ["owa", "logon", "ews", "exporttool", "baseline", "root"];
 
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
                 body_truncated: false,
                 body_timed_out: false,
             };
-            Answer { id: IDS[i].into(), method: "GET".into(), path: "/".into(), response: Ok(response) }
+            Answer { id: IDS[i].into(), method: "GET".into(), path: "/".into(), response: Some(response) }
         })
         .collect();
     let fp = fingerprint(&answers);

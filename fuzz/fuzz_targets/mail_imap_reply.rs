@@ -2,8 +2,8 @@
 //! IMAP greetings, CAPABILITY lines and tagged answers, then the cleartext-auth verdict.
 
 use libfuzzer_sys::fuzz_target;
-use seawall_scan::mail::banners::{Banners, exchange_server_name};
-use seawall_scan::mail::imap;
+use seawall_scan::protocols::mail::banners::{Banners, exchange_server_name};
+use seawall_scan::protocols::imap;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -2,8 +2,8 @@
 //! POP3 greetings and CAPA answers, then the cleartext-auth verdict and the IMPLEMENTATION product.
 
 use libfuzzer_sys::fuzz_target;
-use seawall_scan::mail::banners::Banners;
-use seawall_scan::mail::pop3;
+use seawall_scan::protocols::mail::banners::Banners;
+use seawall_scan::protocols::pop3;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

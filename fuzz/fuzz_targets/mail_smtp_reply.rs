@@ -2,8 +2,8 @@
 //! SMTP replies as a hostile server sends them: reply framing, EHLO keywords, AUTH exposure, greeting product.
 
 use libfuzzer_sys::fuzz_target;
-use seawall_scan::mail::banners::Banners;
-use seawall_scan::mail::smtp;
+use seawall_scan::protocols::mail::banners::Banners;
+use seawall_scan::protocols::smtp;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

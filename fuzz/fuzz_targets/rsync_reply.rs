@@ -2,8 +2,8 @@
 //! The rsync daemon's greeting, #list answer (MOTD and modules) and module-request answer, then the version table.
 
 use libfuzzer_sys::fuzz_target;
-use seawall_scan::mail::rsync;
-use seawall_scan::mail::rsync_versions::VersionTable;
+use seawall_scan::protocols::rsync;
+use seawall_scan::protocols::rsync::versions::VersionTable;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

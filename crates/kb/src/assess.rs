@@ -12,8 +12,13 @@ use crate::version::{BuildNumber, BuildQuery};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Precision {
-    /// The exact update is known (or the highest update it can be at least).
+    /// The build is in the table: its update is known.
     Exact,
+    /// The revision is not in the table (a re-released update, a hotfix build): it lies after
+    /// one known build of its CU and before the next, or after the last known update of a CU
+    /// no longer updated, or below the CU's official build. `placement` names the builds.
+    /// CVEs fixed by the next build are possibly open, never open.
+    Between,
     /// Only the CU is known (`15.2.858`, the `/owa/auth/15.2.858/` path).
     Cu,
     /// Newer than anything in the table: every known CVE is fixed, newer ones may not be.
@@ -278,6 +283,25 @@ impl KnowledgeBase {
             // Only major.minor.build: the lowest row with that key, the highest it may reach.
             let same: Vec<usize> =
                 rows.iter().copied().filter(|&i| self.row(i).build.cu_key() == query.cu_key()).collect();
+            if same.is_empty() && line.update_changes_build {
+                // A 2010-style build number (one per update) that is not in the table.
+                let at = rows.iter().copied().rfind(|&i| self.row(i).build.cu_key() < query.cu_key()).unwrap_or(first);
+                let next = rows.iter().copied().find(|&i| self.row(i).build.cu_key() > query.cu_key());
+                let placement = format!(
+                    "{query} is not in the table: after {}{}",
+                    self.row(at).build,
+                    next.map(|i| format!(" and before {}", self.row(i).build)).unwrap_or_default()
+                );
+                return Position {
+                    line,
+                    group: Some(group),
+                    lower: self.row(at).build,
+                    upper: next.map(|i| self.row(i).build),
+                    precision: Precision::Between,
+                    row: Some(at),
+                    placement: Some(placement),
+                };
+            }
             let at = same.first().copied().unwrap_or(first);
             let (precision, upper) = if line.update_changes_build {
                 (Precision::Exact, same.last().map(|&i| self.row(i).build))
@@ -306,7 +330,7 @@ impl KnowledgeBase {
                 group: Some(group),
                 lower: base.build,
                 upper: Some(base.build),
-                precision: Precision::Exact,
+                precision: Precision::Between,
                 row: Some(first),
                 placement: Some(placement),
             };
@@ -339,14 +363,33 @@ impl KnowledgeBase {
                 placement: Some(placement),
             };
         }
-        let label = if at_row.update.is_empty() { group.cu.clone() } else { at_row.update.clone() };
-        let placement = format!("{low} is not in the table: at least {label} ({})", at_row.build);
+        let label =
+            |row: &crate::data::BuildRow| if row.update.is_empty() { group.cu.clone() } else { row.update.clone() };
+        // The next known build of the CU bounds what this one can carry: a re-released update or
+        // a hotfix numbered below it may already hold its fixes, so those are possible, not certain.
+        let next = rows.iter().copied().find(|&i| self.row(i).build > low).map(|i| self.row(i));
+        let placement = match next {
+            Some(next) => format!(
+                "{low} is not in the table: between {} ({}) and {} ({}); fixes of {} may be installed",
+                label(at_row),
+                at_row.build,
+                label(next),
+                next.build,
+                label(next)
+            ),
+            None => format!(
+                "{low} is not in the table: after {} ({}), the last known update of {}",
+                label(at_row),
+                at_row.build,
+                group.cu
+            ),
+        };
         Position {
             line,
             group: Some(group),
-            lower: low,
-            upper: Some(low),
-            precision: Precision::Exact,
+            lower: at_row.build,
+            upper: next.map(|next| next.build),
+            precision: Precision::Between,
             row: Some(at),
             placement: Some(placement),
         }

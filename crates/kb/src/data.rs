@@ -16,18 +16,10 @@ pub struct ReleaseDate {
     pub month_only: bool,
 }
 
-/// A release date that is neither `YYYY-MM-DD` nor `YYYY-MM`.
-#[derive(Debug, thiserror::Error)]
-#[error("date {text:?}: {source}")]
-pub struct BadDate {
-    text: String,
-    source: jiff::Error,
-}
-
 impl ReleaseDate {
-    pub fn parse(text: &str) -> Result<ReleaseDate, BadDate> {
+    pub fn parse(text: &str) -> Result<ReleaseDate, BadReleaseDate> {
         let text = text.trim();
-        let bad = |source| BadDate { text: text.to_owned(), source };
+        let bad = |source| BadReleaseDate { text: text.to_owned(), source };
         if text.len() == 7 {
             let date: Date = format!("{text}-01").parse().map_err(bad)?;
             return Ok(ReleaseDate { date, month_only: true });
@@ -35,6 +27,15 @@ impl ReleaseDate {
         let date: Date = text.parse().map_err(bad)?;
         Ok(ReleaseDate { date, month_only: false })
     }
+}
+
+/// A release date that is neither `YYYY-MM-DD` nor `YYYY-MM`.
+#[derive(Debug, thiserror::Error)]
+#[error("date {text:?}: {source}")]
+pub struct BadReleaseDate {
+    pub text: String,
+    #[source]
+    pub source: jiff::Error,
 }
 
 impl fmt::Display for ReleaseDate {

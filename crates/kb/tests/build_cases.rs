@@ -6,6 +6,7 @@ use seawall_kb::{BuildQuery, BuildReport, CveStatus, KnowledgeBase, Precision};
 fn precision_name(p: Precision) -> &'static str {
     match p {
         Precision::Exact => "exact",
+        Precision::Between => "between",
         Precision::Cu => "cu",
         Precision::NewerThanKnown => "newer-than-known",
         Precision::Product => "product",
@@ -155,4 +156,29 @@ fn malformed_input_is_rejected() {
     for bad in ["", "15.2", "15.2.858.5.1", "fifteen", "15.2.858.x", "Version 15.2", "15.2.858.5; rm -rf /"] {
         assert!(BuildQuery::parse(bad).is_err(), "{bad:?}");
     }
+}
+
+// See: issue 13. A revision strictly between two known updates of one CU (a re-released
+// update, a hotfix build) is neither of them: the upper update's fixes may be installed.
+#[test]
+fn a_revision_between_two_updates_is_between_and_never_certainly_open() {
+    let kb = KnowledgeBase::embedded().expect("embedded kb loads");
+    // 2019 CU9: Apr21SU is 15.2.858.10, May21SU 15.2.858.12 (CVE-2021-31207 fixed by May21SU).
+    let report =
+        kb.assess(BuildQuery::parse("15.2.858.11").expect("parses"), "15.2.858.11", date(2026, 11, 30)).expect("known");
+    assert_eq!(report.precision, Precision::Between);
+    let json = serde_json::to_value(&report).expect("serialises");
+    assert_eq!(json["precision"], "between");
+    let placement = report.placement.as_deref().expect("placement names both builds");
+    assert!(placement.contains("15.2.858.10") && placement.contains("15.2.858.12"), "{placement}");
+    assert!(report.possibly_open_cves.iter().any(|c| c == "CVE-2021-31207"), "{:?}", report.possibly_open_cves);
+    assert!(!report.open_cves.iter().any(|c| c == "CVE-2021-31207"));
+    // Fixed by Apr21SU, below it: certainly fixed.
+    assert!(!report.cves.iter().any(|v| v.id == "CVE-2021-34473"));
+    // Never reached CU9 at all: certainly open.
+    assert!(report.open_cves.iter().any(|c| c == "CVE-2022-41082"));
+    // A build that is in the table stays exact.
+    let exact =
+        kb.assess(BuildQuery::parse("15.2.858.12").expect("parses"), "15.2.858.12", date(2026, 11, 30)).expect("known");
+    assert_eq!(exact.precision, Precision::Exact);
 }

@@ -1,4 +1,4 @@
-//! Probe mail and rsync ports with `seawall_scan::mail::probe_mail` and print
+//! Probe mail and rsync ports with `seawall_scan::protocols::mail::probe_mail` and print
 //! what was found, for scripts/compare-mail and for trying the speakers by hand.
 //!
 //! ```sh
@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use seawall_model::{ErrorRecord, Record};
-use seawall_scan::http::tls::probe_client_config;
-use seawall_scan::mail::{MailOutcome, MailProtocol, MailSettings, probe_mail};
+use seawall_scan::protocols::mail::{MailOutcome, MailProtocol, MailSettings, probe_mail};
+use seawall_scan::tls::probe_client_config;
 use tokio::sync::Semaphore;
 
 fn protocol(name: &str) -> Option<MailProtocol> {
@@ -155,7 +155,7 @@ async fn main() {
         max_line: 4096,
         max_lines: 1000,
         tls: probe_client_config(&[]),
-        source: args.source,
+        source: args.source.into(),
         ehlo_name: "seawall.invalid".into(),
     });
     let started = Instant::now();
@@ -183,7 +183,11 @@ async fn main() {
         records.extend(outcome.service.map(Record::Service));
         records.extend(outcome.findings.into_iter().map(Record::Finding));
         if let Some(message) = outcome.error {
-            records.push(Record::Error(ErrorRecord { source: addr.to_string(), message, position: None }));
+            records.push(Record::Error(ErrorRecord {
+                source: addr.to_string(),
+                message: message.to_string(),
+                position: None,
+            }));
         }
         for record in records {
             match serde_json::to_string(&record) {

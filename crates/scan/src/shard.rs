@@ -9,16 +9,23 @@ pub struct Shard {
     pub count: u64,
 }
 
+/// A `--shard` that is not `I/N` with `0 <= I < N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidShard(pub String);
+
 impl Shard {
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
     /// Parse `I/N` with `0 <= I < N` (ZMap numbers shards from 0).
-    pub fn parse(text: &str) -> Result<Shard, String> {
-        let (index, count) = text.split_once('/').ok_or_else(|| format!("shard {text:?} is not I/N"))?;
-        let index: u64 = index.trim().parse().map_err(|_| format!("shard index {index:?} is not a number"))?;
-        let count: u64 = count.trim().parse().map_err(|_| format!("shard count {count:?} is not a number"))?;
+    pub fn parse(text: &str) -> Result<Shard, InvalidShard> {
+        let (index, count) = text.split_once('/').ok_or_else(|| InvalidShard(format!("shard {text:?} is not I/N")))?;
+        let index: u64 =
+            index.trim().parse().map_err(|_| InvalidShard(format!("shard index {index:?} is not a number")))?;
+        let count: u64 =
+            count.trim().parse().map_err(|_| InvalidShard(format!("shard count {count:?} is not a number")))?;
         if count == 0 || index >= count {
-            return Err(format!("shard {index}/{count}: need 0 <= I < N"));
+            return Err(InvalidShard(format!("shard {index}/{count}: need 0 <= I < N")));
         }
         Ok(Shard { index, count })
     }

@@ -53,8 +53,17 @@ pub struct TargetSpace {
     exclude: Vec<IpNet>,
 }
 
+/// A target space that cannot be indexed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpaceError {
+    #[error("{0} is too large to scan (more than 2^62 addresses)")]
+    NetTooLarge(IpNet),
+    #[error("target space too large")]
+    TooLarge,
+}
+
 impl TargetSpace {
-    pub fn new(specs: Vec<TargetSpec>, ports: &[u16], exclude: Vec<IpNet>) -> Result<TargetSpace, String> {
+    pub fn new(specs: Vec<TargetSpec>, ports: &[u16], exclude: Vec<IpNet>) -> Result<TargetSpace, SpaceError> {
         let ports: Arc<[u16]> = ports.into();
         let mut blocks = Vec::with_capacity(specs.len());
         let mut starts = Vec::with_capacity(specs.len());
@@ -64,7 +73,7 @@ impl TargetSpace {
                 TargetSpec::Net(net) => {
                     let host_bits = u32::from(net.max_prefix_len() - net.prefix_len());
                     if host_bits > 62 {
-                        return Err(format!("{net} is too large to scan (more than 2^62 addresses)"));
+                        return Err(SpaceError::NetTooLarge(net));
                     }
                     let hosts = 1u64 << host_bits;
                     (Block::Net { net }, hosts.saturating_mul(ports.len() as u64))
@@ -76,7 +85,7 @@ impl TargetSpace {
                 }
             };
             starts.push(total);
-            total = total.checked_add(size).filter(|&t| t <= MAX_SPACE).ok_or("target space too large")?;
+            total = total.checked_add(size).filter(|&t| t <= MAX_SPACE).ok_or(SpaceError::TooLarge)?;
             blocks.push(block);
         }
         Ok(TargetSpace { blocks, starts, total, ports, exclude: IpNet::aggregate(&exclude) })

@@ -16,6 +16,11 @@ pub enum TargetSpec {
     Name { name: String, port: Option<u16>, tls: Option<bool> },
 }
 
+/// Why a target, port list or range does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0}")]
+pub struct InvalidTarget(pub String);
+
 /// A target that cannot be parsed, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{origin}: {input:?}: {reason}")]
@@ -27,10 +32,10 @@ pub struct TargetError {
 
 impl TargetSpec {
     /// Parse an address, CIDR, `host:port`, `[v6]:port`, hostname or URL.
-    pub fn parse(text: &str) -> Result<TargetSpec, String> {
+    pub fn parse(text: &str) -> Result<TargetSpec, InvalidTarget> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("empty target".into());
+            return Err(InvalidTarget("empty target".into()));
         }
         if let Some((scheme, rest)) = text.split_once("://") {
             return parse_url(scheme, rest);
@@ -53,24 +58,24 @@ impl TargetSpec {
     }
 }
 
-fn parse_port(text: &str) -> Result<u16, String> {
+fn parse_port(text: &str) -> Result<u16, InvalidTarget> {
     match text.parse::<u16>() {
-        Ok(0) | Err(_) => Err(format!("bad port {text:?}")),
+        Ok(0) | Err(_) => Err(InvalidTarget(format!("bad port {text:?}"))),
         Ok(port) => Ok(port),
     }
 }
 
-fn parse_url(scheme: &str, rest: &str) -> Result<TargetSpec, String> {
+fn parse_url(scheme: &str, rest: &str) -> Result<TargetSpec, InvalidTarget> {
     let (tls, default_port) = match scheme.to_ascii_lowercase().as_str() {
         "https" => (true, 443),
         "http" => (false, 80),
-        other => return Err(format!("unsupported scheme {other:?} (http or https)")),
+        other => return Err(InvalidTarget(format!("unsupported scheme {other:?} (http or https)"))),
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     if let Some(v6) = authority.strip_prefix('[') {
-        let (addr, after) = v6.split_once(']').ok_or("unclosed [ in URL")?;
-        let ip: IpAddr = addr.parse().map_err(|_| format!("bad IPv6 address {addr:?}"))?;
+        let (addr, after) = v6.split_once(']').ok_or_else(|| InvalidTarget("unclosed [ in URL".into()))?;
+        let ip: IpAddr = addr.parse().map_err(|_| InvalidTarget(format!("bad IPv6 address {addr:?}")))?;
         let port = match after.strip_prefix(':') {
             Some(port) => parse_port(port)?,
             None => default_port,
@@ -88,7 +93,7 @@ fn parse_url(scheme: &str, rest: &str) -> Result<TargetSpec, String> {
     Ok(TargetSpec::Name { name: host.to_ascii_lowercase(), port: Some(port), tls: Some(tls) })
 }
 
-fn validate_hostname(host: &str) -> Result<(), String> {
+fn validate_hostname(host: &str) -> Result<(), InvalidTarget> {
     let ok = !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|label| {
@@ -97,7 +102,7 @@ fn validate_hostname(host: &str) -> Result<(), String> {
                 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 && !label.starts_with('-')
         });
-    if ok { Ok(()) } else { Err(format!("not an address, network, host name or URL: {host:?}")) }
+    if ok { Ok(()) } else { Err(InvalidTarget(format!("not an address, network, host name or URL: {host:?}"))) }
 }
 
 /// Parse a target list: plain targets one per line, ZMap output (an address per
@@ -127,7 +132,7 @@ pub fn parse_target_list(text: &str, origin: &str) -> (Vec<TargetSpec>, Vec<Targ
             let cell = cells.get(saddr_column.unwrap_or(0)).copied().unwrap_or_default();
             match TargetSpec::parse(cell) {
                 Ok(spec) => targets.push(spec),
-                Err(reason) => errors.push(error(reason)),
+                Err(reason) => errors.push(error(reason.0)),
             }
             continue;
         }
@@ -139,30 +144,30 @@ pub fn parse_target_list(text: &str, origin: &str) -> (Vec<TargetSpec>, Vec<Targ
             }
             ["closed" | "banner", ..] => continue,
             [single] => TargetSpec::parse(single),
-            _ => Err("expected one target per line".to_owned()),
+            _ => Err(InvalidTarget("expected one target per line".to_owned())),
         };
         match parsed {
             Ok(spec) => targets.push(spec),
-            Err(reason) => errors.push(error(reason)),
+            Err(reason) => errors.push(error(reason.0)),
         }
     }
     (targets, errors)
 }
 
-fn masscan_endpoint(ip: &str, port: &str) -> Result<TargetSpec, String> {
-    let ip: IpAddr = ip.parse().map_err(|_| format!("bad address {ip:?}"))?;
+fn masscan_endpoint(ip: &str, port: &str) -> Result<TargetSpec, InvalidTarget> {
+    let ip: IpAddr = ip.parse().map_err(|_| InvalidTarget(format!("bad address {ip:?}")))?;
     Ok(TargetSpec::Endpoint { ip, port: parse_port(port)?, tls: None })
 }
 
 /// Parse `-p`: `443`, `25,587,465`, `8000-8010`, mixed.
-pub fn parse_ports(text: &str) -> Result<Vec<u16>, String> {
+pub fn parse_ports(text: &str) -> Result<Vec<u16>, InvalidTarget> {
     let mut ports = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.split_once('-') {
             Some((low, high)) => {
                 let (low, high) = (parse_port(low)?, parse_port(high)?);
                 if low > high {
-                    return Err(format!("empty port range {part:?}"));
+                    return Err(InvalidTarget(format!("empty port range {part:?}")));
                 }
                 ports.extend(low..=high);
             }
@@ -170,7 +175,7 @@ pub fn parse_ports(text: &str) -> Result<Vec<u16>, String> {
         }
     }
     if ports.is_empty() {
-        return Err("no ports given".into());
+        return Err(InvalidTarget("no ports given".into()));
     }
     ports.sort_unstable();
     ports.dedup();

@@ -9,8 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use seawall_scan::http::tls::probe_client_config;
-use seawall_scan::mail::{MailOutcome, MailProtocol, MailSettings, probe_mail};
+use seawall_scan::protocols::mail::{MailError, MailOutcome, MailProtocol, MailSettings, probe_mail};
+use seawall_scan::tls::probe_client_config;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -27,7 +27,7 @@ fn settings() -> MailSettings {
         max_line: 1024,
         max_lines: 100,
         tls: probe_client_config(&[]),
-        source: Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))),
+        source: Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))).into(),
         ehlo_name: "scanner.test".into(),
     }
 }
@@ -217,7 +217,8 @@ async fn a_greeting_line_that_never_ends() {
     assert_bounded(elapsed);
     assert!(outcome.service.is_none());
     let error = outcome.error.expect("an error");
-    assert!(error.contains("line longer than 1024 bytes"), "{error}");
+    assert!(matches!(error, MailError::Line { step: "greeting", .. }), "{error}");
+    assert!(error.to_string().contains("line longer than 1024 bytes"), "{error}");
 }
 
 #[tokio::test]
@@ -227,7 +228,7 @@ async fn a_greeting_that_trickles_hits_the_total_limit() {
     assert_bounded(elapsed);
     assert!(elapsed >= TOTAL - Duration::from_millis(200), "stopped early: {elapsed:?}");
     let error = outcome.error.expect("an error");
-    assert!(error.contains("total time limit") || error.contains("line longer"), "{error}");
+    assert!(error.is_deadline() || error.to_string().contains("line longer"), "{error}");
 }
 
 #[tokio::test]
@@ -240,7 +241,7 @@ async fn ten_thousand_capability_lines() {
         let addr = hostile(handler).await;
         let (outcome, elapsed) = probe(protocol, addr).await;
         assert_bounded(elapsed);
-        let error = outcome.error.clone().expect("an error");
+        let error = outcome.error.as_ref().expect("an error").to_string();
         assert!(error.contains("longer than 100 lines"), "{}: {error}", protocol.name());
         // The greeting was real: the service is recorded with what was learnt before the flood.
         let service = outcome.service.expect("service");
@@ -269,7 +270,8 @@ async fn starttls_answered_with_a_garbage_line() {
     let (outcome, elapsed) = probe(MailProtocol::Smtp, addr).await;
     assert_bounded(elapsed);
     let error = outcome.error.expect("an error");
-    assert!(error.starts_with("STARTTLS: not an SMTP reply"), "{error}");
+    assert!(matches!(error, MailError::Malformed { step: "STARTTLS", .. }), "{error}");
+    assert!(error.to_string().starts_with("STARTTLS: not an SMTP reply"), "{error}");
     assert!(outcome.service.is_some_and(|s| s.starttls == Some(false)));
 }
 
@@ -290,7 +292,7 @@ async fn an_rsync_module_list_that_never_ends() {
     let addr = hostile(endless_rsync_modules).await;
     let (outcome, elapsed) = probe(MailProtocol::Rsync, addr).await;
     assert_bounded(elapsed);
-    let error = outcome.error.expect("an error");
+    let error = outcome.error.expect("an error").to_string();
     assert!(error.contains("longer than 100 lines"), "{error}");
 }
 
@@ -302,5 +304,84 @@ async fn nothing_listening_is_an_error_not_a_service() {
     let (outcome, elapsed) = probe(MailProtocol::Submission, addr).await;
     assert_bounded(elapsed);
     assert!(outcome.service.is_none());
-    assert!(outcome.error.is_some_and(|e| e.starts_with("connect:")));
+    assert!(matches!(outcome.error, Some(MailError::Connect(_))), "{:?}", outcome.error);
+}
+
+/// The server of issue 14, item 1, byte for byte: an EHLO keyword whose 4th byte falls
+/// inside a UTF-8 character (`ABC\xc3\xa9`).
+fn ehlo_keyword_inside_a_utf8_character(
+    stream: TcpStream,
+) -> Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
+    Box::pin(async move {
+        let mut reader = BufReader::new(stream);
+        reader.get_mut().write_all(b"220 mx ESMTP\r\n").await?;
+        loop {
+            let command = read_command(&mut reader).await?;
+            if command.is_empty() {
+                return Ok(());
+            }
+            let answer: &[u8] = if command.to_ascii_uppercase().starts_with("EHLO") {
+                b"250-mx\r\n250-ABC\xc3\xa9\r\n250 AUTH PLAIN\r\n"
+            } else {
+                b"221 bye\r\n"
+            };
+            reader.get_mut().write_all(answer).await?;
+        }
+    })
+}
+
+// See: issue 14, item 1 (the SMTP probe panicked and the endpoint vanished).
+#[tokio::test]
+async fn an_ehlo_keyword_cut_inside_a_utf8_character() {
+    let addr = hostile(ehlo_keyword_inside_a_utf8_character).await;
+    let (outcome, elapsed) = probe(MailProtocol::Smtp, addr).await;
+    assert_bounded(elapsed);
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    let service = outcome.service.expect("the endpoint is recorded");
+    assert_eq!(service.cleartext_auth, Some(true), "AUTH PLAIN offered without TLS");
+    let rules: Vec<&str> = outcome.findings.iter().map(|f| f.rule.id.as_str()).collect();
+    assert!(rules.contains(&"SW-MAIL-CLEARTEXT-AUTH"), "{rules:?}");
+}
+
+// See: issue 14, item 1, end to end: the engine, told only the port, reads SMTP from the
+// greeting and records the endpoint (before the fix the task panicked and the endpoint vanished).
+#[tokio::test]
+async fn the_engine_records_the_utf8_ehlo_server() {
+    use std::sync::Arc;
+
+    use seawall_kb::KnowledgeBase;
+    use seawall_model::Record;
+    use seawall_scan::engine::{ScanOptions, Scanner};
+    use seawall_scan::exchange::plan::ProbePlan;
+    use seawall_scan::exchange::webshells::WebshellPaths;
+    use seawall_scan::protocols::http::{HttpSettings, Timeouts};
+    use seawall_scan::space::TargetSpace;
+    use seawall_scan::targets::TargetSpec;
+
+    let addr = hostile(ehlo_keyword_inside_a_utf8_character).await;
+    let http = HttpSettings {
+        timeouts: Timeouts { connect: READ, tls: READ, response_head: READ, body: READ },
+        source: Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))).into(),
+        ..HttpSettings::new("seawall-test")
+    };
+    let options = ScanOptions { host_timeout: Duration::from_secs(15), ..ScanOptions::new(http) };
+    let specs = vec![TargetSpec::Endpoint { ip: addr.ip(), port: addr.port(), tls: None }];
+    let space = Arc::new(TargetSpace::new(specs, &[25], vec![]).expect("space"));
+    let kb = Arc::new(KnowledgeBase::embedded().expect("kb"));
+    let scanner =
+        Scanner::new(kb, ProbePlan::embedded().expect("plan"), WebshellPaths::embedded().expect("paths"), options);
+    let progress = scanner.progress();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let run = tokio::spawn(scanner.run(space, tx));
+    let mut records = Vec::new();
+    while let Some(record) = rx.recv().await {
+        records.push(record);
+    }
+    run.await.expect("scan task");
+    let service = records
+        .iter()
+        .find_map(|r| if let Record::Service(s) = r { Some(s) } else { None })
+        .unwrap_or_else(|| panic!("the endpoint is recorded: {records:?}"));
+    assert_eq!((service.protocol.as_str(), service.cleartext_auth), ("smtp", Some(true)));
+    assert_eq!(progress.internal_failures.load(std::sync::atomic::Ordering::Relaxed), 0);
 }

@@ -11,36 +11,27 @@ use seawall_model::{Record, Service};
 use seawall_scan::engine::{ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
-use seawall_scan::http::{HttpSettings, Limits, Timeouts, tls::probe_client_config};
-use seawall_scan::shard::Shard;
+use seawall_scan::protocols::http::{HttpSettings, Timeouts};
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::TargetSpec;
-use seawall_testbed::{Fleet, HostKind, HostSpec, Hostile, standard_fleet};
+use seawall_testbed::{ExchangeHost, Fleet, HostKind, HostSpec, Hostile, deployment_fleet, standard_fleet};
 use tokio::sync::mpsc;
 
 fn options(probe_webshells: bool, active: bool) -> ScanOptions {
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(2),
+        tls: Duration::from_secs(2),
+        response_head: Duration::from_secs(3),
+        body: Duration::from_secs(3),
+    };
     ScanOptions {
-        concurrency: 64,
-        rate: None,
         per_host: 2,
         host_timeout: Duration::from_secs(12),
-        http: HttpSettings {
-            timeouts: Timeouts {
-                connect: Duration::from_secs(2),
-                tls: Duration::from_secs(2),
-                response_head: Duration::from_secs(3),
-                body: Duration::from_secs(3),
-            },
-            limits: Limits::default(),
-            user_agent: "seawall-test".into(),
-            tls: probe_client_config(&[b"http/1.1"]),
-            source: None,
-        },
         seed: 7,
-        shard: Shard::WHOLE,
-        today: "2026-11-30".parse().expect("date"),
+        as_of: "2026-11-30T00:00:00Z".parse().expect("instant"),
         probe_webshells,
         active,
+        ..ScanOptions::new(HttpSettings { timeouts, ..HttpSettings::new("seawall-test") })
     }
 }
 
@@ -181,14 +172,14 @@ async fn opt_in_checks_find_webshells_and_confirm_vulnerabilities() {
     let with_shell: Vec<(IpAddr, Vec<String>)> = specs
         .iter()
         .filter_map(|h| match &h.kind {
-            HostKind::Exchange(e) if !e.webshells.is_empty() => Some((IpAddr::V4(h.ip), e.webshells.clone())),
+            HostKind::Exchange(e) if !e.webshells.is_empty() => Some((h.ip, e.webshells.clone())),
             _ => None,
         })
         .collect();
     let vulnerable: Vec<IpAddr> = specs
         .iter()
         .filter(|h| matches!(&h.kind, HostKind::Exchange(e) if e.proxylogon_vulnerable))
-        .map(|h| IpAddr::V4(h.ip))
+        .map(|h| h.ip)
         .collect();
     assert!(!with_shell.is_empty() && !vulnerable.is_empty(), "the standard fleet has webshells and a vulnerable host");
     let fleet = Fleet::start(specs).await.expect("fleet starts");
@@ -277,5 +268,88 @@ async fn endpoints_carry_ordinals_and_skipped_ordinals_are_not_visited() {
         .collect();
     let later = &fleet.request_log()[requests_before..];
     assert!(later.iter().all(|r| !skipped_hosts.contains(&r.server)), "a skipped endpoint was contacted");
+    fleet.shutdown().await;
+}
+
+// See: issue 13. Exchange published as real deployments publish it: OWA under a renamed
+// directory behind a root redirect, OWA turned off with EWS and ActiveSync only.
+#[tokio::test]
+async fn exchange_is_found_however_it_is_published() {
+    let mut specs = deployment_fleet(Ipv4Addr::new(127, 77, 3, 10), 9443);
+    // And one on IPv6 (issue 13, item 6), where the machine has an IPv6 loopback.
+    let loopback6 = IpAddr::from(std::net::Ipv6Addr::LOCALHOST);
+    if std::net::TcpListener::bind((loopback6, 0)).is_ok() {
+        let host = ExchangeHost {
+            build: "15.2.1544.11".into(),
+            x_owa_version: Some("15.2.1544.11".into()),
+            logon_path_version: Some("15.2.1544".into()),
+            server_header: "Microsoft-IIS/10.0".into(),
+            fe_server: Some("EX19V6".into()),
+            ..ExchangeHost::default()
+        };
+        specs.push(HostSpec::exchange("ex2019-cu14-ipv6.seawall.test", loopback6, 0, host));
+    }
+    let fleet = Fleet::start(specs).await.expect("fleet starts");
+    let records = scan(&fleet, options(false, false)).await;
+    let kb = KnowledgeBase::embedded().expect("kb");
+    let today = "2026-11-30".parse().expect("date");
+    let mut failures = Vec::new();
+    for host in fleet.hosts() {
+        let ip = host.addr.ip();
+        let name = &host.spec.name;
+        let HostKind::Exchange(exchange) = &host.spec.kind else { continue };
+        let services = services_of(&records, ip);
+        let Some(service) = services.iter().find(|s| s.product.as_deref() == Some("exchange")) else {
+            failures.push(format!("{name}: not recognised as Exchange: {services:?}"));
+            continue;
+        };
+        let requests = service.facts.get("requests_sent").and_then(|n| n.as_u64()).unwrap_or(0);
+        if requests == 0 || requests > 20 {
+            failures.push(format!("{name}: {requests} requests, the budget is 20"));
+        }
+        if let Some(vdir) = &exchange.owa_vdir {
+            let expected = format!("{}/", vdir.trim_end_matches('/'));
+            if service.facts.get("owa_vdir").and_then(|v| v.as_str()) != Some(expected.as_str()) {
+                failures.push(format!("{name}: owa_vdir {:?}, expected {expected}", service.facts.get("owa_vdir")));
+            }
+        }
+        let truth =
+            kb.assess(BuildQuery::parse(&exchange.build).expect("parses"), &exchange.build, today).expect("known");
+        let versioned =
+            exchange.x_owa_version.is_some() || exchange.logon_path_version.is_some() && !exchange.owa_disabled;
+        match (service.version.as_deref(), versioned) {
+            (Some(version), true) => {
+                let seen = kb.assess(BuildQuery::parse(version).expect("parses"), version, today).expect("known");
+                if seen.cu != truth.cu {
+                    failures.push(format!("{name}: CU {:?}, expected {:?}", seen.cu, truth.cu));
+                }
+                if exchange.x_owa_version.is_some() && seen.open_cves != truth.open_cves {
+                    failures.push(format!("{name}: open CVEs differ from the true build's"));
+                }
+            }
+            (None, true) => failures.push(format!("{name}: no version")),
+            (_, false) => {
+                // Nothing on the wire names the build: found, and said to be unknown, not guessed.
+                if service.version.is_some() {
+                    failures.push(format!("{name}: a version {:?} out of nothing", service.version));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Redirect hints send the same read-only requests, under the hinted directory only.
+    let plan = ProbePlan::embedded().expect("plan");
+    for request in fleet.request_log() {
+        assert!(request.method == "GET" || request.method == "HEAD", "{request:?}");
+        let in_plan = plan.request.iter().any(|p| match p.path.split_once("{random}") {
+            Some((prefix, suffix)) => request.target.starts_with(prefix) && request.target.ends_with(suffix),
+            None => {
+                request.target == p.path
+                    || (p.owa
+                        && ["/webmail/", "/mail/"].iter().any(|v| request.target == format!("{v}{}", &p.path[5..])))
+            }
+        });
+        assert!(in_plan, "request outside the plan: {request:?}");
+    }
     fleet.shutdown().await;
 }

@@ -236,9 +236,10 @@ pub(crate) struct ScanArgs {
     /// Contact text added to the User-Agent, e.g. a URL or mail address of the scanning team.
     #[arg(long, value_name = "TEXT")]
     pub(crate) contact: Option<String>,
-    /// Local address to connect from.
+    /// Local address to connect from; give it twice (an IPv4 and an IPv6 address) to scan
+    /// both families, each target being reached from the address of its family.
     #[arg(long, value_name = "IP")]
-    pub(crate) source: Option<std::net::IpAddr>,
+    pub(crate) source: Vec<std::net::IpAddr>,
     /// Output format (default: text on a terminal, else jsonl).
     #[arg(long, value_enum)]
     pub(crate) format: Option<crate::output::Format>,

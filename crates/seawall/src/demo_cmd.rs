@@ -16,8 +16,7 @@ use seawall_rules::RuleSet;
 use seawall_scan::engine::{ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
-use seawall_scan::http::{HttpSettings, Limits, Timeouts, tls::probe_client_config};
-use seawall_scan::shard::Shard;
+use seawall_scan::protocols::http::{HttpSettings, Timeouts};
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::TargetSpec;
 use seawall_testbed::{Fleet, HostKind, Hostile, standard_fleet};
@@ -68,28 +67,20 @@ pub(crate) fn run(cli: &Cli, args: &DemoArgs, out: &mut dyn Write) -> Result<Exi
             .map(|h| TargetSpec::Endpoint { ip: h.addr.ip(), port: h.addr.port(), tls: Some(h.spec.tls) })
             .collect();
         let space = Arc::new(TargetSpace::new(targets, &[443], vec![]).map_err(anyhow::Error::msg)?);
+        let timeouts = Timeouts {
+            connect: Duration::from_secs(2),
+            tls: Duration::from_secs(2),
+            response_head: Duration::from_secs(3),
+            body: Duration::from_secs(3),
+        };
+        let user_agent = concat!("seawall/", env!("CARGO_PKG_VERSION"), " (demo)");
         let options = ScanOptions {
-            concurrency: 64,
-            rate: None,
             per_host: 2,
             host_timeout: Duration::from_secs(15),
-            http: HttpSettings {
-                timeouts: Timeouts {
-                    connect: Duration::from_secs(2),
-                    tls: Duration::from_secs(2),
-                    response_head: Duration::from_secs(3),
-                    body: Duration::from_secs(3),
-                },
-                limits: Limits::default(),
-                user_agent: concat!("seawall/", env!("CARGO_PKG_VERSION"), " (demo)").into(),
-                tls: probe_client_config(&[b"http/1.1"]),
-                source: None,
-            },
             seed: 1,
-            shard: Shard::WHOLE,
-            today: jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
             probe_webshells: true,
             active: true,
+            ..ScanOptions::new(HttpSettings { timeouts, ..HttpSettings::new(user_agent) })
         };
         let plan = ProbePlan::embedded().map_err(anyhow::Error::msg)?;
         let paths = WebshellPaths::embedded().map_err(anyhow::Error::msg)?;

@@ -27,6 +27,7 @@ pub(crate) fn build_report(out: &mut dyn Write, report: &BuildReport, today: Dat
     }
     let precision = match report.precision {
         Precision::Exact => "exact",
+        Precision::Between => "between (a revision not in the table)",
         Precision::Cu => "CU only: the installed update is not known",
         Precision::NewerThanKnown => "newer than every known build",
         Precision::Product => "product line only",

@@ -11,7 +11,8 @@ use seawall_model::{ErrorRecord, Record, Severity};
 use seawall_scan::engine::{EndpointRecords, ScanOptions, Scanner};
 use seawall_scan::exchange::plan::ProbePlan;
 use seawall_scan::exchange::webshells::WebshellPaths;
-use seawall_scan::http::{HttpSettings, Limits, Timeouts, tls::probe_client_config};
+use seawall_scan::net::SourceAddrs;
+use seawall_scan::protocols::http::{HttpSettings, Timeouts};
 use seawall_scan::shard::Shard;
 use seawall_scan::space::TargetSpace;
 use seawall_scan::targets::{TargetSpec, parse_exclude_list, parse_ports, parse_target_list};
@@ -28,6 +29,7 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
     let fail_on: Severity = args.fail_on.parse().map_err(anyhow::Error::msg)?;
     let kb = Arc::new(crate::kb_cmd::load_kb(cli)?);
     let plan = ProbePlan::embedded().map_err(anyhow::Error::msg)?;
+    let request_budget = plan.budget.max_requests as u64;
     let webshell_paths = WebshellPaths::embedded().map_err(anyhow::Error::msg)?;
     let mut output = Output::open(args.format, args.output.as_deref(), &cli.csv_profile)?;
     output.start("scan", kb.origin())?;
@@ -70,9 +72,14 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
         (None, Some(contact)) => format!("{DEFAULT_USER_AGENT} contact: {contact}"),
         (None, None) => DEFAULT_USER_AGENT.to_owned(),
     };
-    let today = match &args.as_of {
-        Some(text) => text.parse().with_context(|| format!("--as-of {text:?} is not a YYYY-MM-DD date"))?,
-        None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+    // Dates (end of support, certificate validity) are judged at the start of the --as-of day, UTC.
+    let as_of = match &args.as_of {
+        Some(text) => text
+            .parse::<jiff::civil::Date>()
+            .and_then(|date| date.to_zoned(jiff::tz::TimeZone::UTC))
+            .map(|zoned| zoned.timestamp())
+            .with_context(|| format!("--as-of {text:?} is not a YYYY-MM-DD date"))?,
+        None => jiff::Timestamp::now(),
     };
     let options = ScanOptions {
         concurrency,
@@ -86,14 +93,12 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
                 response_head: seconds(args.read_timeout, "--read-timeout")?,
                 body: seconds(args.read_timeout, "--read-timeout")?,
             },
-            limits: Limits::default(),
-            user_agent,
-            tls: probe_client_config(&[b"http/1.1"]),
-            source: args.source,
+            source: SourceAddrs::from_addrs(args.source.iter().copied()),
+            ..HttpSettings::new(user_agent)
         },
         seed: stored.as_ref().map(Stored::seed).or(args.seed).unwrap_or_else(random_seed),
         shard,
-        today,
+        as_of,
         probe_webshells: args.probe_webshells,
         active: args.active,
     };
@@ -143,6 +148,12 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
             bar.finish();
         }
         output.end.stats.insert("endpoints_done".into(), progress.done.load(Ordering::Relaxed));
+        output.end.stats.insert("http_requests".into(), progress.http_requests.load(Ordering::Relaxed));
+        output.end.stats.insert("request_budget_per_endpoint".into(), request_budget);
+        let internal_failures = progress.internal_failures.load(Ordering::Relaxed);
+        if internal_failures > 0 {
+            output.end.stats.insert("internal_failures".into(), internal_failures);
+        }
         match write_error {
             Some(e) => Err(e),
             None => Ok(interrupted),
@@ -165,7 +176,8 @@ pub(crate) fn run(cli: &Cli, args: &ScanArgs) -> Result<ExitCode> {
             position: None,
         }))?;
     }
-    let had_run_errors = !target_errors.is_empty() || interrupted;
+    // A probe that panicked is an error record and makes the run one with errors (issue 14).
+    let had_run_errors = !target_errors.is_empty() || interrupted || output.end.stats.contains_key("internal_failures");
     let worst = output.finish()?;
     if had_run_errors {
         return Ok(ExitCode::from(2));

@@ -143,6 +143,44 @@ pub fn standard_fleet(base: Ipv4Addr, port: u16) -> Vec<HostSpec> {
     specs
 }
 
+/// Exchange published the ways real deployments publish it (issue 13), each with the build a
+/// scanner should report: OWA under a renamed directory behind a root redirect (with and
+/// without a reverse proxy stripping the version headers), OWA turned off with only EWS and
+/// ActiveSync published, and OWA off behind a proxy (found, build unknown).
+pub fn deployment_fleet(base: Ipv4Addr, port: u16) -> Vec<HostSpec> {
+    let webmail = |build: &str, signals: Signals, fe: &str, vdir: &str| ExchangeHost {
+        owa_vdir: Some(vdir.to_owned()),
+        ..on_prem(build, signals, fe)
+    };
+    let ews_and_activesync_only = ["/mapi", "/autodiscover", "/oab", "/rpc"].map(str::to_owned).to_vec();
+    let exchange: Vec<(&str, ExchangeHost)> = vec![
+        ("ex2019-cu12-webmail", webmail("15.2.1118.40", Signals::All, "EX19W", "/webmail")),
+        ("ex2016-cu23-mail-proxied", webmail("15.1.2507.39", Signals::ReverseProxy, "", "/mail")),
+        (
+            "ex2016-cu23-owa-off",
+            ExchangeHost {
+                owa_disabled: true,
+                unpublished: ews_and_activesync_only.clone(),
+                ..on_prem("15.1.2507.16", Signals::All, "EX16OFF")
+            },
+        ),
+        (
+            "ex2019-cu14-owa-off-proxied",
+            ExchangeHost {
+                owa_disabled: true,
+                unpublished: ews_and_activesync_only,
+                activesync_basic: true,
+                ..on_prem("15.2.1544.11", Signals::ReverseProxy, "")
+            },
+        ),
+    ];
+    exchange
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, host))| HostSpec::exchange(format!("{label}.{DOMAIN}"), nth_address(base, i), port, host))
+        .collect()
+}
+
 /// (build, ProxyLogon-vulnerable, ProxyShell-vulnerable) for the benchmark's rotation.
 const BENCH_BUILDS: [(&str, bool, bool); 12] = [
     ("14.3.513.0", false, false),

@@ -23,20 +23,51 @@ pub(crate) struct ExchangeSite {
     be_server: Option<String>,
     /// Exchange 2010 and older: "Outlook Web App" title, 401 instead of 440 on /owa/service.
     legacy: bool,
+    /// OWA's virtual directory, lowercased, without a trailing slash ("/owa" by default).
+    vdir: String,
 }
 
 impl ExchangeSite {
     pub(crate) fn new(name: &str, host: &ExchangeHost) -> ExchangeSite {
         let legacy = is_legacy(&host.build) || host.logon_path_version.as_deref().is_some_and(is_legacy);
+        let vdir = host.owa_vdir.as_deref().map_or("/owa".to_owned(), |v| format!("/{}", v.trim_matches('/')));
+        let vdir = vdir.to_ascii_lowercase();
+        let mut logon = pages::owa_logon(host.logon_path_version.as_deref(), legacy, name);
+        if vdir != "/owa" {
+            // A renamed directory serves its pages' resources under its own name.
+            logon = logon.replace("/owa/", &format!("{vdir}/"));
+        }
         ExchangeSite {
-            logon: pages::owa_logon(host.logon_path_version.as_deref(), legacy, name).into(),
+            logon: logon.into(),
             manifest: host.manifest_version.as_deref().map(|v| pages::exporttool_manifest(v).into()),
             webshells: host.webshells.iter().map(|p| p.to_ascii_lowercase()).collect(),
             // Exchange Online pairs a CAFE front end (..CA..) with a mailbox back end (..MB..).
             be_server: host.online.then(|| host.fe_server.as_deref().map(|fe| fe.replacen("CA", "MB", 1))).flatten(),
             legacy,
+            vdir,
             host: host.clone(),
         }
+    }
+
+    /// The path as the default layout names it (`/webmail/auth/logon.aspx` → `/owa/auth/logon.aspx`),
+    /// or `None` when this host does not publish it (404).
+    fn internal_path(&self, path: &str) -> Option<String> {
+        let under = |dir: &str| path.strip_prefix(dir).filter(|rest| rest.is_empty() || rest.starts_with('/'));
+        if self.host.unpublished.iter().any(|dir| under(&dir.to_ascii_lowercase()).is_some()) {
+            return None;
+        }
+        let owa_path = if self.vdir == "/owa" {
+            path.to_owned()
+        } else if under("/owa").is_some() {
+            return None;
+        } else if let Some(rest) = under(&self.vdir) {
+            format!("/owa{rest}")
+        } else {
+            path.to_owned()
+        };
+        let disabled =
+            self.host.owa_disabled && (owa_path == "/owa" || owa_path.starts_with("/owa/") || under("/ecp").is_some());
+        (!disabled).then_some(owa_path)
     }
 
     /// Headers every answer of this server carries.
@@ -71,7 +102,14 @@ impl ExchangeSite {
     fn to_logon(&self, request: &Request, conn: &ConnInfo, after: &str, reason: u8) -> Response {
         let authority = conn.authority(request);
         let back = aspnet_url_encode(&format!("{}://{}{}", conn.scheme(), authority, after));
-        self.redirect(format!("{}://{}/owa/auth/logon.aspx?url={}&reason={}", conn.scheme(), authority, back, reason))
+        self.redirect(format!(
+            "{}://{}{}/auth/logon.aspx?url={}&reason={}",
+            conn.scheme(),
+            authority,
+            self.vdir,
+            back,
+            reason
+        ))
     }
 
     fn logon_page(&self) -> Response {
@@ -180,10 +218,13 @@ impl Site for ExchangeSite {
         if self.webshells.contains(&path) {
             return self.base(200).header("Cache-Control", "private").body("text/html; charset=utf-8", pages::WEBSHELL);
         }
+        let Some(path) = self.internal_path(&path) else { return self.not_found() };
+        let owa_after = format!("{}/", self.vdir);
         match path.as_str() {
+            "/" if self.host.owa_disabled => self.base(200).body("text/html", pages::IIS_START),
             "/" => {
                 // The root redirect Exchange setup configures always names https, whatever the request came in on.
-                let location = format!("https://{}/owa/", conn.authority(request));
+                let location = format!("https://{}{}/", conn.authority(request), self.vdir);
                 Response::new(302)
                     .header("Cache-Control", "no-cache")
                     .header("Pragma", "no-cache")
@@ -193,15 +234,18 @@ impl Site for ExchangeSite {
                     .header("X-RequestId", ids::uuid_v4())
                     .header("X-Powered-By", "ASP.NET")
             }
-            "/owa" | "/owa/" => self.with_version(self.to_logon(request, conn, "/owa/", 0)),
+            "/owa" | "/owa/" => self.with_version(self.to_logon(request, conn, &owa_after, 0)),
             "/owa/auth/logon.aspx" => self.logon_page(),
-            "/owa/auth.owa" => self.to_logon(request, conn, "/owa/", 2),
+            "/owa/auth.owa" => self.to_logon(request, conn, &owa_after, 2),
             "/owa/service" if self.legacy => self.with_version(self.unauthorized()),
             "/owa/service" => self.with_version(self.base(440).header("X-OWA-Error", "LoginTimeout")),
             "/owa/auth/x.js" => self.proxylogon_probe(request),
             "/ecp" | "/ecp/" => self.to_logon(request, conn, "/ecp/", 0),
             "/autodiscover/autodiscover.json" => self.autodiscover_json(request, conn),
             p if p.starts_with("/ecp/") && p.ends_with(EXPORTTOOL_FILE) => self.manifest(p),
+            p if self.host.activesync_basic && p.starts_with("/microsoft-server-activesync") => self.with_version(
+                self.base(401).header("WWW-Authenticate", format!("Basic realm=\"{}\"", conn.authority(request))),
+            ),
             p if needs_authentication(p) => self.with_version(self.unauthorized()),
             _ => self.not_found(),
         }

@@ -35,13 +35,16 @@ pub struct Fleet {
 
 impl Fleet {
     /// Bind every host (ip:port), serve until shutdown. TLS hosts get a self-signed certificate
-    /// made with rcgen (SAN = name and ip). Every address must be in 127.0.0.0/8; nothing is bound
+    /// made with rcgen (SAN = name and ip). Every address must be loopback (127.0.0.0/8, ::1); nothing is bound
     /// unless all binds succeed.
     pub async fn start(specs: Vec<HostSpec>) -> io::Result<Fleet> {
         if let Some(spec) = specs.iter().find(|spec| !spec.ip.is_loopback()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("host {} has address {}: the testbed binds only 127.0.0.0/8", spec.name, spec.ip),
+                format!(
+                    "host {} has address {}: the testbed binds only loopback (127.0.0.0/8, ::1)",
+                    spec.name, spec.ip
+                ),
             ));
         }
         let mut listeners = Vec::with_capacity(specs.len());

@@ -30,6 +30,6 @@ mod pages;
 mod spec;
 mod tls;
 
-pub use catalogue::{bench_fleet, nth_address, standard_fleet};
+pub use catalogue::{bench_fleet, deployment_fleet, nth_address, standard_fleet};
 pub use fleet::Fleet;
 pub use spec::{Decoy, ExchangeHost, HostKind, HostSpec, Hostile, LoggedRequest, RunningHost};

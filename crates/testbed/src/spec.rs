@@ -1,14 +1,14 @@
 //! What a host is: the descriptions a test or the demo hands to [`crate::Fleet::start`].
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 /// One emulated host: where it listens and what it pretends to be.
 #[derive(Clone, Debug)]
 pub struct HostSpec {
     /// DNS name, put in the certificate's SAN beside `ip`.
     pub name: String,
-    /// Must be in 127.0.0.0/8: the testbed never listens anywhere else.
-    pub ip: Ipv4Addr,
+    /// Must be loopback (127.0.0.0/8 or ::1): the testbed never listens anywhere else.
+    pub ip: IpAddr,
     /// 0 asks the OS for a free port ([`RunningHost::addr`] tells which).
     pub port: u16,
     pub tls: bool,
@@ -46,6 +46,16 @@ pub struct ExchangeHost {
     pub fe_server: Option<String>,
     /// Paths (e.g. "/aspnet_client/system_web/shell.aspx") that answer like a live webshell (200, small HTML form).
     pub webshells: Vec<String>,
+    /// OWA published under another virtual directory than `/owa` (e.g. "/webmail"): the root
+    /// redirects there, OWA and its logon page's resource paths live under it, `/owa` is 404.
+    pub owa_vdir: Option<String>,
+    /// OWA (and ECP) turned off: `/owa` and `/ecp` answer 404 and the root the IIS start page,
+    /// while the protocol directories still challenge with X-OWA-Version.
+    pub owa_disabled: bool,
+    /// Protocol directories not published (404), e.g. "/mapi", "/rpc", "/oab", "/autodiscover".
+    pub unpublished: Vec<String>,
+    /// ActiveSync challenges with Basic only (its default authentication in Exchange 2013+).
+    pub activesync_basic: bool,
     /// Behaviour under the opt-in active checks.
     pub proxylogon_vulnerable: bool,
     pub proxyshell_vulnerable: bool,
@@ -106,16 +116,16 @@ pub struct LoggedRequest {
 }
 
 impl HostSpec {
-    pub fn exchange(name: impl Into<String>, ip: Ipv4Addr, port: u16, host: ExchangeHost) -> HostSpec {
-        HostSpec { name: name.into(), ip, port, tls: true, kind: HostKind::Exchange(host) }
+    pub fn exchange(name: impl Into<String>, ip: impl Into<IpAddr>, port: u16, host: ExchangeHost) -> HostSpec {
+        HostSpec { name: name.into(), ip: ip.into(), port, tls: true, kind: HostKind::Exchange(host) }
     }
 
-    pub fn decoy(name: impl Into<String>, ip: Ipv4Addr, port: u16, decoy: Decoy) -> HostSpec {
-        HostSpec { name: name.into(), ip, port, tls: true, kind: HostKind::Decoy(decoy) }
+    pub fn decoy(name: impl Into<String>, ip: impl Into<IpAddr>, port: u16, decoy: Decoy) -> HostSpec {
+        HostSpec { name: name.into(), ip: ip.into(), port, tls: true, kind: HostKind::Decoy(decoy) }
     }
 
-    pub fn hostile(name: impl Into<String>, ip: Ipv4Addr, port: u16, hostile: Hostile) -> HostSpec {
-        HostSpec { name: name.into(), ip, port, tls: true, kind: HostKind::Hostile(hostile) }
+    pub fn hostile(name: impl Into<String>, ip: impl Into<IpAddr>, port: u16, hostile: Hostile) -> HostSpec {
+        HostSpec { name: name.into(), ip: ip.into(), port, tls: true, kind: HostKind::Hostile(hostile) }
     }
 
     /// The same host without TLS.

@@ -14,7 +14,7 @@
 
 use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
 
-use crate::http::HttpSession;
+use crate::protocols::http::HttpSession;
 
 pub const PROXYLOGON_PATH: &str = "/owa/auth/x.js";
 pub const PROXYLOGON_COOKIE: &str = "X-AnonResource=true; X-AnonResource-Backend=localhost/ecp/default.flt?~3; X-BEResource=localhost/owa/auth/logon.aspx?~3;";

@@ -98,7 +98,7 @@ pub fn assess(
             Severity::Low,
             Confidence::High,
             location.clone(),
-            fp.evidence.iter().filter(|e| e.source.contains("X-FEServer")).cloned().collect(),
+            fp.fe_server_evidence.iter().cloned().collect(),
             &[fe],
         ));
     }
@@ -138,7 +138,8 @@ pub fn assess(
     };
     service.version_name = report.name.clone().or(report.product.clone());
     service.facts.insert("precision".into(), serde_json::to_value(report.precision).unwrap_or_default());
-    let evidence = fp.evidence.iter().filter(|e| !e.source.contains("X-FEServer")).cloned().collect::<Vec<_>>();
+    let evidence =
+        fp.evidence.iter().filter(|e| Some(*e) != fp.fe_server_evidence.as_ref()).cloned().collect::<Vec<_>>();
     findings.extend(kb_findings(&report, &location, &evidence, chosen.query.to_string().as_str()));
     Assessment { service, findings, report: Some(report) }
 }

@@ -4,20 +4,20 @@ use seawall_kb::BuildQuery;
 use seawall_model::Evidence;
 
 use super::parse::{self, LogonMarkers};
-use crate::http::HttpResponse;
+use crate::protocols::http::HttpResponse;
 
-/// One probe's answer, or why there is none.
+/// One probe's answer, or none when the request failed (the plan's runner returns why).
 #[derive(Debug)]
 pub struct Answer {
     pub id: String,
     pub method: String,
     pub path: String,
-    pub response: Result<HttpResponse, String>,
+    pub response: Option<HttpResponse>,
 }
 
 impl Answer {
     fn ok(&self) -> Option<&HttpResponse> {
-        self.response.as_ref().ok()
+        self.response.as_ref()
     }
 
     fn label(&self) -> String {
@@ -57,20 +57,48 @@ pub struct Fingerprint {
     pub title: Option<String>,
     pub auth_schemes: Vec<String>,
     pub evidence: Vec<Evidence>,
+    /// The virtual directory OWA answered under (`/owa/`, or one a same-host redirect named).
+    pub owa_vdir: Option<String>,
+    /// Where `fe_server` was read (also in `evidence`).
+    pub fe_server_evidence: Option<Evidence>,
 }
 
-/// Whether the gate answers are worth the rest of the plan.
+/// Whether the first-stage answers are worth the rest of the plan: an Exchange header, a
+/// redirect into OWA, an OWA page, or an integrated-auth challenge from a protocol directory.
 pub fn looks_promising(answers: &[Answer]) -> bool {
-    answers.iter().filter_map(Answer::ok).any(|r| {
+    answers.iter().any(|answer| {
+        let Some(r) = answer.ok() else { return false };
         r.header("x-owa-version").is_some()
             || r.header("x-feserver").is_some()
             || r.header("location").is_some_and(|l| l.to_ascii_lowercase().contains("/owa"))
             || parse::logon_markers(&r.body).is_owa_logon()
-            || parse::logon_page_version(&r.body).is_some()
+            || parse::logon_page_version_under(&r.body, &vdir_of(&answer.path)).is_some()
+            || (PROTOCOL_ENDPOINTS.contains(&answer.id.as_str()) && integrated_auth(r))
     })
 }
 
-const AUTH_ENDPOINTS: [&str; 5] = ["ews", "mapi", "activesync", "autodiscover", "owa-service"];
+/// The protocol directories besides OWA: published even where OWA is turned off.
+const PROTOCOL_ENDPOINTS: [&str; 6] = ["ews", "mapi", "activesync", "autodiscover", "oab", "rpc"];
+const AUTH_ENDPOINTS: [&str; 7] = ["ews", "mapi", "activesync", "autodiscover", "oab", "rpc", "owa-service"];
+
+/// A 401 that offers NTLM or Negotiate (Windows integrated authentication).
+fn integrated_auth(response: &HttpResponse) -> bool {
+    response.status == 401
+        && response.header_all("www-authenticate").iter().any(|v| {
+            v.split_whitespace()
+                .next()
+                .is_some_and(|s| s.eq_ignore_ascii_case("NTLM") || s.eq_ignore_ascii_case("Negotiate"))
+        })
+}
+
+/// The virtual directory a request path is under: `/webmail/auth/logon.aspx` → `/webmail/`,
+/// `/exchange/owa/auth/logon.aspx` → `/exchange/owa/` (down to an `owa` segment when there is one).
+pub fn vdir_of(path: &str) -> String {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let depth = segments.iter().take(4).position(|s| s.eq_ignore_ascii_case("owa")).map_or(1, |at| at + 1);
+    format!("/{}/", segments[..depth.min(segments.len())].join("/"))
+}
 
 pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
     let mut fp = Fingerprint::default();
@@ -101,15 +129,26 @@ pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
                     fp.online = true;
                 }
                 if name == "x-feserver" && fp.fe_server.is_none() {
-                    fp.evidence.push(Evidence::text(format!("{} header X-FEServer", answer.label()), &server));
+                    let evidence = Evidence::text(format!("{} header X-FEServer", answer.label()), &server);
+                    fp.evidence.push(evidence.clone());
+                    fp.fe_server_evidence = Some(evidence);
                     fp.fe_server = Some(server);
                 }
             }
         }
+        let owa_signal = matches!(answer.id.as_str(), "owa" | "logon" | "owa-service")
+            && (response.header("x-owa-version").is_some() || (answer.id == "logon" && response.status == 200));
+        if owa_signal && fp.owa_vdir.is_none() {
+            fp.owa_vdir = Some(vdir_of(&answer.path));
+        }
         if answer.id == "logon" && response.status == 200 {
-            markers = parse::logon_markers(&response.body);
-            fp.title = markers.title.clone();
-            if let Some(path) = parse::logon_page_version(&response.body) {
+            let found = parse::logon_markers(&response.body);
+            // Keep the best page when OWA answered under more than one directory.
+            if !markers.is_owa_logon() {
+                markers = found;
+                fp.title = markers.title.clone();
+            }
+            if let Some(path) = parse::logon_page_version_under(&response.body, &vdir_of(&answer.path)) {
                 fp.versions.push(VersionSignal {
                     method: "owa-logon-path",
                     source: format!("{} body resource path", answer.label()),
@@ -138,7 +177,9 @@ pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
                 .filter_map(|v| v.split_whitespace().next().map(str::to_owned))
                 .collect();
             if schemes.iter().any(|s| s.eq_ignore_ascii_case("NTLM") || s.eq_ignore_ascii_case("Negotiate")) {
-                auth_401.push(answer.id.clone());
+                if !auth_401.contains(&answer.id) {
+                    auth_401.push(answer.id.clone());
+                }
                 for scheme in schemes {
                     if !fp.auth_schemes.contains(&scheme) {
                         fp.auth_schemes.push(scheme);
@@ -151,10 +192,34 @@ pub fn fingerprint(answers: &[Answer]) -> Fingerprint {
         fp.online = true;
     }
     let catch_all = answers.iter().any(|a| a.id == "baseline" && a.ok().is_some_and(|r| r.status == 200));
+    // A site that challenges every path (Windows authentication on the whole site) says
+    // nothing about Exchange with its 401s.
+    let challenges_everything = answers.iter().any(|a| a.id == "baseline" && a.ok().is_some_and(integrated_auth));
+    if challenges_everything {
+        auth_401.clear();
+    }
     let exact = fp.versions.iter().any(|v| !v.cu_only);
     let logon = markers.is_owa_logon();
     let path = fp.versions.iter().any(|v| v.method == "owa-logon-path");
-    fp.exchange = fp.online || exact || ((logon || path) && !auth_401.is_empty());
+    // OWA turned off or blocked: two protocol directories challenge (one at least with
+    // NTLM/Negotiate; ActiveSync and Autodiscover often offer Basic only), and the answers carry
+    // what Exchange's front end adds (X-FEServer, request-id).
+    let integrated = auth_401.iter().any(|id| PROTOCOL_ENDPOINTS.contains(&id.as_str()));
+    let mut challenged: Vec<&str> = answers
+        .iter()
+        .filter(|a| PROTOCOL_ENDPOINTS.contains(&a.id.as_str()))
+        .filter(|a| a.ok().is_some_and(|r| r.status == 401 && r.header("www-authenticate").is_some()))
+        .map(|a| a.id.as_str())
+        .collect();
+    challenged.dedup();
+    let protocols_401 = if integrated && !challenges_everything { challenged.len() } else { 0 };
+    let exchange_headers = answers
+        .iter()
+        .filter(|a| PROTOCOL_ENDPOINTS.contains(&a.id.as_str()))
+        .filter_map(Answer::ok)
+        .any(|r| r.header("x-feserver").is_some() || r.header("request-id").is_some());
+    fp.exchange =
+        fp.online || exact || ((logon || path) && !auth_401.is_empty()) || (protocols_401 >= 2 && exchange_headers);
     fp.lookalike = !fp.exchange && (logon || path);
     if catch_all && !exact && auth_401.is_empty() {
         fp.exchange = false;
@@ -243,8 +308,8 @@ mod tests {
 
     use super::*;
 
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Result<HttpResponse, String> {
-        Ok(HttpResponse {
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Option<HttpResponse> {
+        Some(HttpResponse {
             status,
             headers: headers.iter().map(|(n, v)| ((*n).to_owned(), Bytes::from(v.to_string()))).collect(),
             body: Bytes::from(body.to_owned()),
@@ -253,7 +318,7 @@ mod tests {
         })
     }
 
-    fn answer(id: &str, path: &str, response: Result<HttpResponse, String>) -> Answer {
+    fn answer(id: &str, path: &str, response: Option<HttpResponse>) -> Answer {
         Answer { id: id.into(), method: "GET".into(), path: path.into(), response }
     }
 
@@ -342,5 +407,13 @@ mod tests {
             response(200, &[("Server", "Microsoft-IIS/10.0")], "<title>IIS Windows Server</title>"),
         )]);
         assert!(!fp.exchange && !fp.lookalike);
+    }
+
+    #[test]
+    fn virtual_directories_of_paths() {
+        assert_eq!(vdir_of("/owa/auth/logon.aspx"), "/owa/");
+        assert_eq!(vdir_of("/webmail/auth/logon.aspx"), "/webmail/");
+        assert_eq!(vdir_of("/exchange/owa/service"), "/exchange/owa/");
+        assert_eq!(vdir_of("/mail/"), "/mail/");
     }
 }

@@ -31,10 +31,21 @@ pub struct PathVersion {
 
 /// The version in `/owa/auth/<a.b.c>/` (2013 and later) or `/owa/<a.b.c.d>/` (2007/2010) paths.
 pub fn logon_page_version(body: &[u8]) -> Option<PathVersion> {
+    logon_page_version_under(body, "/owa/")
+}
+
+/// [`logon_page_version`] for OWA published under another virtual directory (`/webmail/`):
+/// the page's resource paths are under that directory, and under `/owa/` in most pages.
+pub fn logon_page_version_under(body: &[u8], vdir: &str) -> Option<PathVersion> {
+    let found = version_under(body, vdir.as_bytes());
+    if found.is_none() && !vdir.eq_ignore_ascii_case("/owa/") { version_under(body, b"/owa/") } else { found }
+}
+
+fn version_under(body: &[u8], vdir: &[u8]) -> Option<PathVersion> {
     let body = &body[..body.len().min(SCAN_PREFIX)];
     let mut rest = body;
-    while let Some(at) = find(rest, b"/owa/") {
-        let after = &rest[at + 5..];
+    while let Some(at) = find(rest, vdir) {
+        let after = &rest[at + vdir.len()..];
         let (after, auth) = match after.strip_prefix(b"auth/") {
             Some(tail) => (tail, true),
             None => (after, false),
@@ -52,7 +63,7 @@ pub fn logon_page_version(body: &[u8]) -> Option<PathVersion> {
                 }
             }
         }
-        rest = &rest[at + 5..];
+        rest = &rest[at + vdir.len()..];
     }
     None
 }

@@ -8,7 +8,8 @@ use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource
 use serde::Deserialize;
 
 use super::parse;
-use crate::http::{HttpResponse, HttpSession};
+use crate::data::DataError;
+use crate::protocols::http::{HttpResponse, HttpSession};
 
 const EMBEDDED_PATHS: &str = include_str!("../../../../data/probes/webshell-paths.toml");
 
@@ -26,10 +27,11 @@ pub struct WebshellPaths {
 }
 
 impl WebshellPaths {
-    pub fn embedded() -> Result<WebshellPaths, String> {
-        let paths: WebshellPaths = toml::from_str(EMBEDDED_PATHS).map_err(|e| format!("webshell-paths.toml: {e}"))?;
+    pub fn embedded() -> Result<WebshellPaths, DataError> {
+        let paths: WebshellPaths =
+            toml::from_str(EMBEDDED_PATHS).map_err(|e| DataError::new("webshell-paths.toml", e.to_string()))?;
         if let Some(bad) = paths.path.iter().find(|p| !p.path.starts_with('/') || p.path.contains(' ')) {
-            return Err(format!("webshell-paths.toml: malformed path {:?}", bad.path));
+            return Err(DataError::new("webshell-paths.toml", format!("malformed path {:?}", bad.path)));
         }
         Ok(paths)
     }

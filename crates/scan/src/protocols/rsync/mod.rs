@@ -15,8 +15,10 @@
 //!
 //! Unlisted modules (`list = no`) are not guessed.
 
-use super::conn::{Conn, Dialer};
-use super::lines::text;
+pub mod versions;
+
+use super::conn::{Conn, LineDialer, MailError, excerpt};
+use crate::net::lines::{LineError, text};
 
 /// Modules checked for a password at most (one connection each).
 pub const MAX_MODULES: usize = 32;
@@ -171,29 +173,31 @@ fn sendable(name: &str) -> bool {
 }
 
 /// Everything one rsync probe saw.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct RsyncObservation {
     pub greeting_line: Option<String>,
     pub greeting: Option<Greeting>,
     pub listing: Listing,
     /// Every listed module with the answer to its request, in list order.
     pub access: Vec<(Module, Access, Vec<String>)>,
-    pub error: Option<String>,
+    pub error: Option<MailError>,
 }
 
-async fn read_greeting(conn: &mut Conn) -> Result<(String, Greeting), String> {
-    let line = text(&conn.read_line().await.map_err(|e| format!("greeting: {e}"))?);
-    let greeting = parse_greeting(&line)
-        .ok_or_else(|| format!("not an rsync greeting: {}", line.chars().take(80).collect::<String>()))?;
+async fn read_greeting(conn: &mut Conn) -> Result<(String, Greeting), MailError> {
+    let line = text(&conn.read_line().await.map_err(|e| MailError::line("greeting", e))?);
+    let greeting = parse_greeting(&line).ok_or_else(|| MailError::Malformed {
+        step: "greeting",
+        text: format!("not an rsync greeting: {}", excerpt(&line)),
+    })?;
     Ok((line, greeting))
 }
 
 /// Lines up to `ends_answer`, tolerating a daemon that simply closes (protocol < 25 sends no EXIT).
-async fn read_answer(conn: &mut Conn) -> Result<Vec<String>, String> {
+async fn read_answer(conn: &mut Conn, step: &'static str) -> Result<Vec<String>, MailError> {
     let mut lines = Vec::new();
     loop {
         if lines.len() >= conn.limits().max_lines {
-            return Err(format!("answer longer than {} lines", conn.limits().max_lines));
+            return Err(MailError::line(step, LineError::TooManyLines(conn.limits().max_lines)));
         }
         match conn.read_line().await {
             Ok(line) => {
@@ -203,14 +207,14 @@ async fn read_answer(conn: &mut Conn) -> Result<Vec<String>, String> {
                     return Ok(lines);
                 }
             }
-            Err(super::lines::LineError::Closed) if !lines.is_empty() => return Ok(lines),
-            Err(e) => return Err(e.to_string()),
+            Err(LineError::Closed) if !lines.is_empty() => return Ok(lines),
+            Err(e) => return Err(MailError::line(step, e)),
         }
     }
 }
 
 /// The whole rsync probe of one port.
-pub(crate) async fn converse(dialer: &Dialer<'_>) -> RsyncObservation {
+pub(crate) async fn converse(dialer: &LineDialer<'_>) -> RsyncObservation {
     let mut seen = RsyncObservation::default();
     if let Err(e) = list(dialer, &mut seen).await {
         seen.error = Some(e);
@@ -227,7 +231,7 @@ pub(crate) async fn converse(dialer: &Dialer<'_>) -> RsyncObservation {
         } else {
             match request_module(dialer, &module.name).await {
                 Ok((motd, access)) => (access, motd),
-                Err(e) => (Access::Unknown(e), Vec::new()),
+                Err(e) => (Access::Unknown(e.to_string()), Vec::new()),
             }
         };
         seen.access.push((module, access.0, access.1));
@@ -235,22 +239,24 @@ pub(crate) async fn converse(dialer: &Dialer<'_>) -> RsyncObservation {
     seen
 }
 
-async fn list(dialer: &Dialer<'_>, seen: &mut RsyncObservation) -> Result<(), String> {
+async fn list(dialer: &LineDialer<'_>, seen: &mut RsyncObservation) -> Result<(), MailError> {
     let mut conn = dialer.plain().await?;
     let (line, greeting) = read_greeting(&mut conn).await?;
     seen.greeting_line = Some(line);
     seen.greeting = Some(greeting);
-    conn.send(format!("{CLIENT_VERSION}#list\n").as_bytes()).await.map_err(|e| format!("#list: {e}"))?;
-    let lines = read_answer(&mut conn).await.map_err(|e| format!("#list: {e}"))?;
+    conn.send(format!("{CLIENT_VERSION}#list\n").as_bytes()).await.map_err(|e| MailError::line("#list", e))?;
+    let lines = read_answer(&mut conn, "#list").await?;
     seen.listing = parse_listing(&lines);
     Ok(())
 }
 
-async fn request_module(dialer: &Dialer<'_>, name: &str) -> Result<(Vec<String>, Access), String> {
+async fn request_module(dialer: &LineDialer<'_>, name: &str) -> Result<(Vec<String>, Access), MailError> {
     let mut conn = dialer.plain().await?;
     read_greeting(&mut conn).await?;
-    conn.send(format!("{CLIENT_VERSION}{name}\n").as_bytes()).await.map_err(|e| e.to_string())?;
-    let lines = read_answer(&mut conn).await?;
+    conn.send(format!("{CLIENT_VERSION}{name}\n").as_bytes())
+        .await
+        .map_err(|e| MailError::line("module request", e))?;
+    let lines = read_answer(&mut conn, "module request").await?;
     // Dropping the connection here closes it: an open module gets no arguments, so nothing is sent.
     Ok(parse_module_answer(&lines))
 }

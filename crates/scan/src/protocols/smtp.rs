@@ -11,10 +11,11 @@
 //! and `STARTTLS`, then a ClientHello. Never AUTH, MAIL FROM, RCPT TO, DATA,
 //! VRFY or EXPN: no credential is sent and no mail can be relayed.
 
-use super::banners::Banners;
-use super::conn::{Conn, Dialer};
-use super::lines::text;
-use super::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism, sanitize_command_word};
+use super::conn::{Conn, LineDialer, MailError, excerpt};
+use super::mail::banners::Banners;
+use super::mail::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism, sanitize_command_word};
+use super::starttls::{self, Answer, Upgraded};
+use crate::net::lines::text;
 
 /// One SMTP reply: its code and its lines as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,17 +57,30 @@ pub fn ends_reply(line: &[u8]) -> bool {
     !matches!(line.get(3), Some(b'-')) || !line.iter().take(3).all(u8::is_ascii_digit)
 }
 
+/// Why received lines are not one SMTP reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    #[error("empty reply")]
+    Empty,
+    #[error("not an SMTP reply: {0}")]
+    NotSmtp(String),
+    #[error("reply mixes codes {0} and {1}")]
+    MixedCodes(u16, u16),
+    #[error("reply continues after its last line")]
+    ContinuesAfterLast,
+}
+
 /// The lines of one reply: one code throughout, the last line marked final.
-pub fn parse_reply(lines: &[String]) -> Result<Reply, String> {
-    let first = lines.first().ok_or("empty reply")?;
-    let (code, _, _) = reply_line(first).ok_or_else(|| format!("not an SMTP reply: {}", excerpt(first)))?;
+pub fn parse_reply(lines: &[String]) -> Result<Reply, ReplyError> {
+    let first = lines.first().ok_or(ReplyError::Empty)?;
+    let (code, _, _) = reply_line(first).ok_or_else(|| ReplyError::NotSmtp(excerpt(first)))?;
     for (i, line) in lines.iter().enumerate() {
-        let (c, last, _) = reply_line(line).ok_or_else(|| format!("not an SMTP reply: {}", excerpt(line)))?;
+        let (c, last, _) = reply_line(line).ok_or_else(|| ReplyError::NotSmtp(excerpt(line)))?;
         if c != code {
-            return Err(format!("reply mixes codes {code} and {c}"));
+            return Err(ReplyError::MixedCodes(code, c));
         }
         if last != (i + 1 == lines.len()) {
-            return Err("reply continues after its last line".into());
+            return Err(ReplyError::ContinuesAfterLast);
         }
     }
     Ok(Reply { code, lines: lines.to_vec() })
@@ -94,7 +108,8 @@ impl Ehlo {
     pub fn auth_mechanisms(&self) -> Vec<String> {
         let mut mechanisms: Vec<String> = Vec::new();
         for line in self.auth_lines() {
-            for m in line[5..].split_whitespace() {
+            // `auth_lines` keeps lines whose first five bytes are ASCII, so byte 5 is a boundary.
+            for m in line.get(5..).unwrap_or_default().split_whitespace() {
                 let m = m.to_ascii_uppercase();
                 if !mechanisms.contains(&m) {
                     mechanisms.push(m);
@@ -106,8 +121,11 @@ impl Ehlo {
 
     /// The `AUTH ...` keyword lines.
     pub fn auth_lines(&self) -> impl Iterator<Item = &str> {
+        // Compared as bytes: a keyword is server text, and its 4th byte may fall inside a
+        // UTF-8 character (slicing the text there would panic; see issue 14).
         self.keywords.iter().map(String::as_str).filter(|k| {
-            k.len() >= 4 && k[..4].eq_ignore_ascii_case("AUTH") && matches!(k.as_bytes().get(4), Some(b' ' | b'='))
+            k.as_bytes().get(..4).is_some_and(|head| head.eq_ignore_ascii_case(b"AUTH"))
+                && matches!(k.as_bytes().get(4), Some(b' ' | b'='))
         })
     }
 }
@@ -132,49 +150,48 @@ pub fn auth_exposure(ehlo: &Ehlo) -> AuthExposure {
     AuthExposure { exposed: offered.iter().any(|m| is_cleartext_mechanism(m)), offered, evidence }
 }
 
-fn excerpt(line: &str) -> String {
-    line.chars().take(80).collect()
-}
-
-async fn read_reply(conn: &mut Conn) -> Result<Reply, String> {
-    let lines = conn.read_reply(ends_reply).await.map_err(|e| e.to_string())?;
+async fn read_reply(conn: &mut Conn, step: &'static str) -> Result<Reply, MailError> {
+    let lines = conn.read_reply(ends_reply).await.map_err(|e| MailError::line(step, e))?;
     parse_reply(&lines.iter().map(|l| text(l)).collect::<Vec<_>>())
+        .map_err(|e| MailError::Malformed { step, text: e.to_string() })
 }
 
-async fn command(conn: &mut Conn, line: &str) -> Result<Reply, String> {
-    conn.send(format!("{line}\r\n").as_bytes()).await.map_err(|e| e.to_string())?;
-    read_reply(conn).await
+async fn command(conn: &mut Conn, step: &'static str, line: &str) -> Result<Reply, MailError> {
+    conn.send(format!("{line}\r\n").as_bytes()).await.map_err(|e| MailError::line(step, e))?;
+    read_reply(conn, step).await
 }
 
 fn ehlo_command(name: &str) -> String {
     format!("EHLO {}", sanitize_command_word(name, "seawall.invalid"))
 }
 
-/// Greeting, EHLO and an accepted STARTTLS on a fresh connection: the next
-/// bytes on it are the TLS handshake's.
-pub(crate) async fn begin_tls(conn: &mut Conn, ehlo_name: &str) -> Result<(), String> {
-    let greeting = read_reply(conn).await.map_err(|e| format!("greeting: {e}"))?;
+/// Send STARTTLS and read whether the server will start TLS (220).
+async fn request_starttls(conn: &mut Conn) -> Result<Answer, MailError> {
+    let reply = command(conn, "STARTTLS", "STARTTLS").await?;
+    Ok(if reply.code == 220 { Answer::Accepted } else { Answer::Refused(reply.joined()) })
+}
+
+/// Greeting, EHLO and STARTTLS on a fresh connection: when accepted, the next bytes on it
+/// are the TLS handshake's.
+pub(crate) async fn begin_tls(conn: &mut Conn, ehlo_name: &str) -> Result<Answer, MailError> {
+    let greeting = read_reply(conn, "greeting").await?;
     if greeting.code != 220 {
-        return Err(format!("greeting refused: {}", greeting.joined()));
+        return Err(MailError::Refused { step: "greeting", reply: greeting.joined() });
     }
-    let ehlo = command(conn, &ehlo_command(ehlo_name)).await.map_err(|e| format!("EHLO: {e}"))?;
+    let ehlo = command(conn, "EHLO", &ehlo_command(ehlo_name)).await?;
     if ehlo.code != 250 {
-        return Err(format!("EHLO refused: {}", ehlo.joined()));
+        return Err(MailError::Refused { step: "EHLO", reply: ehlo.joined() });
     }
-    let reply = command(conn, "STARTTLS").await.map_err(|e| format!("STARTTLS: {e}"))?;
-    if reply.code != 220 {
-        return Err(format!("STARTTLS refused: {}", reply.joined()));
-    }
-    Ok(())
+    request_starttls(conn).await
 }
 
 /// The whole SMTP conversation of one port.
-pub(crate) async fn converse(dialer: &Dialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
+pub(crate) async fn converse(dialer: &LineDialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
     let mut seen = MailObservation { implicit_tls: implicit, ..MailObservation::default() };
     let Some(conn) = dialer.open(implicit, &mut seen).await else { return seen };
     match talk(conn, dialer, implicit, banners, &mut seen).await {
         // A polite end; the answer does not matter.
-        Ok(Some(mut conn)) => drop(command(&mut conn, "QUIT").await),
+        Ok(Some(mut conn)) => drop(command(&mut conn, "QUIT", "QUIT").await),
         Ok(None) => {}
         Err(e) => seen.error = Some(e),
     }
@@ -185,13 +202,13 @@ pub(crate) async fn converse(dialer: &Dialer<'_>, implicit: bool, banners: &Bann
 /// when a failed TLS handshake left nothing to QUIT on.
 async fn talk(
     mut conn: Conn,
-    dialer: &Dialer<'_>,
+    dialer: &LineDialer<'_>,
     implicit: bool,
     banners: &Banners,
     seen: &mut MailObservation,
-) -> Result<Option<Conn>, String> {
+) -> Result<Option<Conn>, MailError> {
     let ehlo_line = ehlo_command(&dialer.settings.ehlo_name);
-    let greeting = read_reply(&mut conn).await.map_err(|e| format!("greeting: {e}"))?;
+    let greeting = read_reply(&mut conn, "greeting").await?;
     seen.greeting = greeting.lines.clone();
     let text = greeting_text(&greeting);
     seen.product = banners.match_greeting("smtp", &text, "greeting");
@@ -199,11 +216,11 @@ async fn talk(
         seen.facts.insert("greeting_host".into(), host.into());
     }
     if greeting.code != 220 {
-        return Err(format!("greeting refuses service: {}", greeting.joined()));
+        return Err(MailError::Refused { step: "greeting", reply: greeting.joined() });
     }
-    let reply = command(&mut conn, &ehlo_line).await.map_err(|e| format!("EHLO: {e}"))?;
+    let reply = command(&mut conn, "EHLO", &ehlo_line).await?;
     if reply.code != 250 {
-        return Err(format!("EHLO refused: {}", reply.joined()));
+        return Err(MailError::Refused { step: "EHLO", reply: reply.joined() });
     }
     let ehlo = parse_ehlo(&reply);
     if let Some(domain) = &ehlo.domain {
@@ -224,25 +241,13 @@ async fn talk(
         seen.starttls = Starttls::NotOffered;
         return Ok(Some(conn));
     }
-    let reply = command(&mut conn, "STARTTLS").await.map_err(|e| format!("STARTTLS: {e}"))?;
-    if reply.code != 220 {
-        seen.starttls = Starttls::Refused(reply.joined());
-        return Ok(Some(conn));
-    }
-    let (mut conn, info, injected) = match dialer.upgrade(conn).await {
-        Ok(upgraded) => upgraded,
-        Err(e) => {
-            seen.starttls = Starttls::HandshakeFailed(e.clone());
-            seen.tls_error = Some(e);
-            return Ok(None);
-        }
+    let answer = request_starttls(&mut conn).await?;
+    let mut conn = match starttls::upgrade(conn, answer, dialer, seen).await {
+        Upgraded::Tls(conn) => conn,
+        Upgraded::Refused(conn) => return Ok(Some(conn)),
+        Upgraded::Failed => return Ok(None),
     };
-    seen.starttls = Starttls::Worked;
-    seen.tls = Some(info);
-    if injected > 0 {
-        seen.facts.insert("bytes_before_tls_handshake".into(), injected.into());
-    }
-    let reply = command(&mut conn, &ehlo_line).await.map_err(|e| format!("EHLO after TLS: {e}"))?;
+    let reply = command(&mut conn, "EHLO after TLS", &ehlo_line).await?;
     if reply.code == 250 {
         let ehlo = parse_ehlo(&reply);
         seen.auth_after_tls = ehlo.auth_mechanisms();
@@ -273,10 +278,10 @@ mod tests {
     #[test]
     fn replies_must_be_consistent() {
         let mixed = vec!["250-a".to_string(), "251 b".to_string()];
-        assert!(parse_reply(&mixed).is_err_and(|e| e.contains("mixes codes")));
+        assert_eq!(parse_reply(&mixed), Err(ReplyError::MixedCodes(250, 251)));
         let unfinished = vec!["250-a".to_string()];
         assert!(parse_reply(&unfinished).is_err());
-        assert!(parse_reply(&["HTTP/1.1 400 Bad Request".to_string()]).is_err_and(|e| e.contains("not an SMTP")));
+        assert!(matches!(parse_reply(&["HTTP/1.1 400 Bad Request".to_string()]), Err(ReplyError::NotSmtp(_))));
     }
 
     #[test]
@@ -343,5 +348,18 @@ mod tests {
     fn greeting_text_joins_multiline_greetings() {
         let r = reply(&["220-mx.example ESMTP Exim 4.96 Mon, 30 Nov 2026", "220 no UCE"]);
         assert_eq!(greeting_text(&r), "mx.example ESMTP Exim 4.96 Mon, 30 Nov 2026 no UCE");
+    }
+
+    // See: issue 14, item 1. The server's bytes: `250-ABC\xc3\xa9` has its 4th byte inside `é`.
+    #[test]
+    fn an_ehlo_keyword_cut_inside_a_utf8_character_does_not_panic() {
+        let raw: [&[u8]; 3] = [b"250-mx", b"250-ABC\xc3\xa9", b"250 AUTH PLAIN"];
+        let lines: Vec<String> = raw.iter().map(|l| text(l)).collect();
+        let ehlo = parse_ehlo(&parse_reply(&lines).expect("valid reply"));
+        assert_eq!(ehlo.keywords, vec!["ABC\u{e9}", "AUTH PLAIN"]);
+        assert_eq!(ehlo.auth_mechanisms(), vec!["PLAIN"]);
+        assert!(auth_exposure(&ehlo).exposed);
+        let odd = Ehlo { domain: None, keywords: vec!["AUT\u{e9}".into(), "\u{e9}\u{e9}\u{e9}".into(), "AUTH".into()] };
+        assert!(odd.auth_mechanisms().is_empty());
     }
 }

@@ -5,7 +5,10 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-const EMBEDDED: &str = include_str!("../../../../data/probes/mail-banners.toml");
+use crate::data::DataError;
+
+const FILE: &str = "mail-banners.toml";
+const EMBEDDED: &str = include_str!("../../../../../data/probes/mail-banners.toml");
 
 /// One greeting rule of the data file.
 #[derive(Debug, Clone, Deserialize)]
@@ -56,19 +59,19 @@ pub struct ProductMatch {
 
 impl Banners {
     /// The rules built into seawall (parsed once).
-    pub fn embedded() -> Result<&'static Banners, String> {
-        static PARSED: OnceLock<Result<Banners, String>> = OnceLock::new();
+    pub fn embedded() -> Result<&'static Banners, DataError> {
+        static PARSED: OnceLock<Result<Banners, DataError>> = OnceLock::new();
         PARSED.get_or_init(|| Banners::parse(EMBEDDED)).as_ref().map_err(Clone::clone)
     }
 
-    pub fn parse(text: &str) -> Result<Banners, String> {
-        let banners: Banners = toml::from_str(text).map_err(|e| format!("mail-banners.toml: {e}"))?;
+    pub fn parse(text: &str) -> Result<Banners, DataError> {
+        let banners: Banners = toml::from_str(text).map_err(|e| DataError::new(FILE, e.to_string()))?;
         for rule in &banners.greeting {
             if rule.contains.is_empty() && rule.prefix.is_none() {
-                return Err(format!("mail-banners.toml: the {} rule matches every greeting", rule.product));
+                return Err(DataError::new(FILE, format!("the {} rule matches every greeting", rule.product)));
             }
             if let Some(p) = rule.protocols.iter().find(|p| !matches!(p.as_str(), "smtp" | "imap" | "pop3")) {
-                return Err(format!("mail-banners.toml: the {} rule names protocol {p:?}", rule.product));
+                return Err(DataError::new(FILE, format!("the {} rule names protocol {p:?}", rule.product)));
             }
         }
         Ok(banners)
@@ -281,6 +284,6 @@ mod tests {
     #[test]
     fn rules_that_match_everything_are_refused() {
         let text = "[[greeting]]\nproduct = \"x\"\nname = \"X\"\nprotocols = [\"smtp\"]\nsource = \"s\"\n";
-        assert!(Banners::parse(text).is_err_and(|e| e.contains("matches every greeting")));
+        assert!(Banners::parse(text).is_err_and(|e| e.message.contains("matches every greeting")));
     }
 }

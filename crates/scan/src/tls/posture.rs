@@ -11,8 +11,8 @@
 use jiff::Timestamp;
 use seawall_model::{Certificate, Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
 
-use super::legacy_tls::TlsVersion;
-use crate::http::cert::{is_expired, is_self_signed};
+use super::cert::{is_expired, is_self_signed};
+use super::legacy::TlsVersion;
 
 /// What the TLS findings of one port are judged from.
 #[derive(Debug, Clone)]

@@ -6,9 +6,11 @@ use std::sync::OnceLock;
 use seawall_model::{Confidence, Severity};
 use serde::Deserialize;
 
-use super::rsync::Greeting;
+use super::Greeting;
+use crate::data::DataError;
 
-const EMBEDDED: &str = include_str!("../../../../data/probes/rsync-versions.toml");
+const FILE: &str = "rsync-versions.toml";
+const EMBEDDED: &str = include_str!("../../../../../data/probes/rsync-versions.toml");
 
 /// One row of the table.
 #[derive(Debug, Clone, Deserialize)]
@@ -74,25 +76,25 @@ pub struct VersionTable {
 }
 
 impl VersionTable {
-    pub fn embedded() -> Result<&'static VersionTable, String> {
-        static PARSED: OnceLock<Result<VersionTable, String>> = OnceLock::new();
+    pub fn embedded() -> Result<&'static VersionTable, DataError> {
+        static PARSED: OnceLock<Result<VersionTable, DataError>> = OnceLock::new();
         PARSED.get_or_init(|| VersionTable::parse(EMBEDDED)).as_ref().map_err(Clone::clone)
     }
 
-    pub fn parse(text: &str) -> Result<VersionTable, String> {
-        let table: VersionTable = toml::from_str(text).map_err(|e| format!("rsync-versions.toml: {e}"))?;
+    pub fn parse(text: &str) -> Result<VersionTable, DataError> {
+        let table: VersionTable = toml::from_str(text).map_err(|e| DataError::new(FILE, e.to_string()))?;
         for row in &table.row {
             if !matches!(row.digests.as_str(), "present" | "absent" | "any") {
-                return Err(format!(
-                    "rsync-versions.toml: row {:?}: digests must be present, absent or any",
-                    row.label
+                return Err(DataError::new(
+                    FILE,
+                    format!("row {:?}: digests must be present, absent or any", row.label),
                 ));
             }
             if !row.cves.is_empty() && row.severity.is_none() {
-                return Err(format!("rsync-versions.toml: row {:?} lists CVEs without a severity", row.label));
+                return Err(DataError::new(FILE, format!("row {:?} lists CVEs without a severity", row.label)));
             }
             if row.sources.is_empty() {
-                return Err(format!("rsync-versions.toml: row {:?} cites no source", row.label));
+                return Err(DataError::new(FILE, format!("row {:?} cites no source", row.label)));
             }
         }
         Ok(table)
@@ -107,7 +109,7 @@ impl VersionTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::rsync::parse_greeting;
+    use crate::protocols::rsync::parse_greeting;
 
     fn row(greeting: &str) -> &'static VersionRow {
         let table = VersionTable::embedded().expect("table parses");
@@ -141,6 +143,6 @@ mod tests {
     #[test]
     fn a_row_with_cves_needs_a_severity() {
         let text = "[[row]]\ndigests = \"any\"\nlabel = \"x\"\ncves = [\"CVE-1\"]\nnote = \"n\"\nsources = [\"s\"]\n";
-        assert!(VersionTable::parse(text).is_err_and(|e| e.contains("without a severity")));
+        assert!(VersionTable::parse(text).is_err_and(|e| e.message.contains("without a severity")));
     }
 }

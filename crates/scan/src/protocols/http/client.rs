@@ -1,7 +1,7 @@
 //! One HTTP/1.1 conversation with one endpoint: TCP, optional TLS, requests on
 //! a kept-alive connection, every phase under its own timeout and every read bounded.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,13 +10,11 @@ use rustls::ClientConfig;
 use seawall_model::TlsInfo;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpSocket, TcpStream};
-use tokio::time::{Instant, timeout};
-use tokio_rustls::TlsConnector;
+use tokio::time::Instant;
 
-use super::cert::tls_info;
-use super::tls::server_name;
 use super::wire::{self, WireError};
+use crate::net::{Dialer, NetError, SourceAddrs};
+use crate::tls::{self, HandshakeBounds, TlsError};
 
 /// Time allowed for each phase of a conversation.
 #[derive(Debug, Clone, Copy)]
@@ -62,8 +60,22 @@ pub struct HttpSettings {
     pub limits: Limits,
     pub user_agent: String,
     pub tls: Arc<ClientConfig>,
-    /// Bind to this source address before connecting (tests on loopback).
-    pub source: Option<IpAddr>,
+    /// Bind to these source addresses before connecting (one per family; tests on loopback).
+    pub source: SourceAddrs,
+}
+
+impl HttpSettings {
+    /// Default timeouts and limits, the probe TLS configuration offering `http/1.1`, no source
+    /// address: what the CLI, the demo and the tests start from.
+    pub fn new(user_agent: impl Into<String>) -> HttpSettings {
+        HttpSettings {
+            timeouts: Timeouts::default(),
+            limits: Limits::default(),
+            user_agent: user_agent.into(),
+            tls: crate::tls::probe_client_config(&[b"http/1.1"]),
+            source: SourceAddrs::default(),
+        }
+    }
 }
 
 /// Where to talk to and how.
@@ -95,18 +107,21 @@ impl HttpTarget {
 /// A failed conversation step, named by phase so the error record says where it stopped.
 #[derive(Debug, Error)]
 pub enum ProbeError {
-    #[error("connect: {0}")]
-    Connect(std::io::Error),
-    #[error("connect: timed out")]
-    ConnectTimeout,
-    #[error("TLS handshake: {0}")]
-    Tls(std::io::Error),
-    #[error("TLS handshake: timed out")]
-    TlsTimeout,
+    #[error(transparent)]
+    Connect(#[from] NetError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The request could not be written or its response read.
     #[error("HTTP: {0}")]
-    Http(String),
-    #[error("HTTP: no complete response head within the time limit")]
-    HeadTimeout,
+    Wire(#[from] WireError),
+}
+
+impl ProbeError {
+    /// The peer is no HTTP speaker (a TLS handshake failed, or the answer is not HTTP): the
+    /// caller may try another way of talking to the port.
+    pub fn wrong_protocol(&self) -> bool {
+        matches!(self, ProbeError::Tls(TlsError::Handshake(_)) | ProbeError::Wire(WireError::Malformed(_)))
+    }
 }
 
 /// A response, with its body cut at the limit.
@@ -176,6 +191,12 @@ impl HttpSession {
         self.tls_info.as_ref()
     }
 
+    /// Close the kept-alive connection (the next request opens a new one): an endpoint never
+    /// holds more than one connection at a time while other probes of it run.
+    pub fn close(&mut self) {
+        self.stream = None;
+    }
+
     /// How many connections were opened so far.
     pub fn connections(&self) -> u32 {
         self.connections
@@ -187,22 +208,14 @@ impl HttpSession {
 
     async fn connect(&mut self) -> Result<(), ProbeError> {
         let t = self.settings.timeouts;
-        let tcp = timeout(t.connect, open_tcp(self.target.addr, self.settings.source))
-            .await
-            .map_err(|_| ProbeError::ConnectTimeout)?
-            .map_err(ProbeError::Connect)?;
-        let _ = tcp.set_nodelay(true);
+        let tcp = Dialer::new(self.settings.source, t.connect).connect(self.target.addr).await?;
         self.connections += 1;
         let stream: Box<dyn Stream> = if self.target.tls {
-            let connector = TlsConnector::from(Arc::clone(&self.settings.tls));
-            let name = server_name(self.target.host.as_deref(), self.target.addr.ip());
-            let tls = timeout(t.tls, connector.connect(name, tcp))
-                .await
-                .map_err(|_| ProbeError::TlsTimeout)?
-                .map_err(ProbeError::Tls)?;
-            if self.tls_info.is_none() {
-                self.tls_info = Some(tls_info(tls.get_ref().1));
-            }
+            let bounds = HandshakeBounds { step: t.tls, deadline: None };
+            let (tls, info) =
+                tls::handshake(&self.settings.tls, self.target.host.as_deref(), self.target.addr.ip(), tcp, bounds)
+                    .await?;
+            self.tls_info.get_or_insert(info);
             Box::new(tls)
         } else {
             Box::new(tcp)
@@ -226,8 +239,7 @@ impl HttpSession {
             &self.target.host_header(),
             &self.settings.user_agent,
             headers,
-        )
-        .map_err(ProbeError::Http)?;
+        )?;
         let limits = self.settings.limits;
         for attempt in 0..2 {
             let reused = self.stream.is_some();
@@ -249,10 +261,7 @@ impl HttpSession {
                 }
                 Err(e) => {
                     self.stream = None;
-                    return Err(match e {
-                        WireError::Timeout => ProbeError::HeadTimeout,
-                        other => ProbeError::Http(other.to_string()),
-                    });
+                    return Err(ProbeError::Wire(e));
                 }
             };
             let head_only = *method == http::Method::HEAD;
@@ -269,17 +278,6 @@ impl HttpSession {
                 body_timed_out: body.timed_out,
             });
         }
-        Err(ProbeError::Http("connection closed before a response".into()))
+        Err(ProbeError::Wire(WireError::ClosedBeforeResponse))
     }
-}
-
-async fn open_tcp(addr: SocketAddr, source: Option<IpAddr>) -> std::io::Result<TcpStream> {
-    let socket = match addr {
-        SocketAddr::V4(_) => TcpSocket::new_v4()?,
-        SocketAddr::V6(_) => TcpSocket::new_v6()?,
-    };
-    if let Some(source) = source.filter(|s| s.is_ipv4() == addr.is_ipv4()) {
-        socket.bind(SocketAddr::new(source, 0))?;
-    }
-    socket.connect(addr).await
 }

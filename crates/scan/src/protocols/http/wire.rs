@@ -24,26 +24,23 @@ pub(crate) struct Head {
     pub(crate) keep_alive: bool,
 }
 
-#[derive(Debug)]
-pub(crate) enum WireError {
-    Io(std::io::Error),
+/// Why a response could not be read, or a request not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
     /// The peer closed before sending anything (a kept-alive connection timed out on its side).
+    #[error("connection closed before a response")]
     ClosedBeforeResponse,
+    #[error("no complete response head within the time limit")]
     Timeout,
+    #[error("message head is too large")]
     TooLarge,
+    #[error("malformed response: {0}")]
     Malformed(String),
-}
-
-impl std::fmt::Display for WireError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WireError::Io(e) => write!(f, "{e}"),
-            WireError::ClosedBeforeResponse => f.write_str("connection closed before a response"),
-            WireError::Timeout => f.write_str("no complete response head within the time limit"),
-            WireError::TooLarge => f.write_str("message head is too large"),
-            WireError::Malformed(m) => write!(f, "malformed response: {m}"),
-        }
-    }
+    /// A request that could not be sent as asked (it would split into two).
+    #[error("{0}")]
+    Unsendable(String),
 }
 
 /// The request bytes; refuses targets and header values that could split the request.
@@ -53,20 +50,20 @@ pub(crate) fn request_bytes(
     host: &str,
     user_agent: &str,
     headers: &[(&str, &str)],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, WireError> {
     let bad = |s: &str| s.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0);
     if bad(target) || target.contains(' ') || !target.starts_with('/') {
-        return Err(format!("request target {target:?} is not a path"));
+        return Err(WireError::Unsendable(format!("request target {target:?} is not a path")));
     }
     let mut out = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {user_agent}\r\nAccept: */*\r\n");
     for (name, value) in headers {
         if bad(name) || bad(value) || name.contains(':') {
-            return Err(format!("header {name:?} cannot be sent"));
+            return Err(WireError::Unsendable(format!("header {name:?} cannot be sent")));
         }
         out.push_str(&format!("{name}: {value}\r\n"));
     }
     if bad(host) || bad(user_agent) {
-        return Err("host or user agent holds a line break".into());
+        return Err(WireError::Unsendable("host or user agent holds a line break".into()));
     }
     out.push_str("\r\n");
     Ok(out.into_bytes())

@@ -1,18 +1,19 @@
 //! From what a conversation saw to a `service` record and findings. Rule ids
 //! are stable: SW-MAIL-CLEARTEXT-AUTH, SW-MAIL-NO-TLS, SW-MAIL-STARTTLS-BROKEN,
 //! SW-MAIL-PREAUTH, SW-RSYNC-VULNERABLE, SW-RSYNC-OPEN-MODULE (TLS rules: see
-//! [`super::posture`]).
+//! [`crate::tls::posture`]).
 
 use std::net::SocketAddr;
 
 use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Service, Severity, TlsInfo};
 use serde_json::{Value, json};
 
-use super::legacy_tls::{LegacyReport, TlsVersion, VersionResult, suite_name};
-use super::posture::{TlsContext, tls_findings};
-use super::rsync::{Access, RsyncObservation};
-use super::rsync_versions::VersionTable;
-use super::{MailObservation, MailOutcome, MailProtocol, Starttls};
+use super::{Family, MailObservation, MailOutcome, MailProtocol, Starttls};
+use crate::protocols::rsync::versions::VersionTable;
+use crate::protocols::rsync::{Access, RsyncObservation};
+use crate::tls::legacy::{LegacyReport, TlsVersion};
+use crate::tls::posture::{TlsContext, tls_findings};
+use crate::tls::survey;
 
 fn rule(id: &str, title: String) -> RuleRef {
     RuleRef { id: id.to_owned(), title, source: RuleSource::Probe }
@@ -40,34 +41,11 @@ fn starttls_works(seen: &MailObservation, legacy: &LegacyReport) -> bool {
 
 /// Versions known to be accepted, oldest first.
 fn accepted_versions(seen: &MailObservation, legacy: &LegacyReport) -> Vec<TlsVersion> {
-    let mut versions: Vec<TlsVersion> = legacy.accepted().map(|(v, _)| v).collect();
-    let rustls = seen.tls.as_ref().and_then(|t| t.versions.first()).and_then(|name| match name.as_str() {
-        "TLS1.3" => Some(TlsVersion::Tls13),
-        "TLS1.2" => Some(TlsVersion::Tls12),
-        _ => None,
-    });
-    versions.extend(rustls);
-    versions.sort();
-    versions.dedup();
-    versions
+    survey::accepted_versions(seen.tls.as_ref(), legacy)
 }
 
 fn tls_record(seen: &MailObservation, legacy: &LegacyReport, versions: &[TlsVersion]) -> Option<TlsInfo> {
-    if versions.is_empty() && seen.tls.is_none() {
-        return None;
-    }
-    let mut info = seen.tls.clone().unwrap_or_default();
-    if info.chain.is_empty() {
-        info.chain = legacy.chain().map(<[_]>::to_vec).unwrap_or_default();
-    }
-    if info.cipher.is_none() {
-        info.cipher = legacy.accepted().find_map(|(_, r)| match r {
-            VersionResult::Accepted { suite, .. } => Some(suite_name(*suite)),
-            _ => None,
-        });
-    }
-    info.versions = versions.iter().map(|v| v.name().to_owned()).collect();
-    Some(info)
+    survey::tls_record(seen.tls.as_ref(), legacy, versions)
 }
 
 fn starttls_text(seen: &MailObservation, works: bool) -> Option<String> {
@@ -79,22 +57,6 @@ fn starttls_text(seen: &MailObservation, works: bool) -> Option<String> {
         Starttls::HandshakeFailed(e) if works => format!("worked only with a legacy TLS client (rustls: {e})"),
         Starttls::HandshakeFailed(e) => format!("handshake failed: {e}"),
     })
-}
-
-fn probed_json(legacy: &LegacyReport) -> Value {
-    let map: serde_json::Map<String, Value> = legacy
-        .results
-        .iter()
-        .map(|(version, result)| {
-            let text = match result {
-                VersionResult::Accepted { suite, .. } => format!("accepted ({})", suite_name(*suite)),
-                VersionResult::Rejected(why) => format!("rejected: {why}"),
-                VersionResult::NotTried(why) => format!("not tried: {why}"),
-            };
-            (version.name().to_owned(), Value::String(text))
-        })
-        .collect();
-    Value::Object(map)
 }
 
 /// The service and findings of a mail port.
@@ -148,7 +110,7 @@ pub(crate) fn mail_outcome(
         facts.insert("starttls_result".into(), text.into());
     }
     if !legacy.results.is_empty() {
-        facts.insert("tls_versions_probed".into(), probed_json(legacy));
+        facts.insert("tls_versions_probed".into(), Value::Object(legacy.probed_json()));
     }
     if let Some(e) = &seen.tls_error {
         facts.insert("rustls_error".into(), e.clone().into());
@@ -242,16 +204,16 @@ pub(crate) fn mail_outcome(
         };
         findings.extend(tls_findings(&ctx));
     }
-    MailOutcome { service: Some(service), findings, error: seen.error.clone() }
+    MailOutcome { service: Some(service), findings, error: None }
 }
 
 fn cleartext_remediation(protocol: MailProtocol, product: Option<&str>) -> String {
     let generic = match protocol.family() {
-        "smtp" => "Offer AUTH only after STARTTLS (or only on 465/587 with TLS required)",
-        "imap" => {
+        Family::Smtp => "Offer AUTH only after STARTTLS (or only on 465/587 with TLS required)",
+        Family::Imap => {
             "Refuse LOGIN and PLAIN/LOGIN mechanisms before STARTTLS (advertise LOGINDISABLED), or serve IMAP on 993 only"
         }
-        _ => "Refuse USER/PASS and PLAIN/LOGIN before STLS, or serve POP3 on 995 only",
+        Family::Pop3 | Family::Rsync => "Refuse USER/PASS and PLAIN/LOGIN before STLS, or serve POP3 on 995 only",
     };
     let specific = match (product, protocol.family()) {
         (Some("postfix"), _) => " (Postfix: smtpd_tls_auth_only = yes).",
@@ -260,8 +222,8 @@ fn cleartext_remediation(protocol: MailProtocol, product: Option<&str>) -> Strin
             " (Dovecot 2.3: disable_plaintext_auth = yes; 2.4: auth_allow_cleartext = no; and scan from another \
              address than the server's own, which Dovecot always treats as secure)."
         }
-        (Some("exchange"), "imap") => " (Exchange: Set-ImapSettings -LoginType SecureLogin).",
-        (Some("exchange"), "pop3") => " (Exchange: Set-PopSettings -LoginType SecureLogin).",
+        (Some("exchange"), Family::Imap) => " (Exchange: Set-ImapSettings -LoginType SecureLogin).",
+        (Some("exchange"), Family::Pop3) => " (Exchange: Set-PopSettings -LoginType SecureLogin).",
         (Some("exchange"), _) => {
             " (Exchange: on the receive connector, remove BasicAuth or set RequireTLS / BasicAuthRequireTLS)."
         }
@@ -288,7 +250,7 @@ fn no_tls_remediation(protocol: MailProtocol) -> String {
 /// The service and findings of an rsync daemon.
 pub(crate) fn rsync_outcome(addr: SocketAddr, label_host: &str, seen: &RsyncObservation) -> MailOutcome {
     let (Some(greeting), Some(line)) = (&seen.greeting, &seen.greeting_line) else {
-        return MailOutcome { error: seen.error.clone(), ..MailOutcome::default() };
+        return MailOutcome::default();
     };
     let location = Location::Host { host: label_host.to_owned(), port: addr.port() };
     let mut service = base_service(addr, label_host, "rsync");
@@ -296,7 +258,7 @@ pub(crate) fn rsync_outcome(addr: SocketAddr, label_host: &str, seen: &RsyncObse
     service.methods = vec!["greeting".into()];
     let row = match VersionTable::embedded() {
         Ok(table) => table.lookup(greeting),
-        Err(e) => return MailOutcome { error: Some(e), ..MailOutcome::default() },
+        Err(e) => return MailOutcome { error: Some(e.clone().into()), ..MailOutcome::default() },
     };
     service.version_name = Some(format!(
         "rsync {} (protocol {})",
@@ -389,15 +351,15 @@ pub(crate) fn rsync_outcome(addr: SocketAddr, label_host: &str, seen: &RsyncObse
         ];
         findings.push(f);
     }
-    MailOutcome { service: Some(service), findings, error: seen.error.clone() }
+    MailOutcome { service: Some(service), findings, error: None }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mail::legacy_tls::alert_name;
-    use crate::mail::rsync::{Greeting, Listing, Module};
-    use crate::mail::{AuthExposure, banners::ProductMatch};
+    use crate::protocols::mail::{AuthExposure, banners::ProductMatch};
+    use crate::protocols::rsync::{Greeting, Listing, Module};
+    use crate::tls::legacy::{VersionResult, alert_name};
 
     fn addr(port: u16) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], port))
@@ -487,7 +449,7 @@ mod tests {
         let module = Module { name: "public".into(), comment: "Public mirror".into() };
         RsyncObservation {
             greeting_line: Some(greeting.into()),
-            greeting: crate::mail::rsync::parse_greeting(greeting),
+            greeting: crate::protocols::rsync::parse_greeting(greeting),
             listing: Listing { motd: vec!["hi".into()], modules: vec![module.clone()], complete: true, error: None },
             access: vec![(module, access, vec![])],
             error: None,
@@ -513,7 +475,7 @@ mod tests {
 
     #[test]
     fn rsync_protocol_32_with_a_password_module_raises_nothing() {
-        let g: Option<Greeting> = crate::mail::rsync::parse_greeting("@RSYNCD: 32.0 sha512");
+        let g: Option<Greeting> = crate::protocols::rsync::parse_greeting("@RSYNCD: 32.0 sha512");
         assert!(g.is_some());
         let outcome = rsync_outcome(addr(873), "h", &rsync_seen("@RSYNCD: 32.0 sha512", Access::Password));
         assert!(outcome.findings.is_empty());

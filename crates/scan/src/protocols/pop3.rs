@@ -12,10 +12,11 @@
 //! after the greeting, then a ClientHello. Never USER, PASS, APOP or AUTH:
 //! no credential is sent.
 
-use super::banners::{Banners, exchange_server_name};
-use super::conn::{Conn, Dialer};
-use super::lines::text;
-use super::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism};
+use super::conn::{Conn, LineDialer, MailError, excerpt};
+use super::mail::banners::{Banners, exchange_server_name};
+use super::mail::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism};
+use super::starttls::{self, Answer, Upgraded};
+use crate::net::lines::text;
 
 /// A POP3 greeting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,16 +46,17 @@ pub fn status(line: &str) -> Option<(bool, &str)> {
 
 /// The capability lines of a multi-line `+OK` answer to CAPA (without the
 /// status line and the final `.`, dot-unstuffed).
-pub fn parse_capa(lines: &[String]) -> Result<Vec<String>, String> {
-    let (first, rest) = lines.split_first().ok_or("empty CAPA answer")?;
+pub fn parse_capa(lines: &[String]) -> Result<Vec<String>, MailError> {
+    let malformed = |text: String| MailError::Malformed { step: "CAPA", text };
+    let (first, rest) = lines.split_first().ok_or_else(|| malformed("empty answer".into()))?;
     match status(first) {
         Some((true, _)) => {}
-        Some((false, _)) => return Err(format!("CAPA refused: {first}")),
-        None => return Err(format!("not a POP3 answer: {}", first.chars().take(80).collect::<String>())),
+        Some((false, _)) => return Err(MailError::Refused { step: "CAPA", reply: first.clone() }),
+        None => return Err(malformed(format!("not a POP3 answer: {}", excerpt(first)))),
     }
-    let (last, body) = rest.split_last().ok_or("CAPA list without its final '.'")?;
+    let (last, body) = rest.split_last().ok_or_else(|| malformed("list without its final '.'".into()))?;
     if last != "." {
-        return Err("CAPA list without its final '.'".into());
+        return Err(malformed("list without its final '.'".into()));
     }
     Ok(body.iter().map(|l| l.strip_prefix('.').unwrap_or(l).trim().to_owned()).filter(|l| !l.is_empty()).collect())
 }
@@ -95,46 +97,52 @@ pub fn implementation(capabilities: &[String]) -> Option<&str> {
         .find_map(|c| c.get(..15).filter(|p| p.eq_ignore_ascii_case("IMPLEMENTATION ")).map(|_| &c[15..]))
 }
 
-async fn single(conn: &mut Conn, command: &str) -> Result<String, String> {
-    conn.send(format!("{command}\r\n").as_bytes()).await.map_err(|e| format!("{command}: {e}"))?;
-    conn.read_line().await.map(|l| text(&l)).map_err(|e| format!("{command}: {e}"))
+async fn single(conn: &mut Conn, command: &'static str) -> Result<String, MailError> {
+    conn.send(format!("{command}\r\n").as_bytes()).await.map_err(|e| MailError::line(command, e))?;
+    conn.read_line().await.map(|l| text(&l)).map_err(|e| MailError::line(command, e))
 }
 
 /// CAPA: `Ok(None)` when the server does not know the command.
-async fn capa(conn: &mut Conn) -> Result<Option<Vec<String>>, String> {
+async fn capa(conn: &mut Conn) -> Result<Option<Vec<String>>, MailError> {
     let first = single(conn, "CAPA").await?;
     match status(&first) {
         Some((false, _)) => return Ok(None),
         Some((true, _)) => {}
-        None => return Err(format!("CAPA: not a POP3 answer: {}", first.chars().take(80).collect::<String>())),
+        None => {
+            return Err(MailError::Malformed { step: "CAPA", text: format!("not a POP3 answer: {}", excerpt(&first)) });
+        }
     }
     let mut lines = vec![first];
-    lines.extend(conn.read_reply(|l| l == b".").await.map_err(|e| format!("CAPA: {e}"))?.iter().map(|l| text(l)));
+    lines.extend(conn.read_reply(|l| l == b".").await.map_err(|e| MailError::line("CAPA", e))?.iter().map(|l| text(l)));
     parse_capa(&lines).map(Some)
 }
 
-async fn read_greeting(conn: &mut Conn) -> Result<(String, Greeting), String> {
-    let line = text(&conn.read_line().await.map_err(|e| format!("greeting: {e}"))?);
-    let greeting = parse_greeting(&line)
-        .ok_or_else(|| format!("not a POP3 greeting: {}", line.chars().take(80).collect::<String>()))?;
+async fn read_greeting(conn: &mut Conn) -> Result<(String, Greeting), MailError> {
+    let line = text(&conn.read_line().await.map_err(|e| MailError::line("greeting", e))?);
+    let greeting = parse_greeting(&line).ok_or_else(|| MailError::Malformed {
+        step: "greeting",
+        text: format!("not a POP3 greeting: {}", excerpt(&line)),
+    })?;
     Ok((line, greeting))
 }
 
-/// Greeting and an accepted STLS on a fresh connection.
-pub(crate) async fn begin_tls(conn: &mut Conn) -> Result<(), String> {
+/// Send STLS and read whether the server will start TLS (`+OK`).
+async fn request_starttls(conn: &mut Conn) -> Result<Answer, MailError> {
+    let answer = single(conn, "STLS").await?;
+    Ok(if matches!(status(&answer), Some((true, _))) { Answer::Accepted } else { Answer::Refused(answer) })
+}
+
+/// Greeting and STLS on a fresh connection.
+pub(crate) async fn begin_tls(conn: &mut Conn) -> Result<Answer, MailError> {
     let (line, greeting) = read_greeting(conn).await?;
     if !greeting.ok {
-        return Err(format!("greeting: {line}"));
+        return Err(MailError::Refused { step: "greeting", reply: line });
     }
-    let answer = single(conn, "STLS").await?;
-    match status(&answer) {
-        Some((true, _)) => Ok(()),
-        _ => Err(format!("STLS refused: {answer}")),
-    }
+    request_starttls(conn).await
 }
 
 /// The whole POP3 conversation of one port.
-pub(crate) async fn converse(dialer: &Dialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
+pub(crate) async fn converse(dialer: &LineDialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
     let mut seen = MailObservation { implicit_tls: implicit, ..MailObservation::default() };
     let Some(conn) = dialer.open(implicit, &mut seen).await else { return seen };
     match talk(conn, dialer, implicit, banners, &mut seen).await {
@@ -147,11 +155,11 @@ pub(crate) async fn converse(dialer: &Dialer<'_>, implicit: bool, banners: &Bann
 
 async fn talk(
     mut conn: Conn,
-    dialer: &Dialer<'_>,
+    dialer: &LineDialer<'_>,
     implicit: bool,
     banners: &Banners,
     seen: &mut MailObservation,
-) -> Result<Option<Conn>, String> {
+) -> Result<Option<Conn>, MailError> {
     let (line, greeting) = read_greeting(&mut conn).await?;
     seen.greeting = vec![line.clone()];
     seen.product = banners.match_greeting("pop3", &greeting.text, "greeting");
@@ -160,7 +168,7 @@ async fn talk(
         seen.facts.insert("banner_server_name".into(), name.into());
     }
     if !greeting.ok {
-        return Err(format!("greeting refuses service: {line}"));
+        return Err(MailError::Refused { step: "greeting", reply: line });
     }
     let capabilities = capa(&mut conn).await?;
     if seen.product.is_none()
@@ -188,25 +196,13 @@ async fn talk(
         seen.starttls = Starttls::NotOffered;
         return Ok(Some(conn));
     }
-    let answer = single(&mut conn, "STLS").await?;
-    if !matches!(status(&answer), Some((true, _))) {
-        seen.starttls = Starttls::Refused(answer);
-        return Ok(Some(conn));
-    }
-    let (mut conn, info, injected) = match dialer.upgrade(conn).await {
-        Ok(upgraded) => upgraded,
-        Err(e) => {
-            seen.starttls = Starttls::HandshakeFailed(e.clone());
-            seen.tls_error = Some(e);
-            return Ok(None);
-        }
+    let answer = request_starttls(&mut conn).await?;
+    let mut conn = match starttls::upgrade(conn, answer, dialer, seen).await {
+        Upgraded::Tls(conn) => conn,
+        Upgraded::Refused(conn) => return Ok(Some(conn)),
+        Upgraded::Failed => return Ok(None),
     };
-    seen.starttls = Starttls::Worked;
-    seen.tls = Some(info);
-    if injected > 0 {
-        seen.facts.insert("bytes_before_tls_handshake".into(), injected.into());
-    }
-    if let Some(capabilities) = capa(&mut conn).await.map_err(|e| format!("after TLS: {e}"))? {
+    if let Some(capabilities) = capa(&mut conn).await? {
         seen.auth_after_tls = auth_exposure(&capabilities).offered;
         seen.capabilities_after_tls = Some(capabilities);
     }
@@ -244,9 +240,9 @@ mod tests {
 
     #[test]
     fn capa_errors() {
-        assert!(parse_capa(&lines("-ERR unknown command")).is_err_and(|e| e.contains("refused")));
-        assert!(parse_capa(&lines("+OK\nUSER")).is_err_and(|e| e.contains("final")));
-        assert!(parse_capa(&lines("* OK imap")).is_err_and(|e| e.contains("not a POP3")));
+        assert!(matches!(parse_capa(&lines("-ERR unknown command")), Err(MailError::Refused { .. })));
+        assert!(parse_capa(&lines("+OK\nUSER")).is_err_and(|e| e.to_string().contains("final")));
+        assert!(parse_capa(&lines("* OK imap")).is_err_and(|e| e.to_string().contains("not a POP3")));
         assert_eq!(parse_capa(&lines("+OK\n..odd\n.")).ok(), Some(vec![".odd".to_string()]));
     }
 

@@ -3,24 +3,25 @@
 //! a deadline per host, and a clean stop on cancel. Records go to a channel.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use jiff::civil::Date;
+use jiff::Timestamp;
 use seawall_kb::KnowledgeBase;
 use seawall_model::{ErrorRecord, Record};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until, timeout};
 
-use crate::exchange::webshells::{self, WebshellPaths};
-use crate::exchange::{active, assess, fingerprint, plan::ProbePlan, probe};
-use crate::http::{HttpSession, HttpSettings, HttpTarget, ProbeError};
-use crate::mail::{self, MailProtocol, MailSettings};
+use crate::exchange::plan::ProbePlan;
+use crate::exchange::webshells::WebshellPaths;
+use crate::protocols::http::HttpSettings;
 use crate::shard::Shard;
 use crate::space::{Endpoint, TargetSpace};
+
+mod endpoint;
 
 /// How a scan behaves.
 #[derive(Debug, Clone)]
@@ -36,12 +37,37 @@ pub struct ScanOptions {
     pub http: HttpSettings,
     pub seed: u64,
     pub shard: Shard,
-    /// The date end of support is judged against.
-    pub today: Date,
+    /// The instant every date is judged against: end of support, certificate validity
+    /// (`--as-of`; now by default).
+    pub as_of: Timestamp,
     /// GET the webshell paths of the public IOC lists on Exchange hosts.
     pub probe_webshells: bool,
     /// Run the opt-in active checks (see `exchange::active`).
     pub active: bool,
+}
+
+impl ScanOptions {
+    /// Defaults for everything but how HTTP is spoken: 64 endpoints in flight, unpaced, 4
+    /// per host, 60 s per endpoint, seed 0, the whole space, judged as of now, no opt-in checks.
+    pub fn new(http: HttpSettings) -> ScanOptions {
+        ScanOptions {
+            concurrency: 64,
+            rate: None,
+            per_host: 4,
+            host_timeout: Duration::from_secs(60),
+            http,
+            seed: 0,
+            shard: Shard { index: 0, count: 1 },
+            as_of: Timestamp::now(),
+            probe_webshells: false,
+            active: false,
+        }
+    }
+
+    /// The day end of support is judged on (UTC).
+    pub fn today(&self) -> jiff::civil::Date {
+        self.as_of.to_zoned(jiff::tz::TimeZone::UTC).date()
+    }
 }
 
 /// Counters the caller may read while the scan runs (for a progress bar).
@@ -52,6 +78,11 @@ pub struct Progress {
     pub services: AtomicU64,
     pub findings: AtomicU64,
     pub errors: AtomicU64,
+    /// Probes that failed inside seawall (a panic): each is an error record too, and the run
+    /// must not end as if all went well.
+    pub internal_failures: AtomicU64,
+    /// HTTP requests of the probe plan sent, every endpoint and attempt included.
+    pub http_requests: AtomicU64,
 }
 
 /// One endpoint's records, sent together by [`Scanner::run_endpoints`] (an endpoint that
@@ -161,6 +192,7 @@ impl Scanner {
             progress: Arc::clone(&self.progress),
             space: Arc::clone(&space),
             hosts,
+            mail_tls: crate::tls::config::with_alpn(&self.options.http.tls, &[]),
         });
         let mut skipped = 0u64;
         while let Some((ordinal, endpoint)) = endpoints.next_with_ordinal() {
@@ -196,6 +228,8 @@ impl Scanner {
             let shared = Arc::clone(&shared);
             let out = out.clone();
             tasks.spawn(async move { shared.scan_endpoint(endpoint, ordinal, out).await });
+            // A task that ended abnormally still ended: its endpoint was recorded by
+            // `scan_endpoint`, which catches the probe's panics.
         }
         loop {
             tokio::select! {
@@ -218,17 +252,19 @@ struct Shared {
     progress: Arc<Progress>,
     space: Arc<TargetSpace>,
     hosts: HostCaps,
+    /// The scan's TLS configuration without the HTTP ALPN offer: mail servers may refuse it.
+    mail_tls: Arc<rustls::ClientConfig>,
 }
 
 impl Shared {
-    async fn scan_endpoint(&self, endpoint: Endpoint, ordinal: u64, out: Outlet) {
+    async fn scan_endpoint(self: Arc<Self>, endpoint: Endpoint, ordinal: u64, out: Outlet) {
         let label = format!("{}:{}", endpoint.host_label(), endpoint.port);
-        let records = match timeout(self.options.host_timeout, self.probe(&endpoint)).await {
-            Ok(records) => records,
-            Err(_) => {
-                vec![error_record(&label, format!("gave up after {:?} (host deadline)", self.options.host_timeout))]
-            }
-        };
+        let shared = Arc::clone(&self);
+        let task = tokio::spawn(async move { shared.probe(&endpoint).await });
+        let (records, panicked) = guarded(&label, self.options.host_timeout, task).await;
+        if panicked {
+            self.progress.internal_failures.fetch_add(1, Ordering::Relaxed);
+        }
         for record in &records {
             match record {
                 Record::Service(_) => self.progress.services.fetch_add(1, Ordering::Relaxed),
@@ -251,177 +287,38 @@ impl Shared {
         }
         self.progress.done.fetch_add(1, Ordering::Relaxed);
     }
+}
 
-    async fn probe(&self, endpoint: &Endpoint) -> Vec<Record> {
-        let label = format!("{}:{}", endpoint.host_label(), endpoint.port);
-        let ip = match endpoint.ip {
-            Some(ip) => ip,
-            None => match self.resolve(endpoint).await {
-                Ok(ip) => ip,
-                Err(message) => return vec![error_record(&label, message)],
-            },
-        };
-        let _permit = self.hosts.acquire(ip).await;
-        // Mail and rsync ports get their own speakers; a URL target forces HTTP(S).
-        if endpoint.tls.is_none()
-            && let Some(protocol) = MailProtocol::for_port(endpoint.port)
-        {
-            return self.probe_mail(protocol, endpoint, ip, &label).await;
-        }
-        let tls = endpoint.tls.unwrap_or(!matches!(endpoint.port, 80 | 8080 | 8000 | 8008));
-        let target = HttpTarget { addr: SocketAddr::new(ip, endpoint.port), host: endpoint.name.clone(), tls };
-        let mut session = HttpSession::new(self.options.http.clone(), target.clone());
-        let random = random_token(&label, self.options.seed);
-        let (mut answers, mut error) = probe::run_plan(&mut session, &self.plan, &random).await;
-        // TLS was a guess from the port: a server that answered the ClientHello with
-        // something that is not TLS speaks plain HTTP.
-        if endpoint.tls.is_none() && answers.len() == 1 && matches!(error, Some(ProbeError::Tls(_))) {
-            session = HttpSession::new(self.options.http.clone(), HttpTarget { tls: false, ..target });
-            (answers, error) = probe::run_plan(&mut session, &self.plan, &random).await;
-        }
-        // A server that talks first in a mail or rsync dialect on a port of its own choosing.
-        if endpoint.tls.is_none()
-            && answers.len() == 1
-            && matches!(&error, Some(ProbeError::Http(_)))
-            && let Some(protocol) = self.sniff_greeting(SocketAddr::new(ip, endpoint.port)).await
-        {
-            return self.probe_mail(protocol, endpoint, ip, &label).await;
-        }
-        let mut records = Vec::new();
-        if answers.iter().all(|a| a.response.is_err()) {
-            if let Some(error) = error {
-                records.push(error_record(&label, error.to_string()));
-            }
-            return records;
-        }
-        let fp = fingerprint::fingerprint(&answers);
-        let host = endpoint.host_label();
-        let ip_text = Some(ip.to_string());
-        let assessment = assess::assess(
-            &self.kb,
-            self.options.today,
-            &host,
-            ip_text,
-            endpoint.port,
-            session.tls_info().cloned(),
-            &fp,
-        );
-        let proxynotshell_open = assessment.report.as_ref().is_none_or(|report| {
-            report.clusters.iter().any(|c| c.name == "ProxyNotShell" && c.status != seawall_kb::CveStatus::Fixed)
-        });
-        records.push(Record::Service(assessment.service));
-        records.extend(assessment.findings.into_iter().map(Record::Finding));
-        if let Some(error) = error {
-            records.push(error_record(&label, format!("probe stopped early: {error}")));
-            return records;
-        }
-        if fp.exchange && !fp.online {
-            let location = seawall_model::Location::Host { host, port: endpoint.port };
-            if self.options.probe_webshells {
-                let (found, failed) =
-                    webshells::probe_webshells(&mut session, &self.webshell_paths, &random, &location).await;
-                records.extend(found.into_iter().map(Record::Finding));
-                records.extend(failed.map(|message| error_record(&label, message)));
-            }
-            if self.options.active {
-                let (found, failed) = active::active_checks(&mut session, &location, proxynotshell_open).await;
-                records.extend(found.into_iter().map(Record::Finding));
-                records.extend(failed.map(|message| error_record(&label, message)));
-            }
-        }
-        records
-    }
-
-    /// Read what a server says unasked (nothing is sent): `220` is SMTP, `* OK` IMAP,
-    /// `+OK` POP3, `@RSYNCD:` rsync.
-    async fn sniff_greeting(&self, addr: SocketAddr) -> Option<MailProtocol> {
-        use tokio::io::AsyncReadExt;
-        let connect = tokio::net::TcpStream::connect(addr);
-        let mut stream = timeout(self.options.http.timeouts.connect, connect).await.ok()?.ok()?;
-        let mut buffer = [0u8; 64];
-        let read =
-            timeout(self.options.http.timeouts.response_head.min(Duration::from_secs(5)), stream.read(&mut buffer))
-                .await
-                .ok()?
-                .ok()?;
-        let greeting = &buffer[..read];
-        if greeting.starts_with(b"220") {
-            Some(MailProtocol::Smtp)
-        } else if greeting.starts_with(b"* OK") || greeting.starts_with(b"* PREAUTH") {
-            Some(MailProtocol::Imap)
-        } else if greeting.starts_with(b"+OK") {
-            Some(MailProtocol::Pop3)
-        } else if greeting.starts_with(b"@RSYNCD:") {
-            Some(MailProtocol::Rsync)
-        } else {
-            None
+/// Wait for one endpoint's probe task within `limit`: a probe that panics or runs out of
+/// time still yields a record saying so (nothing vanishes; see issue 14), and the task is
+/// aborted when the scan drops this future (a stop) or the time is up.
+/// The second value says the probe panicked.
+async fn guarded(label: &str, limit: Duration, task: tokio::task::JoinHandle<Vec<Record>>) -> (Vec<Record>, bool) {
+    struct AbortOnDrop(tokio::task::JoinHandle<Vec<Record>>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
         }
     }
-
-    async fn probe_mail(&self, protocol: MailProtocol, endpoint: &Endpoint, ip: IpAddr, label: &str) -> Vec<Record> {
-        let http = &self.options.http;
-        let settings = MailSettings {
-            connect: http.timeouts.connect,
-            read: http.timeouts.response_head,
-            // Leave the engine's own deadline the last word.
-            total: self.options.host_timeout.saturating_sub(Duration::from_millis(500)).max(Duration::from_secs(1)),
-            max_line: 4096,
-            max_lines: 1000,
-            tls: Arc::clone(&http.tls),
-            source: http.source,
-            ehlo_name: "seawall.invalid".into(),
-        };
-        let host = endpoint.host_label();
-        let outcome = mail::probe_mail(
-            protocol,
-            SocketAddr::new(ip, endpoint.port),
-            endpoint.name.as_deref(),
-            &host,
-            &settings,
-            jiff::Timestamp::now(),
-        )
-        .await;
-        let mut records = Vec::new();
-        records.extend(outcome.service.map(Record::Service));
-        records.extend(outcome.findings.into_iter().map(Record::Finding));
-        records.extend(outcome.error.map(|message| error_record(label, message)));
-        records
-    }
-
-    async fn resolve(&self, endpoint: &Endpoint) -> Result<IpAddr, String> {
-        let name = endpoint.name.as_deref().unwrap_or_default();
-        let addrs = timeout(self.options.http.timeouts.connect, tokio::net::lookup_host((name, endpoint.port)))
-            .await
-            .map_err(|_| format!("resolving {name}: timed out"))?
-            .map_err(|e| format!("resolving {name}: {e}"))?;
-        let mut addrs: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
-        addrs.sort_by_key(|ip| ip.is_ipv6());
-        let first = addrs.first().copied().ok_or_else(|| format!("resolving {name}: no address"))?;
-        if self.space.is_excluded(first) {
-            return Err(format!("{name} resolves to {first}, which is excluded"));
+    let mut task = AbortOnDrop(task);
+    match timeout(limit, &mut task.0).await {
+        Ok(Ok(records)) => (records, false),
+        Ok(Err(failure)) if failure.is_panic() => {
+            let payload = failure.into_panic();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            (vec![error_record(label, format!("probe failed (internal error, please report): {message}"))], true)
         }
-        Ok(first)
+        Ok(Err(_)) => (vec![error_record(label, "probe cancelled".to_owned())], false),
+        Err(_) => (vec![error_record(label, format!("gave up after {limit:?} (host deadline)"))], false),
     }
 }
 
 fn error_record(source: &str, message: String) -> Record {
     Record::Error(ErrorRecord { source: source.to_owned(), message, position: None })
-}
-
-/// Letters for the path that cannot exist, different per endpoint and run.
-fn random_token(label: &str, seed: u64) -> String {
-    let mut x = seed ^ 0x5eaa_u64;
-    for b in label.bytes() {
-        x = (x ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-    }
-    (0..12)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'a' + (x % 26) as u8)
-        })
-        .collect()
 }
 
 /// At most `cap` endpoints of one address in flight.
@@ -462,5 +359,38 @@ impl Drop for HostPermit<'_> {
         if semaphore.available_permits() == self.caps.cap && Arc::strong_count(&semaphore) == 2 {
             slots.remove(&self.ip);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // See: issue 14, item 1. A probe that panics must leave an error record, not vanish.
+    #[tokio::test]
+    async fn a_panicking_probe_becomes_an_error_record() {
+        let task = tokio::spawn(async {
+            let keyword = String::from("ABC\u{e9}");
+            // The shape of the old SMTP bug: slicing text inside a UTF-8 character.
+            let cut = keyword.len() - 1;
+            vec![error_record(&keyword[..cut], String::new())]
+        });
+        let (records, panicked) = guarded("192.0.2.1:25", Duration::from_secs(5), task).await;
+        assert!(panicked, "counted as an internal failure");
+        let [Record::Error(error)] = records.as_slice() else { panic!("one error record, got {records:?}") };
+        assert_eq!(error.source, "192.0.2.1:25");
+        assert!(error.message.contains("probe failed") && error.message.contains("char boundary"), "{}", error.message);
+    }
+
+    #[tokio::test]
+    async fn a_probe_past_its_deadline_becomes_an_error_record() {
+        let task = tokio::spawn(async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Vec::new()
+        });
+        let (records, panicked) = guarded("192.0.2.1:443", Duration::from_millis(100), task).await;
+        assert!(!panicked);
+        let [Record::Error(error)] = records.as_slice() else { panic!("one error record, got {records:?}") };
+        assert!(error.message.contains("host deadline"));
     }
 }

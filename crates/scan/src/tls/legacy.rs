@@ -16,9 +16,10 @@
 
 use seawall_model::Certificate;
 
-use super::conn::Conn;
-use super::lines::LineError;
-use crate::http::cert::describe_certificate;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::cert::describe_certificate;
+use crate::net::lines::{LineError, LineReader};
 
 /// A protocol version a hello can offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -397,8 +398,10 @@ pub enum VersionResult {
     },
     /// The server said no: an alert, a close, or another version than offered.
     Rejected(String),
-    /// The question could not be asked (connection or STARTTLS failed, time ran out).
+    /// The question could not be asked (connection or STARTTLS failed): why.
     NotTried(String),
+    /// The probe's time ran out before the question was answered: why.
+    OutOfTime(String),
 }
 
 /// Every version asked about, in the order asked.
@@ -412,6 +415,21 @@ impl LegacyReport {
         self.results.iter().filter(|(_, r)| matches!(r, VersionResult::Accepted { .. })).map(|(v, r)| (*v, r))
     }
 
+    /// Per version asked: `accepted (suite)`, `rejected: why` or `not tried: why`.
+    pub fn probed_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.results
+            .iter()
+            .map(|(version, result)| {
+                let text = match result {
+                    VersionResult::Accepted { suite, .. } => format!("accepted ({})", suite_name(*suite)),
+                    VersionResult::Rejected(why) => format!("rejected: {why}"),
+                    VersionResult::NotTried(why) | VersionResult::OutOfTime(why) => format!("not tried: {why}"),
+                };
+                (version.name().to_owned(), serde_json::Value::String(text))
+            })
+            .collect()
+    }
+
     /// The chain of the first accepted version that carried one.
     pub fn chain(&self) -> Option<&[Certificate]> {
         self.results.iter().find_map(|(_, r)| match r {
@@ -423,9 +441,18 @@ impl LegacyReport {
 
 /// Send a ClientHello for `version` on a connection that is ready for one, and
 /// read the server's first flight (bounded like every read of the connection).
-pub(crate) async fn hello_exchange(mut conn: Conn, version: TlsVersion, sni: Option<&str>) -> VersionResult {
+pub async fn hello_exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut conn: LineReader<S>,
+    version: TlsVersion,
+    sni: Option<&str>,
+) -> VersionResult {
     if let Err(e) = conn.send(&client_hello(version, sni, random_bytes())).await {
-        return VersionResult::NotTried(format!("sending the ClientHello: {e}"));
+        let why = format!("sending the ClientHello: {e}");
+        return if matches!(e, LineError::Deadline) {
+            VersionResult::OutOfTime(why)
+        } else {
+            VersionResult::NotTried(why)
+        };
     }
     let mut received = Vec::new();
     let flight = loop {
@@ -437,7 +464,10 @@ pub(crate) async fn hello_exchange(mut conn: Conn, version: TlsVersion, sni: Opt
         match conn.read_some(16 * 1024).await {
             Ok(bytes) => received.extend_from_slice(&bytes),
             Err(LineError::Closed | LineError::ByteCap(_)) => break flight,
-            Err(e @ (LineError::Deadline | LineError::ReadTimeout(_))) if flight.answer.is_none() => {
+            Err(e @ LineError::Deadline) if flight.answer.is_none() => {
+                return VersionResult::OutOfTime(format!("waiting for the ServerHello: {e}"));
+            }
+            Err(e @ LineError::ReadTimeout(_)) if flight.answer.is_none() => {
                 return VersionResult::NotTried(format!("waiting for the ServerHello: {e}"));
             }
             Err(_) => break flight,
@@ -455,6 +485,45 @@ pub(crate) async fn hello_exchange(mut conn: Conn, version: TlsVersion, sni: Opt
         Some(ServerAnswer::NotTls) => VersionResult::Rejected("answer is not TLS".into()),
         None => VersionResult::Rejected("connection closed without an answer".into()),
     }
+}
+
+/// Why a connection for a ClientHello could not be opened; the deadline ends the questions.
+pub trait OpenFailure: std::fmt::Display {
+    fn is_deadline(&self) -> bool;
+}
+
+/// Ask about the TLS versions rustls cannot tell, each on a fresh connection from `open`
+/// (ready for a ClientHello: after STARTTLS where the protocol needs it): 1.0 and 1.1
+/// always, 1.2 when rustls negotiated 1.3, and 1.3 and 1.2 when rustls had no handshake
+/// (`negotiated` is `None`; a hand-built hello reads the ServerHello whatever the certificate).
+pub async fn probe_versions<S, E, F, Opened>(negotiated: Option<&str>, sni: Option<&str>, mut open: F) -> LegacyReport
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    E: OpenFailure,
+    F: FnMut() -> Opened,
+    Opened: Future<Output = Result<LineReader<S>, E>>,
+{
+    let mut versions = Vec::new();
+    match negotiated {
+        Some("TLS1.3") => versions.push(TlsVersion::Tls12),
+        Some(_) => {}
+        None => versions.extend([TlsVersion::Tls13, TlsVersion::Tls12]),
+    }
+    versions.extend([TlsVersion::Tls11, TlsVersion::Tls10]);
+    let mut report = LegacyReport::default();
+    for version in versions {
+        let result = match open().await {
+            Ok(conn) => hello_exchange(conn, version, sni).await,
+            Err(e) if e.is_deadline() => VersionResult::OutOfTime(e.to_string()),
+            Err(e) => VersionResult::NotTried(e.to_string()),
+        };
+        let out_of_time = matches!(result, VersionResult::OutOfTime(_));
+        report.results.push((version, result));
+        if out_of_time {
+            break;
+        }
+    }
+    report
 }
 
 /// Client random bytes: not secret (no key is ever derived), only different per hello.

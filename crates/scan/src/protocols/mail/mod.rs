@@ -5,7 +5,7 @@
 //! Non-intrusive by construction. Each module documents the exact bytes it
 //! sends; none sends a credential, a mail transaction (MAIL FROM, RCPT TO,
 //! DATA) or a file request. Every read is bounded in bytes, lines and time
-//! ([`lines`]), and the whole probe of one port ends by `settings.total`.
+//! ([`crate::net::lines`]), and the whole probe of one port ends by `settings.total`.
 //!
 //! [`probe_mail`] is the entry point; it returns a `service` record carrying
 //! every fact observed and the findings that follow from them:
@@ -23,8 +23,7 @@
 //! | `implicit_tls` | the port speaks TLS from the first byte |
 //! | `tls_versions_probed` | per TLS version: `accepted`, or why not (alert, closed) |
 //! | `bytes_before_tls_handshake` | bytes the server sent after its STARTTLS answer (dropped, never read) |
-//! | `rustls_error` | the verifying rustls handshake failed (e.g. a 1024-bit key); the facts come from a |
-//! | | second try that does not check signatures (`tls_signatures_verified: false`) or from hand-built hellos |
+//! | `rustls_error` | the rustls handshake failed (a TLS rustls does not speak); the facts come from hand-built hellos |
 //! | `rsync_protocol`, `rsync_digests`, `version_range` | the rsync greeting and what it means |
 //! | `modules`, `motd`, `module_list_complete`, `module_list_error` | the rsync module list, each module's access |
 //!
@@ -34,18 +33,9 @@
 
 pub mod assess;
 pub mod banners;
-mod conn;
-pub mod imap;
-pub mod legacy_tls;
-pub mod lines;
-pub mod pop3;
-pub mod posture;
-pub mod rsync;
-pub mod rsync_versions;
-pub mod smtp;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,8 +43,11 @@ use seawall_model::{Finding, Service, TlsInfo};
 use tokio::time::Instant;
 
 use self::banners::ProductMatch;
-use self::conn::{Conn, Dialer};
-use self::legacy_tls::{LegacyReport, TlsVersion, VersionResult};
+use super::conn::LineDialer;
+pub use super::conn::MailError;
+use super::{imap, pop3, rsync, smtp, starttls};
+use crate::net::SourceAddrs;
+use crate::tls::legacy::{self, LegacyReport};
 
 /// The protocols this module speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,20 +92,39 @@ impl MailProtocol {
         }
     }
 
+    /// The same dialect inside TLS from the first byte (rsync has none).
+    pub fn over_implicit_tls(self) -> MailProtocol {
+        match self {
+            MailProtocol::Smtp | MailProtocol::Submission | MailProtocol::Smtps => MailProtocol::Smtps,
+            MailProtocol::Imap | MailProtocol::Imaps => MailProtocol::Imaps,
+            MailProtocol::Pop3 | MailProtocol::Pop3s => MailProtocol::Pop3s,
+            MailProtocol::Rsync => MailProtocol::Rsync,
+        }
+    }
+
     /// TLS from the first byte.
     pub fn implicit_tls(self) -> bool {
         matches!(self, MailProtocol::Smtps | MailProtocol::Imaps | MailProtocol::Pop3s)
     }
 
-    /// The dialect family: `smtp`, `imap`, `pop3` or `rsync`.
-    pub fn family(self) -> &'static str {
+    /// The dialect spoken, with or without TLS.
+    pub fn family(self) -> Family {
         match self {
-            MailProtocol::Smtp | MailProtocol::Submission | MailProtocol::Smtps => "smtp",
-            MailProtocol::Imap | MailProtocol::Imaps => "imap",
-            MailProtocol::Pop3 | MailProtocol::Pop3s => "pop3",
-            MailProtocol::Rsync => "rsync",
+            MailProtocol::Smtp | MailProtocol::Submission | MailProtocol::Smtps => Family::Smtp,
+            MailProtocol::Imap | MailProtocol::Imaps => Family::Imap,
+            MailProtocol::Pop3 | MailProtocol::Pop3s => Family::Pop3,
+            MailProtocol::Rsync => Family::Rsync,
         }
     }
+}
+
+/// A dialect: the speaker module that talks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Smtp,
+    Imap,
+    Pop3,
+    Rsync,
 }
 
 /// Bounds and identity of every mail probe of a scan.
@@ -128,22 +140,22 @@ pub struct MailSettings {
     pub max_line: usize,
     /// Most lines in one reply.
     pub max_lines: usize,
-    /// TLS client configuration (accepting any certificate, see `http::tls::probe_client_config`).
+    /// TLS client configuration (reading any certificate, see [`crate::tls::probe_client_config`]).
     pub tls: Arc<rustls::ClientConfig>,
-    /// Connect from this address (tests on loopback: Dovecot trusts a client on its own address).
-    pub source: Option<IpAddr>,
+    /// Connect from these addresses (tests on loopback: Dovecot trusts a client on its own address).
+    pub source: SourceAddrs,
     /// The name sent in EHLO.
     pub ehlo_name: String,
 }
 
 /// What a mail or rsync probe found on one port.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct MailOutcome {
     /// `None` when nothing speaking the protocol answered.
     pub service: Option<Service>,
     pub findings: Vec<Finding>,
     /// Why the probe stopped early, when it did (results may be partial).
-    pub error: Option<String>,
+    pub error: Option<MailError>,
 }
 
 /// Probe one port: `host` is the name asked for (SNI and certificate name
@@ -157,89 +169,51 @@ pub async fn probe_mail(
     now: jiff::Timestamp,
 ) -> MailOutcome {
     let deadline = Instant::now() + settings.total;
-    let dialer = Dialer { addr, host, settings, deadline, tls: conn::without_resumption(&settings.tls) };
+    let dialer = LineDialer { addr, host, settings, deadline };
     if protocol == MailProtocol::Rsync {
-        let seen = rsync::converse(&dialer).await;
-        return assess::rsync_outcome(addr, label_host, &seen);
+        let mut seen = rsync::converse(&dialer).await;
+        let mut outcome = assess::rsync_outcome(addr, label_host, &seen);
+        outcome.error = outcome.error.or(seen.error.take());
+        return outcome;
     }
     let banners = match banners::Banners::embedded() {
         Ok(banners) => banners,
-        Err(e) => return MailOutcome { error: Some(e), ..MailOutcome::default() },
+        Err(e) => return MailOutcome { error: Some(MailError::Data(e.clone())), ..MailOutcome::default() },
     };
     let mut seen = converse(protocol, &dialer, banners).await;
-    // rustls refuses some keys and certificates that servers still use (RSA-1024, X.509 v1):
-    // talk once more without checking handshake signatures, to learn what the TLS session hides.
-    if let Some(strict) = seen.tls_error.clone()
-        && let Some(tls) = conn::unverified_config()
-    {
-        let lenient = Dialer { tls, ..dialer.clone() };
-        let retry = converse(protocol, &lenient, banners).await;
-        if retry.tls_error.is_none() && !retry.greeting.is_empty() {
-            seen = retry;
-            seen.facts.insert("rustls_error".into(), strict.into());
-            seen.facts.insert("tls_signatures_verified".into(), false.into());
-        }
-    }
     // An implicit-TLS port whose handshake rustls refused may still speak an older TLS: ask before giving up.
     let tls_only = seen.greeting.is_empty() && seen.implicit_tls && seen.tls_error.is_some();
     if seen.greeting.is_empty() && !tls_only {
         return MailOutcome { error: seen.error.take(), ..MailOutcome::default() };
     }
-    let legacy =
-        if seen.tls_reachable() { probe_versions(protocol, &dialer, &seen).await } else { LegacyReport::default() };
+    let legacy = if seen.tls_reachable() {
+        let negotiated = seen.tls.as_ref().and_then(|t| t.versions.first().cloned());
+        legacy::probe_versions(negotiated.as_deref(), host, || starttls::open_for_hello(protocol, &dialer)).await
+    } else {
+        LegacyReport::default()
+    };
     if tls_only && legacy.accepted().next().is_none() {
         return MailOutcome { error: seen.error.take(), ..MailOutcome::default() };
     }
-    assess::mail_outcome(protocol, addr, host, label_host, &seen, &legacy, now)
+    let mut outcome = assess::mail_outcome(protocol, addr, host, label_host, &seen, &legacy, now);
+    outcome.error = seen.error.take();
+    outcome
 }
 
-async fn converse(protocol: MailProtocol, dialer: &Dialer<'_>, banners: &banners::Banners) -> MailObservation {
+async fn converse(protocol: MailProtocol, dialer: &LineDialer<'_>, banners: &banners::Banners) -> MailObservation {
     match protocol.family() {
-        "smtp" => smtp::converse(dialer, protocol.implicit_tls(), banners).await,
-        "imap" => imap::converse(dialer, protocol.implicit_tls(), banners).await,
-        _ => pop3::converse(dialer, protocol.implicit_tls(), banners).await,
+        Family::Smtp => smtp::converse(dialer, protocol.implicit_tls(), banners).await,
+        Family::Imap => imap::converse(dialer, protocol.implicit_tls(), banners).await,
+        Family::Pop3 => pop3::converse(dialer, protocol.implicit_tls(), banners).await,
+        // rsync has its own speaker (see `probe_mail`); nothing to converse here.
+        Family::Rsync => MailObservation::default(),
     }
 }
 
-/// The TLS versions rustls cannot tell: 1.0 and 1.1 always, 1.2 when rustls
-/// negotiated 1.3, and 1.3 itself when rustls failed (a hand-built hello reads
-/// the ServerHello's version, whatever the certificate).
-async fn probe_versions(protocol: MailProtocol, dialer: &Dialer<'_>, seen: &MailObservation) -> LegacyReport {
-    let negotiated = seen.tls.as_ref().and_then(|t| t.versions.first().cloned());
-    let mut versions = Vec::new();
-    match negotiated.as_deref() {
-        Some("TLS1.3") => versions.push(TlsVersion::Tls12),
-        Some(_) => {}
-        None => versions.extend([TlsVersion::Tls13, TlsVersion::Tls12]),
+impl legacy::OpenFailure for MailError {
+    fn is_deadline(&self) -> bool {
+        MailError::is_deadline(self)
     }
-    versions.extend([TlsVersion::Tls11, TlsVersion::Tls10]);
-    let mut report = LegacyReport::default();
-    for version in versions {
-        let result = match open_for_hello(protocol, dialer).await {
-            Ok(conn) => legacy_tls::hello_exchange(conn, version, dialer.host).await,
-            Err(e) => VersionResult::NotTried(e),
-        };
-        let out_of_time = matches!(&result, VersionResult::NotTried(e) if e.contains("total time limit"));
-        report.results.push((version, result));
-        if out_of_time {
-            break;
-        }
-    }
-    report
-}
-
-/// A connection ready for a ClientHello: fresh for implicit TLS, after the
-/// protocol's STARTTLS exchange otherwise.
-async fn open_for_hello(protocol: MailProtocol, dialer: &Dialer<'_>) -> Result<Conn, String> {
-    let mut conn = dialer.plain().await?;
-    if !protocol.implicit_tls() {
-        match protocol.family() {
-            "smtp" => smtp::begin_tls(&mut conn, &dialer.settings.ehlo_name).await?,
-            "imap" => imap::begin_tls(&mut conn).await?,
-            _ => pop3::begin_tls(&mut conn).await?,
-        }
-    }
-    Ok(conn)
 }
 
 /// What happened to STARTTLS.
@@ -268,7 +242,7 @@ pub struct AuthExposure {
 }
 
 /// What one mail conversation showed, before it is judged.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct MailObservation {
     pub greeting: Vec<String>,
     pub product: Option<ProductMatch>,
@@ -286,7 +260,7 @@ pub struct MailObservation {
     pub tls_error: Option<String>,
     /// Protocol-specific facts (greeting host, APOP, server name in the banner, ...).
     pub facts: BTreeMap<String, serde_json::Value>,
-    pub error: Option<String>,
+    pub error: Option<MailError>,
 }
 
 impl MailObservation {
@@ -302,7 +276,7 @@ pub fn is_cleartext_mechanism(mechanism: &str) -> bool {
 }
 
 /// Make a server-sent name safe to send back in a command: printable ASCII without spaces.
-fn sanitize_command_word(word: &str, fallback: &str) -> String {
+pub(crate) fn sanitize_command_word(word: &str, fallback: &str) -> String {
     let ok = !word.is_empty() && word.len() <= 255 && word.bytes().all(|b| b.is_ascii_graphic());
     if ok { word.to_owned() } else { fallback.to_owned() }
 }

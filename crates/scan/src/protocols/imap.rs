@@ -12,10 +12,11 @@
 //! STARTTLS` after the greeting, then a ClientHello. Never LOGIN or
 //! AUTHENTICATE: no credential is sent.
 
-use super::banners::{Banners, exchange_server_name};
-use super::conn::{Conn, Dialer};
-use super::lines::text;
-use super::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism};
+use super::conn::{Conn, LineDialer, MailError, excerpt};
+use super::mail::banners::{Banners, exchange_server_name};
+use super::mail::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism};
+use super::starttls::{self, Answer, Upgraded};
+use crate::net::lines::text;
 
 /// The first word after `*` in the greeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,29 +109,29 @@ pub fn auth_exposure(capabilities: &[String], evidence: &str) -> AuthExposure {
 }
 
 /// Send a tagged command and read up to its tagged answer: (untagged lines, status).
-async fn command(conn: &mut Conn, tag: &str, command: &str) -> Result<(Vec<String>, String), String> {
-    conn.send(format!("{tag} {command}\r\n").as_bytes()).await.map_err(|e| format!("{command}: {e}"))?;
+async fn command(conn: &mut Conn, tag: &str, command: &'static str) -> Result<(Vec<String>, String), MailError> {
+    conn.send(format!("{tag} {command}\r\n").as_bytes()).await.map_err(|e| MailError::line(command, e))?;
     let prefix = format!("{tag} ");
     let lines = conn
         .read_reply(|l| l.starts_with(prefix.as_bytes()))
         .await
-        .map_err(|e| format!("{command}: {e}"))?
+        .map_err(|e| MailError::line(command, e))?
         .iter()
         .map(|l| text(l))
         .collect::<Vec<_>>();
-    let (last, untagged) = lines.split_last().ok_or_else(|| format!("{command}: empty answer"))?;
+    let (last, untagged) =
+        lines.split_last().ok_or(MailError::Malformed { step: command, text: "empty answer".into() })?;
     let status = tagged_status(last, tag).unwrap_or("").to_ascii_uppercase();
     Ok((untagged.to_vec(), if status.is_empty() { last.clone() } else { status }))
 }
 
-async fn read_greeting(conn: &mut Conn) -> Result<(String, Greeting), String> {
-    let line = text(&conn.read_line().await.map_err(|e| format!("greeting: {e}"))?);
-    let greeting = parse_greeting(&line).ok_or_else(|| format!("not an IMAP greeting: {}", excerpt(&line)))?;
+async fn read_greeting(conn: &mut Conn) -> Result<(String, Greeting), MailError> {
+    let line = text(&conn.read_line().await.map_err(|e| MailError::line("greeting", e))?);
+    let greeting = parse_greeting(&line).ok_or_else(|| MailError::Malformed {
+        step: "greeting",
+        text: format!("not an IMAP greeting: {}", excerpt(&line)),
+    })?;
     Ok((line, greeting))
-}
-
-fn excerpt(line: &str) -> String {
-    line.chars().take(80).collect()
 }
 
 /// The capabilities from CAPABILITY's untagged lines, with the line that listed them.
@@ -138,21 +139,23 @@ fn capabilities_of(untagged: &[String]) -> Option<(Vec<String>, String)> {
     untagged.iter().find_map(|l| parse_capability_line(l).map(|caps| (caps, l.clone())))
 }
 
-/// Greeting and an accepted STARTTLS on a fresh connection.
-pub(crate) async fn begin_tls(conn: &mut Conn) -> Result<(), String> {
+/// Send STARTTLS and read whether the server will start TLS (tagged OK).
+async fn request_starttls(conn: &mut Conn, tag: &str) -> Result<Answer, MailError> {
+    let (_, status) = command(conn, tag, "STARTTLS").await?;
+    Ok(if status == "OK" { Answer::Accepted } else { Answer::Refused(status) })
+}
+
+/// Greeting and STARTTLS on a fresh connection.
+pub(crate) async fn begin_tls(conn: &mut Conn) -> Result<Answer, MailError> {
     let (line, greeting) = read_greeting(conn).await?;
     if greeting.status != GreetingStatus::Ok {
-        return Err(format!("greeting: {line}"));
+        return Err(MailError::Refused { step: "greeting", reply: line });
     }
-    let (_, status) = command(conn, "sw1", "STARTTLS").await?;
-    if status != "OK" {
-        return Err(format!("STARTTLS refused: {status}"));
-    }
-    Ok(())
+    request_starttls(conn, "sw1").await
 }
 
 /// The whole IMAP conversation of one port.
-pub(crate) async fn converse(dialer: &Dialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
+pub(crate) async fn converse(dialer: &LineDialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
     let mut seen = MailObservation { implicit_tls: implicit, ..MailObservation::default() };
     let Some(conn) = dialer.open(implicit, &mut seen).await else { return seen };
     match talk(conn, dialer, implicit, banners, &mut seen).await {
@@ -165,11 +168,11 @@ pub(crate) async fn converse(dialer: &Dialer<'_>, implicit: bool, banners: &Bann
 
 async fn talk(
     mut conn: Conn,
-    dialer: &Dialer<'_>,
+    dialer: &LineDialer<'_>,
     implicit: bool,
     banners: &Banners,
     seen: &mut MailObservation,
-) -> Result<Option<Conn>, String> {
+) -> Result<Option<Conn>, MailError> {
     let (line, greeting) = read_greeting(&mut conn).await?;
     seen.greeting = vec![line.clone()];
     seen.product = banners.match_greeting("imap", &greeting.text, "greeting");
@@ -177,7 +180,7 @@ async fn talk(
         seen.facts.insert("banner_server_name".into(), name.into());
     }
     match greeting.status {
-        GreetingStatus::Bye => return Err(format!("greeting refuses service: {line}")),
+        GreetingStatus::Bye => return Err(MailError::Refused { step: "greeting", reply: line }),
         GreetingStatus::Preauth => {
             // Authenticated without credentials: nothing more to learn that a scan may ask.
             seen.facts.insert("preauth".into(), true.into());
@@ -189,7 +192,10 @@ async fn talk(
         Some(caps) => (caps, line),
         None => {
             let (untagged, status) = command(&mut conn, "sw1", "CAPABILITY").await?;
-            capabilities_of(&untagged).ok_or_else(|| format!("CAPABILITY answered {status} without a list"))?
+            capabilities_of(&untagged).ok_or_else(|| MailError::Malformed {
+                step: "CAPABILITY",
+                text: format!("answered {} without a list", excerpt(&status)),
+            })?
         }
     };
     if implicit {
@@ -204,25 +210,13 @@ async fn talk(
         seen.starttls = Starttls::NotOffered;
         return Ok(Some(conn));
     }
-    let (_, status) = command(&mut conn, "sw2", "STARTTLS").await?;
-    if status != "OK" {
-        seen.starttls = Starttls::Refused(status);
-        return Ok(Some(conn));
-    }
-    let (mut conn, info, injected) = match dialer.upgrade(conn).await {
-        Ok(upgraded) => upgraded,
-        Err(e) => {
-            seen.starttls = Starttls::HandshakeFailed(e.clone());
-            seen.tls_error = Some(e);
-            return Ok(None);
-        }
+    let answer = request_starttls(&mut conn, "sw2").await?;
+    let mut conn = match starttls::upgrade(conn, answer, dialer, seen).await {
+        Upgraded::Tls(conn) => conn,
+        Upgraded::Refused(conn) => return Ok(Some(conn)),
+        Upgraded::Failed => return Ok(None),
     };
-    seen.starttls = Starttls::Worked;
-    seen.tls = Some(info);
-    if injected > 0 {
-        seen.facts.insert("bytes_before_tls_handshake".into(), injected.into());
-    }
-    let (untagged, _) = command(&mut conn, "sw3", "CAPABILITY").await.map_err(|e| format!("after TLS: {e}"))?;
+    let (untagged, _) = command(&mut conn, "sw3", "CAPABILITY").await?;
     if let Some((capabilities, _)) = capabilities_of(&untagged) {
         seen.auth_after_tls = auth_mechanisms(&capabilities);
         seen.capabilities_after_tls = Some(capabilities);
