@@ -1,5 +1,6 @@
 //! Certificates as recorded in `service.tls.chain`.
 
+use seawall_model::digest::hex;
 use seawall_model::{Certificate, TlsInfo};
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
@@ -71,10 +72,6 @@ fn ip_text(bytes: &[u8]) -> String {
         }
         _ => hex(bytes),
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether a certificate's validity has ended at `now` (RFC 3339 comparison of UTC times).
