@@ -191,6 +191,8 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
         for failure in &failures {
             by_account.entry(failure.account.as_deref()).or_default().push(failure);
         }
+        // One verdict per account and kind from this source: later ones are counted in it.
+        let mut verdicts: HashMap<(Option<&str>, &str), (usize, u64, jiff::Timestamp)> = HashMap::new();
         for success in attempts.iter().filter(|e| e.is_success()) {
             let since = success.time.checked_sub(lookback).unwrap_or(success.time);
             let of_account = by_account.get(&success.account.as_deref()).map(Vec::as_slice).unwrap_or_default();
@@ -241,6 +243,12 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
                     ),
                 ),
             };
+            if let Some((_, count, last)) = verdicts.get_mut(&(success.account.as_deref(), id)) {
+                *count += 1;
+                *last = success.time;
+                continue;
+            }
+            verdicts.insert((success.account.as_deref(), id), (findings.len(), 1, success.time));
             let mut f = finding(
                 id,
                 title,
@@ -280,6 +288,14 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
                     Some("Reset the account's password, revoke its sessions and review its mailbox rules".into());
             }
             findings.push(f);
+        }
+        for (at, count, last) in verdicts.into_values() {
+            if count > 1 {
+                findings[at].evidence.push(Evidence::text(
+                    "folded",
+                    &format!("{count} such successes from this source, the last at {last}"),
+                ));
+            }
         }
         // Known spraying tools.
         if let Some(tool) = attempts.iter().find(|e| {
