@@ -43,6 +43,8 @@ fn path_of(location: &Location) -> &str {
     }
 }
 
+// The medium count and the rules that fired are printed for the record (`--nocapture`).
+#[allow(clippy::print_stdout)]
 #[test]
 fn a_clean_busy_week_gives_nothing_at_high_and_every_attack_class_fires_in_it() {
     let dir = tempfile::tempdir().expect("dir");
