@@ -11,6 +11,10 @@ pub struct SignIn {
     pub ip: String,
     pub user_agent: Option<String>,
     pub success: bool,
+    /// The sign-in error code (`0` for success, `50126` wrong password, `50074` second factor
+    /// required...), when the export has it: the hunt tells a rejected password from an
+    /// accepted one waiting for MFA by it.
+    pub error_code: Option<String>,
     /// 1-based line (CSV) or array index + 1 (JSON).
     pub position: u64,
 }
@@ -55,12 +59,14 @@ pub fn parse_csv(text: &str) -> (Vec<SignIn>, Vec<(u64, String)>) {
             continue;
         };
         let Some(ip) = get(Some(ip)) else { continue };
-        let success = match (get(status), get(code)) {
+        let error_code = get(code);
+        let success = match (get(status), error_code.as_deref()) {
             (Some(s), _) => s.eq_ignore_ascii_case("success"),
             (None, Some(c)) => c == "0",
             (None, None) => false,
         };
         out.push(SignIn {
+            error_code,
             time,
             user: get(user).map(|u| u.to_ascii_lowercase()),
             ip,
@@ -93,6 +99,7 @@ pub fn parse_json(text: &str) -> Result<Vec<SignIn>, String> {
             ip,
             user_agent: text("/userAgent").or_else(|| text("/clientAppUsed")),
             success: code == Some(0),
+            error_code: code.map(|c| c.to_string()),
             position: index as u64 + 1,
         });
     }

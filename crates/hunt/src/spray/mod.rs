@@ -36,6 +36,15 @@ pub struct SprayConfig {
     pub iis: IisCodes,
     pub windows: WindowsCodes,
     pub openssh: OpenSshLines,
+    pub entra: EntraCodes,
+}
+
+/// Entra ID sign-in error codes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntraCodes {
+    pub failure_codes: Vec<String>,
+    pub password_accepted_codes: Vec<String>,
 }
 
 /// IIS status details that tell a rejected credential from a handshake leg.
@@ -131,7 +140,7 @@ impl FileDetector for AuthInFile<'_> {
         let event = match subject {
             Subject::Line(record) => attempts::from_iis(record, &self.path, config, &mut self.form_posts),
             Subject::Evtx(event) => attempts::from_evtx(event, &self.path, config),
-            Subject::SignIn(sign_in) => Some(attempts::from_sign_in(sign_in, &self.path)),
+            Subject::SignIn(sign_in) => attempts::from_sign_in(sign_in, &self.path, config),
         };
         if let Some(event) = event {
             self.log.push(event);
