@@ -132,6 +132,8 @@ for day in range(args.days):
                     out.append(line(t + 1, "GET", "/owa/auth/logon.aspx", "url=https%3a%2f%2fmail.example.org%2fowa%2f&reason=2", None, ip, BROWSER, 200))
                     t += 15
                 out.append(line(t, "POST", "/owa/auth.owa", None, who, ip, BROWSER, 302))
+                if rnd.random() < 0.1:
+                    out.append(line(t + 900, "GET", "/owa/auth/logoff.aspx", "Cmd=logoff&src=exch", who, ip, BROWSER, 200))
                 for k in range(rnd.randint(3, 30)):
                     out.append(line(t + 2 + k * 40, "POST", "/owa/service.svc", "action=GetItem&EP=1&ID=-%d&AC=1" % k, who, ip, BROWSER, 200))
         # ActiveSync around the clock.
@@ -177,6 +179,8 @@ for day in range(args.days):
             out += negotiate(t, "GET", "/ecp/", None, a, desks[a], BROWSER)
             for k in range(rnd.randint(2, 12)):
                 out += negotiate(t + 10 + k * 30, "POST", "/ecp/DDI/DDIService.svc/GetList", "schema=MailboxService&msExchEcpCanary=%s" % uuid.UUID(int=rnd.getrandbits(128)).hex, a, desks[a], BROWSER)
+            # The ECP session times out: Exchange's own page in ecp/auth answers.
+            out.append(line(t + 3600, "GET", "/ecp/auth/TimeoutLogout.aspx", "url=https%3a%2f%2fmail.example.org%2fecp%2f", None, desks[a], BROWSER, 200))
             q = "serializationLevel=Full;ExchClientVer=15.2.1544.4;clientApplication=ManagementShell;TargetServer=;PSVersion=5.1.19041.4291"
             for k in range(rnd.randint(3, 20)):
                 out += negotiate(t + 600 + k * 5, "POST", "/powershell", q, a, desks[a], WINRM)
