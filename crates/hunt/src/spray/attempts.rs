@@ -219,7 +219,19 @@ pub(crate) fn from_evtx(record: &dyn Record, path: &str, config: &SprayConfig) -
             }
             (AttemptKind::Failure, format!("4776 {status}"))
         }
-        "4648" => (AttemptKind::ExplicitCredentials, "4648 explicit credentials".to_owned()),
+        "4648" => {
+            let process = code(record, "ProcessName");
+            let target = code(record, "TargetServerName");
+            if w.explicit_credentials_own_processes.iter().any(|p| process.ends_with(&p.to_ascii_lowercase()))
+                || w.explicit_credentials_own_targets.iter().any(|t| *t == target)
+            {
+                return None;
+            }
+            (
+                AttemptKind::ExplicitCredentials,
+                format!("4648 explicit credentials to {}", if target.is_empty() { "?" } else { &target }),
+            )
+        }
         "4624" => {
             if !logon_type_ok() {
                 return None;

@@ -64,6 +64,8 @@ pub struct WindowsCodes {
     pub kerberos_tgt_failure: Vec<String>,
     pub ntlm_failure_status: Vec<String>,
     pub logon_types: Vec<String>,
+    pub explicit_credentials_own_processes: Vec<String>,
+    pub explicit_credentials_own_targets: Vec<String>,
 }
 
 /// sshd's log line prefixes.
