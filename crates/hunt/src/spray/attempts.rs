@@ -223,7 +223,7 @@ pub(crate) fn from_evtx(record: &dyn Record, path: &str, config: &SprayConfig) -
             let process = code(record, "ProcessName");
             let target = code(record, "TargetServerName");
             if w.explicit_credentials_own_processes.iter().any(|p| process.ends_with(&p.to_ascii_lowercase()))
-                || w.explicit_credentials_own_targets.iter().any(|t| *t == target)
+                || w.explicit_credentials_own_targets.contains(&target)
             {
                 return None;
             }
