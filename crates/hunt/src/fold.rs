@@ -1,5 +1,5 @@
 //! Folding: repeated hits of one rule from one source (client address, else account,
-//! else the file) within one window become one finding with the count, the first
+//! else the file; for web requests, on one page) within one window become one finding with the count, the first
 //! and last time and a bounded sample of line references. Low and info findings
 //! (probes, public scanners' checks: every internet-facing server gets them from
 //! thousands of addresses) fold per file and window, with a sample of the addresses. A file keeps at most
@@ -135,6 +135,12 @@ fn source_of(record: &dyn Record) -> Option<String> {
     SOURCE_FIELDS.iter().find_map(|name| record.field(name).map(|v| format!("{name} {}", v.trim())))
 }
 
+/// The resource a web request asked for: hits on two different pages (two webshells) from
+/// one address stay two findings.
+fn target_of(record: &dyn Record) -> Option<String> {
+    ["cs-uri-stem", "UrlStem"].iter().find_map(|name| record.field(name).map(|v| v.trim().to_ascii_lowercase()))
+}
+
 impl Folder {
     /// A finding about `record` (or about the file, when `None`: never folded).
     pub(crate) fn push(&mut self, finding: Finding, record: Option<&dyn Record>) {
@@ -144,7 +150,13 @@ impl Folder {
         let per_file = finding.severity <= Severity::Low;
         let (source, origin) = match record {
             Some(_) if per_file => ("this file".to_owned(), origin),
-            Some(_) => (origin.unwrap_or_else(|| "this file".to_owned()), None),
+            Some(record) => {
+                let from = origin.unwrap_or_else(|| "this file".to_owned());
+                match target_of(record) {
+                    Some(target) => (format!("{from} to {target}"), None),
+                    None => (from, None),
+                }
+            }
             // Findings about a file (webshell content, IOC totals) stand alone.
             None => (format!("finding {}", finding.id), None),
         };

@@ -86,7 +86,7 @@ fn repeated_hits_of_one_rule_from_one_source_fold_into_one_finding_per_window() 
     let folded = first.evidence.iter().find(|e| e.source == "folded").and_then(|e| e.excerpt.clone());
     let folded = folded.expect("folded evidence");
     assert!(
-        folded.contains("from c-ip 203.0.113.1")
+        folded.contains("from c-ip 203.0.113.1 to /ecp/y.js")
             && folded.contains("between 2024-05-01T00:00:00Z and 2024-05-01T00:59:59"),
         "{folded}"
     );
