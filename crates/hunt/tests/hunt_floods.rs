@@ -143,3 +143,16 @@ fn probes_from_many_addresses_fold_per_file_with_a_sample_of_the_addresses() {
         "{folded}"
     );
 }
+
+#[test]
+fn two_webshells_used_from_one_address_stay_two_findings() {
+    let dir = tempfile::tempdir().expect("dir");
+    let lines = [
+        "2024-05-01 10:00:00 10.0.0.5 POST /aspnet_client/a.aspx - 443 - 198.51.100.9 curl/8.4.0 - 200 0 0 1\n",
+        "2024-05-01 10:00:05 10.0.0.5 POST /owa/auth/b.aspx - 443 - 198.51.100.9 curl/8.4.0 - 200 0 0 1\n",
+        "2024-05-01 10:00:09 10.0.0.5 POST /aspnet_client/a.aspx - 443 - 198.51.100.9 curl/8.4.0 - 200 0 0 1\n",
+    ];
+    let result = run(write_log(&dir, lines.iter().map(|l| l.as_bytes().to_vec())));
+    let found: Vec<(&str, u64)> = result.findings.iter().map(|f| (f.rule.id.as_str(), hits(f))).collect();
+    assert_eq!(found, vec![("SW-LOG-WEBSHELL-POST", 2), ("SW-LOG-WEBSHELL-POST", 1)]);
+}
