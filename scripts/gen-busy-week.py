@@ -19,6 +19,8 @@ Clean traffic, written from how the clients behave (not from any one server's lo
 - Internet scanners and vulnerability scanners (zgrab, masscan, nuclei, Nmap NSE) probing
   ProxyLogon/ProxyShell/ProxyNotShell paths and webshell names, answered 400/401/403/404 by a
   patched server.
+- The front end's HttpProxy logs of the authenticated requests (ServerInfo~ anchors for
+  managed availability's probes, always with a user).
 - Admin activity: ECP and remote PowerShell (clientApplication=ManagementShell,
   "Microsoft WinRM Client").
 
@@ -192,7 +194,38 @@ for day in range(args.days):
     with open(os.path.join(folder, "u_ex2405%02d.log" % (6 + day)), "w") as f:
         f.write("#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: 2024-05-%02d 00:00:00\n#Fields: %s\n" % (6 + day, FIELDS))
         f.writelines(l for d, l in out if d == day)
-print("clean: %d users, %d days, %d lines" % (args.users, args.days, len(out)))
+# The same authenticated requests as the front end's HttpProxy logs record them (one log per
+# protocol and day): AnchorMailbox SMTP:/MailboxGuid~ for users, ServerInfo~<server>/ for
+# managed availability's probes, which always carry an authenticated user.
+HP_FIELDS = ("DateTime,RequestId,MajorVersion,MinorVersion,BuildVersion,RevisionVersion,ClientRequestId,Protocol,UrlHost,"
+             "UrlStem,ProtocolAction,AuthenticationType,IsAuthenticated,AuthenticatedUser,Organization,AnchorMailbox,"
+             "UserAgent,ClientIpAddress,ServerHostName,FrontEndIpAddress,HttpStatus,BackEndStatus,ErrorCode,Method")
+PROTOCOLS = {"/mapi/": "Mapi", "/ews/": "Ews", "/microsoft-server-activesync": "Eas", "/owa/": "Owa", "/ecp/": "Ecp", "/autodiscover/": "Autodiscover"}
+proxy = {}
+for day, text in out:
+    f = text.split(" ")
+    status, user, stem = f[11], f[7], f[4].lower()
+    if user == "-" or not status.startswith("2"):
+        continue
+    protocol = next((p for prefix, p in PROTOCOLS.items() if stem.startswith(prefix)), None)
+    if protocol is None or rnd.random() > 0.3:
+        continue
+    name = user.split("@")[0]
+    anchor = ("ServerInfo~EX01.corp.example.org%s" % stem) if name.startswith("HealthMailbox") else \
+        ("MailboxGuid~%s@%s" % (mailbox[name], DOMAIN) if name in mailbox and protocol == "Mapi" else "SMTP:%s" % user)
+    proxy.setdefault((protocol, day), []).append(
+        "%sT%s.%03dZ,%s,15,2,1544,11,,%s,mail.example.org,%s,,Negotiate,True,CORP\\%s,,%s,%s,%s,EX01,%s,%s,%s,,%s\n" % (
+            f[0], f[1], rnd.randint(0, 999), uuid.UUID(int=rnd.getrandbits(128)), protocol, f[4], name, anchor,
+            f[9].replace("+", " "), f[8], SERVER, status, status, f[3]))
+for (protocol, day), lines in proxy.items():
+    folder = os.path.join(args.out, "clean", "Exchange Server", "V15", "Logging", "HttpProxy", protocol)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "HttpProxy_2024%02d%02d00-1.LOG" % (5, 6 + day)), "w") as f:
+        f.write("#Software: Microsoft Exchange Server\n#Version: 15.02.1544.011\n#Log-type: HttpProxy Logs\n"
+                "#Date: 2024-05-%02dT00:00:00.000Z\n#Fields: %s\n" % (6 + day, HP_FIELDS))
+        f.writelines(lines)
+print("clean: %d users, %d days, %d IIS lines, %d HttpProxy lines" % (
+    args.users, args.days, len(out), sum(len(v) for v in proxy.values())))
 
 if args.attacks:
     # One folder per attack class; request shapes from the advisories cited in the rules.
@@ -246,7 +279,20 @@ if args.attacks:
         A(t0 + k * 5, "POST", "/Microsoft-Server-ActiveSync/default.eas", "Cmd=Sync&User=administrator&DeviceId=X&DeviceType=Android", "administrator", ip, "python-requests/2.31.0", 401, 1, 1326)
         for k in range(60)
     ], [("SW-LOG-BRUTE-FORCE", "")])
+    # ProxyLogon's SSRF as the front end logs it: an unauthenticated request routed by a
+    # ServerInfo~ anchor (X-BEResource cookie) to the backend's ECP (HAFNIUM blog, Test-ProxyLogon).
+    ip = "149.28.%d.%d" % (rnd.randint(0, 255), rnd.randint(1, 254))
+    ssrf = ["%s,%s,15,2,1544,11,,Ecp,mail.example.org,/ecp/%s.js,,,False,,,ServerInfo~EX01.corp.example.org:444/ecp/DDI/DDIService.svc/GetList?schema=VirtualDirectory&msExchEcpCanary=x#,python-requests/2.25.1,%s,EX01,%s,%s,%s,,POST\n" % (
+        "2024-05-09T02:00:%02d.000Z" % k, uuid.UUID(int=rnd.getrandbits(128)), "xyz"[k % 3], ip, SERVER, status, status)
+        for k, status in enumerate(["200", "241"])]
+    proxylogon_folder = os.path.join(args.out, "attacks", "proxylogon-ssrf")
+    os.makedirs(proxylogon_folder, exist_ok=True)
+    with open(os.path.join(proxylogon_folder, "HttpProxy_2024050902-1.LOG"), "w") as f:
+        f.write("#Software: Microsoft Exchange Server\n#Version: 15.02.1544.011\n#Log-type: HttpProxy Logs\n"
+                "#Date: 2024-05-09T02:00:00.000Z\n#Fields: %s\n" % HP_FIELDS)
+        f.writelines(ssrf)
     with open(os.path.join(args.out, "expected.tsv"), "w") as manifest:
+        manifest.write("proxylogon-ssrf\tSW-LOG-PROXYLOGON-26855\tsuccess\n")
         for name, (lines, expected) in attacks.items():
             folder = os.path.join(args.out, "attacks", name)
             os.makedirs(folder, exist_ok=True)
@@ -255,4 +301,4 @@ if args.attacks:
                 f.writelines(lines)
             for rule, outcome in expected:
                 manifest.write("%s\t%s\t%s\n" % (name, rule, outcome))
-    print("attacks: %d classes" % len(attacks))
+    print("attacks: %d classes" % (len(attacks) + 1))
