@@ -1,5 +1,5 @@
 //! Folding: repeated hits of one rule from one source (client address, else account,
-//! else the file; for web requests, on one page) within one window become one finding with the count, the first
+//! else the file; on one page or with one command line) within one window become one finding with the count, the first
 //! and last time and a bounded sample of line references. Low and info findings
 //! (probes, public scanners' checks: every internet-facing server gets them from
 //! thousands of addresses) fold per file and window, with a sample of the addresses. A file keeps at most
@@ -135,10 +135,12 @@ fn source_of(record: &dyn Record) -> Option<String> {
     SOURCE_FIELDS.iter().find_map(|name| record.field(name).map(|v| format!("{name} {}", v.trim())))
 }
 
-/// The resource a web request asked for: hits on two different pages (two webshells) from
-/// one address stay two findings.
+/// What a hit acted on: the page a web request asked for, the command a process ran. Hits
+/// on two pages (two webshells) or two commands from one source stay two findings.
 fn target_of(record: &dyn Record) -> Option<String> {
-    ["cs-uri-stem", "UrlStem"].iter().find_map(|name| record.field(name).map(|v| v.trim().to_ascii_lowercase()))
+    ["cs-uri-stem", "UrlStem", "CommandLine"]
+        .iter()
+        .find_map(|name| record.field(name).map(|v| v.trim().chars().take(512).collect::<String>().to_lowercase()))
 }
 
 impl Folder {
