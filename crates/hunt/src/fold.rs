@@ -1,6 +1,8 @@
 //! Folding: repeated hits of one rule from one source (client address, else account,
-//! else the file) within one window become one finding with the count, the first
-//! and last time and a bounded sample of line references. A file keeps at most
+//! else the file; on one page or with one command line) within one window become one finding with the count, the first
+//! and last time and a bounded sample of line references. Low and info findings
+//! (probes, public scanners' checks: every internet-facing server gets them from
+//! thousands of addresses) fold per file and window, with a sample of the addresses. A file keeps at most
 //! [`MAX_FINDINGS_PER_FILE`] findings; past that, further hits of a rule fold into
 //! one finding per rule for the rest of the file. Nothing is dropped: every hit is
 //! counted in a finding's evidence and in `run_end`.
@@ -13,6 +15,8 @@ use seawall_sources::Record;
 /// Hits of one rule from one source within this window fold together (fixed windows
 /// aligned on the epoch, so pieces of a file read in parallel fold the same way).
 pub(crate) const FOLD_WINDOW_SECONDS: i64 = 3600;
+/// Low and info hits fold per file over a day (a day's log file gives one per rule).
+pub(crate) const LOW_FOLD_WINDOW_SECONDS: i64 = 86_400;
 /// Line references kept per folded finding.
 pub(crate) const SAMPLE_LINES: usize = 10;
 /// Findings kept per file before hits fold per rule.
@@ -44,6 +48,9 @@ struct Group {
     finding: Finding,
     /// The source the hits came from, as shown in evidence.
     source: String,
+    /// For hits folded per file: a sample of the sources, and whether there were more.
+    sources: Vec<String>,
+    more_sources: bool,
     hits: u64,
     first: Option<jiff::Timestamp>,
     last: Option<jiff::Timestamp>,
@@ -51,9 +58,18 @@ struct Group {
 }
 
 impl Group {
-    fn new(finding: Finding, time: Option<jiff::Timestamp>) -> Group {
+    fn new(finding: Finding, time: Option<jiff::Timestamp>, origin: Option<String>) -> Group {
         let sample = vec![finding.location.key()];
-        Group { finding, source: String::new(), hits: 1, first: time, last: time, sample }
+        Group {
+            finding,
+            source: String::new(),
+            sources: origin.into_iter().collect(),
+            more_sources: false,
+            hits: 1,
+            first: time,
+            last: time,
+            sample,
+        }
     }
 
     fn merge(&mut self, later: Group) {
@@ -68,6 +84,17 @@ impl Group {
         };
         let room = SAMPLE_LINES.saturating_sub(self.sample.len());
         self.sample.extend(later.sample.into_iter().take(room));
+        self.more_sources |= later.more_sources;
+        for source in later.sources {
+            if self.sources.contains(&source) {
+                continue;
+            }
+            if self.sources.len() < SAMPLE_LINES {
+                self.sources.push(source);
+            } else {
+                self.more_sources = true;
+            }
+        }
     }
 
     fn into_finding(mut self, overflow: bool) -> Finding {
@@ -81,9 +108,14 @@ impl Group {
             } else {
                 format!("{} hits of this rule from {}", self.hits, self.source)
             };
+            let from = if self.sources.is_empty() {
+                String::new()
+            } else {
+                format!("; sources: {}{}", self.sources.join(", "), if self.more_sources { ", ..." } else { "" })
+            };
             self.finding
                 .evidence
-                .push(Evidence::text("folded", &format!("{what}{span}; lines: {}", self.sample.join(", "))));
+                .push(Evidence::text("folded", &format!("{what}{span}; lines: {}{from}", self.sample.join(", "))));
         }
         self.finding
     }
@@ -103,24 +135,43 @@ fn source_of(record: &dyn Record) -> Option<String> {
     SOURCE_FIELDS.iter().find_map(|name| record.field(name).map(|v| format!("{name} {}", v.trim())))
 }
 
+/// What a hit acted on: the page a web request asked for, the command a process ran. Hits
+/// on two pages (two webshells) or two commands from one source stay two findings.
+fn target_of(record: &dyn Record) -> Option<String> {
+    ["cs-uri-stem", "UrlStem", "CommandLine"]
+        .iter()
+        .find_map(|name| record.field(name).map(|v| v.trim().chars().take(512).collect::<String>().to_lowercase()))
+}
+
 impl Folder {
     /// A finding about `record` (or about the file, when `None`: never folded).
     pub(crate) fn push(&mut self, finding: Finding, record: Option<&dyn Record>) {
         self.hits += 1;
         let time = record.and_then(|r| r.time());
-        let source = match record {
-            Some(record) => source_of(record).unwrap_or_else(|| "this file".to_owned()),
+        let origin = record.and_then(source_of);
+        let per_file = finding.severity <= Severity::Low;
+        let (source, origin) = match record {
+            Some(_) if per_file => ("this file".to_owned(), origin),
+            Some(record) => {
+                let from = origin.unwrap_or_else(|| "this file".to_owned());
+                match target_of(record) {
+                    Some(target) => (format!("{from} to {target}"), None),
+                    None => (from, None),
+                }
+            }
             // Findings about a file (webshell content, IOC totals) stand alone.
-            None => format!("finding {}", finding.id),
+            None => (format!("finding {}", finding.id), None),
         };
         let key = FoldKey {
             rule: finding.rule.id.clone(),
             outcome: finding.outcome.clone(),
             severity: finding.severity,
-            window: time.map_or(0, |t| t.as_second().div_euclid(FOLD_WINDOW_SECONDS)),
+            window: time.map_or(0, |t| {
+                t.as_second().div_euclid(if per_file { LOW_FOLD_WINDOW_SECONDS } else { FOLD_WINDOW_SECONDS })
+            }),
             source,
         };
-        self.add(key, Group::new(finding, time));
+        self.add(key, Group::new(finding, time, origin));
     }
 
     fn add(&mut self, key: FoldKey, group: Group) {

@@ -68,7 +68,7 @@ fn repeated_hits_of_one_rule_from_one_source_fold_into_one_finding_per_window() 
         (0..lines).map(|i| {
             let second = i * 6 / 100;
             format!(
-                "2024-05-01 {:02}:{:02}:{:02} 10.0.0.5 GET /aspnet_client/shell.aspx - 443 - 203.0.113.{} zgrab/0.x - 404 0 2 1\n",
+                "2024-05-01 {:02}:{:02}:{:02} 10.0.0.5 POST /ecp/y.js - 443 - 203.0.113.{} curl/8.4.0 - 500 0 0 1\n",
                 second / 3600,
                 second / 60 % 60,
                 second % 60,
@@ -78,7 +78,7 @@ fn repeated_hits_of_one_rule_from_one_source_fold_into_one_finding_per_window() 
         }),
     );
     let result = run(path);
-    assert!(result.findings.iter().all(|f| f.rule.id == "SW-LOG-WEBSHELL-PROBE"));
+    assert!(result.findings.iter().all(|f| f.rule.id == "SW-LOG-PROXYLOGON-IIS-POST"), "{:?}", result.findings[0]);
     assert_eq!(result.findings.len(), 6, "three sources, two windows");
     assert_eq!(result.findings.iter().map(hits).sum::<u64>(), lines, "every hit is counted");
     assert_eq!(result.stats.finding_hits, lines);
@@ -86,7 +86,7 @@ fn repeated_hits_of_one_rule_from_one_source_fold_into_one_finding_per_window() 
     let folded = first.evidence.iter().find(|e| e.source == "folded").and_then(|e| e.excerpt.clone());
     let folded = folded.expect("folded evidence");
     assert!(
-        folded.contains("from c-ip 203.0.113.1")
+        folded.contains("from c-ip 203.0.113.1 to /ecp/y.js")
             && folded.contains("between 2024-05-01T00:00:00Z and 2024-05-01T00:59:59"),
         "{folded}"
     );
@@ -101,7 +101,7 @@ fn distinct_sources_beyond_the_per_file_cap_fold_per_rule_and_stay_counted() {
         &dir,
         (0..lines).map(|i| {
             format!(
-                "2024-05-01 10:00:00 10.0.0.5 GET /aspnet_client/shell.aspx - 443 - 10.{}.{}.{} zgrab/0.x - 404 0 2 1\n",
+                "2024-05-01 10:00:00 10.0.0.5 POST /ecp/y.js - 443 - 10.{}.{}.{} curl/8.4.0 - 500 0 0 1\n",
                 i / 65536,
                 i / 256 % 256,
                 i % 256
@@ -112,4 +112,47 @@ fn distinct_sources_beyond_the_per_file_cap_fold_per_rule_and_stay_counted() {
     let result = run(path);
     assert_eq!(result.findings.len(), 10_001);
     assert_eq!(result.findings.iter().map(hits).sum::<u64>(), lines);
+}
+
+#[test]
+fn probes_from_many_addresses_fold_per_file_with_a_sample_of_the_addresses() {
+    let dir = tempfile::tempdir().expect("dir");
+    let lines = 5_000u64;
+    let path = write_log(
+        &dir,
+        (0..lines).map(|i| {
+            format!(
+                "2024-05-01 10:{:02}:00 10.0.0.5 GET /aspnet_client/shell.aspx - 443 - 192.0.2.{} zgrab/0.x - 404 0 2 1\n",
+                i % 60,
+                i % 200
+            )
+            .into_bytes()
+        }),
+    );
+    let result = run(path);
+    assert_eq!(result.findings.len(), 1);
+    let finding = &result.findings[0];
+    assert_eq!((finding.rule.id.as_str(), finding.severity), ("SW-LOG-WEBSHELL-PROBE", seawall_model::Severity::Low));
+    assert_eq!(hits(finding), lines);
+    let folded =
+        finding.evidence.iter().find(|e| e.source == "folded").and_then(|e| e.excerpt.clone()).unwrap_or_default();
+    assert!(
+        folded.contains("from this file")
+            && folded.contains("sources: c-ip 192.0.2.0, c-ip 192.0.2.1,")
+            && folded.ends_with(", ..."),
+        "{folded}"
+    );
+}
+
+#[test]
+fn two_webshells_used_from_one_address_stay_two_findings() {
+    let dir = tempfile::tempdir().expect("dir");
+    let lines = [
+        "2024-05-01 10:00:00 10.0.0.5 POST /aspnet_client/a.aspx - 443 - 198.51.100.9 curl/8.4.0 - 200 0 0 1\n",
+        "2024-05-01 10:00:05 10.0.0.5 POST /owa/auth/b.aspx - 443 - 198.51.100.9 curl/8.4.0 - 200 0 0 1\n",
+        "2024-05-01 10:00:09 10.0.0.5 POST /aspnet_client/a.aspx - 443 - 198.51.100.9 curl/8.4.0 - 200 0 0 1\n",
+    ];
+    let result = run(write_log(&dir, lines.iter().map(|l| l.as_bytes().to_vec())));
+    let found: Vec<(&str, u64)> = result.findings.iter().map(|f| (f.rule.id.as_str(), hits(f))).collect();
+    assert_eq!(found, vec![("SW-LOG-WEBSHELL-POST", 2), ("SW-LOG-WEBSHELL-POST", 1)]);
 }

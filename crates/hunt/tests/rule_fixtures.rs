@@ -123,5 +123,6 @@ fn a_request_matching_several_clusters_is_named_once_by_the_most_specific() {
     let evidence: Vec<String> =
         check.evidence.iter().map(|e| format!("{}={}", e.source, e.excerpt.as_deref().unwrap_or_default())).collect();
     assert!(evidence.iter().any(|e| e == "cluster=ProxyNotShell"), "{evidence:?}");
+    assert!(evidence.iter().any(|e| e.starts_with("status=302: the URL rewrite mitigation")), "{evidence:?}");
     assert!(evidence.iter().any(|e| e.starts_with("also matches=SW-LOG-PROXYSHELL (ProxyShell)")), "{evidence:?}");
 }

@@ -18,6 +18,10 @@ pub struct SignIn {
     pub ip: String,
     pub user_agent: Option<String>,
     pub success: bool,
+    /// The sign-in error code (`0` for success, `50126` wrong password, `50074` second factor
+    /// required...), when the export has it: the hunt tells a rejected password from an
+    /// accepted one waiting for MFA by it.
+    pub error_code: Option<String>,
     /// 1-based line (CSV) or array index + 1 (JSON).
     pub position: u64,
 }
@@ -169,12 +173,14 @@ impl Columns {
         };
         let time = get(Some(self.time)).and_then(|t| parse_time(&t)).ok_or("unreadable date")?;
         let ip = get(Some(self.ip)).ok_or("no IP address")?;
-        let success = match (get(self.status), get(self.code)) {
+        let error_code = get(self.code);
+        let success = match (get(self.status), error_code.as_deref()) {
             (Some(s), _) => s.eq_ignore_ascii_case("success"),
             (None, Some(c)) => c == "0",
             (None, None) => false,
         };
         Ok(SignIn {
+            error_code,
             time,
             user: get(self.user).map(|u| u.to_ascii_lowercase()),
             ip,
@@ -324,6 +330,7 @@ fn sign_in_of(item: &serde_json::Value, index: u64) -> Result<SignIn, &'static s
         ip,
         user_agent: text("/userAgent").or_else(|| text("/clientAppUsed")),
         success: code == Some(0),
+        error_code: code.map(|c| c.to_string()),
         position: index,
     })
 }

@@ -3,6 +3,7 @@
 
 use seawall_model::{Evidence, Finding};
 use seawall_rules::RuleSet;
+use seawall_sources::Record;
 use serde::Deserialize;
 
 const EMBEDDED: &str = include_str!("../../../../data/detections/clusters.toml");
@@ -20,6 +21,16 @@ struct ClusterFile {
 struct ClusterSpec {
     name: String,
     rules: Vec<String>,
+    #[serde(default)]
+    status: Vec<StatusMeaning>,
+}
+
+/// What an HTTP status means for requests of one cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusMeaning {
+    codes: Vec<String>,
+    meaning: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +51,8 @@ pub(crate) struct AttributionError(#[from] toml::de::Error);
 #[derive(Debug, Default)]
 pub(crate) struct Attribution {
     cluster: Vec<Option<String>>,
+    /// Per rule, the status meanings of its cluster.
+    status: Vec<Vec<StatusMeaning>>,
     rank: Vec<Option<(usize, usize)>>,
     scanner_check: Vec<bool>,
     /// Ids named in the file that the rule set does not have.
@@ -56,6 +69,7 @@ impl Attribution {
         let count = rules.rules().len();
         let mut attribution = Attribution {
             cluster: vec![None; count],
+            status: vec![Vec::new(); count],
             rank: vec![None; count],
             scanner_check: vec![false; count],
             unknown: Vec::new(),
@@ -72,6 +86,7 @@ impl Attribution {
             for id in &cluster.rules {
                 if let Some(index) = index_of(id, &mut unknown) {
                     attribution.cluster[index] = Some(cluster.name.clone());
+                    attribution.status[index] = cluster.status.clone();
                 }
             }
         }
@@ -119,10 +134,28 @@ impl Attribution {
         reported
     }
 
-    /// Name the cluster, the other rules the record matched, and a scanner check's outcome.
-    pub(crate) fn annotate(&self, finding: &mut Finding, index: usize, beaten: &[usize], rules: &RuleSet) {
+    /// Name the cluster (with what the record's HTTP status means for it), the other rules
+    /// the record matched, and a scanner check's outcome.
+    pub(crate) fn annotate(
+        &self,
+        finding: &mut Finding,
+        record: &dyn Record,
+        index: usize,
+        beaten: &[usize],
+        rules: &RuleSet,
+    ) {
         if let Some(Some(cluster)) = self.cluster.get(index) {
             finding.evidence.push(Evidence::text("cluster", cluster));
+            let status = record.field("sc-status").or_else(|| record.field("HttpStatus"));
+            let meaning = status.as_deref().and_then(|status| {
+                self.status[index]
+                    .iter()
+                    .find(|m| m.codes.iter().any(|c| c == status.trim()))
+                    .map(|m| (status.trim().to_owned(), &m.meaning))
+            });
+            if let Some((status, meaning)) = meaning {
+                finding.evidence.push(Evidence::text("status", &format!("{status}: {meaning}")));
+            }
         }
         if !beaten.is_empty() {
             let others: Vec<String> = beaten

@@ -53,7 +53,7 @@ impl FileDetector for RulesInFile<'_> {
         let attribution = self.detector.attribution;
         for (index, beaten) in attribution.resolve(&self.matched) {
             let mut finding = from_match(rules.rule(index), record, &self.path);
-            attribution.annotate(&mut finding, index, &beaten, rules);
+            attribution.annotate(&mut finding, record, index, &beaten, rules);
             found.push(finding, Some(record));
         }
     }

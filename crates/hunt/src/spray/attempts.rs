@@ -219,7 +219,19 @@ pub(crate) fn from_evtx(record: &dyn Record, path: &str, config: &SprayConfig) -
             }
             (AttemptKind::Failure, format!("4776 {status}"))
         }
-        "4648" => (AttemptKind::ExplicitCredentials, "4648 explicit credentials".to_owned()),
+        "4648" => {
+            let process = code(record, "ProcessName");
+            let target = code(record, "TargetServerName");
+            if w.explicit_credentials_own_processes.iter().any(|p| process.ends_with(&p.to_ascii_lowercase()))
+                || w.explicit_credentials_own_targets.contains(&target)
+            {
+                return None;
+            }
+            (
+                AttemptKind::ExplicitCredentials,
+                format!("4648 explicit credentials to {}", if target.is_empty() { "?" } else { &target }),
+            )
+        }
         "4624" => {
             if !logon_type_ok() {
                 return None;
@@ -274,18 +286,34 @@ fn from_openssh(record: &dyn Record, path: &str, config: &SprayConfig) -> Option
     })
 }
 
-/// From an Entra ID sign-in: the export's status (the reader reports success or not).
-pub(crate) fn from_sign_in(sign_in: &SignIn, path: &str) -> AuthEvent {
-    AuthEvent {
+/// From an Entra ID sign-in, by its error code when the export has one: a rejected
+/// credential, an accepted one (success, or stopped afterwards by MFA or Conditional
+/// Access), or neither (consent prompts, expired sessions: not attempts at a password).
+pub(crate) fn from_sign_in(sign_in: &SignIn, path: &str, config: &SprayConfig) -> Option<AuthEvent> {
+    let codes = &config.entra;
+    let (kind, reason) = match sign_in.error_code.as_deref() {
+        Some("0") => (AttemptKind::Success, "Entra sign-in success".to_owned()),
+        Some(code) if codes.failure_codes.iter().any(|c| c == code) => {
+            (AttemptKind::Failure, format!("Entra error {code}"))
+        }
+        Some(code) if codes.password_accepted_codes.iter().any(|c| c == code) => {
+            (AttemptKind::Success, format!("Entra error {code}: password accepted, second factor or policy stopped it"))
+        }
+        Some(_) if sign_in.success => (AttemptKind::Success, "Entra sign-in success".to_owned()),
+        Some(_) => return None,
+        None if sign_in.success => (AttemptKind::Success, "Entra sign-in success".to_owned()),
+        None => (AttemptKind::Failure, "Entra sign-in failure".to_owned()),
+    };
+    Some(AuthEvent {
         time: sign_in.time,
         source_ip: sign_in.ip.clone(),
         account: sign_in.user.clone(),
-        kind: if sign_in.success { AttemptKind::Success } else { AttemptKind::Failure },
-        reason: format!("Entra sign-in {}", if sign_in.success { "success" } else { "failure" }),
+        kind,
+        reason,
         user_agent: sign_in.user_agent.clone(),
         path: path.to_owned(),
         position: format!("line {}", sign_in.position),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -409,5 +437,27 @@ mod tests {
             serde_json::json!({"process": "sshd.exe", "payload": "Server listening on :: port 22."}),
         );
         assert_eq!(other, None);
+    }
+
+    #[test]
+    fn entra_codes_tell_a_rejected_password_from_one_waiting_for_mfa() {
+        let config = SprayConfig::embedded().unwrap_or_else(|e| panic!("{e}"));
+        let sign_in = |code: &str, success: bool| SignIn {
+            time: "2025-01-10T10:00:00Z".parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            user: Some("alice@example.org".into()),
+            ip: "203.0.113.9".into(),
+            user_agent: None,
+            success,
+            error_code: Some(code.into()),
+            position: 2,
+        };
+        let kind = |code: &str| from_sign_in(&sign_in(code, false), "signins.csv", &config).map(|e| e.kind);
+        assert_eq!(kind("50126"), Some(AttemptKind::Failure));
+        assert_eq!(kind("50074"), Some(AttemptKind::Success), "MFA required: the password was right");
+        assert_eq!(kind("65001"), None, "a consent prompt is no password attempt");
+        assert_eq!(
+            from_sign_in(&sign_in("0", true), "signins.csv", &config).map(|e| e.kind),
+            Some(AttemptKind::Success)
+        );
     }
 }

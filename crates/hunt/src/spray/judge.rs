@@ -127,13 +127,154 @@ fn describe(kind: &str, source: &str, slice: &[&AuthEvent]) -> Vec<Evidence> {
     ]
 }
 
+/// One source's attempts and the attack episodes found in them.
+struct Attacks<'a> {
+    tries: &'a [&'a AuthEvent],
+    failures: &'a [&'a AuthEvent],
+    sprays: &'a [Episode],
+    brute: &'a [Episode],
+}
+
+impl Attacks<'_> {
+    /// Whether the source was spraying or brute forcing between `from` and `to`.
+    fn during(&self, from: jiff::Timestamp, to: jiff::Timestamp) -> bool {
+        self.sprays.iter().any(|s| s.overlaps(self.tries, from, to))
+            || self.brute.iter().any(|b| b.overlaps(self.failures, from, to))
+    }
+}
+
+/// Account, rule id and severity of a success verdict.
+type VerdictKey<'a> = (Option<&'a str>, &'static str, Severity);
+
+/// Successes of an account from `source` after failures of that account from that source,
+/// one finding per account and verdict (later ones are counted in it).
+fn successes_after_failures(
+    source: &str,
+    attempts: &[&AuthEvent],
+    attacks: &Attacks<'_>,
+    config: &SprayConfig,
+) -> Vec<Finding> {
+    let lookback = jiff::SignedDuration::from_mins(config.success_lookback_minutes);
+    // Each account's failures from this source, in time order.
+    let mut by_account: HashMap<Option<&str>, Vec<&AuthEvent>> = HashMap::new();
+    for failure in attacks.failures {
+        by_account.entry(failure.account.as_deref()).or_default().push(failure);
+    }
+    let mut findings: Vec<Finding> = Vec::new();
+    // Per account, rule and severity: the finding's index, how many successes, the last one.
+    let mut verdicts: HashMap<VerdictKey<'_>, (usize, u64, jiff::Timestamp)> = HashMap::new();
+    for success in attempts.iter().filter(|e| e.is_success()) {
+        let since = success.time.checked_sub(lookback).unwrap_or(success.time);
+        let of_account = by_account.get(&success.account.as_deref()).map(Vec::as_slice).unwrap_or_default();
+        let from = of_account.partition_point(|f| f.time < since);
+        let to = of_account.partition_point(|f| f.time <= success.time);
+        let before = &of_account[from..to.max(from)];
+        if before.is_empty() {
+            continue;
+        }
+        // During a spray or brute force from this source one failure of the account is
+        // enough (sprays try each account a few times); otherwise it takes several.
+        let attacked = before.len() >= config.brute_force_failures || attacks.during(since, success.time);
+        if !attacked && before.len() < config.success_after_failures {
+            continue;
+        }
+        // A device with an old password keeps failing while the user's other client succeeds:
+        // failures from another client than the success's are not that success's guesses.
+        let same_client = before.iter().any(|f| f.user_agent == success.user_agent);
+        let account = success.account.as_deref().unwrap_or("an account");
+        let (id, severity, title) = match (attacked, same_client) {
+            (true, true) => (
+                "SW-LOG-SUCCESS-AFTER-FAILURES",
+                Severity::Critical,
+                format!(
+                    "Logon of {account} from {source} succeeded after {} failures during an attack from that source (likely compromised account)",
+                    before.len()
+                ),
+            ),
+            (true, false) => (
+                "SW-LOG-SUCCESS-AFTER-FAILURES",
+                Severity::High,
+                format!(
+                    "Logon of {account} from {source} succeeded during an attack from that source, from another client than the failing one"
+                ),
+            ),
+            (false, true) => (
+                "SW-LOG-SUCCESS-AFTER-FAILURES",
+                Severity::Medium,
+                format!("Logon of {account} from {source} succeeded after {} of its failures", before.len()),
+            ),
+            (false, false) => (
+                "SW-LOG-STALE-CLIENT-FAILURES",
+                Severity::Low,
+                format!(
+                    "{account} keeps failing from one client at {source} while another client succeeds (an old password on a device?)"
+                ),
+            ),
+        };
+        let key = (success.account.as_deref(), id, severity);
+        if let Some((_, count, last)) = verdicts.get_mut(&key) {
+            *count += 1;
+            *last = success.time;
+            continue;
+        }
+        verdicts.insert(key, (findings.len(), 1, success.time));
+        let mut f = finding(
+            id,
+            title,
+            severity,
+            if attacked { Confidence::High } else { Confidence::Medium },
+            success,
+            vec![
+                Evidence::text(
+                    format!("{} {}", success.path, success.position),
+                    &format!(
+                        "{} at {} ({})",
+                        success.reason,
+                        success.time,
+                        success.user_agent.as_deref().unwrap_or("no user agent")
+                    ),
+                ),
+                Evidence::text(
+                    "failures before it",
+                    &format!(
+                        "{} failures of {account} from {source} between {} and {}: {}",
+                        before.len(),
+                        before[0].time,
+                        before[before.len() - 1].time,
+                        before
+                            .iter()
+                            .take(5)
+                            .map(|f| format!("{} {}", f.path, f.position))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            ],
+        );
+        if id == "SW-LOG-SUCCESS-AFTER-FAILURES" {
+            f.outcome = Some("success".into());
+            f.remediation =
+                Some("Reset the account's password, revoke its sessions and review its mailbox rules".into());
+        }
+        findings.push(f);
+    }
+    for (at, count, last) in verdicts.into_values() {
+        if count > 1 {
+            findings[at].evidence.push(Evidence::text(
+                "folded",
+                &format!("{count} such successes from this source, the last at {last}"),
+            ));
+        }
+    }
+    findings
+}
+
 /// Findings from all attempts (sorted here by source and time).
 pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
     events.sort_by(|a, b| {
         (&a.source_ip, a.time, &a.path, &a.position).cmp(&(&b.source_ip, b.time, &b.path, &b.position))
     });
     let window = jiff::SignedDuration::from_mins(config.window_minutes);
-    let lookback = jiff::SignedDuration::from_mins(config.success_lookback_minutes);
     let mut by_source: BTreeMap<&str, Vec<&AuthEvent>> = BTreeMap::new();
     for event in events.iter() {
         by_source.entry(event.source_ip.as_str()).or_default().push(event);
@@ -186,101 +327,8 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
                 describe("brute force", source, slice),
             ));
         }
-        // Each account's failures from this source, in time order.
-        let mut by_account: HashMap<Option<&str>, Vec<&AuthEvent>> = HashMap::new();
-        for failure in &failures {
-            by_account.entry(failure.account.as_deref()).or_default().push(failure);
-        }
-        for success in attempts.iter().filter(|e| e.is_success()) {
-            let since = success.time.checked_sub(lookback).unwrap_or(success.time);
-            let of_account = by_account.get(&success.account.as_deref()).map(Vec::as_slice).unwrap_or_default();
-            let from = of_account.partition_point(|f| f.time < since);
-            let to = of_account.partition_point(|f| f.time <= success.time);
-            let before = &of_account[from..to.max(from)];
-            if before.is_empty() {
-                continue;
-            }
-            // During a spray or brute force from this source one failure of the account is
-            // enough (sprays try each account a few times); otherwise it takes several.
-            let attacked = before.len() >= config.brute_force_failures
-                || sprays.iter().any(|s| s.overlaps(&tries, since, success.time))
-                || brute.iter().any(|b| b.overlaps(&failures, since, success.time));
-            if !attacked && before.len() < config.success_after_failures {
-                continue;
-            }
-            // A device with an old password keeps failing while the user's other client succeeds:
-            // failures from another client than the success's are not that success's guesses.
-            let same_client = before.iter().any(|f| f.user_agent == success.user_agent);
-            let account = success.account.as_deref().unwrap_or("an account");
-            let (id, severity, title) = match (attacked, same_client) {
-                (true, true) => (
-                    "SW-LOG-SUCCESS-AFTER-FAILURES",
-                    Severity::Critical,
-                    format!(
-                        "Logon of {account} from {source} succeeded after {} failures during an attack from that source (likely compromised account)",
-                        before.len()
-                    ),
-                ),
-                (true, false) => (
-                    "SW-LOG-SUCCESS-AFTER-FAILURES",
-                    Severity::High,
-                    format!(
-                        "Logon of {account} from {source} succeeded during an attack from that source, from another client than the failing one"
-                    ),
-                ),
-                (false, true) => (
-                    "SW-LOG-SUCCESS-AFTER-FAILURES",
-                    Severity::Medium,
-                    format!("Logon of {account} from {source} succeeded after {} of its failures", before.len()),
-                ),
-                (false, false) => (
-                    "SW-LOG-STALE-CLIENT-FAILURES",
-                    Severity::Low,
-                    format!(
-                        "{account} keeps failing from one client at {source} while another client succeeds (an old password on a device?)"
-                    ),
-                ),
-            };
-            let mut f = finding(
-                id,
-                title,
-                severity,
-                if attacked { Confidence::High } else { Confidence::Medium },
-                success,
-                vec![
-                    Evidence::text(
-                        format!("{} {}", success.path, success.position),
-                        &format!(
-                            "{} at {} ({})",
-                            success.reason,
-                            success.time,
-                            success.user_agent.as_deref().unwrap_or("no user agent")
-                        ),
-                    ),
-                    Evidence::text(
-                        "failures before it",
-                        &format!(
-                            "{} failures of {account} from {source} between {} and {}: {}",
-                            before.len(),
-                            before[0].time,
-                            before[before.len() - 1].time,
-                            before
-                                .iter()
-                                .take(5)
-                                .map(|f| format!("{} {}", f.path, f.position))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ),
-                ],
-            );
-            if id == "SW-LOG-SUCCESS-AFTER-FAILURES" {
-                f.outcome = Some("success".into());
-                f.remediation =
-                    Some("Reset the account's password, revoke its sessions and review its mailbox rules".into());
-            }
-            findings.push(f);
-        }
+        let attacks = Attacks { tries: &tries, failures: &failures, sprays: &sprays, brute: &brute };
+        findings.extend(successes_after_failures(source, &attempts, &attacks, config));
         // Known spraying tools.
         if let Some(tool) = attempts.iter().find(|e| {
             e.user_agent

@@ -36,6 +36,15 @@ pub struct SprayConfig {
     pub iis: IisCodes,
     pub windows: WindowsCodes,
     pub openssh: OpenSshLines,
+    pub entra: EntraCodes,
+}
+
+/// Entra ID sign-in error codes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntraCodes {
+    pub failure_codes: Vec<String>,
+    pub password_accepted_codes: Vec<String>,
 }
 
 /// IIS status details that tell a rejected credential from a handshake leg.
@@ -55,6 +64,8 @@ pub struct WindowsCodes {
     pub kerberos_tgt_failure: Vec<String>,
     pub ntlm_failure_status: Vec<String>,
     pub logon_types: Vec<String>,
+    pub explicit_credentials_own_processes: Vec<String>,
+    pub explicit_credentials_own_targets: Vec<String>,
 }
 
 /// sshd's log line prefixes.
@@ -96,6 +107,8 @@ impl Detector for AuthDetector<'_> {
                 path: path.to_owned(),
                 log: AuthLog::default(),
                 form_posts: FormPosts::default(),
+                opening: true,
+                opening_until: None,
             }) as Box<dyn FileDetector + 'd>
         })
     }
@@ -108,6 +121,11 @@ struct AuthInFile<'a> {
     path: String,
     log: AuthLog,
     form_posts: FormPosts,
+    /// The first `success_lookback_minutes` of the file (from its first parsed record):
+    /// successes there are kept even without a failure in this file, so a spray at the end of
+    /// one day's log and the guessed password at the start of the next are joined.
+    opening: bool,
+    opening_until: Option<jiff::Timestamp>,
 }
 
 /// A cheap test on a raw IIS line: can it be a failed logon (a 401, OWA's `reason=2`
@@ -123,18 +141,30 @@ impl FileDetector for AuthInFile<'_> {
         // Successes only matter once something has failed: skip them until then.
         !self.web
             || (self.detector.endpoints.as_ref().is_some_and(|a| a.is_match(raw))
-                && (self.log.has_failures() || may_be_failure(raw)))
+                && (self.opening || self.log.has_failures() || may_be_failure(raw)))
     }
 
     fn check(&mut self, subject: Subject<'_>, _found: &mut Found) {
         let config = self.detector.config;
+        let time = match subject {
+            Subject::Line(record) => record.time(),
+            Subject::Evtx(event) => event.time,
+            Subject::SignIn(sign_in) => Some(sign_in.time),
+        };
+        if self.opening
+            && let Some(time) = time
+        {
+            let lookback = jiff::SignedDuration::from_mins(config.success_lookback_minutes);
+            let until = *self.opening_until.get_or_insert(time.checked_add(lookback).unwrap_or(time));
+            self.opening = time <= until;
+        }
         let event = match subject {
             Subject::Line(record) => attempts::from_iis(record, &self.path, config, &mut self.form_posts),
             Subject::Evtx(event) => attempts::from_evtx(event, &self.path, config),
-            Subject::SignIn(sign_in) => Some(attempts::from_sign_in(sign_in, &self.path)),
+            Subject::SignIn(sign_in) => attempts::from_sign_in(sign_in, &self.path, config),
         };
         if let Some(event) = event {
-            self.log.push(event);
+            self.log.push(event, self.opening);
         }
     }
 
@@ -153,24 +183,32 @@ const MAX_PENDING: usize = 100_000;
 
 /// Authentication attempts in bounded memory: every failure (up to a cap) and, of
 /// the successes, only the first one of an account from a source after a failure
-/// of that account from that source in the same file. That is all the judge needs
+/// of that account from that source in the same file, or in the file's first
+/// lookback window (where the failures may be at the end of the previous file). That is all the judge needs
 /// (a success after failures), and it keeps a server's millions of ordinary logons
-/// out of memory. A success in another file than its failures is not seen.
+/// out of memory. A success after the opening window of another file than its
+/// failures is not seen.
 #[derive(Debug, Default)]
 pub(crate) struct AuthLog {
     failures: Vec<AuthEvent>,
     successes: Vec<AuthEvent>,
     pending: HashSet<(String, Option<String>)>,
+    /// Pairs whose first success in the file's opening was kept.
+    opened: HashSet<(String, Option<String>)>,
     /// Attempts counted but not kept (beyond the bounds above).
     pub(crate) dropped: u64,
 }
 
 impl AuthLog {
-    /// An attempt read from the file this log belongs to, in file order.
-    pub(crate) fn push(&mut self, event: AuthEvent) {
+    /// An attempt read from the file this log belongs to, in file order; `opening` while
+    /// within the file's first lookback window.
+    pub(crate) fn push(&mut self, event: AuthEvent, opening: bool) {
         match event.kind {
             AttemptKind::Success => {
-                if self.pending.remove(&(event.source_ip.clone(), event.account.clone())) {
+                let pair = (event.source_ip.clone(), event.account.clone());
+                let first_in_opening = || opening && self.opened.len() < MAX_PENDING && !self.opened.contains(&pair);
+                if self.pending.remove(&pair) || first_in_opening() {
+                    self.opened.insert(pair);
                     if self.successes.len() < MAX_SUCCESSES {
                         self.successes.push(event);
                     } else {
