@@ -273,12 +273,12 @@ if args.attacks:
     victim = users[3]
     spray.append(A(t0 + 200, "POST", "/EWS/Exchange.asmx", None, victim + "@" + DOMAIN, ip, "fasthttp", 401, 1, 1326))
     spray.append(A(t0 + 230, "POST", "/EWS/Exchange.asmx", None, victim + "@" + DOMAIN, ip, "fasthttp", 200))
-    attacks["password-spray"] = (spray, [("SW-LOG-PASSWORD-SPRAY", ""), ("SW-LOG-SUCCESS-AFTER-FAILURES", "success")])
+    attacks["password-spray"] = (spray, [("SW-LOG-PASSWORD-SPRAY", "success"), ("SW-LOG-SUCCESS-AFTER-FAILURES", "success")])
     ip = "193.35.%d.%d" % (rnd.randint(0, 255), rnd.randint(1, 254))
     attacks["brute-force"] = ([
         A(t0 + k * 5, "POST", "/Microsoft-Server-ActiveSync/default.eas", "Cmd=Sync&User=administrator&DeviceId=X&DeviceType=Android", "administrator", ip, "python-requests/2.31.0", 401, 1, 1326)
         for k in range(60)
-    ], [("SW-LOG-BRUTE-FORCE", "")])
+    ], [("SW-LOG-BRUTE-FORCE", "attempt")])
     # ProxyLogon's SSRF as the front end logs it: an unauthenticated request routed by a
     # ServerInfo~ anchor (X-BEResource cookie) to the backend's ECP (HAFNIUM blog, Test-ProxyLogon).
     ip = "149.28.%d.%d" % (rnd.randint(0, 255), rnd.randint(1, 254))

@@ -181,8 +181,8 @@ fn windows_source(record: &dyn Record) -> Option<String> {
     }
 }
 
-/// From Windows events: Security 4625, 4771, 4768, 4776 with failure codes, 4648, 4624, and
-/// OpenSSH for Windows (OpenSSH/Operational event 4).
+/// From Windows events: Security 4625, 4771, 4768, 4776 with failure codes, 4648, 4624 and
+/// 4768 with result 0x0 (successes), and OpenSSH for Windows (OpenSSH/Operational event 4).
 pub(crate) fn from_evtx(record: &dyn Record, path: &str, config: &SprayConfig) -> Option<AuthEvent> {
     let id = record.field("EventID")?;
     let w = &config.windows;
@@ -207,10 +207,14 @@ pub(crate) fn from_evtx(record: &dyn Record, path: &str, config: &SprayConfig) -
         }
         "4768" => {
             let status = code(record, "Status");
-            if !w.kerberos_tgt_failure.contains(&status) {
+            if status == "0x0" {
+                // A ticket was issued: Kerberos pre-authentication took the password.
+                (AttemptKind::Success, "4768 TGT issued".to_owned())
+            } else if w.kerberos_tgt_failure.contains(&status) {
+                (AttemptKind::Failure, format!("4768 {status}"))
+            } else {
                 return None;
             }
-            (AttemptKind::Failure, format!("4768 {status}"))
         }
         "4776" => {
             let status = code(record, "Status");

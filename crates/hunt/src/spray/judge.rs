@@ -275,6 +275,7 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
         (&a.source_ip, a.time, &a.path, &a.position).cmp(&(&b.source_ip, b.time, &b.path, &b.position))
     });
     let window = jiff::SignedDuration::from_mins(config.window_minutes);
+    let lookback = jiff::SignedDuration::from_mins(config.success_lookback_minutes);
     let mut by_source: BTreeMap<&str, Vec<&AuthEvent>> = BTreeMap::new();
     for event in events.iter() {
         by_source.entry(event.source_ip.as_str()).or_default().push(event);
@@ -285,10 +286,23 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
         let tries: Vec<&AuthEvent> = attempts.iter().copied().filter(|e| e.kind != AttemptKind::Success).collect();
         let failures: Vec<&AuthEvent> = attempts.iter().copied().filter(|e| e.is_failure()).collect();
         let sprays = episodes(&tries, window, |accounts, _| accounts >= config.spray_accounts);
+        // `success` when an account tried in the episode then logged on from this source.
+        let outcome = |slice: &[&AuthEvent]| {
+            let (first, last) = (slice[0].time, slice[slice.len() - 1].time);
+            let until = last.checked_add(lookback).unwrap_or(last);
+            let tried = accounts_of(slice);
+            let found = attempts.iter().any(|s| {
+                s.is_success()
+                    && s.time >= first
+                    && s.time <= until
+                    && s.account.as_ref().is_some_and(|a| tried.binary_search(a).is_ok())
+            });
+            Some(if found { "success" } else { "attempt" }.to_owned())
+        };
         for episode in &sprays {
             let slice = &tries[episode.first..=episode.last];
             let accounts = accounts_of(slice).len();
-            findings.push(finding(
+            let mut spray = finding(
                 "SW-LOG-PASSWORD-SPRAY",
                 format!(
                     "Password spraying from {source}: {accounts} accounts tried within {} minutes",
@@ -298,7 +312,9 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
                 Confidence::High,
                 slice[0],
                 describe("spray", source, slice),
-            ));
+            );
+            spray.outcome = outcome(slice);
+            findings.push(spray);
         }
         let brute = episodes(&failures, window, |accounts, attempts| {
             attempts >= config.brute_force_failures && accounts < config.spray_accounts
@@ -314,7 +330,7 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
                 [one] => format!("of {one} "),
                 _ => String::new(),
             };
-            findings.push(finding(
+            let mut brute_force = finding(
                 "SW-LOG-BRUTE-FORCE",
                 format!(
                     "Brute force {whom}from {source}: {} failed logons within {} minutes",
@@ -325,7 +341,9 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
                 Confidence::Medium,
                 slice[0],
                 describe("brute force", source, slice),
-            ));
+            );
+            brute_force.outcome = outcome(slice);
+            findings.push(brute_force);
         }
         let attacks = Attacks { tries: &tries, failures: &failures, sprays: &sprays, brute: &brute };
         findings.extend(successes_after_failures(source, &attempts, &attacks, config));
@@ -384,6 +402,8 @@ mod tests {
         let found = severities(&findings);
         assert_eq!(found.iter().filter(|(id, _)| id == "SW-LOG-PASSWORD-SPRAY").count(), 1, "one episode: {found:?}");
         assert!(found.contains(&("SW-LOG-SUCCESS-AFTER-FAILURES".into(), Severity::Critical)), "{found:?}");
+        let spray = findings.iter().find(|f| f.rule.id == "SW-LOG-PASSWORD-SPRAY").map(|f| f.outcome.as_deref());
+        assert_eq!(spray, Some(Some("success")), "an account tried in the spray logged on");
         assert!(found.iter().any(|(id, _)| id == "SW-LOG-SPRAY-TOOL-AGENT"));
     }
 
@@ -428,6 +448,7 @@ mod tests {
         let findings = detect(&mut events, &config());
         assert_eq!(findings.len(), 1, "{:?}", severities(&findings));
         assert_eq!(findings[0].rule.id, "SW-LOG-BRUTE-FORCE");
+        assert_eq!(findings[0].outcome.as_deref(), Some("attempt"));
         assert!(
             findings[0].rule.title.contains("of administrator from workstation ex01"),
             "{}",
