@@ -6,6 +6,8 @@ use rsigma_parser::{Level, SigmaRule, Status, parse_sigma_yaml};
 use seawall_model::{Confidence, Severity};
 use seawall_sources::evtx::EvtxEvent;
 
+use crate::aggregation::{AGGREGATION_KEY, parse_aggregation, split_aggregations};
+use crate::correlation::{CorrelationHit, CorrelationSpec, CorrelationState, CorrelationStats, Feed, Measure};
 use crate::event::{MappedRecord, SigmaRecord};
 use crate::mapping::{Mappings, Source};
 use crate::prefilter::{Need, rule_need};
@@ -30,8 +32,33 @@ pub struct SigmaRuleInfo {
     pub references: Vec<String>,
     pub tags: Vec<String>,
     pub falsepositives: Vec<String>,
-    /// `category=... product=... service=...`.
+    /// `category=... product=... service=...`; for a correlation, the rules it correlates.
     pub logsource: String,
+    /// The rule's `name` (how correlations may refer to it).
+    pub name: Option<String>,
+    /// A detection, or a correlation over other rules' matches.
+    pub kind: SigmaRuleKind,
+    /// Whether a match of this rule alone is a finding: false for rules that only feed a
+    /// correlation (the specification's `generate: false`, the detection half of a v1 aggregation).
+    pub standalone: bool,
+}
+
+/// What a loaded rule is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigmaRuleKind {
+    Detection,
+    /// A correlation rule, or a Sigma v1 aggregation run as one.
+    Correlation {
+        /// `event_count`, `value_count`, `temporal`, `temporal_ordered`.
+        measure: String,
+        /// The window as the rule wrote it; `None`: the whole evidence.
+        timespan: Option<String>,
+        group_by: Vec<String>,
+        /// The condition in words (`count(TargetUserName) by Workstation > 3`, `gte 10`).
+        condition: String,
+        /// Written as a v1 aggregation (`| count() by ...`).
+        legacy: bool,
+    },
 }
 
 impl SigmaRuleInfo {
@@ -93,9 +120,14 @@ pub struct SigmaHit {
 }
 
 #[derive(Debug)]
-struct LoadedRule {
-    info: SigmaRuleInfo,
-    compiled: CompiledRule,
+pub(crate) struct LoadedRule {
+    pub(crate) info: SigmaRuleInfo,
+    /// `None` for a correlation.
+    pub(crate) compiled: Option<CompiledRule>,
+    /// The correlations this rule's matches feed.
+    pub(crate) feeds: Vec<Feed>,
+    /// For a detection: which field sets it is read through (to check correlation fields).
+    pub(crate) field_sets: Vec<usize>,
 }
 
 /// A (rule, source) pair: one rule read through one mapping source.
@@ -124,6 +156,31 @@ pub struct SigmaScratch {
     /// Per source: 0 unknown, 1 the record belongs, 2 it does not.
     source_state: Vec<u8>,
     matched: Vec<u32>,
+    correlation: CorrelationState,
+}
+
+impl SigmaScratch {
+    /// Name the file being read: the correlation samples refer to it.
+    pub fn set_origin(&mut self, origin: &str) {
+        self.correlation.set_origin(origin);
+    }
+
+    /// The correlation matches gathered so far (leaves an empty state): take it at the end of
+    /// each file, merge with [`CorrelationState::merge`], and end with [`SigmaEngine::finish`].
+    pub fn take_correlation(&mut self) -> CorrelationState {
+        let origin = self.correlation.origin();
+        let taken = std::mem::take(&mut self.correlation);
+        self.correlation.set_origin(&origin);
+        taken
+    }
+}
+
+/// What the correlations gave at the end of a run.
+#[derive(Debug, Clone, Default)]
+pub struct CorrelationReport {
+    /// One per burst of one group, ordered by first time.
+    pub hits: Vec<CorrelationHit>,
+    pub stats: CorrelationStats,
 }
 
 /// Loaded Sigma rules, ready to match records of every family they read.
@@ -133,6 +190,7 @@ pub struct SigmaEngine {
     rules: Vec<LoadedRule>,
     pairs: Vec<Pair>,
     families: Vec<FamilyIndex>,
+    correlations: Vec<CorrelationSpec>,
     use_prefilter: bool,
 }
 
@@ -143,16 +201,20 @@ impl SigmaEngine {
         let mut report = LoadReport { files: files.len(), ..LoadReport::default() };
         let mut rules: Vec<LoadedRule> = Vec::new();
         let mut needs: Vec<(u32, u32, Need)> = Vec::new();
+        let mut correlations = Vec::new();
+        let mut pending = Vec::new();
         for file in files {
-            load_file(file, &mappings, &mut rules, &mut needs, &mut report);
+            load_file(file, &mappings, &mut rules, &mut needs, &mut correlations, &mut pending, &mut report);
         }
-        report.loaded = rules.len();
+        crate::correlation::resolve::resolve_correlations(pending, &mappings, &mut rules, &mut correlations, &mut report);
+        // The detection half of a v1 aggregation is not a rule of its own.
+        report.loaded = rules.iter().filter(|r| !r.info.id.ends_with(EVENTS_SUFFIX)).count();
         let pairs: Vec<Pair> = needs.iter().map(|&(rule, source, _)| Pair { rule, source }).collect();
         let mut family_names: Vec<&str> = mappings.sources.iter().map(|s| s.family.as_str()).collect();
         family_names.sort_unstable();
         family_names.dedup();
         let families = family_names.into_iter().map(|family| build_family(family, &mappings.sources, &needs)).collect();
-        (SigmaEngine { mappings, rules, pairs, families, use_prefilter: true }, report)
+        (SigmaEngine { mappings, rules, pairs, families, correlations, use_prefilter: true }, report)
     }
 
     /// Load the files and folders given (`--sigma DIR`) with the embedded mappings.
@@ -180,6 +242,22 @@ impl SigmaEngine {
 
     pub fn mappings(&self) -> &Mappings {
         &self.mappings
+    }
+
+    /// Whether any loaded correlation runs (then the caller must end the run with [`Self::finish`]).
+    pub fn has_correlations(&self) -> bool {
+        !self.correlations.is_empty()
+    }
+
+    /// Take another state's correlation matches into `into` (another file's, another worker's).
+    pub fn merge(&self, into: &mut CorrelationState, other: CorrelationState) {
+        into.merge_with(other, &self.correlations);
+    }
+
+    /// Sweep every group's window once all evidence is read: the correlations that held,
+    /// one hit per burst of overlapping windows, with what the memory bounds left out.
+    pub fn finish(&self, state: CorrelationState) -> CorrelationReport {
+        crate::correlation::finish(&self.correlations, state)
     }
 
     /// Whether any loaded rule reads records of this family (`iis`, `httpproxy`, `evtx`).
@@ -245,8 +323,32 @@ impl SigmaEngine {
             }
             let rule = &self.rules[pair.rule as usize];
             let mapped = MappedRecord { record, fields: &self.mappings.field_sets[source.fields] };
-            if let Some(result) = evaluate_rule(&rule.compiled, &mapped) {
+            let Some(compiled) = &rule.compiled else { continue };
+            if let Some(result) = evaluate_rule(compiled, &mapped) {
                 scratch.matched.push(pair.rule);
+                for feed in &rule.feeds {
+                    let spec = &self.correlations[feed.correlation as usize];
+                    let read = |field: &String| mapped.resolve_text(field).map(|v| Box::<str>::from(v.as_ref()));
+                    let key = feed.group_fields.iter().map(read).collect();
+                    let observation = record.time().map(|time| {
+                        let (line, record_number) = record.position();
+                        crate::correlation::Observation {
+                            time_ms: time.as_millisecond(),
+                            position: feed.position,
+                            value: feed.value_field.as_ref().and_then(read),
+                            at: crate::correlation::At {
+                                origin: scratch.correlation.origin(),
+                                line,
+                                record: record_number,
+                            },
+                            counted: false,
+                        }
+                    });
+                    scratch.correlation.observe(spec, feed.correlation, key, observation);
+                }
+                if !rule.info.standalone {
+                    continue;
+                }
                 let (selections, fields) = match result.body {
                     ResultBody::Detection(body) => (
                         body.matched_selections,
@@ -343,19 +445,16 @@ fn looks_like_sigma(text: &str) -> bool {
     })
 }
 
-/// The first condition with a Sigma v1 aggregation (`| count() by X > 3`, `| near`).
-fn aggregation(text: &str) -> Option<&str> {
-    text.lines()
-        .map(str::trim)
-        .find(|line| line.starts_with("condition:") && line.contains('|'))
-        .map(|line| line.trim_start_matches("condition:").trim())
-}
+/// Suffix of the id of a v1 aggregation's detection half (the events it counts).
+pub(crate) const EVENTS_SUFFIX: &str = "#events";
 
 fn load_file(
     file: &RuleText,
     mappings: &Mappings,
     rules: &mut Vec<LoadedRule>,
     needs: &mut Vec<(u32, u32, Need)>,
+    correlations: &mut Vec<CorrelationSpec>,
+    pending: &mut Vec<crate::correlation::resolve::Pending>,
     report: &mut LoadReport,
 ) {
     let refuse = |report: &mut LoadReport, rule: Option<&SigmaRule>, kind: UnsupportedKind, reason: String| {
@@ -373,7 +472,12 @@ fn load_file(
             .push((file.origin.clone(), "no `detection`, `correlation` or `filter`: not a Sigma rule".into()));
         return;
     }
-    let collection = match parse_sigma_yaml(&file.text) {
+    // v1 aggregations are split off the condition so the rest parses; see `aggregation.rs`.
+    let (text, aggregation_refusals) = match split_aggregations(&file.text) {
+        Some((text, refused)) => (std::borrow::Cow::Owned(text), refused),
+        None => (std::borrow::Cow::Borrowed(file.text.as_str()), Vec::new()),
+    };
+    let collection = match parse_sigma_yaml(&text) {
         Ok(collection) => collection,
         Err(e) => {
             refuse(report, None, UnsupportedKind::Parse, e.to_string());
@@ -395,25 +499,18 @@ fn load_file(
         });
     };
     for error in &collection.errors {
-        match aggregation(&file.text).filter(|_| error.contains("Condition parse error")) {
-            Some(condition) => refuse_document(
+        let refused_aggregation = aggregation_refusals.iter().find(|_| error.contains("Condition parse error"));
+        match refused_aggregation {
+            Some((condition, why)) => refuse_document(
                 report,
                 UnsupportedKind::Aggregation,
-                format!(
-                    "Sigma v1 aggregation `{condition}` (superseded by correlation rules; seawall's spray detector counts failed logons)"
-                ),
+                format!("Sigma v1 aggregation `{condition}`: {why}"),
             ),
             None => refuse_document(report, UnsupportedKind::Parse, error.clone()),
         }
     }
     for correlation in &collection.correlations {
-        report.unsupported.push(Unsupported {
-            origin: file.origin.clone(),
-            id: correlation.id.clone(),
-            title: Some(correlation.title.clone()),
-            kind: UnsupportedKind::Correlation,
-            reason: "correlation rules are not run by seawall hunt".into(),
-        });
+        pending.push(crate::correlation::resolve::Pending { origin: file.origin.clone(), rule: correlation.clone() });
     }
     for filter in &collection.filters {
         report.unsupported.push(Unsupported {
@@ -440,7 +537,18 @@ fn load_file(
             refuse(report, Some(rule), UnsupportedKind::LogSource, format!("no log seawall reads serves {logsource}"));
             continue;
         }
-        let fields = rule_fields(rule);
+        // A v1 aggregation: its counted and grouped fields must be readable too.
+        let aggregation = match legacy_aggregation(rule) {
+            Ok(aggregation) => aggregation,
+            Err(reason) => {
+                refuse(report, Some(rule), UnsupportedKind::Aggregation, reason);
+                continue;
+            }
+        };
+        let mut fields = rule_fields(rule);
+        if let Some((aggregation, _)) = &aggregation {
+            fields.extend(aggregation.field.iter().chain(&aggregation.group_by).cloned());
+        }
         let mut served = Vec::new();
         let mut missing = Vec::new();
         for &source in &candidates {
@@ -467,26 +575,94 @@ fn load_file(
             report.partial.push(format!("{}: {}: runs without {}", file.origin, rule.title, missing.join("; ")));
         }
         let rule_index = rules.len() as u32;
-        for source in served {
+        for &source in &served {
             let set = &mappings.field_sets[mappings.sources[source].fields];
             needs.push((rule_index, source as u32, rule_need(rule, set)));
         }
+        let info = SigmaRuleInfo {
+            id: id.clone(),
+            title: rule.title.clone(),
+            origin: file.origin.clone(),
+            level: rule.level,
+            status: rule.status,
+            description: rule.description.clone(),
+            references: rule.references.clone(),
+            tags: rule.tags.clone(),
+            falsepositives: rule.falsepositives.clone(),
+            logsource,
+            name: rule.name.clone(),
+            kind: SigmaRuleKind::Detection,
+            standalone: true,
+        };
+        let field_sets = served.iter().map(|&source| mappings.sources[source].fields).collect();
+        let Some((aggregation, timespan)) = aggregation else {
+            rules.push(LoadedRule { info, compiled: Some(compiled), feeds: Vec::new(), field_sets });
+            continue;
+        };
+        // The detection half counts events for the aggregation and is no finding alone.
+        let correlation = correlations.len() as u32;
+        let events = LoadedRule {
+            info: SigmaRuleInfo {
+                id: format!("{id}{EVENTS_SUFFIX}"),
+                title: format!("{} (events counted)", rule.title),
+                standalone: false,
+                ..info.clone()
+            },
+            compiled: Some(compiled),
+            feeds: vec![Feed {
+                correlation,
+                position: 0,
+                group_fields: aggregation.group_by.clone(),
+                value_field: aggregation.field.clone(),
+            }],
+            field_sets,
+        };
+        rules.push(events);
+        correlations.push(CorrelationSpec {
+            rule: rules.len() as u32,
+            measure: if aggregation.field.is_some() { Measure::ValueCount } else { Measure::EventCount },
+            inputs: vec![rule_index],
+            input_refs: vec![vec![id.clone()]],
+            group_by: aggregation.group_by.clone(),
+            timespan_ms: timespan.as_ref().map(|t| (t.seconds as i64).saturating_mul(1000)),
+            predicates: vec![(aggregation.operator, aggregation.threshold)],
+        });
+        let measure = if aggregation.field.is_some() { "value_count" } else { "event_count" };
         rules.push(LoadedRule {
             info: SigmaRuleInfo {
-                id,
-                title: rule.title.clone(),
-                origin: file.origin.clone(),
-                level: rule.level,
-                status: rule.status,
-                description: rule.description.clone(),
-                references: rule.references.clone(),
-                tags: rule.tags.clone(),
-                falsepositives: rule.falsepositives.clone(),
-                logsource,
+                kind: SigmaRuleKind::Correlation {
+                    measure: measure.into(),
+                    timespan: timespan.map(|t| t.original),
+                    group_by: aggregation.group_by.clone(),
+                    condition: aggregation.encode(),
+                    legacy: true,
+                },
+                ..info
             },
-            compiled,
+            compiled: None,
+            feeds: Vec::new(),
+            field_sets: Vec::new(),
         });
     }
+}
+
+/// The v1 aggregation a rule carries (put there by `split_aggregations`) and its `timeframe`.
+fn legacy_aggregation(
+    rule: &SigmaRule,
+) -> Result<Option<(crate::aggregation::Aggregation, Option<rsigma_parser::Timespan>)>, String> {
+    let Some(value) = rule.custom_attributes.get(AGGREGATION_KEY) else {
+        return Ok(None);
+    };
+    let text = value.as_str().ok_or_else(|| format!("{AGGREGATION_KEY} is not text"))?;
+    let aggregation = parse_aggregation(text).map_err(|e| e.to_string())?;
+    let timespan = match &rule.detection.timeframe {
+        Some(timeframe) => Some(
+            rsigma_parser::Timespan::parse(timeframe)
+                .map_err(|e| format!("timeframe `{timeframe}` is not a duration: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(Some((aggregation, timespan)))
 }
 
 fn describe_logsource(rule: &SigmaRule) -> String {

@@ -15,6 +15,8 @@
 //! The engine never prints and never fails a hunt: [`SigmaEngine::load`] returns the engine
 //! with what it refused, and matching is infallible.
 
+mod aggregation;
+pub mod correlation;
 mod engine;
 mod event;
 pub mod mapping;
@@ -24,7 +26,8 @@ mod support;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use engine::{SigmaEngine, SigmaHit, SigmaRuleInfo, SigmaScratch};
+pub use correlation::{CorrelationHit, CorrelationState, CorrelationStats, SampleRef};
+pub use engine::{CorrelationReport, SigmaEngine, SigmaHit, SigmaRuleInfo, SigmaRuleKind, SigmaScratch};
 pub use event::SigmaRecord;
 pub use mapping::{MappingError, Mappings};
 
