@@ -206,7 +206,13 @@ impl SigmaEngine {
         for file in files {
             load_file(file, &mappings, &mut rules, &mut needs, &mut correlations, &mut pending, &mut report);
         }
-        crate::correlation::resolve::resolve_correlations(pending, &mappings, &mut rules, &mut correlations, &mut report);
+        crate::correlation::resolve::resolve_correlations(
+            pending,
+            &mappings,
+            &mut rules,
+            &mut correlations,
+            &mut report,
+        );
         // The detection half of a v1 aggregation is not a rule of its own.
         report.loaded = rules.iter().filter(|r| !r.info.id.ends_with(EVENTS_SUFFIX)).count();
         let pairs: Vec<Pair> = needs.iter().map(|&(rule, source, _)| Pair { rule, source }).collect();

@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 
 use rsigma_eval::{Event, EventValue};
-use seawall_sources::{Record, RecordSource};
 use seawall_sources::evtx::EvtxEvent;
+use seawall_sources::{Record, RecordSource};
 use serde_json::Value;
 
 use crate::mapping::{FieldRef, FieldSet};

@@ -13,8 +13,8 @@ pub(crate) mod resolve;
 mod state;
 mod sweep;
 
-pub use state::{CorrelationState, CorrelationStats, MAX_EVENTS_PER_GROUP, MAX_OPEN_GROUPS};
 pub(crate) use state::{At, Observation};
+pub use state::{CorrelationState, CorrelationStats, MAX_EVENTS_PER_GROUP, MAX_OPEN_GROUPS};
 pub use sweep::{CorrelationHit, SampleRef};
 
 use crate::engine::CorrelationReport;
@@ -76,7 +76,7 @@ pub(crate) fn finish(specs: &[CorrelationSpec], mut state: CorrelationState) -> 
             hits.extend(sweep::hit_of(spec, &key, burst, group.dropped));
         }
     }
-    hits.sort_by(|a, b| (a.first, a.rule).cmp(&(b.first, b.rule)));
+    hits.sort_by_key(|h| (h.first, h.rule));
     CorrelationReport { hits, stats: state.stats }
 }
 

@@ -1,7 +1,7 @@
 //! Correlation rules resolved against the loaded detection rules, once every file is read
 //! (a correlation may name rules of other files by `id` or `name`).
 
-use rsigma_parser::{CorrelationCondition, CorrelationRule, CorrelationType, WindowMode};
+use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, WindowMode};
 
 use super::{CorrelationSpec, Feed, Measure, check_expression};
 use crate::engine::{LoadedRule, SigmaRuleInfo, SigmaRuleKind};
@@ -119,9 +119,8 @@ fn resolve_one(
     let mut inputs = Vec::new();
     let mut input_refs = Vec::new();
     for reference in references {
-        let found = rules.iter().position(|r| {
-            r.info.id == *reference || r.info.name.as_deref() == Some(reference.as_str())
-        });
+        let found =
+            rules.iter().position(|r| r.info.id == *reference || r.info.name.as_deref() == Some(reference.as_str()));
         let Some(index) = found else {
             let refused = report.unsupported.iter().find(|u| u.id.as_deref() == Some(reference.as_str()));
             return Err(match refused {
@@ -146,7 +145,15 @@ fn resolve_one(
                 Some([one]) => Some(one.clone()),
                 Some(many) => return Err(format!("value_count over several fields ({}) is not run", many.join(", "))),
             };
-            (predicates.clone(), field, None)
+            // rsigma 0.23 reads a temporal correlation without `condition` as `gte: 1`; the
+            // specification's default is every rule, and `gte: 1` (any one rule) would not
+            // correlate anything, so both mean every rule.
+            let predicates = if temporal && predicates.as_slice() == [(ConditionOperator::Gte, 1)] {
+                Vec::new()
+            } else {
+                predicates.clone()
+            };
+            (predicates, field, None)
         }
         CorrelationCondition::Extended(expression) if temporal => {
             check_expression(expression, &input_refs)?;
@@ -188,8 +195,7 @@ fn resolve_one(
         let value_field = value_field.as_deref().map(field_of);
         // Each field must be readable through at least one of the rule's sources.
         for field in group_fields.iter().chain(&value_field) {
-            let readable =
-                loaded.field_sets.iter().any(|&set| mappings.field_sets[set].resolve(field).is_some());
+            let readable = loaded.field_sets.iter().any(|&set| mappings.field_sets[set].resolve(field).is_some());
             if !readable {
                 return Err(format!("{} events have no field {field}", loaded.info.title));
             }
@@ -215,7 +221,8 @@ fn resolve_one(
 fn describe_condition(condition: &CorrelationCondition) -> String {
     match condition {
         CorrelationCondition::Threshold { predicates, field, .. } => {
-            let mut parts: Vec<String> = predicates.iter().map(|(op, n)| format!("{op:?} {n}").to_lowercase()).collect();
+            let mut parts: Vec<String> =
+                predicates.iter().map(|(op, n)| format!("{op:?} {n}").to_lowercase()).collect();
             if let Some(field) = field {
                 parts.insert(0, format!("distinct {}", field.join(",")));
             }

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::sweep::{Burst, sweep_group};
 use super::CorrelationSpec;
+use super::sweep::{Burst, sweep_group};
 
 /// Groups (correlation × group-by values) open at once; a new group past this is dropped and counted.
 pub const MAX_OPEN_GROUPS: usize = 50_000;
