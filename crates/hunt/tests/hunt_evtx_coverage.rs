@@ -1,0 +1,89 @@
+//! The EVTX detections of `data/detections/evtx-*.toml` over the shared evidence: the one
+//! class the shared recordings hold (a transport agent install, which failed) is reported as
+//! an attempt; every other recording and the benign IIS logs give none of them.
+//! See: issue 11 (deliver 4).
+
+use std::path::{Path, PathBuf};
+
+use seawall_hunt::{HuntOptions, hunt, spray::SprayConfig};
+use seawall_model::{Location, Severity};
+use seawall_rules::RuleSet;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/logs")
+}
+
+fn options(paths: Vec<PathBuf>) -> HuntOptions {
+    HuntOptions {
+        paths,
+        from: None,
+        to: None,
+        threads: Some(2),
+        max_evtx_bytes: 1 << 28,
+        spray: SprayConfig::embedded().expect("spray config"),
+    }
+}
+
+/// Ids of the rules shipped in `data/detections/evtx-*.toml`.
+fn evtx_coverage_ids() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/detections");
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("detections") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        if name.starts_with("evtx-") && name.ends_with(".toml") {
+            let file: seawall_rules::RuleFile =
+                toml::from_str(&std::fs::read_to_string(&path).expect("reads")).expect("rule file");
+            ids.extend(file.rule.into_iter().map(|r| r.id));
+        }
+    }
+    ids
+}
+
+#[test]
+fn evtx_coverage_rules_fire_on_their_class_only() {
+    let ids = evtx_coverage_ids();
+    assert_eq!(ids.len(), 11, "{ids:?}");
+    let rules = RuleSet::embedded().expect("rules");
+    for id in &ids {
+        assert!(rules.rules().iter().any(|r| &r.spec.id == id), "{id} is not embedded");
+    }
+    let result = hunt(&options(vec![corpus()]), &rules);
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let ours: Vec<(String, String, Severity, Option<String>)> = result
+        .findings
+        .iter()
+        .filter(|f| ids.contains(&f.rule.id))
+        .map(|f| {
+            let file = match &f.location {
+                Location::File { path, .. } => path.rsplit('/').next().unwrap_or_default().to_owned(),
+                Location::Host { host, .. } => host.clone(),
+            };
+            (f.rule.id.clone(), file, f.severity, f.outcome.clone())
+        })
+        .collect();
+    // Install-TransportAgent and Enable-TransportAgent, twice each, all failed (event 6).
+    assert_eq!(ours.len(), 4, "{ours:#?}");
+    for (id, file, severity, outcome) in &ours {
+        assert_eq!(id, "SW-LOG-TRANSPORT-AGENT-INSTALL");
+        assert!(file.contains("Failed_to_install_an_Exchange_transport_agent"), "{file}");
+        assert_eq!((*severity, outcome.as_deref()), (Severity::Medium, Some("attempt")));
+    }
+}
+
+#[test]
+fn benign_iis_logs_give_nothing_at_high_or_above() {
+    let rules = RuleSet::embedded().expect("rules");
+    let benign: Vec<PathBuf> = [
+        "elastic-beats_access-full.log",
+        "elastic-beats_test-iis-7.5.log",
+        "elastic-integrations_test-iis10-access.log",
+    ]
+    .iter()
+    .map(|n| corpus().join("iis_w3c").join(n))
+    .collect();
+    let result = hunt(&options(benign), &rules);
+    assert!(result.stats.events > 0);
+    let loud: Vec<_> = result.findings.iter().filter(|f| f.severity >= Severity::High).collect();
+    assert!(loud.is_empty(), "{loud:#?}");
+}
