@@ -2,6 +2,7 @@
 //! `cargo run -p seawall-sigma --example sigma_load -- ../shared/corpus/rules/sigma-full`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 
 use seawall_sigma::{SigmaEngine, SigmaRuleKind};
@@ -12,13 +13,15 @@ fn main() {
     let (engine, report) = match SigmaEngine::load_paths(&paths) {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("{e}");
+            let _ = writeln!(std::io::stderr(), "{e}");
             std::process::exit(2);
         }
     };
     let elapsed = started.elapsed();
+    let mut out = std::io::stdout().lock();
     let correlations = engine.rules().filter(|r| matches!(r.kind, SigmaRuleKind::Correlation { .. })).count();
-    println!(
+    let _ = writeln!(
+        out,
         "files {}  loaded {} (correlations {correlations})  unsupported {}  skipped {}  partial {}  unreadable {}  in {:.2?}",
         report.files,
         report.loaded,
@@ -29,7 +32,7 @@ fn main() {
         elapsed
     );
     for (kind, count) in report.counts() {
-        println!("  {kind:<12} {count}");
+        let _ = writeln!(out, "  {kind:<12} {count}");
     }
     // The most frequent reasons per kind, with the variable part (rule fields) kept.
     let mut reasons: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -38,15 +41,15 @@ fn main() {
     }
     let mut sorted: Vec<_> = reasons.into_iter().collect();
     sorted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    println!("reasons (most frequent first):");
+    let _ = writeln!(out, "reasons (most frequent first):");
     // Every reason other than a log source seawall does not read, then the 25 commonest of those.
     for ((kind, reason), count) in sorted.iter().filter(|((kind, _), _)| kind != "logsource") {
-        println!("  {count:>5}  {kind}: {reason}");
+        let _ = writeln!(out, "  {count:>5}  {kind}: {reason}");
     }
     for ((kind, reason), count) in sorted.iter().filter(|((kind, _), _)| kind == "logsource").take(25) {
-        println!("  {count:>5}  {kind}: {reason}");
+        let _ = writeln!(out, "  {count:>5}  {kind}: {reason}");
     }
     for partial in &report.partial {
-        println!("  partial: {partial}");
+        let _ = writeln!(out, "  partial: {partial}");
     }
 }

@@ -93,6 +93,21 @@ fn sigmahq_aggregations_fire_on_the_spraying_and_enumeration_recordings() {
     assert!(targets.len() > 10);
     assert_eq!(hit.samples[0].origin, "Yamato__DeepBlueCLI__password-spray.evtx");
     assert!(hit.first < hit.last);
+    // As a finding: at the first sample, timed at the first match, count and window in evidence.
+    let finding = engine.correlation_finding(hit);
+    assert_eq!(finding.rule.title, "Password Spraying via Explicit Credentials");
+    assert_eq!(finding.severity, seawall_model::Severity::Medium);
+    assert_eq!(finding.time.as_deref(), Some(hit.first.to_string().as_str()));
+    assert!(
+        matches!(&finding.location, seawall_model::Location::File { record: Some(_), path, .. } if path.ends_with("password-spray.evtx"))
+    );
+    let text: Vec<String> = finding.evidence.iter().map(|e| format!("{}: {}", e.source, e.display_text())).collect();
+    let correlation = &text[0];
+    assert!(correlation.contains(&format!("{} distinct values", targets.len())), "{correlation}");
+    assert!(correlation.contains("within 1h"), "{correlation}");
+    assert!(correlation.contains(&format!("SubjectUserName={subject}")), "{correlation}");
+    assert!(text[1].starts_with("samples: Yamato__DeepBlueCLI__password-spray.evtx#"), "{}", text[1]);
+    assert_eq!(finding.id, engine.correlation_finding(hit).id, "stable id");
 
     // Kerbrute: 4768 with status 0x12 (account disabled) and 4771 with 0x18 (bad password)
     // for many accounts from one address.

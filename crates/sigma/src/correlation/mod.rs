@@ -9,6 +9,7 @@
 //! group by time and sweeps the window once. Overlapping windows that hold are folded into
 //! one [`CorrelationHit`] with a count, the first and last time and a few sample references.
 
+mod finding;
 pub(crate) mod resolve;
 mod state;
 mod sweep;
