@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use seawall_sigma::{SigmaEngine, SigmaRuleKind};
+use seawall_sigma::SigmaEngine;
 
 fn main() {
     let paths: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     let started = std::time::Instant::now();
-    let (engine, report) = match SigmaEngine::load_paths(&paths) {
+    let (_engine, report) = match SigmaEngine::load_paths(&paths) {
         Ok(loaded) => loaded,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "{e}");
@@ -19,12 +19,12 @@ fn main() {
     };
     let elapsed = started.elapsed();
     let mut out = std::io::stdout().lock();
-    let correlations = engine.rules().filter(|r| matches!(r.kind, SigmaRuleKind::Correlation { .. })).count();
     let _ = writeln!(
         out,
-        "files {}  loaded {} (correlations {correlations})  unsupported {}  skipped {}  partial {}  unreadable {}  in {:.2?}",
+        "files {}  loaded {} correlations {}  unsupported {}  skipped {}  partial {}  unreadable {}  in {:.2?}",
         report.files,
         report.loaded,
+        report.correlations,
         report.unsupported.len(),
         report.skipped.len(),
         report.partial.len(),

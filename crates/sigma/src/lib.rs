@@ -19,6 +19,7 @@ mod aggregation;
 pub mod correlation;
 mod engine;
 mod event;
+mod load;
 pub mod mapping;
 mod prefilter;
 mod support;
@@ -115,8 +116,10 @@ impl fmt::Display for Unsupported {
 pub struct LoadReport {
     /// Rule files read.
     pub files: usize,
-    /// Rules that run.
+    /// Detection rules that run.
     pub loaded: usize,
+    /// Correlation rules and Sigma v1 aggregations that run.
+    pub correlations: usize,
     /// Rules and documents refused, in file order.
     pub unsupported: Vec<Unsupported>,
     /// Files that hold no Sigma rule (e.g. regression-test `info.yml`), with why they were passed over.

@@ -62,7 +62,7 @@ fn event_count_fires_inside_the_timespan_only() {
         "  type: event_count\n  rules:\n    - failed_logon\n  group-by:\n    - IpAddress\n  timespan: 10m\n  condition:\n    gte: 5\n",
     );
     let (engine, report) = load(&rule);
-    assert_eq!(report.loaded, 3, "{:?}", report.unsupported);
+    assert_eq!((report.loaded, report.correlations), (2, 1), "{:?}", report.unsupported);
     // Five failures a minute apart: inside 10 minutes.
     let (hits, found) = run(&engine, &failures("198.51.100.7", &["a"; 5], 0, 60));
     assert!(hits.is_empty(), "a rule the correlation names is no finding alone (generate: false)");
@@ -107,7 +107,7 @@ fn value_count_counts_distinct_values_per_group() {
         "  type: value_count\n  rules:\n    - failed_logon\n  group-by:\n    - IpAddress\n  timespan: 1h\n  condition:\n    field: TargetUserName\n    gt: 3\n",
     );
     let (engine, report) = load(&rule);
-    assert_eq!(report.loaded, 3, "{:?}", report.unsupported);
+    assert_eq!((report.loaded, report.correlations), (2, 1), "{:?}", report.unsupported);
     let (_, found) = run(&engine, &failures("203.0.113.9", &["ann", "bob", "cid", "dan"], 0, 30));
     assert_eq!(found.hits.len(), 1);
     assert_eq!(found.hits[0].distinct_values, Some(4));
@@ -123,7 +123,7 @@ fn temporal_needs_every_rule_of_the_group_in_the_window() {
         "  type: temporal\n  rules:\n    - failed_logon\n    - successful_logon\n  group-by:\n    - TargetUserName\n  timespan: 5m\n",
     );
     let (engine, report) = load(&rule);
-    assert_eq!(report.loaded, 3, "{:?}", report.unsupported);
+    assert_eq!((report.loaded, report.correlations), (2, 1), "{:?}", report.unsupported);
     let fail = security(1, 4625, 0, &[("TargetUserName", "ann")]);
     let ok = security(2, 4624, 60, &[("TargetUserName", "ann")]);
     let (_, found) = run(&engine, &[ok.clone(), fail.clone()]);
@@ -156,7 +156,7 @@ fn aliases_group_different_fields_of_different_rules() {
         "  type: temporal\n  rules:\n    - failed_logon\n    - successful_logon\n  group-by:\n    - host\n  timespan: 5m\n  aliases:\n    host:\n      failed_logon: WorkstationName\n      successful_logon: IpAddress\n",
     );
     let (engine, report) = load(&rule);
-    assert_eq!(report.loaded, 3, "{:?}", report.unsupported);
+    assert_eq!((report.loaded, report.correlations), (2, 1), "{:?}", report.unsupported);
     let fail = security(1, 4625, 0, &[("WorkstationName", "10.1.1.1")]);
     let ok = security(2, 4624, 10, &[("IpAddress", "10.1.1.1")]);
     let found = run(&engine, &[fail.clone(), ok]).1;
@@ -181,7 +181,7 @@ fn generate_true_keeps_the_correlated_rules_as_findings() {
 fn legacy_aggregation_runs_with_its_timeframe() {
     let rule = "title: Many users from one address\nid: 30000000-0000-0000-0000-000000000001\nlogsource:\n  product: windows\n  service: security\ndetection:\n  selection:\n    EventID: 4625\n  filter:\n    TargetUserName|endswith: '$'\n  timeframe: 10m\n  condition: selection and not filter | count(TargetUserName) by IpAddress > 2\nlevel: medium\n";
     let (engine, report) = load(rule);
-    assert_eq!(report.loaded, 1, "{:?}", report.unsupported);
+    assert_eq!((report.loaded, report.correlations), (0, 1), "{:?}", report.unsupported);
     let info = engine.rules().find(|r| r.id == "30000000-0000-0000-0000-000000000001").expect("loaded");
     assert!(info.standalone);
     let (hits, found) = run(&engine, &failures("192.0.2.1", &["ann", "bob", "cid"], 0, 60));
@@ -214,7 +214,7 @@ fn what_is_not_run_is_listed_with_a_reason() {
         let refused: Vec<_> = report.unsupported.iter().filter(|u| u.kind == UnsupportedKind::Correlation).collect();
         assert_eq!(refused.len(), 1, "{body}: {:?}", report.unsupported);
         assert!(refused[0].reason.contains(reason), "{}", refused[0].reason);
-        assert_eq!(report.loaded, 2, "the detection rules still run");
+        assert_eq!((report.loaded, report.correlations), (2, 0), "the detection rules still run");
     }
     // A correlation of a correlation (chaining) is listed too.
     let chained = format!(
