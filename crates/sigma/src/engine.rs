@@ -263,7 +263,10 @@ impl SigmaEngine {
     /// Sweep every group's window once all evidence is read: the correlations that held,
     /// one hit per burst of overlapping windows, with what the memory bounds left out.
     pub fn finish(&self, state: CorrelationState) -> CorrelationReport {
-        crate::correlation::finish(&self.correlations, state)
+        let mut report = crate::correlation::finish(&self.correlations, state);
+        // A correlation that only feeds another (the specification's default) is no finding alone.
+        report.hits.retain(|hit| self.rules[hit.rule].info.standalone);
+        report
     }
 
     /// Whether any loaded rule reads records of this family (`iis`, `httpproxy`, `evtx`).

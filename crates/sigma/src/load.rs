@@ -206,6 +206,8 @@ pub(crate) fn load_file(
             group_by: aggregation.group_by.clone(),
             timespan_ms: timespan.as_ref().map(|t| (t.seconds as i64).saturating_mul(1000)),
             predicates: vec![(aggregation.operator, aggregation.threshold)],
+            chained: Vec::new(),
+            feeds_parent: false,
         });
         let measure = if aggregation.field.is_some() { "value_count" } else { "event_count" };
         rules.push(LoadedRule {

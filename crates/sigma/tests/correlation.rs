@@ -216,15 +216,19 @@ fn what_is_not_run_is_listed_with_a_reason() {
         assert!(refused[0].reason.contains(reason), "{}", refused[0].reason);
         assert_eq!((report.loaded, report.correlations), (2, 0), "the detection rules still run");
     }
-    // A correlation of a correlation (chaining) is listed too.
+    // A chained correlation whose group-by the inner one does not have is listed.
     let chained = format!(
-        "{}---\ntitle: Chained\nid: 20000000-0000-0000-0000-000000000002\ncorrelation:\n  type: temporal_ordered\n  rules:\n    - 20000000-0000-0000-0000-000000000001\n    - successful_logon\n  group-by:\n    - IpAddress\n  timespan: 1h\n",
+        "{}---\ntitle: Chained\nid: 20000000-0000-0000-0000-000000000002\ncorrelation:\n  type: temporal_ordered\n  rules:\n    - 20000000-0000-0000-0000-000000000001\n    - successful_logon\n  group-by:\n    - TargetUserName\n  timespan: 1h\n",
         correlation(
             "  type: event_count\n  rules:\n    - failed_logon\n  group-by:\n    - IpAddress\n  timespan: 10m\n  condition:\n    gte: 5\n"
         )
     );
     let (_, report) = load(&chained);
-    assert!(report.unsupported.iter().any(|u| u.reason.contains("chained")), "{:?}", report.unsupported);
+    assert!(
+        report.unsupported.iter().any(|u| u.reason.contains("group-by TargetUserName is not a group-by")),
+        "{:?}",
+        report.unsupported
+    );
     // A v1 aggregation other than count() is listed as an aggregation.
     let sum = "title: Sum\nid: 30000000-0000-0000-0000-000000000002\nlogsource:\n  product: windows\n  service: security\ndetection:\n  selection:\n    EventID: 4625\n  condition: selection | sum(Bytes) by IpAddress > 2\n";
     let (_, report) = load(sum);
@@ -315,4 +319,34 @@ fn events_without_a_time_are_counted_not_windowed() {
     let (_, found) = run(&engine, &[EvtxEvent::from_json(1, &json)]);
     assert!(found.hits.is_empty());
     assert_eq!((found.stats.observed, found.stats.untimed), (1, 1));
+}
+
+#[test]
+fn chained_correlations_follow_the_specification_example() {
+    // "Failed Logins Followed by Successful Login" from the correlation specification: the
+    // outer rule comes first and names an event_count correlation defined after it.
+    let rules = format!(
+        "title: Failed logons followed by a successful logon\nid: 40000000-0000-0000-0000-000000000001\ncorrelation:\n  type: temporal_ordered\n  rules:\n    - multiple_failed_logon\n    - successful_logon\n  group-by:\n    - TargetUserName\n  timespan: 10m\nlevel: high\n---\ntitle: Multiple failed logons\nid: 40000000-0000-0000-0000-000000000002\nname: multiple_failed_logon\ncorrelation:\n  type: event_count\n  rules:\n    - failed_logon\n  group-by:\n    - TargetUserName\n  timespan: 10m\n  condition:\n    gte: 3\n---\n{FAILED}---\n{SUCCESS}"
+    );
+    let (engine, report) = load(&rules);
+    assert_eq!((report.loaded, report.correlations), (2, 2), "{:?}", report.unsupported);
+    let user = |record, id, second| security(record, id, second, &[("TargetUserName", "ann")]);
+    // Three failures, then the success: the outer correlation only (the inner one feeds it).
+    let (hits, found) = run(&engine, &[user(1, 4625, 0), user(2, 4625, 10), user(3, 4625, 20), user(4, 4624, 30)]);
+    assert!(hits.is_empty());
+    let titles: Vec<&str> = found.hits.iter().map(|h| engine.rule(h.rule).title.as_str()).collect();
+    assert_eq!(titles, vec!["Failed logons followed by a successful logon"]);
+    assert_eq!(found.hits[0].group, vec![("TargetUserName".to_owned(), Some("ann".to_owned()))]);
+    // Near misses: two failures only; the success before the failures.
+    let (_, found) = run(&engine, &[user(1, 4625, 0), user(2, 4625, 10), user(4, 4624, 30)]);
+    assert!(found.hits.is_empty(), "{:?}", found.hits);
+    let (_, found) = run(&engine, &[user(4, 4624, 0), user(1, 4625, 10), user(2, 4625, 20), user(3, 4625, 30)]);
+    assert!(found.hits.is_empty(), "{:?}", found.hits);
+    // A cycle is listed, not looped on.
+    let cycle = format!(
+        "title: A\nid: 50000000-0000-0000-0000-000000000001\nname: a\ncorrelation:\n  type: temporal\n  rules:\n    - b\n    - failed_logon\n  group-by:\n    - TargetUserName\n  timespan: 10m\n---\ntitle: B\nid: 50000000-0000-0000-0000-000000000002\nname: b\ncorrelation:\n  type: temporal\n  rules:\n    - a\n    - failed_logon\n  group-by:\n    - TargetUserName\n  timespan: 10m\n---\n{FAILED}"
+    );
+    let (_, report) = load(&cycle);
+    assert_eq!(report.unsupported.len(), 2, "{:?}", report.unsupported);
+    assert!(report.unsupported.iter().all(|u| u.reason.contains("cycle")), "{:?}", report.unsupported);
 }

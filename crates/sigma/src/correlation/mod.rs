@@ -49,6 +49,21 @@ pub(crate) struct CorrelationSpec {
     pub(crate) timespan_ms: Option<i64>,
     /// All must hold; empty for a temporal correlation without a count condition.
     pub(crate) predicates: Vec<(ConditionOperator, u64)>,
+    /// Inputs that are correlations themselves (chaining): their firings feed this one.
+    pub(crate) chained: Vec<Chain>,
+    /// Whether another correlation reads this one's firings.
+    pub(crate) feeds_parent: bool,
+}
+
+/// A correlation named by another: each time its condition holds, the parent sees an event.
+#[derive(Debug, Clone)]
+pub(crate) struct Chain {
+    /// Index of the child in the correlation specs.
+    pub(crate) child: u32,
+    /// Position of the child in the parent's inputs.
+    pub(crate) position: u16,
+    /// For each of the parent's group-by fields, its index in the child's group-by.
+    pub(crate) group_map: Vec<usize>,
 }
 
 /// How one detection rule feeds one correlation: read when the rule matches a record.
@@ -64,21 +79,74 @@ pub(crate) struct Feed {
 }
 
 /// Sweep every group and fold its bursts; hits ordered by first time, then rule and group.
+/// Children come before their parents in `specs` (see `resolve.rs`), so the firings of a
+/// child are in its parents' groups before those are swept.
 pub(crate) fn finish(specs: &[CorrelationSpec], mut state: CorrelationState) -> CorrelationReport {
     let mut hits = Vec::new();
-    let mut groups: Vec<_> = state.groups.drain().collect();
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
-    for ((correlation, key), mut group) in groups {
-        let spec = &specs[correlation as usize];
-        group.events.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.at.cmp(&b.at)));
-        let mut bursts = sweep::sweep_group(spec, &group.events);
-        bursts.append(&mut group.bursts);
-        for burst in sweep::fold_bursts(bursts) {
-            hits.extend(sweep::hit_of(spec, &key, burst, group.dropped));
+    let mut per_spec: Vec<Vec<(state::GroupKey, state::Group)>> = (0..specs.len()).map(|_| Vec::new()).collect();
+    for ((correlation, key), group) in state.groups.drain() {
+        per_spec[correlation as usize].push((key, group));
+    }
+    for (index, spec) in specs.iter().enumerate() {
+        let mut groups = std::mem::take(&mut per_spec[index]);
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, mut group) in groups {
+            group.events.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.at.cmp(&b.at)));
+            let mut fires = Vec::new();
+            let mut bursts = sweep::sweep_group(spec, &group.events, spec.feeds_parent.then_some(&mut fires));
+            bursts.append(&mut group.bursts);
+            for burst in sweep::fold_bursts(bursts) {
+                hits.extend(sweep::hit_of(spec, &key, burst, group.dropped));
+            }
+            if spec.feeds_parent {
+                let mut fired: Vec<(i64, state::At)> =
+                    fires.into_iter().map(|i| (group.events[i].time_ms, group.events[i].at.clone())).collect();
+                fired.append(&mut group.fires);
+                feed_parents(specs, index as u32, &key, &fired, &mut per_spec, &mut state.stats);
+            }
         }
     }
     hits.sort_by_key(|h| (h.first, h.rule));
     CorrelationReport { hits, stats: state.stats }
+}
+
+/// A child's firings as events of every parent that names it, in the parent's groups.
+fn feed_parents(
+    specs: &[CorrelationSpec],
+    child: u32,
+    key: &[Option<Box<str>>],
+    fired: &[(i64, state::At)],
+    per_spec: &mut [Vec<(state::GroupKey, state::Group)>],
+    stats: &mut CorrelationStats,
+) {
+    for (parent_index, parent) in specs.iter().enumerate() {
+        for chain in parent.chained.iter().filter(|c| c.child == child) {
+            let parent_key: state::GroupKey = chain.group_map.iter().map(|&i| key.get(i).cloned().flatten()).collect();
+            let groups = &mut per_spec[parent_index];
+            let at = match groups.iter().position(|(k, _)| *k == parent_key) {
+                Some(at) => at,
+                None => {
+                    groups.push((parent_key, state::Group::default()));
+                    groups.len() - 1
+                }
+            };
+            let group = &mut groups[at].1;
+            for (time_ms, at) in fired {
+                if group.events.len() >= MAX_EVENTS_PER_GROUP {
+                    group.dropped += 1;
+                    stats.dropped_events += 1;
+                    continue;
+                }
+                group.events.push(state::Observation {
+                    time_ms: *time_ms,
+                    position: chain.position,
+                    value: None,
+                    at: at.clone(),
+                    counted: false,
+                });
+            }
+        }
+    }
 }
 
 /// Whether a count meets every predicate.

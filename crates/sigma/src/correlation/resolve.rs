@@ -3,7 +3,7 @@
 
 use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, WindowMode};
 
-use super::{CorrelationSpec, Feed, Measure, check_expression};
+use super::{Chain, CorrelationSpec, Feed, Measure, check_expression};
 use crate::engine::{LoadedRule, SigmaRuleInfo, SigmaRuleKind};
 use crate::mapping::Mappings;
 use crate::{LoadReport, Unsupported, UnsupportedKind};
@@ -28,63 +28,98 @@ pub(crate) fn resolve_correlations(
     // Rules named by a correlation that does not generate them stop being findings alone.
     let mut quiet: Vec<u32> = Vec::new();
     let mut loud: Vec<u32> = Vec::new();
-    for Pending { origin, rule } in pending {
-        let refuse = |report: &mut LoadReport, reason: String| {
-            report.unsupported.push(Unsupported {
-                origin: origin.clone(),
-                id: rule.id.clone(),
-                title: Some(rule.title.clone()),
-                kind: UnsupportedKind::Correlation,
-                reason,
-            });
-        };
-        match resolve_one(&rule, &rule.rules, mappings, rules, report) {
-            Ok((spec, feeds)) => {
-                let id = rule.id.clone().unwrap_or_else(|| format!("sigma:{}", rule.title));
-                if rules.iter().any(|r| r.info.id == id) {
-                    refuse(report, format!("duplicate rule id {id}"));
+    // A correlation may name one defined later (the specification's example does): resolve in
+    // passes until none progresses; children thus come before their parents in `correlations`.
+    let mut pending = pending;
+    loop {
+        let before = pending.len();
+        let unresolved: Vec<String> =
+            pending.iter().flat_map(|p| p.rule.id.iter().chain(p.rule.name.iter()).cloned()).collect();
+        let mut waiting = Vec::new();
+        for item in pending {
+            let Pending { origin, rule } = &item;
+            let refuse = |report: &mut LoadReport, reason: String| {
+                report.unsupported.push(Unsupported {
+                    origin: origin.clone(),
+                    id: rule.id.clone(),
+                    title: Some(rule.title.clone()),
+                    kind: UnsupportedKind::Correlation,
+                    reason,
+                });
+            };
+            let outcome = resolve_one(rule, mappings, rules, correlations, report, &unresolved);
+            let (spec, feeds) = match outcome {
+                Ok(resolved) => resolved,
+                Err(Unresolved::Waiting) => {
+                    waiting.push(item);
                     continue;
                 }
-                let correlation = correlations.len() as u32;
-                for (input, mut feed) in spec.inputs.iter().zip(feeds) {
+                Err(Unresolved::Refused(reason)) => {
+                    refuse(report, reason);
+                    continue;
+                }
+            };
+            let id = rule.id.clone().unwrap_or_else(|| format!("sigma:{}", rule.title));
+            if rules.iter().any(|r| r.info.id == id) {
+                refuse(report, format!("duplicate rule id {id}"));
+                continue;
+            }
+            let correlation = correlations.len() as u32;
+            for (input, feed) in spec.inputs.iter().zip(feeds) {
+                if let Some(mut feed) = feed {
                     feed.correlation = correlation;
                     rules[*input as usize].feeds.push(feed);
-                    if rule.generate { loud.push(*input) } else { quiet.push(*input) }
                 }
-                let titles: Vec<&str> = spec.inputs.iter().map(|&i| rules[i as usize].info.title.as_str()).collect();
-                let logsource = format!("correlation over {}", titles.join(", "));
-                let condition = describe_condition(&rule.condition);
-                let spec = CorrelationSpec { rule: rules.len() as u32, ..spec };
-                rules.push(LoadedRule {
-                    info: SigmaRuleInfo {
-                        id,
-                        title: rule.title.clone(),
-                        origin: origin.clone(),
-                        level: rule.level,
-                        status: rule.status,
-                        description: rule.description.clone(),
-                        references: rule.references.clone(),
-                        tags: rule.tags.clone(),
-                        falsepositives: rule.falsepositives.clone(),
-                        logsource,
-                        name: rule.name.clone(),
-                        kind: SigmaRuleKind::Correlation {
-                            measure: rule.correlation_type.as_str().into(),
-                            timespan: Some(rule.timespan.original.clone()),
-                            group_by: rule.group_by.clone(),
-                            condition,
-                            legacy: false,
-                        },
-                        standalone: true,
-                    },
-                    compiled: None,
-                    feeds: Vec::new(),
-                    field_sets: Vec::new(),
-                });
-                correlations.push(spec);
+                if rule.generate { loud.push(*input) } else { quiet.push(*input) }
             }
-            Err(reason) => refuse(report, reason),
+            for chain in &spec.chained {
+                correlations[chain.child as usize].feeds_parent = true;
+            }
+            let titles: Vec<&str> = spec.inputs.iter().map(|&i| rules[i as usize].info.title.as_str()).collect();
+            let logsource = format!("correlation over {}", titles.join(", "));
+            let condition = describe_condition(&rule.condition);
+            let spec = CorrelationSpec { rule: rules.len() as u32, ..spec };
+            rules.push(LoadedRule {
+                info: SigmaRuleInfo {
+                    id,
+                    title: rule.title.clone(),
+                    origin: origin.clone(),
+                    level: rule.level,
+                    status: rule.status,
+                    description: rule.description.clone(),
+                    references: rule.references.clone(),
+                    tags: rule.tags.clone(),
+                    falsepositives: rule.falsepositives.clone(),
+                    logsource,
+                    name: rule.name.clone(),
+                    kind: SigmaRuleKind::Correlation {
+                        measure: rule.correlation_type.as_str().into(),
+                        timespan: Some(rule.timespan.original.clone()),
+                        group_by: rule.group_by.clone(),
+                        condition,
+                        legacy: false,
+                    },
+                    standalone: true,
+                },
+                compiled: None,
+                feeds: Vec::new(),
+                field_sets: Vec::new(),
+            });
+            correlations.push(spec);
         }
+        if waiting.is_empty() || waiting.len() == before {
+            for Pending { origin, rule } in waiting {
+                report.unsupported.push(Unsupported {
+                    origin,
+                    id: rule.id.clone(),
+                    title: Some(rule.title.clone()),
+                    kind: UnsupportedKind::Correlation,
+                    reason: "it correlates correlations that never resolve (a cycle)".into(),
+                });
+            }
+            break;
+        }
+        pending = waiting;
     }
     for index in quiet {
         if !loud.contains(&index) {
@@ -93,13 +128,28 @@ pub(crate) fn resolve_correlations(
     }
 }
 
+/// Why a correlation is not resolved (yet).
+enum Unresolved {
+    /// It names a correlation not resolved yet: try again in the next pass.
+    Waiting,
+    Refused(String),
+}
+
+impl From<String> for Unresolved {
+    fn from(reason: String) -> Unresolved {
+        Unresolved::Refused(reason)
+    }
+}
+
 fn resolve_one(
     rule: &CorrelationRule,
-    references: &[String],
     mappings: &Mappings,
     rules: &[LoadedRule],
+    correlations: &[CorrelationSpec],
     report: &LoadReport,
-) -> Result<(CorrelationSpec, Vec<Feed>), String> {
+    waiting: &[String],
+) -> Result<(CorrelationSpec, Vec<Option<Feed>>), Unresolved> {
+    let references = &rule.rules;
     let temporal = match rule.correlation_type {
         CorrelationType::EventCount | CorrelationType::ValueCount => false,
         CorrelationType::Temporal | CorrelationType::TemporalOrdered => true,
@@ -107,14 +157,15 @@ fn resolve_one(
             return Err(format!(
                 "correlation type {} is not in the Sigma correlation specification 2.0 (event_count, value_count, temporal, temporal_ordered)",
                 other.as_str()
-            ));
+            )
+            .into());
         }
     };
     if rule.window != WindowMode::Sliding {
-        return Err(format!("{} windows are not run (the specification's window slides)", rule.window.as_str()));
+        return Err(format!("{} windows are not run (the specification's window slides)", rule.window.as_str()).into());
     }
     if references.is_empty() || references.len() > MAX_INPUTS {
-        return Err(format!("a correlation names 1 to {MAX_INPUTS} rules, this one {}", references.len()));
+        return Err(format!("a correlation names 1 to {MAX_INPUTS} rules, this one {}", references.len()).into());
     }
     let mut inputs = Vec::new();
     let mut input_refs = Vec::new();
@@ -122,15 +173,16 @@ fn resolve_one(
         let found =
             rules.iter().position(|r| r.info.id == *reference || r.info.name.as_deref() == Some(reference.as_str()));
         let Some(index) = found else {
+            if waiting.contains(reference) {
+                return Err(Unresolved::Waiting);
+            }
             let refused = report.unsupported.iter().find(|u| u.id.as_deref() == Some(reference.as_str()));
             return Err(match refused {
                 Some(u) => format!("it correlates {reference}, which does not run ({}: {})", u.kind, u.reason),
                 None => format!("it correlates {reference}, which is not among the loaded rules"),
-            });
+            }
+            .into());
         };
-        if rules[index].compiled.is_none() {
-            return Err(format!("it correlates the correlation {reference}: chained correlations are not run"));
-        }
         let info = &rules[index].info;
         let mut names = vec![info.id.clone()];
         names.extend(info.name.clone());
@@ -143,7 +195,9 @@ fn resolve_one(
             let field = match field.as_deref() {
                 None | Some([]) => None,
                 Some([one]) => Some(one.clone()),
-                Some(many) => return Err(format!("value_count over several fields ({}) is not run", many.join(", "))),
+                Some(many) => {
+                    return Err(format!("value_count over several fields ({}) is not run", many.join(", ")).into());
+                }
             };
             // rsigma 0.23 reads a temporal correlation without `condition` as `gte: 1`; the
             // specification's default is every rule, and `gte: 1` (any one rule) would not
@@ -156,11 +210,11 @@ fn resolve_one(
             (predicates, field, None)
         }
         CorrelationCondition::Extended(expression) if temporal => {
-            check_expression(expression, &input_refs)?;
+            check_expression(expression, &input_refs).map_err(Unresolved::Refused)?;
             (Vec::new(), None, Some(expression.clone()))
         }
         CorrelationCondition::Extended(_) => {
-            return Err("a boolean condition is only meaningful for temporal correlations".into());
+            return Err(Unresolved::Refused("a boolean condition is only meaningful for temporal correlations".into()));
         }
     };
     let measure = match rule.correlation_type {
@@ -170,12 +224,13 @@ fn resolve_one(
         _ => Measure::Temporal { ordered: true, expression },
     };
     if !temporal && predicates.is_empty() {
-        return Err("the condition has no count (gt, gte, lt, lte, eq)".into());
+        return Err(Unresolved::Refused("the condition has no count (gt, gte, lt, lte, eq)".into()));
     }
     if matches!(measure, Measure::ValueCount) && value_field.is_none() {
-        return Err("value_count needs `condition.field`".into());
+        return Err(Unresolved::Refused("value_count needs `condition.field`".into()));
     }
     let mut feeds = Vec::new();
+    let mut chained = Vec::new();
     for (position, (&input, reference)) in inputs.iter().zip(references).enumerate() {
         let loaded = &rules[input as usize];
         let field_of = |group: &str| -> String {
@@ -192,19 +247,42 @@ fn resolve_one(
                 .unwrap_or_else(|| group.to_owned())
         };
         let group_fields: Vec<String> = rule.group_by.iter().map(|g| field_of(g)).collect();
+        if loaded.compiled.is_none() {
+            // A correlation: its firings carry its own group-by values and nothing else.
+            let Some(child) = correlations.iter().position(|c| c.rule == input) else {
+                return Err(Unresolved::Refused(format!("{reference} is not a correlation that runs")));
+            };
+            if value_field.is_some() {
+                return Err(Unresolved::Refused(format!(
+                    "value_count over the correlation {reference}: its firings have no field values"
+                )));
+            }
+            let mut group_map = Vec::new();
+            for field in &group_fields {
+                let Some(at) = correlations[child].group_by.iter().position(|g| g == field) else {
+                    return Err(Unresolved::Refused(format!(
+                        "group-by {field} is not a group-by of the correlation {reference}"
+                    )));
+                };
+                group_map.push(at);
+            }
+            chained.push(Chain { child: child as u32, position: position as u16, group_map });
+            feeds.push(None);
+            continue;
+        }
         let value_field = value_field.as_deref().map(field_of);
         // Each field must be readable through at least one of the rule's sources.
         for field in group_fields.iter().chain(&value_field) {
             let readable = loaded.field_sets.iter().any(|&set| mappings.field_sets[set].resolve(field).is_some());
             if !readable {
-                return Err(format!("{} events have no field {field}", loaded.info.title));
+                return Err(format!("{} events have no field {field}", loaded.info.title).into());
             }
         }
-        feeds.push(Feed { correlation: 0, position: position as u16, group_fields, value_field });
+        feeds.push(Some(Feed { correlation: 0, position: position as u16, group_fields, value_field }));
     }
     let timespan_ms = (rule.timespan.seconds as i64).saturating_mul(1000);
     if timespan_ms <= 0 {
-        return Err("the timespan is zero".into());
+        return Err(Unresolved::Refused("the timespan is zero".into()));
     }
     let spec = CorrelationSpec {
         rule: 0,
@@ -214,6 +292,8 @@ fn resolve_one(
         group_by: rule.group_by.clone(),
         timespan_ms: Some(timespan_ms),
         predicates,
+        chained,
+        feeds_parent: false,
     };
     Ok((spec, feeds))
 }

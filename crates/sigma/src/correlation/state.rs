@@ -75,6 +75,8 @@ pub(crate) struct Group {
     pub(crate) bursts: Vec<Burst>,
     /// Matches of this group that were dropped (over the bound inside one window).
     pub(crate) dropped: u64,
+    /// Where the condition held, found by compactions (for a correlation another one reads).
+    pub(crate) fires: Vec<(i64, At)>,
 }
 
 /// The matches of correlated rules seen so far (one file, one worker or a whole run).
@@ -149,6 +151,7 @@ impl CorrelationState {
                     let ours = entry.get_mut();
                     ours.events.append(&mut theirs.events);
                     ours.bursts.append(&mut theirs.bursts);
+                    ours.fires.append(&mut theirs.fires);
                     ours.dropped += theirs.dropped;
                     let spec = &specs[entry.key().0 as usize];
                     let ours = entry.get_mut();
@@ -178,7 +181,15 @@ impl CorrelationState {
 /// last window (those that later matches can still meet). Returns the matches dropped.
 fn compact(spec: &CorrelationSpec, group: &mut Group) -> u64 {
     group.events.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.at.cmp(&b.at)));
-    let bursts = sweep_group(spec, &group.events);
+    let mut fires = Vec::new();
+    let bursts = sweep_group(spec, &group.events, spec.feeds_parent.then_some(&mut fires));
+    for index in fires {
+        if group.fires.len() < MAX_EVENTS_PER_GROUP {
+            group.fires.push((group.events[index].time_ms, group.events[index].at.clone()));
+        } else {
+            group.dropped += 1;
+        }
+    }
     for burst in &bursts {
         for event in &mut group.events[burst.range.clone()] {
             event.counted = true;

@@ -101,7 +101,12 @@ fn bounded_samples(mut samples: Vec<Sample>) -> Vec<Sample> {
 
 /// The bursts of one group's matches (sorted by time): every window `(t - timespan, t]`
 /// ending at a match where the condition holds, overlapping windows folded together.
-pub(crate) fn sweep_group(spec: &CorrelationSpec, events: &[Observation]) -> Vec<Burst> {
+/// `fires`, when given, receives the index of every match that ends a window that holds.
+pub(crate) fn sweep_group(
+    spec: &CorrelationSpec,
+    events: &[Observation],
+    mut fires: Option<&mut Vec<usize>>,
+) -> Vec<Burst> {
     let mut counts = vec![0u32; spec.inputs.len()];
     let mut values: HashMap<&str, u32> = HashMap::new();
     let mut start = 0usize;
@@ -129,6 +134,9 @@ pub(crate) fn sweep_group(spec: &CorrelationSpec, events: &[Observation]) -> Vec
         }
         if !window_holds(spec, &events[start..=end], &counts, values.len()) {
             continue;
+        }
+        if let Some(fires) = fires.as_deref_mut() {
+            fires.push(end);
         }
         match &mut current {
             Some(range) if start < range.end => range.end = end + 1,
