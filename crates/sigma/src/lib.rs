@@ -12,8 +12,40 @@
 //! - two rewrites where rsigma 0.23 departs from the specification (keywords under `|all`,
 //!   wildcards across line breaks), see `support.rs`.
 //!
+//! - correlation rules (Sigma correlation specification 2.0: `event_count`, `value_count`,
+//!   `temporal`, `temporal_ordered`, aliases, chaining) and Sigma v1 aggregations
+//!   (`| count(field) by group > N` with `timeframe`), run over event times ([`correlation`]).
+//!
 //! The engine never prints and never fails a hunt: [`SigmaEngine::load`] returns the engine
 //! with what it refused, and matching is infallible.
+//!
+//! # Running correlations in a hunt
+//!
+//! Matching stays per record and per thread; a rule that feeds a correlation leaves its
+//! match in the [`SigmaScratch`] instead of returning a [`SigmaHit`]. The caller:
+//! 1. names the file on the scratch it reads it with: [`SigmaScratch::set_origin`];
+//! 2. at the end of each file takes the matches, [`SigmaScratch::take_correlation`], and
+//!    merges them into one run-wide state, [`SigmaEngine::merge`] (any order, any thread);
+//! 3. once all evidence is read, [`SigmaEngine::finish`] gives the [`CorrelationHit`]s and
+//!    what the memory bounds left out ([`CorrelationStats`], for `run_end`), and
+//!    [`SigmaEngine::correlation_finding`] turns each hit into a finding.
+//!
+//! ```
+//! use seawall_sigma::{CorrelationState, Mappings, RuleText, SigmaEngine, SigmaScratch};
+//! let rule = "title: Many failures\nid: 1\nlogsource:\n  product: windows\n  service: security\n\
+//!     detection:\n  sel:\n    EventID: 4625\n  timeframe: 10m\n  condition: sel | count() by IpAddress > 2\n";
+//! let (engine, report) =
+//!     SigmaEngine::load(&[RuleText { origin: "r.yml".into(), text: rule.into() }], Mappings::embedded().unwrap());
+//! assert_eq!(report.correlations, 1);
+//! let mut run = CorrelationState::default();
+//! let mut scratch = SigmaScratch::default(); // one per file or per worker
+//! scratch.set_origin("Security.evtx");
+//! // ... engine.scan_evtx(&event, &mut scratch, &mut hits) for every record ...
+//! engine.merge(&mut run, scratch.take_correlation());
+//! let report = engine.finish(run);
+//! let findings: Vec<_> = report.hits.iter().map(|hit| engine.correlation_finding(hit)).collect();
+//! assert!(findings.is_empty());
+//! ```
 
 mod aggregation;
 pub mod correlation;
