@@ -1,5 +1,7 @@
 //! The engine: rules compiled by rsigma, indexed per record family behind a literal prefilter.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rsigma_eval::{CompiledRule, ResultBody, evaluate_rule};
 use rsigma_parser::{Level, Status};
@@ -156,6 +158,28 @@ pub struct SigmaScratch {
     source_state: Vec<u8>,
     matched: Vec<u32>,
     correlation: CorrelationState,
+    /// The run state of the engine whose correlations this scratch saw matches of.
+    sink: Option<Arc<RunSink>>,
+}
+
+/// The matches every dropped scratch handed over, for [`SigmaEngine::finish_run`].
+#[derive(Debug)]
+pub(crate) struct RunSink {
+    specs: Arc<Vec<CorrelationSpec>>,
+    state: Mutex<CorrelationState>,
+}
+
+impl Drop for SigmaScratch {
+    /// A scratch dropped at the end of a file gives its correlation matches to the run, so a
+    /// caller that never takes them still gets them from [`SigmaEngine::finish_run`].
+    fn drop(&mut self) {
+        if let Some(sink) = self.sink.take()
+            && !self.correlation.is_empty()
+        {
+            let state = std::mem::take(&mut self.correlation);
+            sink.state.lock().unwrap_or_else(PoisonError::into_inner).merge_with(state, &sink.specs);
+        }
+    }
 }
 
 impl SigmaScratch {
@@ -189,7 +213,8 @@ pub struct SigmaEngine {
     rules: Vec<LoadedRule>,
     pairs: Vec<Pair>,
     families: Vec<FamilyIndex>,
-    correlations: Vec<CorrelationSpec>,
+    correlations: Arc<Vec<CorrelationSpec>>,
+    run: Arc<RunSink>,
     use_prefilter: bool,
 }
 
@@ -220,7 +245,10 @@ impl SigmaEngine {
         family_names.sort_unstable();
         family_names.dedup();
         let families = family_names.into_iter().map(|family| build_family(family, &mappings.sources, &needs)).collect();
-        (SigmaEngine { mappings, rules, pairs, families, correlations, use_prefilter: true }, report)
+        let correlations = Arc::new(correlations);
+        let run =
+            Arc::new(RunSink { specs: Arc::clone(&correlations), state: Mutex::new(CorrelationState::default()) });
+        (SigmaEngine { mappings, rules, pairs, families, correlations, run, use_prefilter: true }, report)
     }
 
     /// Load the files and folders given (`--sigma DIR`) with the embedded mappings.
@@ -267,6 +295,13 @@ impl SigmaEngine {
         // A correlation that only feeds another (the specification's default) is no finding alone.
         report.hits.retain(|hit| self.rules[hit.rule].info.standalone);
         report
+    }
+
+    /// [`Self::finish`] over the matches of every scratch dropped so far (and not taken with
+    /// [`SigmaScratch::take_correlation`]); leaves the run state empty for the next run.
+    pub fn finish_run(&self) -> CorrelationReport {
+        let state = std::mem::take(&mut *self.run.state.lock().unwrap_or_else(PoisonError::into_inner));
+        self.finish(state)
     }
 
     /// Whether any loaded rule reads records of this family (`iis`, `httpproxy`, `evtx`).
@@ -335,6 +370,9 @@ impl SigmaEngine {
             let Some(compiled) = &rule.compiled else { continue };
             if let Some(result) = evaluate_rule(compiled, &mapped) {
                 scratch.matched.push(pair.rule);
+                if !rule.feeds.is_empty() && scratch.sink.is_none() {
+                    scratch.sink = Some(Arc::clone(&self.run));
+                }
                 for feed in &rule.feeds {
                     let spec = &self.correlations[feed.correlation as usize];
                     let read = |field: &String| mapped.resolve_text(field).map(|v| Box::<str>::from(v.as_ref()));

@@ -23,12 +23,15 @@
 //!
 //! Matching stays per record and per thread; a rule that feeds a correlation leaves its
 //! match in the [`SigmaScratch`] instead of returning a [`SigmaHit`]. The caller:
-//! 1. names the file on the scratch it reads it with: [`SigmaScratch::set_origin`];
-//! 2. at the end of each file takes the matches, [`SigmaScratch::take_correlation`], and
-//!    merges them into one run-wide state, [`SigmaEngine::merge`] (any order, any thread);
-//! 3. once all evidence is read, [`SigmaEngine::finish`] gives the [`CorrelationHit`]s and
-//!    what the memory bounds left out ([`CorrelationStats`], for `run_end`), and
-//!    [`SigmaEngine::correlation_finding`] turns each hit into a finding.
+//! 1. names the file on the scratch it reads it with: [`SigmaScratch::set_origin`] (the
+//!    sample references carry it);
+//! 2. drops the scratch at the end of the file (its matches go to the engine's run state),
+//!    or takes them, [`SigmaScratch::take_correlation`], to merge them itself with
+//!    [`SigmaEngine::merge`] (any order, any thread);
+//! 3. once all evidence is read, calls [`SigmaEngine::finish_run`] (or [`SigmaEngine::finish`]
+//!    on its own merged state): the [`CorrelationHit`]s and what the memory bounds left out
+//!    ([`CorrelationStats`], for `run_end`); [`SigmaEngine::correlation_finding`] turns each
+//!    hit into a finding.
 //!
 //! ```
 //! use seawall_sigma::{CorrelationState, Mappings, RuleText, SigmaEngine, SigmaScratch};

@@ -350,3 +350,33 @@ fn chained_correlations_follow_the_specification_example() {
     assert_eq!(report.unsupported.len(), 2, "{:?}", report.unsupported);
     assert!(report.unsupported.iter().all(|u| u.reason.contains("cycle")), "{:?}", report.unsupported);
 }
+
+#[test]
+fn scratches_dropped_at_the_end_of_files_hand_their_matches_to_the_run() {
+    let rule = correlation(
+        "  type: value_count\n  rules:\n    - failed_logon\n  group-by:\n    - IpAddress\n  timespan: 1h\n  condition:\n    field: TargetUserName\n    gte: 8\n",
+    );
+    let (engine, _) = load(&rule);
+    let users: Vec<String> = (0..12).map(|i| format!("user{i}")).collect();
+    let names: Vec<&str> = users.iter().map(String::as_str).collect();
+    let events = failures("198.51.100.7", &names, 0, 5);
+    // Three "files" read on three threads; nobody takes the scratches' state.
+    std::thread::scope(|scope| {
+        for (n, part) in events.chunks(4).enumerate() {
+            let engine = &engine;
+            scope.spawn(move || {
+                let mut scratch = SigmaScratch::default();
+                scratch.set_origin(&format!("part{n}.evtx"));
+                let mut hits = Vec::new();
+                for event in part {
+                    engine.scan_evtx(event, &mut scratch, &mut hits);
+                }
+            });
+        }
+    });
+    let found = engine.finish_run();
+    assert_eq!(found.hits.len(), 1);
+    assert_eq!(found.hits[0].distinct_values, Some(12));
+    assert_eq!(found.stats.observed, 12);
+    assert!(engine.finish_run().hits.is_empty(), "the run state is emptied");
+}
