@@ -374,7 +374,6 @@ impl SigmaEngine {
                     scratch.sink = Some(Arc::clone(&self.run));
                 }
                 for feed in &rule.feeds {
-                    let spec = &self.correlations[feed.correlation as usize];
                     let read = |field: &String| mapped.resolve_text(field).map(|v| Box::<str>::from(v.as_ref()));
                     let key = feed.group_fields.iter().map(read).collect();
                     let observation = record.time().map(|time| {
@@ -391,7 +390,7 @@ impl SigmaEngine {
                             counted: false,
                         }
                     });
-                    scratch.correlation.observe(spec, feed.correlation, key, observation);
+                    scratch.correlation.observe(&self.correlations, feed.correlation, key, observation);
                 }
                 if !rule.info.standalone {
                     continue;

@@ -15,7 +15,7 @@ mod state;
 mod sweep;
 
 pub(crate) use state::{At, Observation};
-pub use state::{CorrelationState, CorrelationStats, MAX_EVENTS_PER_GROUP, MAX_OPEN_GROUPS};
+pub use state::{CorrelationState, CorrelationStats, MAX_EVENTS_PER_GROUP, MAX_KEPT_EVENTS, MAX_OPEN_GROUPS};
 pub use sweep::{CorrelationHit, SampleRef};
 
 use crate::engine::CorrelationReport;
