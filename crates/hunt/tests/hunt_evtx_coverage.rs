@@ -43,7 +43,7 @@ fn evtx_coverage_ids() -> Vec<String> {
 #[test]
 fn evtx_coverage_rules_fire_on_their_class_only() {
     let ids = evtx_coverage_ids();
-    assert_eq!(ids.len(), 12, "{ids:?}");
+    assert_eq!(ids.len(), 13, "{ids:?}");
     let rules = RuleSet::embedded().expect("rules");
     for id in &ids {
         assert!(rules.rules().iter().any(|r| &r.spec.id == id), "{id} is not embedded");
