@@ -380,3 +380,40 @@ fn scratches_dropped_at_the_end_of_files_hand_their_matches_to_the_run() {
     assert_eq!(found.stats.observed, 12);
     assert!(engine.finish_run().hits.is_empty(), "the run state is emptied");
 }
+
+#[test]
+fn aggregations_run_over_web_logs_with_line_references() {
+    use seawall_sigma::SigmaRecord;
+    use seawall_sources::w3c::{W3cRecord, W3cSchema};
+    let rule = "title: Many probes from one address\nid: 60000000-0000-0000-0000-000000000001\nlogsource:\n  category: webserver\ndetection:\n  selection:\n    sc-status: 404\n  timeframe: 1m\n  condition: selection | count() by c-ip >= 3\nlevel: low\n";
+    let (engine, report) = load(rule);
+    assert_eq!(report.correlations, 1, "{:?}", report.unsupported);
+    let schema = W3cSchema::parse("date time cs-method cs-uri-stem cs-uri-query c-ip cs(User-Agent) sc-status");
+    let lines = [
+        "2024-03-05 02:00:00 GET /owa/x.aspx - 203.0.113.9 zgrab 404",
+        "2024-03-05 02:00:10 GET /ecp/y.aspx - 203.0.113.9 zgrab 404",
+        "2024-03-05 02:00:20 GET /owa/ - 10.0.0.8 Mozilla 200",
+        "2024-03-05 02:00:30 GET /aspnet_client/z.aspx - 203.0.113.9 zgrab 404",
+        "2024-03-05 02:05:00 GET /owa/a.aspx - 198.51.100.1 zgrab 404",
+        "2024-03-05 02:07:00 GET /owa/b.aspx - 198.51.100.1 zgrab 404",
+        "2024-03-05 02:09:00 GET /owa/c.aspx - 198.51.100.1 zgrab 404",
+    ];
+    let mut scratch = SigmaScratch::default();
+    scratch.set_origin("u_ex240305.log");
+    let mut hits = Vec::new();
+    for (n, line) in lines.iter().enumerate() {
+        let record = W3cRecord::new(&schema, line.as_bytes(), n as u64 + 2);
+        if engine.prefilter("iis", [line.as_bytes()], &mut scratch) {
+            engine.evaluate(SigmaRecord::Line(&record), &mut scratch, &mut hits);
+        }
+    }
+    assert!(hits.is_empty());
+    let found = engine.finish(scratch.take_correlation());
+    // 203.0.113.9: three 404s in 30 s; 198.51.100.1: three 404s two minutes apart (near miss).
+    assert_eq!(found.hits.len(), 1, "{:?}", found.hits);
+    let hit = &found.hits[0];
+    assert_eq!(hit.group, vec![("c-ip".to_owned(), Some("203.0.113.9".to_owned()))]);
+    assert_eq!(hit.count, 3);
+    let lines: Vec<Option<u64>> = hit.samples.iter().map(|s| s.line).collect();
+    assert_eq!(lines, vec![Some(2), Some(3), Some(5)]);
+}
