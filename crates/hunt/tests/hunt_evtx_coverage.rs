@@ -87,3 +87,26 @@ fn benign_iis_logs_give_nothing_at_high_or_above() {
     let loud: Vec<_> = result.findings.iter().filter(|f| f.severity >= Severity::High).collect();
     assert!(loud.is_empty(), "{loud:#?}");
 }
+
+/// Every record of these rules' positive fixtures fires on its own (the fixture test only needs one).
+#[test]
+fn every_record_of_an_evtx_coverage_positive_fixture_fires() {
+    use seawall_sources::Record;
+    let rules = RuleSet::embedded().expect("rules");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
+    let mut silent = Vec::new();
+    for id in evtx_coverage_ids() {
+        let index = rules.rules().iter().position(|r| r.spec.id == id).expect("embedded");
+        let text = std::fs::read_to_string(fixtures.join(format!("{id}.positive.jsonl"))).expect("fixture");
+        let mut candidates = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let value: serde_json::Value = serde_json::from_str(line).expect("JSON");
+            let event = seawall_sources::evtx::EvtxEvent::from_json(n as u64 + 1, &value);
+            rules.candidates("evtx", &event.raw(), &mut candidates);
+            if !(candidates.contains(&index) && rules.rule(index).matches(&event)) {
+                silent.push(format!("{id} line {}", n + 1));
+            }
+        }
+    }
+    assert!(silent.is_empty(), "{silent:?}");
+}
