@@ -374,7 +374,7 @@ impl SigmaEngine {
                     scratch.sink = Some(Arc::clone(&self.run));
                 }
                 for feed in &rule.feeds {
-                    let read = |field: &String| mapped.resolve_text(field).map(|v| Box::<str>::from(v.as_ref()));
+                    let read = |field: &String| mapped.resolve_text(field).map(|v| crate::correlation::kept_value(&v));
                     let key = feed.group_fields.iter().map(read).collect();
                     let observation = record.time().map(|time| {
                         let (line, record_number) = record.position();

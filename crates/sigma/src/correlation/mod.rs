@@ -149,6 +149,23 @@ fn feed_parents(
     }
 }
 
+/// Longest group-by or counted value kept, in bytes: values come from evidence (a user name
+/// field can hold anything), and each kept match holds one.
+pub const MAX_VALUE_BYTES: usize = 256;
+
+/// A value as kept for grouping and counting: cut on a character boundary past
+/// [`MAX_VALUE_BYTES`], marked with `…` (values sharing that prefix then group together).
+pub(crate) fn kept_value(value: &str) -> Box<str> {
+    if value.len() <= MAX_VALUE_BYTES {
+        return Box::from(value);
+    }
+    let mut end = MAX_VALUE_BYTES;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &value[..end]).into_boxed_str()
+}
+
 /// Whether a count meets every predicate.
 pub(crate) fn meets(predicates: &[(ConditionOperator, u64)], count: u64) -> bool {
     predicates.iter().all(|&(op, n)| match op {
@@ -191,6 +208,16 @@ pub(crate) fn check_expression(expression: &ConditionExpr, refs: &[Vec<String>])
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_cut_on_a_character_boundary_and_marked() {
+        assert_eq!(&*kept_value("ann"), "ann");
+        let long = "é".repeat(MAX_VALUE_BYTES);
+        let kept = kept_value(&long);
+        assert!(kept.len() <= MAX_VALUE_BYTES + '…'.len_utf8());
+        assert!(kept.ends_with('…'));
+        assert!(kept.trim_end_matches('…').chars().all(|c| c == 'é'));
+    }
 
     #[test]
     fn predicates_are_all_required() {
