@@ -370,28 +370,7 @@ impl SigmaEngine {
             let Some(compiled) = &rule.compiled else { continue };
             if let Some(result) = evaluate_rule(compiled, &mapped) {
                 scratch.matched.push(pair.rule);
-                if !rule.feeds.is_empty() && scratch.sink.is_none() {
-                    scratch.sink = Some(Arc::clone(&self.run));
-                }
-                for feed in &rule.feeds {
-                    let read = |field: &String| mapped.resolve_text(field).map(|v| crate::correlation::kept_value(&v));
-                    let key = feed.group_fields.iter().map(read).collect();
-                    let observation = record.time().map(|time| {
-                        let (line, record_number) = record.position();
-                        crate::correlation::Observation {
-                            time_ms: time.as_millisecond(),
-                            position: feed.position,
-                            value: feed.value_field.as_ref().and_then(read),
-                            at: crate::correlation::At {
-                                origin: scratch.correlation.origin(),
-                                line,
-                                record: record_number,
-                            },
-                            counted: false,
-                        }
-                    });
-                    scratch.correlation.observe(&self.correlations, feed.correlation, key, observation);
-                }
+                self.observe_feeds(rule, &mapped, &mut scratch.sink, &mut scratch.correlation);
                 if !rule.info.standalone {
                     continue;
                 }
@@ -413,6 +392,38 @@ impl SigmaEngine {
                 };
                 out.push(SigmaHit { rule: pair.rule as usize, source: source.name.clone(), selections, fields });
             }
+        }
+    }
+
+    /// Hand a match of a rule that feeds correlations to the scratch's correlation state.
+    fn observe_feeds(
+        &self,
+        rule: &LoadedRule,
+        mapped: &MappedRecord<'_>,
+        sink: &mut Option<Arc<RunSink>>,
+        correlation: &mut CorrelationState,
+    ) {
+        if rule.feeds.is_empty() {
+            return;
+        }
+        if sink.is_none() {
+            *sink = Some(Arc::clone(&self.run));
+        }
+        let record = mapped.record;
+        for feed in &rule.feeds {
+            let read = |field: &String| mapped.resolve_text(field).map(|v| crate::correlation::kept_value(&v));
+            let key = feed.group_fields.iter().map(read).collect();
+            let observation = record.time().map(|time| {
+                let (line, record_number) = record.position();
+                crate::correlation::Observation {
+                    time_ms: time.as_millisecond(),
+                    position: feed.position,
+                    value: feed.value_field.as_ref().and_then(read),
+                    at: crate::correlation::At { origin: correlation.origin(), line, record: record_number },
+                    counted: false,
+                }
+            });
+            correlation.observe(&self.correlations, feed.correlation, key, observation);
         }
     }
 
