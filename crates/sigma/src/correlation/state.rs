@@ -13,7 +13,7 @@ use super::CorrelationSpec;
 use super::sweep::{Burst, sweep_group};
 
 /// Groups (correlation × group-by values) open at once; a new group past this is dropped and counted.
-pub const MAX_OPEN_GROUPS: usize = 50_000;
+pub const MAX_OPEN_GROUPS: usize = 250_000;
 /// Matches kept per group before it is compacted.
 pub const MAX_EVENTS_PER_GROUP: usize = 4_096;
 /// Matches kept in one state, all groups together (about 80 bytes each): past it, every group
@@ -27,10 +27,14 @@ pub struct CorrelationStats {
     pub observed: u64,
     /// Matches without an event time (they cannot be placed in a window).
     pub untimed: u64,
-    /// Matches of groups not opened because [`MAX_OPEN_GROUPS`] were open.
+    /// Matches of groups not opened because [`MAX_OPEN_GROUPS`] were open (stale groups are
+    /// evicted first).
     pub dropped_groups_events: u64,
-    /// Distinct groups refused for that reason (counted once per state).
+    /// Whole groups of another state refused when merging, for the same reason.
     pub dropped_groups: u64,
+    /// Groups closed because their last match is more than a window older than the newest
+    /// match seen (in time order, nothing can join them any more).
+    pub evicted_groups: u64,
     /// Matches dropped from a group that had more than [`MAX_EVENTS_PER_GROUP`] inside one window.
     pub dropped_events: u64,
     /// Group compactions (sweeps before the end of the evidence).
@@ -43,6 +47,7 @@ impl CorrelationStats {
         self.untimed += other.untimed;
         self.dropped_groups_events += other.dropped_groups_events;
         self.dropped_groups += other.dropped_groups;
+        self.evicted_groups += other.evicted_groups;
         self.dropped_events += other.dropped_events;
         self.compactions += other.compactions;
     }
@@ -93,6 +98,9 @@ pub struct CorrelationState {
     kept: usize,
     /// Matches observed since the last compaction of every group.
     since_full_compaction: usize,
+    /// The newest match time seen, and matches observed since the last eviction.
+    newest_ms: i64,
+    since_eviction: usize,
     limits: Limits,
 }
 
@@ -153,6 +161,11 @@ impl CorrelationState {
         if self.kept >= self.limits.kept && self.since_full_compaction >= self.limits.kept / 8 {
             self.compact_all(specs);
         }
+        self.newest_ms = self.newest_ms.max(observation.time_ms);
+        self.since_eviction += 1;
+        if self.groups.len() >= self.limits.groups && self.since_eviction >= self.limits.groups / 8 {
+            self.evict_stale(specs);
+        }
         let limits = self.limits;
         let open = self.groups.len();
         let group = match self.groups.entry((correlation, key)) {
@@ -160,7 +173,6 @@ impl CorrelationState {
             std::collections::hash_map::Entry::Vacant(entry) => {
                 if open >= limits.groups {
                     self.stats.dropped_groups_events += 1;
-                    self.stats.dropped_groups += 1;
                     return;
                 }
                 entry.insert(Group::default())
@@ -179,6 +191,34 @@ impl CorrelationState {
             self.stats.dropped_events += compact(&specs[correlation as usize], group, limits.per_group);
             self.kept -= before - group.events.len();
         }
+    }
+
+    /// Close the groups no later match can join: a window, no burst, no firing, nothing
+    /// dropped, and the last match more than a window before the newest match seen. Their
+    /// matches held the condition nowhere (or they would have a burst), so nothing is lost.
+    fn evict_stale(&mut self, specs: &[CorrelationSpec]) {
+        self.since_eviction = 0;
+        let newest = self.newest_ms;
+        let before = self.groups.len();
+        let mut freed = 0;
+        self.groups.retain(|(correlation, _), group| {
+            let Some(span) = specs[*correlation as usize].timespan_ms else { return true };
+            let last = group.events.iter().map(|e| e.time_ms).max().unwrap_or(i64::MIN);
+            let stale = group.bursts.is_empty()
+                && group.fires.is_empty()
+                && group.dropped == 0
+                && last < newest.saturating_sub(span);
+            if stale {
+                let fresh = sweep_group(&specs[*correlation as usize], &sorted(&group.events), None);
+                if !fresh.is_empty() {
+                    return true;
+                }
+                freed += group.events.len();
+            }
+            !stale
+        });
+        self.kept -= freed;
+        self.stats.evicted_groups += (before - self.groups.len()) as u64;
     }
 
     /// Compact every group with a window (the matches before their last window go).
@@ -246,6 +286,12 @@ impl CorrelationState {
             }
         }
     }
+}
+
+fn sorted(events: &[Observation]) -> Vec<Observation> {
+    let mut events = events.to_vec();
+    events.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.at.cmp(&b.at)));
+    events
 }
 
 /// Sweep a group's windows, keep the bursts found as summaries and only the matches of the
@@ -331,10 +377,45 @@ mod tests {
         }
         // A third group is refused and counted.
         state.observe(&specs, 0, key("c"), observation(0, 1));
-        assert_eq!((state.stats.dropped_groups, state.stats.dropped_groups_events), (1, 1));
+        assert_eq!((state.stats.dropped_groups, state.stats.dropped_groups_events), (0, 1));
         // Compaction keeps only the last window: nothing had to be dropped.
         assert_eq!(state.stats.dropped_events, 0);
         assert!(finish(&specs, state).hits.is_empty());
+    }
+
+    #[test]
+    fn groups_past_the_bound_are_refused_after_stale_ones_are_evicted() {
+        let specs = [spec(Some(1_000))];
+        let limits = Limits { groups: 16, per_group: 8, kept: 1_000 };
+        let mut state = CorrelationState::with_limits(limits);
+        // 16 addresses once each at t = 0..16 s, then 16 new ones an hour later: the old
+        // groups cannot meet a later match (window 1 s) and are closed to make room.
+        for i in 0..16 {
+            state.observe(&specs, 0, key(&format!("old{i}")), observation(i * 1_000, i as u64));
+        }
+        for i in 0..16 {
+            state.observe(&specs, 0, key(&format!("new{i}")), observation(3_600_000 + i, i as u64));
+        }
+        assert_eq!(state.stats.evicted_groups, 16);
+        assert_eq!(state.stats.dropped_groups_events, 0);
+        assert_eq!(state.kept, 16);
+        // Sixteen more at the same time as the newest: no group is stale, they are refused.
+        for i in 0..16 {
+            state.observe(&specs, 0, key(&format!("more{i}")), observation(3_600_020, i as u64));
+        }
+        assert_eq!(state.stats.dropped_groups_events, 16);
+        // A stale group whose matches held the condition is kept for its finding.
+        let mut state = CorrelationState::with_limits(Limits { groups: 2, per_group: 8, kept: 1_000 });
+        for i in 0..3 {
+            state.observe(&specs, 0, key("burst"), observation(i, i as u64));
+        }
+        for i in 0..8 {
+            state.observe(&specs, 0, key(&format!("late{i}")), observation(10_000_000 + i, i as u64));
+        }
+        assert!(state.groups.contains_key(&(0, key("burst"))));
+        let report = finish(&specs, state);
+        assert_eq!(report.hits.len(), 1);
+        assert_eq!(report.hits[0].count, 3);
     }
 
     #[test]
