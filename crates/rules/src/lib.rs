@@ -17,4 +17,7 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ("webshell-use.toml", include_str!("../../../data/detections/webshell-use.toml")),
     ("exchange-management.toml", include_str!("../../../data/detections/exchange-management.toml")),
     ("post-exploitation.toml", include_str!("../../../data/detections/post-exploitation.toml")),
+    ("evtx-iis-worker.toml", include_str!("../../../data/detections/evtx-iis-worker.toml")),
+    ("evtx-privexchange.toml", include_str!("../../../data/detections/evtx-privexchange.toml")),
+    ("evtx-exchange-transport.toml", include_str!("../../../data/detections/evtx-exchange-transport.toml")),
 ];

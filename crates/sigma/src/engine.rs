@@ -1,16 +1,19 @@
 //! The engine: rules compiled by rsigma, indexed per record family behind a literal prefilter.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use rsigma_eval::{CompiledRule, ResultBody, compile_rule, evaluate_rule};
-use rsigma_parser::{Level, SigmaRule, Status, parse_sigma_yaml};
+use rsigma_eval::{CompiledRule, ResultBody, evaluate_rule};
+use rsigma_parser::{Level, Status};
 use seawall_model::{Confidence, Severity};
 use seawall_sources::evtx::EvtxEvent;
 
+use crate::correlation::{CorrelationHit, CorrelationSpec, CorrelationState, CorrelationStats, Feed};
 use crate::event::{MappedRecord, SigmaRecord};
+use crate::load::{EVENTS_SUFFIX, load_file};
 use crate::mapping::{Mappings, Source};
-use crate::prefilter::{Need, rule_need};
-use crate::support::{check, rewrite};
-use crate::{LoadReport, RuleText, Unsupported, UnsupportedKind};
+use crate::prefilter::Need;
+use crate::{LoadReport, RuleText};
 
 /// Bytes that lower-case to ASCII under Unicode rules (KELVIN SIGN to `k`, LATIN CAPITAL
 /// LETTER I WITH DOT ABOVE to `i` + a combining dot): a record holding one may match a
@@ -30,8 +33,33 @@ pub struct SigmaRuleInfo {
     pub references: Vec<String>,
     pub tags: Vec<String>,
     pub falsepositives: Vec<String>,
-    /// `category=... product=... service=...`.
+    /// `category=... product=... service=...`; for a correlation, the rules it correlates.
     pub logsource: String,
+    /// The rule's `name` (how correlations may refer to it).
+    pub name: Option<String>,
+    /// A detection, or a correlation over other rules' matches.
+    pub kind: SigmaRuleKind,
+    /// Whether a match of this rule alone is a finding: false for rules that only feed a
+    /// correlation (the specification's `generate: false`, the detection half of a v1 aggregation).
+    pub standalone: bool,
+}
+
+/// What a loaded rule is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigmaRuleKind {
+    Detection,
+    /// A correlation rule, or a Sigma v1 aggregation run as one.
+    Correlation {
+        /// `event_count`, `value_count`, `temporal`, `temporal_ordered`.
+        measure: String,
+        /// The window as the rule wrote it; `None`: the whole evidence.
+        timespan: Option<String>,
+        group_by: Vec<String>,
+        /// The condition in words (`count(TargetUserName) by Workstation > 3`, `gte 10`).
+        condition: String,
+        /// Written as a v1 aggregation (`| count() by ...`).
+        legacy: bool,
+    },
 }
 
 impl SigmaRuleInfo {
@@ -93,9 +121,14 @@ pub struct SigmaHit {
 }
 
 #[derive(Debug)]
-struct LoadedRule {
-    info: SigmaRuleInfo,
-    compiled: CompiledRule,
+pub(crate) struct LoadedRule {
+    pub(crate) info: SigmaRuleInfo,
+    /// `None` for a correlation.
+    pub(crate) compiled: Option<CompiledRule>,
+    /// The correlations this rule's matches feed.
+    pub(crate) feeds: Vec<Feed>,
+    /// For a detection: which field sets it is read through (to check correlation fields).
+    pub(crate) field_sets: Vec<usize>,
 }
 
 /// A (rule, source) pair: one rule read through one mapping source.
@@ -124,6 +157,53 @@ pub struct SigmaScratch {
     /// Per source: 0 unknown, 1 the record belongs, 2 it does not.
     source_state: Vec<u8>,
     matched: Vec<u32>,
+    correlation: CorrelationState,
+    /// The run state of the engine whose correlations this scratch saw matches of.
+    sink: Option<Arc<RunSink>>,
+}
+
+/// The matches every dropped scratch handed over, for [`SigmaEngine::finish_run`].
+#[derive(Debug)]
+pub(crate) struct RunSink {
+    specs: Arc<Vec<CorrelationSpec>>,
+    state: Mutex<CorrelationState>,
+}
+
+impl Drop for SigmaScratch {
+    /// A scratch dropped at the end of a file gives its correlation matches to the run, so a
+    /// caller that never takes them still gets them from [`SigmaEngine::finish_run`].
+    fn drop(&mut self) {
+        if let Some(sink) = self.sink.take()
+            && !self.correlation.is_empty()
+        {
+            let state = std::mem::take(&mut self.correlation);
+            sink.state.lock().unwrap_or_else(PoisonError::into_inner).merge_with(state, &sink.specs);
+        }
+    }
+}
+
+impl SigmaScratch {
+    /// Name the file being read: the correlation samples refer to it.
+    pub fn set_origin(&mut self, origin: &str) {
+        self.correlation.set_origin(origin);
+    }
+
+    /// The correlation matches gathered so far (leaves an empty state): take it at the end of
+    /// each file, merge with [`CorrelationState::merge`], and end with [`SigmaEngine::finish`].
+    pub fn take_correlation(&mut self) -> CorrelationState {
+        let origin = self.correlation.origin();
+        let taken = std::mem::take(&mut self.correlation);
+        self.correlation.set_origin(&origin);
+        taken
+    }
+}
+
+/// What the correlations gave at the end of a run.
+#[derive(Debug, Clone, Default)]
+pub struct CorrelationReport {
+    /// One per burst of one group, ordered by first time.
+    pub hits: Vec<CorrelationHit>,
+    pub stats: CorrelationStats,
 }
 
 /// Loaded Sigma rules, ready to match records of every family they read.
@@ -133,6 +213,8 @@ pub struct SigmaEngine {
     rules: Vec<LoadedRule>,
     pairs: Vec<Pair>,
     families: Vec<FamilyIndex>,
+    correlations: Arc<Vec<CorrelationSpec>>,
+    run: Arc<RunSink>,
     use_prefilter: bool,
 }
 
@@ -143,16 +225,30 @@ impl SigmaEngine {
         let mut report = LoadReport { files: files.len(), ..LoadReport::default() };
         let mut rules: Vec<LoadedRule> = Vec::new();
         let mut needs: Vec<(u32, u32, Need)> = Vec::new();
+        let mut correlations = Vec::new();
+        let mut pending = Vec::new();
         for file in files {
-            load_file(file, &mappings, &mut rules, &mut needs, &mut report);
+            load_file(file, &mappings, &mut rules, &mut needs, &mut correlations, &mut pending, &mut report);
         }
-        report.loaded = rules.len();
+        crate::correlation::resolve::resolve_correlations(
+            pending,
+            &mappings,
+            &mut rules,
+            &mut correlations,
+            &mut report,
+        );
+        // The detection half of a v1 aggregation is not a rule of its own.
+        report.correlations = rules.iter().filter(|r| r.compiled.is_none()).count();
+        report.loaded = rules.iter().filter(|r| r.compiled.is_some() && !r.info.id.ends_with(EVENTS_SUFFIX)).count();
         let pairs: Vec<Pair> = needs.iter().map(|&(rule, source, _)| Pair { rule, source }).collect();
         let mut family_names: Vec<&str> = mappings.sources.iter().map(|s| s.family.as_str()).collect();
         family_names.sort_unstable();
         family_names.dedup();
         let families = family_names.into_iter().map(|family| build_family(family, &mappings.sources, &needs)).collect();
-        (SigmaEngine { mappings, rules, pairs, families, use_prefilter: true }, report)
+        let correlations = Arc::new(correlations);
+        let run =
+            Arc::new(RunSink { specs: Arc::clone(&correlations), state: Mutex::new(CorrelationState::default()) });
+        (SigmaEngine { mappings, rules, pairs, families, correlations, run, use_prefilter: true }, report)
     }
 
     /// Load the files and folders given (`--sigma DIR`) with the embedded mappings.
@@ -180,6 +276,32 @@ impl SigmaEngine {
 
     pub fn mappings(&self) -> &Mappings {
         &self.mappings
+    }
+
+    /// Whether any loaded correlation runs (then the caller must end the run with [`Self::finish`]).
+    pub fn has_correlations(&self) -> bool {
+        !self.correlations.is_empty()
+    }
+
+    /// Take another state's correlation matches into `into` (another file's, another worker's).
+    pub fn merge(&self, into: &mut CorrelationState, other: CorrelationState) {
+        into.merge_with(other, &self.correlations);
+    }
+
+    /// Sweep every group's window once all evidence is read: the correlations that held,
+    /// one hit per burst of overlapping windows, with what the memory bounds left out.
+    pub fn finish(&self, state: CorrelationState) -> CorrelationReport {
+        let mut report = crate::correlation::finish(&self.correlations, state);
+        // A correlation that only feeds another (the specification's default) is no finding alone.
+        report.hits.retain(|hit| self.rules[hit.rule].info.standalone);
+        report
+    }
+
+    /// [`Self::finish`] over the matches of every scratch dropped so far (and not taken with
+    /// [`SigmaScratch::take_correlation`]); leaves the run state empty for the next run.
+    pub fn finish_run(&self) -> CorrelationReport {
+        let state = std::mem::take(&mut *self.run.state.lock().unwrap_or_else(PoisonError::into_inner));
+        self.finish(state)
     }
 
     /// Whether any loaded rule reads records of this family (`iis`, `httpproxy`, `evtx`).
@@ -245,8 +367,13 @@ impl SigmaEngine {
             }
             let rule = &self.rules[pair.rule as usize];
             let mapped = MappedRecord { record, fields: &self.mappings.field_sets[source.fields] };
-            if let Some(result) = evaluate_rule(&rule.compiled, &mapped) {
+            let Some(compiled) = &rule.compiled else { continue };
+            if let Some(result) = evaluate_rule(compiled, &mapped) {
                 scratch.matched.push(pair.rule);
+                self.observe_feeds(rule, &mapped, &mut scratch.sink, &mut scratch.correlation);
+                if !rule.info.standalone {
+                    continue;
+                }
                 let (selections, fields) = match result.body {
                     ResultBody::Detection(body) => (
                         body.matched_selections,
@@ -265,6 +392,38 @@ impl SigmaEngine {
                 };
                 out.push(SigmaHit { rule: pair.rule as usize, source: source.name.clone(), selections, fields });
             }
+        }
+    }
+
+    /// Hand a match of a rule that feeds correlations to the scratch's correlation state.
+    fn observe_feeds(
+        &self,
+        rule: &LoadedRule,
+        mapped: &MappedRecord<'_>,
+        sink: &mut Option<Arc<RunSink>>,
+        correlation: &mut CorrelationState,
+    ) {
+        if rule.feeds.is_empty() {
+            return;
+        }
+        if sink.is_none() {
+            *sink = Some(Arc::clone(&self.run));
+        }
+        let record = mapped.record;
+        for feed in &rule.feeds {
+            let read = |field: &String| mapped.resolve_text(field).map(|v| crate::correlation::kept_value(&v));
+            let key = feed.group_fields.iter().map(read).collect();
+            let observation = record.time().map(|time| {
+                let (line, record_number) = record.position();
+                crate::correlation::Observation {
+                    time_ms: time.as_millisecond(),
+                    position: feed.position,
+                    value: feed.value_field.as_ref().and_then(read),
+                    at: crate::correlation::At { origin: correlation.origin(), line, record: record_number },
+                    counted: false,
+                }
+            });
+            correlation.observe(&self.correlations, feed.correlation, key, observation);
         }
     }
 
@@ -328,201 +487,4 @@ fn build_family(family: &str, sources: &[Source], needs: &[(u32, u32, Need)]) ->
         unfiltered = all.clone();
     }
     FamilyIndex { family: family.to_owned(), prefilter, pattern_pairs, unfiltered, all }
-}
-
-fn file_name_id(origin: &str) -> String {
-    let name = std::path::Path::new(origin).file_stem().map(|s| s.to_string_lossy().into_owned());
-    format!("sigma:{}", name.unwrap_or_else(|| origin.to_owned()))
-}
-
-/// Whether a file holds anything that looks like a Sigma rule at all.
-fn looks_like_sigma(text: &str) -> bool {
-    text.lines().any(|line| {
-        let line = line.trim_start_matches('\u{feff}');
-        line.starts_with("detection:") || line.starts_with("correlation:") || line.starts_with("filter:")
-    })
-}
-
-/// The first condition with a Sigma v1 aggregation (`| count() by X > 3`, `| near`).
-fn aggregation(text: &str) -> Option<&str> {
-    text.lines()
-        .map(str::trim)
-        .find(|line| line.starts_with("condition:") && line.contains('|'))
-        .map(|line| line.trim_start_matches("condition:").trim())
-}
-
-fn load_file(
-    file: &RuleText,
-    mappings: &Mappings,
-    rules: &mut Vec<LoadedRule>,
-    needs: &mut Vec<(u32, u32, Need)>,
-    report: &mut LoadReport,
-) {
-    let refuse = |report: &mut LoadReport, rule: Option<&SigmaRule>, kind: UnsupportedKind, reason: String| {
-        report.unsupported.push(Unsupported {
-            origin: file.origin.clone(),
-            id: rule.and_then(|r| r.id.clone()),
-            title: rule.map(|r| r.title.clone()),
-            kind,
-            reason,
-        });
-    };
-    if !looks_like_sigma(&file.text) {
-        report
-            .skipped
-            .push((file.origin.clone(), "no `detection`, `correlation` or `filter`: not a Sigma rule".into()));
-        return;
-    }
-    let collection = match parse_sigma_yaml(&file.text) {
-        Ok(collection) => collection,
-        Err(e) => {
-            refuse(report, None, UnsupportedKind::Parse, e.to_string());
-            return;
-        }
-    };
-    // A document that did not parse has no rule: name it from its text.
-    let top_level = |key: &str| {
-        file.text.lines().find_map(|line| line.strip_prefix(key)).map(|v| v.trim().trim_matches(['\'', '"']).to_owned())
-    };
-    let (doc_id, doc_title) = (top_level("id:"), top_level("title:"));
-    let refuse_document = |report: &mut LoadReport, kind: UnsupportedKind, reason: String| {
-        report.unsupported.push(Unsupported {
-            origin: file.origin.clone(),
-            id: doc_id.clone(),
-            title: doc_title.clone(),
-            kind,
-            reason,
-        });
-    };
-    for error in &collection.errors {
-        match aggregation(&file.text).filter(|_| error.contains("Condition parse error")) {
-            Some(condition) => refuse_document(
-                report,
-                UnsupportedKind::Aggregation,
-                format!(
-                    "Sigma v1 aggregation `{condition}` (superseded by correlation rules; seawall's spray detector counts failed logons)"
-                ),
-            ),
-            None => refuse_document(report, UnsupportedKind::Parse, error.clone()),
-        }
-    }
-    for correlation in &collection.correlations {
-        report.unsupported.push(Unsupported {
-            origin: file.origin.clone(),
-            id: correlation.id.clone(),
-            title: Some(correlation.title.clone()),
-            kind: UnsupportedKind::Correlation,
-            reason: "correlation rules are not run by seawall hunt".into(),
-        });
-    }
-    for filter in &collection.filters {
-        report.unsupported.push(Unsupported {
-            origin: file.origin.clone(),
-            id: filter.id.clone(),
-            title: Some(filter.title.clone()),
-            kind: UnsupportedKind::Filter,
-            reason: "filter rules are not applied by seawall hunt".into(),
-        });
-    }
-    for rule in &collection.rules {
-        if let Err((kind, reason)) = check(rule) {
-            refuse(report, Some(rule), kind, reason);
-            continue;
-        }
-        let id = rule.id.clone().unwrap_or_else(|| file_name_id(&file.origin));
-        if rules.iter().any(|r| r.info.id == id) {
-            refuse(report, Some(rule), UnsupportedKind::Invalid, format!("duplicate rule id {id}"));
-            continue;
-        }
-        let candidates = mappings.sources_for(&rule.logsource);
-        let logsource = describe_logsource(rule);
-        if candidates.is_empty() {
-            refuse(report, Some(rule), UnsupportedKind::LogSource, format!("no log seawall reads serves {logsource}"));
-            continue;
-        }
-        let fields = rule_fields(rule);
-        let mut served = Vec::new();
-        let mut missing = Vec::new();
-        for &source in &candidates {
-            let set = &mappings.field_sets[mappings.sources[source].fields];
-            let unknown: Vec<&str> = fields.iter().map(String::as_str).filter(|f| set.resolve(f).is_none()).collect();
-            if unknown.is_empty() {
-                served.push(source);
-            } else {
-                missing.push(format!("{} has no {}", mappings.sources[source].name, unknown.join(", ")));
-            }
-        }
-        if served.is_empty() {
-            refuse(report, Some(rule), UnsupportedKind::Field, missing.join("; "));
-            continue;
-        }
-        let compiled = match compile_rule(&rewrite(rule)) {
-            Ok(compiled) => compiled,
-            Err(e) => {
-                refuse(report, Some(rule), UnsupportedKind::Invalid, e.to_string());
-                continue;
-            }
-        };
-        if !missing.is_empty() {
-            report.partial.push(format!("{}: {}: runs without {}", file.origin, rule.title, missing.join("; ")));
-        }
-        let rule_index = rules.len() as u32;
-        for source in served {
-            let set = &mappings.field_sets[mappings.sources[source].fields];
-            needs.push((rule_index, source as u32, rule_need(rule, set)));
-        }
-        rules.push(LoadedRule {
-            info: SigmaRuleInfo {
-                id,
-                title: rule.title.clone(),
-                origin: file.origin.clone(),
-                level: rule.level,
-                status: rule.status,
-                description: rule.description.clone(),
-                references: rule.references.clone(),
-                tags: rule.tags.clone(),
-                falsepositives: rule.falsepositives.clone(),
-                logsource,
-            },
-            compiled,
-        });
-    }
-}
-
-fn describe_logsource(rule: &SigmaRule) -> String {
-    let ls = &rule.logsource;
-    let parts: Vec<String> = [("category", &ls.category), ("product", &ls.product), ("service", &ls.service)]
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-        .collect();
-    if parts.is_empty() { "an empty logsource".into() } else { parts.join(" ") }
-}
-
-/// Every field name the rule's detections read.
-fn rule_fields(rule: &SigmaRule) -> Vec<String> {
-    fn walk(detection: &rsigma_parser::Detection, out: &mut Vec<String>) {
-        use rsigma_parser::Detection;
-        match detection {
-            Detection::AllOf(items) => {
-                for item in items {
-                    if let Some(name) = &item.field.name
-                        && !out.contains(name)
-                    {
-                        out.push(name.clone());
-                    }
-                }
-            }
-            Detection::AnyOf(parts) | Detection::And(parts) => parts.iter().for_each(|p| walk(p, out)),
-            Detection::Keywords(_) | Detection::ArrayMatch { .. } | Detection::Conditional { .. } => {}
-        }
-    }
-    let mut out = Vec::new();
-    let mut names: Vec<&String> = rule.detection.named.keys().collect();
-    names.sort();
-    for name in names {
-        if let Some(detection) = rule.detection.named.get(name) {
-            walk(detection, &mut out);
-        }
-    }
-    out
 }

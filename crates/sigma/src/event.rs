@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 
 use rsigma_eval::{Event, EventValue};
-use seawall_sources::Record;
 use seawall_sources::evtx::EvtxEvent;
+use seawall_sources::{Record, RecordSource};
 use serde_json::Value;
 
 use crate::mapping::{FieldRef, FieldSet};
@@ -35,6 +35,26 @@ impl<'a> SigmaRecord<'a> {
                 event.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| Cow::Borrowed(v.as_str()))
             }
             SigmaRecord::Line(record) => record.field(name).map(|v| Cow::Owned(v.into_owned())),
+        }
+    }
+
+    /// The event time, when the record has one.
+    pub fn time(&self) -> Option<jiff::Timestamp> {
+        match *self {
+            SigmaRecord::Evtx(event) => event.time,
+            SigmaRecord::Line(record) => record.time(),
+        }
+    }
+
+    /// (line number, EVTX record number) of the record.
+    pub fn position(&self) -> (Option<u64>, Option<u64>) {
+        let source = match *self {
+            SigmaRecord::Evtx(event) => return (None, Some(event.record_id)),
+            SigmaRecord::Line(record) => record.source(),
+        };
+        match source {
+            RecordSource::Line(n) => (Some(n), None),
+            RecordSource::EvtxRecord(n) => (None, Some(n)),
         }
     }
 
@@ -71,7 +91,7 @@ impl MappedRecord<'_> {
         self.resolve_text(sigma_name).map(EventValue::Str)
     }
 
-    fn resolve_text(&self, sigma_name: &str) -> Option<Cow<'_, str>> {
+    pub(crate) fn resolve_text(&self, sigma_name: &str) -> Option<Cow<'_, str>> {
         match self.fields.lookup(sigma_name) {
             Some(FieldRef::Name(name) | FieldRef::PlusAsSpace(name)) => self.record.field(name),
             Some(FieldRef::Join { fields, separator }) => {

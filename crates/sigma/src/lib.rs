@@ -12,11 +12,49 @@
 //! - two rewrites where rsigma 0.23 departs from the specification (keywords under `|all`,
 //!   wildcards across line breaks), see `support.rs`.
 //!
+//! - correlation rules (Sigma correlation specification 2.0: `event_count`, `value_count`,
+//!   `temporal`, `temporal_ordered`, aliases, chaining) and Sigma v1 aggregations
+//!   (`| count(field) by group > N` with `timeframe`), run over event times ([`correlation`]).
+//!
 //! The engine never prints and never fails a hunt: [`SigmaEngine::load`] returns the engine
 //! with what it refused, and matching is infallible.
+//!
+//! # Running correlations in a hunt
+//!
+//! Matching stays per record and per thread; a rule that feeds a correlation leaves its
+//! match in the [`SigmaScratch`] instead of returning a [`SigmaHit`]. The caller:
+//! 1. names the file on the scratch it reads it with: [`SigmaScratch::set_origin`] (the
+//!    sample references carry it);
+//! 2. drops the scratch at the end of the file (its matches go to the engine's run state),
+//!    or takes them, [`SigmaScratch::take_correlation`], to merge them itself with
+//!    [`SigmaEngine::merge`] (any order, any thread);
+//! 3. once all evidence is read, calls [`SigmaEngine::finish_run`] (or [`SigmaEngine::finish`]
+//!    on its own merged state): the [`CorrelationHit`]s and what the memory bounds left out
+//!    ([`CorrelationStats`], for `run_end`); [`SigmaEngine::correlation_finding`] turns each
+//!    hit into a finding.
+//!
+//! ```
+//! use seawall_sigma::{CorrelationState, Mappings, RuleText, SigmaEngine, SigmaScratch};
+//! let rule = "title: Many failures\nid: 1\nlogsource:\n  product: windows\n  service: security\n\
+//!     detection:\n  sel:\n    EventID: 4625\n  timeframe: 10m\n  condition: sel | count() by IpAddress > 2\n";
+//! let (engine, report) =
+//!     SigmaEngine::load(&[RuleText { origin: "r.yml".into(), text: rule.into() }], Mappings::embedded().unwrap());
+//! assert_eq!(report.correlations, 1);
+//! let mut run = CorrelationState::default();
+//! let mut scratch = SigmaScratch::default(); // one per file or per worker
+//! scratch.set_origin("Security.evtx");
+//! // ... engine.scan_evtx(&event, &mut scratch, &mut hits) for every record ...
+//! engine.merge(&mut run, scratch.take_correlation());
+//! let report = engine.finish(run);
+//! let findings: Vec<_> = report.hits.iter().map(|hit| engine.correlation_finding(hit)).collect();
+//! assert!(findings.is_empty());
+//! ```
 
+mod aggregation;
+pub mod correlation;
 mod engine;
 mod event;
+mod load;
 pub mod mapping;
 mod prefilter;
 mod support;
@@ -24,7 +62,8 @@ mod support;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use engine::{SigmaEngine, SigmaHit, SigmaRuleInfo, SigmaScratch};
+pub use correlation::{CorrelationHit, CorrelationState, CorrelationStats, SampleRef};
+pub use engine::{CorrelationReport, SigmaEngine, SigmaHit, SigmaRuleInfo, SigmaRuleKind, SigmaScratch};
 pub use event::SigmaRecord;
 pub use mapping::{MappingError, Mappings};
 
@@ -112,8 +151,10 @@ impl fmt::Display for Unsupported {
 pub struct LoadReport {
     /// Rule files read.
     pub files: usize,
-    /// Rules that run.
+    /// Detection rules that run.
     pub loaded: usize,
+    /// Correlation rules and Sigma v1 aggregations that run.
+    pub correlations: usize,
     /// Rules and documents refused, in file order.
     pub unsupported: Vec<Unsupported>,
     /// Files that hold no Sigma rule (e.g. regression-test `info.yml`), with why they were passed over.

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use seawall_sigma::{LoadReport, SigmaEngine, SigmaScratch, UnsupportedKind};
+use seawall_sigma::{LoadReport, SigmaEngine, SigmaRuleInfo, SigmaRuleKind, SigmaScratch, UnsupportedKind};
 use seawall_sources::evtx::read_events;
 
 fn sigma_dir() -> PathBuf {
@@ -23,13 +23,13 @@ fn every_shared_rule_loads_or_is_listed_with_a_reason() {
     assert_eq!(report.files, 128);
     assert_eq!(report.skipped.len(), 2, "{:?}", report.skipped);
     assert!(report.skipped.iter().all(|(path, _)| path.ends_with("info.yml")));
+    // 116 detection rules and SigmaHQ's 9 v1 aggregations (`unsupported/`), run as correlations.
     assert_eq!(report.loaded, 116, "{listed:#?}");
-    assert_eq!(engine.rules().len(), 116);
-    assert_eq!(report.loaded + report.unsupported.len() + report.skipped.len(), report.files);
+    assert_eq!(report.correlations, 9, "{listed:#?}");
+    assert_eq!(report.loaded + report.correlations + report.unsupported.len() + report.skipped.len(), report.files);
     let counts = report.counts();
-    assert_eq!(counts.get(&UnsupportedKind::Aggregation), Some(&9), "{listed:#?}");
     assert_eq!(counts.get(&UnsupportedKind::LogSource), Some(&1), "{listed:#?}");
-    assert_eq!(counts.values().sum::<usize>(), 10, "{listed:#?}");
+    assert_eq!(counts.values().sum::<usize>(), 1, "{listed:#?}");
     // Every refusal names the rule and says why.
     for u in &report.unsupported {
         assert!(u.title.is_some() && u.id.is_some() && !u.reason.is_empty(), "{u}");
@@ -37,11 +37,31 @@ fn every_shared_rule_loads_or_is_listed_with_a_reason() {
     let antivirus = report.unsupported.iter().find(|u| u.kind == UnsupportedKind::LogSource).expect("listed");
     assert!(antivirus.origin.ends_with("av_webshell.yml"));
     assert!(antivirus.reason.contains("category=antivirus"), "{}", antivirus.reason);
-    // The aggregation rules are exactly SigmaHQ's own `unsupported/` folder.
-    for u in report.unsupported.iter().filter(|u| u.kind == UnsupportedKind::Aggregation) {
-        assert!(u.origin.contains("/unsupported/"), "{u}");
-        assert!(u.reason.contains("count("), "{u}");
+    // The aggregations are exactly SigmaHQ's own `unsupported/` folder; each runs as a
+    // correlation over a detection half that is no finding alone.
+    let aggregations: Vec<&SigmaRuleInfo> =
+        engine.rules().filter(|r| matches!(r.kind, SigmaRuleKind::Correlation { legacy: true, .. })).collect();
+    assert_eq!(aggregations.len(), 9);
+    for rule in &aggregations {
+        assert!(rule.origin.contains("/unsupported/"), "{}", rule.origin);
+        let SigmaRuleKind::Correlation { condition, measure, .. } = &rule.kind else { unreachable!() };
+        assert!(condition.starts_with("count(TargetUserName) by "), "{condition}");
+        assert_eq!(measure, "value_count");
     }
+    let quiet: Vec<&SigmaRuleInfo> = engine.rules().filter(|r| !r.standalone).collect();
+    assert_eq!(quiet.len(), 9);
+    assert!(quiet.iter().all(|r| r.kind == SigmaRuleKind::Detection && r.origin.contains("/unsupported/")));
+    // The window is the rule's `timeframe`; without one, the whole evidence.
+    let windows: Vec<Option<&str>> = aggregations
+        .iter()
+        .map(|r| match &r.kind {
+            SigmaRuleKind::Correlation { timespan, .. } => timespan.as_deref(),
+            SigmaRuleKind::Detection => unreachable!(),
+        })
+        .collect();
+    assert_eq!(windows.iter().filter(|w| w.is_none()).count(), 1, "{windows:?}");
+    assert_eq!(windows.iter().filter(|w| **w == Some("24h")).count(), 7, "{windows:?}");
+    assert_eq!(windows.iter().filter(|w| **w == Some("1h")).count(), 1, "{windows:?}");
     // Every web rule reads both IIS and the HttpProxy logs.
     assert!(report.partial.is_empty(), "{:?}", report.partial);
     assert!(engine.reads("iis") && engine.reads("httpproxy") && engine.reads("evtx"));

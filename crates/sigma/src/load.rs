@@ -1,0 +1,286 @@
+//! Reading rule files into the engine: parse, refuse with a reason, check the fields the
+//! mappings serve, compile, and split Sigma v1 aggregations into a detection and a correlation.
+
+use rsigma_eval::compile_rule;
+use rsigma_parser::{SigmaRule, parse_sigma_yaml};
+
+use crate::aggregation::{AGGREGATION_KEY, parse_aggregation, split_aggregations};
+use crate::correlation::{CorrelationSpec, Feed, Measure};
+use crate::engine::{LoadedRule, SigmaRuleInfo, SigmaRuleKind};
+use crate::mapping::Mappings;
+use crate::prefilter::{Need, rule_need};
+use crate::support::{check, rewrite};
+use crate::{LoadReport, RuleText, Unsupported, UnsupportedKind};
+
+fn file_name_id(origin: &str) -> String {
+    let name = std::path::Path::new(origin).file_stem().map(|s| s.to_string_lossy().into_owned());
+    format!("sigma:{}", name.unwrap_or_else(|| origin.to_owned()))
+}
+
+/// Whether a file holds anything that looks like a Sigma rule at all.
+fn looks_like_sigma(text: &str) -> bool {
+    text.lines().any(|line| {
+        let line = line.trim_start_matches('\u{feff}');
+        line.starts_with("detection:") || line.starts_with("correlation:") || line.starts_with("filter:")
+    })
+}
+
+/// Suffix of the id of a v1 aggregation's detection half (the events it counts).
+pub(crate) const EVENTS_SUFFIX: &str = "#events";
+
+pub(crate) fn load_file(
+    file: &RuleText,
+    mappings: &Mappings,
+    rules: &mut Vec<LoadedRule>,
+    needs: &mut Vec<(u32, u32, Need)>,
+    correlations: &mut Vec<CorrelationSpec>,
+    pending: &mut Vec<crate::correlation::resolve::Pending>,
+    report: &mut LoadReport,
+) {
+    let refuse = |report: &mut LoadReport, rule: Option<&SigmaRule>, kind: UnsupportedKind, reason: String| {
+        report.unsupported.push(Unsupported {
+            origin: file.origin.clone(),
+            id: rule.and_then(|r| r.id.clone()),
+            title: rule.map(|r| r.title.clone()),
+            kind,
+            reason,
+        });
+    };
+    if !looks_like_sigma(&file.text) {
+        report
+            .skipped
+            .push((file.origin.clone(), "no `detection`, `correlation` or `filter`: not a Sigma rule".into()));
+        return;
+    }
+    // v1 aggregations are split off the condition so the rest parses; see `aggregation.rs`.
+    let (text, aggregation_refusals) = match split_aggregations(&file.text) {
+        Some((text, refused)) => (std::borrow::Cow::Owned(text), refused),
+        None => (std::borrow::Cow::Borrowed(file.text.as_str()), Vec::new()),
+    };
+    let collection = match parse_sigma_yaml(&text) {
+        Ok(collection) => collection,
+        Err(e) => {
+            refuse(report, None, UnsupportedKind::Parse, e.to_string());
+            return;
+        }
+    };
+    // A document that did not parse has no rule: name it from its text.
+    let top_level = |key: &str| {
+        file.text.lines().find_map(|line| line.strip_prefix(key)).map(|v| v.trim().trim_matches(['\'', '"']).to_owned())
+    };
+    let (doc_id, doc_title) = (top_level("id:"), top_level("title:"));
+    let refuse_document = |report: &mut LoadReport, kind: UnsupportedKind, reason: String| {
+        report.unsupported.push(Unsupported {
+            origin: file.origin.clone(),
+            id: doc_id.clone(),
+            title: doc_title.clone(),
+            kind,
+            reason,
+        });
+    };
+    for error in &collection.errors {
+        let refused_aggregation = aggregation_refusals.iter().find(|_| error.contains("Condition parse error"));
+        match refused_aggregation {
+            Some((condition, why)) => refuse_document(
+                report,
+                UnsupportedKind::Aggregation,
+                format!("Sigma v1 aggregation `{condition}`: {why}"),
+            ),
+            None => refuse_document(report, UnsupportedKind::Parse, error.clone()),
+        }
+    }
+    for correlation in &collection.correlations {
+        pending.push(crate::correlation::resolve::Pending { origin: file.origin.clone(), rule: correlation.clone() });
+    }
+    for filter in &collection.filters {
+        report.unsupported.push(Unsupported {
+            origin: file.origin.clone(),
+            id: filter.id.clone(),
+            title: Some(filter.title.clone()),
+            kind: UnsupportedKind::Filter,
+            reason: "filter rules are not applied by seawall hunt".into(),
+        });
+    }
+    for rule in &collection.rules {
+        if let Err((kind, reason)) = check(rule) {
+            refuse(report, Some(rule), kind, reason);
+            continue;
+        }
+        let id = rule.id.clone().unwrap_or_else(|| file_name_id(&file.origin));
+        if rules.iter().any(|r| r.info.id == id) {
+            refuse(report, Some(rule), UnsupportedKind::Invalid, format!("duplicate rule id {id}"));
+            continue;
+        }
+        let candidates = mappings.sources_for(&rule.logsource);
+        let logsource = describe_logsource(rule);
+        if candidates.is_empty() {
+            refuse(report, Some(rule), UnsupportedKind::LogSource, format!("no log seawall reads serves {logsource}"));
+            continue;
+        }
+        // A v1 aggregation: its counted and grouped fields must be readable too.
+        let aggregation = match legacy_aggregation(rule) {
+            Ok(aggregation) => aggregation,
+            Err(reason) => {
+                refuse(report, Some(rule), UnsupportedKind::Aggregation, reason);
+                continue;
+            }
+        };
+        let mut fields = rule_fields(rule);
+        if let Some((aggregation, _)) = &aggregation {
+            fields.extend(aggregation.field.iter().chain(&aggregation.group_by).cloned());
+        }
+        let mut served = Vec::new();
+        let mut missing = Vec::new();
+        for &source in &candidates {
+            let set = &mappings.field_sets[mappings.sources[source].fields];
+            let unknown: Vec<&str> = fields.iter().map(String::as_str).filter(|f| set.resolve(f).is_none()).collect();
+            if unknown.is_empty() {
+                served.push(source);
+            } else {
+                missing.push(format!("{} has no {}", mappings.sources[source].name, unknown.join(", ")));
+            }
+        }
+        if served.is_empty() {
+            refuse(report, Some(rule), UnsupportedKind::Field, missing.join("; "));
+            continue;
+        }
+        let compiled = match compile_rule(&rewrite(rule)) {
+            Ok(compiled) => compiled,
+            Err(e) => {
+                refuse(report, Some(rule), UnsupportedKind::Invalid, e.to_string());
+                continue;
+            }
+        };
+        if !missing.is_empty() {
+            report.partial.push(format!("{}: {}: runs without {}", file.origin, rule.title, missing.join("; ")));
+        }
+        let rule_index = rules.len() as u32;
+        for &source in &served {
+            let set = &mappings.field_sets[mappings.sources[source].fields];
+            needs.push((rule_index, source as u32, rule_need(rule, set)));
+        }
+        let info = SigmaRuleInfo {
+            id: id.clone(),
+            title: rule.title.clone(),
+            origin: file.origin.clone(),
+            level: rule.level,
+            status: rule.status,
+            description: rule.description.clone(),
+            references: rule.references.clone(),
+            tags: rule.tags.clone(),
+            falsepositives: rule.falsepositives.clone(),
+            logsource,
+            name: rule.name.clone(),
+            kind: SigmaRuleKind::Detection,
+            standalone: true,
+        };
+        let field_sets = served.iter().map(|&source| mappings.sources[source].fields).collect();
+        let Some((aggregation, timespan)) = aggregation else {
+            rules.push(LoadedRule { info, compiled: Some(compiled), feeds: Vec::new(), field_sets });
+            continue;
+        };
+        // The detection half counts events for the aggregation and is no finding alone.
+        let correlation = correlations.len() as u32;
+        let events = LoadedRule {
+            info: SigmaRuleInfo {
+                id: format!("{id}{EVENTS_SUFFIX}"),
+                title: format!("{} (events counted)", rule.title),
+                standalone: false,
+                ..info.clone()
+            },
+            compiled: Some(compiled),
+            feeds: vec![Feed {
+                correlation,
+                position: 0,
+                group_fields: aggregation.group_by.clone(),
+                value_field: aggregation.field.clone(),
+            }],
+            field_sets,
+        };
+        rules.push(events);
+        correlations.push(CorrelationSpec {
+            rule: rules.len() as u32,
+            measure: if aggregation.field.is_some() { Measure::ValueCount } else { Measure::EventCount },
+            inputs: vec![rule_index],
+            input_refs: vec![vec![id.clone()]],
+            group_by: aggregation.group_by.clone(),
+            timespan_ms: timespan.as_ref().map(|t| (t.seconds as i64).saturating_mul(1000)),
+            predicates: vec![(aggregation.operator, aggregation.threshold)],
+            chained: Vec::new(),
+            feeds_parent: false,
+        });
+        let measure = if aggregation.field.is_some() { "value_count" } else { "event_count" };
+        rules.push(LoadedRule {
+            info: SigmaRuleInfo {
+                kind: SigmaRuleKind::Correlation {
+                    measure: measure.into(),
+                    timespan: timespan.map(|t| t.original),
+                    group_by: aggregation.group_by.clone(),
+                    condition: aggregation.encode(),
+                    legacy: true,
+                },
+                ..info
+            },
+            compiled: None,
+            feeds: Vec::new(),
+            field_sets: Vec::new(),
+        });
+    }
+}
+
+/// The v1 aggregation a rule carries (put there by `split_aggregations`) and its `timeframe`.
+fn legacy_aggregation(
+    rule: &SigmaRule,
+) -> Result<Option<(crate::aggregation::Aggregation, Option<rsigma_parser::Timespan>)>, String> {
+    let Some(value) = rule.custom_attributes.get(AGGREGATION_KEY) else {
+        return Ok(None);
+    };
+    let text = value.as_str().ok_or_else(|| format!("{AGGREGATION_KEY} is not text"))?;
+    let aggregation = parse_aggregation(text).map_err(|e| e.to_string())?;
+    let timespan = match &rule.detection.timeframe {
+        Some(timeframe) => Some(
+            rsigma_parser::Timespan::parse(timeframe)
+                .map_err(|e| format!("timeframe `{timeframe}` is not a duration: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(Some((aggregation, timespan)))
+}
+
+fn describe_logsource(rule: &SigmaRule) -> String {
+    let ls = &rule.logsource;
+    let parts: Vec<String> = [("category", &ls.category), ("product", &ls.product), ("service", &ls.service)]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+    if parts.is_empty() { "an empty logsource".into() } else { parts.join(" ") }
+}
+
+/// Every field name the rule's detections read.
+fn rule_fields(rule: &SigmaRule) -> Vec<String> {
+    fn walk(detection: &rsigma_parser::Detection, out: &mut Vec<String>) {
+        use rsigma_parser::Detection;
+        match detection {
+            Detection::AllOf(items) => {
+                for item in items {
+                    if let Some(name) = &item.field.name
+                        && !out.contains(name)
+                    {
+                        out.push(name.clone());
+                    }
+                }
+            }
+            Detection::AnyOf(parts) | Detection::And(parts) => parts.iter().for_each(|p| walk(p, out)),
+            Detection::Keywords(_) | Detection::ArrayMatch { .. } | Detection::Conditional { .. } => {}
+        }
+    }
+    let mut out = Vec::new();
+    let mut names: Vec<&String> = rule.detection.named.keys().collect();
+    names.sort();
+    for name in names {
+        if let Some(detection) = rule.detection.named.get(name) {
+            walk(detection, &mut out);
+        }
+    }
+    out
+}
