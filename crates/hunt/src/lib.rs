@@ -77,6 +77,10 @@ pub struct HuntStats {
     pub finding_hits: u64,
     /// Error records beyond the per-file cap, counted and not listed.
     pub errors_not_listed: u64,
+    /// Matches of Sigma rules that feed aggregations and correlations, and those left out of
+    /// every window (no event time, over the group or match caps).
+    pub correlation_matches: u64,
+    pub correlation_dropped: u64,
     /// Entries read from zip archives (tar entries are counted as files), and what all archive entries expanded to.
     pub archive_entries: u64,
     pub archive_bytes: u64,
@@ -168,6 +172,14 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
             });
         }
         auth.extend(outcome.found.auth);
+    }
+    // Sigma aggregations and correlations are judged once every file is read (event time, not file order).
+    if let Some(engine) = extras.sigma.filter(|engine| engine.has_correlations()) {
+        let report = engine.finish_run();
+        result.findings.extend(report.hits.iter().map(|hit| engine.correlation_finding(hit)));
+        let stats = report.stats;
+        result.stats.correlation_matches = stats.observed;
+        result.stats.correlation_dropped = stats.untimed + stats.dropped_groups_events + stats.dropped_events;
     }
     result.stats.auth_events_dropped = auth.dropped;
     let mut auth = auth.into_events();

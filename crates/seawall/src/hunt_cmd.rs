@@ -81,6 +81,9 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
     if let Some((_, report)) = &extras.sigma {
         output.end.stats.insert("sigma.rules".into(), report.loaded as u64);
         output.end.stats.insert("sigma.unsupported".into(), report.unsupported.len() as u64);
+        output.end.stats.insert("sigma.correlations".into(), report.correlations as u64);
+        output.end.stats.insert("sigma.correlation_matches".into(), result.stats.correlation_matches);
+        output.end.stats.insert("sigma.correlation_dropped".into(), result.stats.correlation_dropped);
     }
     if let Some(mut stored) = stored {
         let written = stored.write_records(records);

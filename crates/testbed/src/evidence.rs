@@ -38,7 +38,13 @@ fn iis(
 ) {
     // A 401 naming a user is a rejected password: IIS logs it as 401.1 (logon failed); the
     // anonymous leg of a handshake (401.2, user `-`) is not a failure.
-    let substatus = if status == 401 && user != "-" { 1 } else if status == 401 { 2 } else { 0 };
+    let substatus = if status == 401 && user != "-" {
+        1
+    } else if status == 401 {
+        2
+    } else {
+        0
+    };
     let _ = write!(
         out,
         "{day} {:02}:{:02}:{:02} 10.0.0.5 {method} {stem} {query} 443 {user} {ip} {ua} - {status} {substatus} 0 {}\r\n",

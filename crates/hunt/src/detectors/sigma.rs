@@ -12,11 +12,15 @@ pub(crate) struct SigmaDetector<'a> {
 impl Detector for SigmaDetector<'_> {
     fn for_file<'d>(&'d self, family: &str, path: &str) -> Option<Box<dyn FileDetector + 'd>> {
         self.engine.reads(family).then(|| {
+            // Correlation matches name the file they were read in; the scratch hands them to the
+            // engine's run state when it is dropped at the end of the file.
+            let mut scratch = SigmaScratch::default();
+            scratch.set_origin(path);
             Box::new(SigmaInFile {
                 engine: self.engine,
                 family: family.to_owned(),
                 path: path.to_owned(),
-                scratch: SigmaScratch::default(),
+                scratch,
                 hits: Vec::new(),
             }) as Box<dyn FileDetector + 'd>
         })
