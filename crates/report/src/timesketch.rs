@@ -11,7 +11,9 @@
 use std::io::Write;
 
 use seawall_model::{Finding, Location, Record};
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
 
 use crate::{FindingSink, SinkError};
 
@@ -57,51 +59,52 @@ pub(crate) fn event(finding: &Finding, run_started: Option<&str>) -> Option<Valu
         (None, None) => return None,
     };
     let timestamp: jiff::Timestamp = time.parse().ok()?;
-    let mut event = Map::new();
-    event.insert("message".into(), json!(message(finding)));
-    event.insert("datetime".into(), json!(timestamp.to_string()));
-    event.insert("timestamp".into(), json!(timestamp.as_microsecond()));
-    event.insert("timestamp_desc".into(), json!(description));
-    event.insert("seawall_id".into(), json!(finding.id.to_string()));
-    event.insert("seawall_rule_id".into(), json!(finding.rule.id));
-    event.insert("seawall_rule_title".into(), json!(finding.rule.title));
-    event.insert("seawall_rule_source".into(), serde_json::to_value(finding.rule.source).ok()?);
-    event.insert("severity".into(), json!(finding.severity.as_str()));
-    event.insert("confidence".into(), json!(finding.confidence.as_str()));
+    // Sorted keys whatever serde_json's features: the same findings give the same bytes.
+    let mut event: BTreeMap<&str, Value> = BTreeMap::new();
+    event.insert("message", json!(message(finding)));
+    event.insert("datetime", json!(timestamp.to_string()));
+    event.insert("timestamp", json!(timestamp.as_microsecond()));
+    event.insert("timestamp_desc", json!(description));
+    event.insert("seawall_id", json!(finding.id.to_string()));
+    event.insert("seawall_rule_id", json!(finding.rule.id));
+    event.insert("seawall_rule_title", json!(finding.rule.title));
+    event.insert("seawall_rule_source", serde_json::to_value(finding.rule.source).ok()?);
+    event.insert("severity", json!(finding.severity.as_str()));
+    event.insert("confidence", json!(finding.confidence.as_str()));
     match &finding.location {
         Location::Host { host, port } => {
-            event.insert("hostname".into(), json!(host));
-            event.insert("port".into(), json!(port));
+            event.insert("hostname", json!(host));
+            event.insert("port", json!(port));
         }
         Location::File { path, line, record } => {
-            event.insert("filename".into(), json!(path));
+            event.insert("filename", json!(path));
             if let Some(line) = line {
-                event.insert("line".into(), json!(line));
+                event.insert("line", json!(line));
             }
             if let Some(record) = record {
-                event.insert("record_number".into(), json!(record));
+                event.insert("record_number", json!(record));
             }
         }
     }
     if let Some(outcome) = &finding.outcome {
-        event.insert("outcome".into(), json!(outcome));
+        event.insert("outcome", json!(outcome));
     }
     if !finding.cves.is_empty() {
-        event.insert("cves".into(), json!(finding.cves.join(" ")));
+        event.insert("cves", json!(finding.cves.join(" ")));
     }
     if !finding.actors.is_empty() {
-        event.insert("actors".into(), json!(finding.actors.join(", ")));
+        event.insert("actors", json!(finding.actors.join(", ")));
     }
     let evidence: Vec<String> =
         finding.evidence.iter().map(|e| format!("{}: {}", e.source, e.display_text())).collect();
     if !evidence.is_empty() {
-        event.insert("evidence".into(), json!(evidence.join("\n")));
+        event.insert("evidence", json!(evidence.join("\n")));
     }
     if let Some(remediation) = &finding.remediation {
-        event.insert("remediation".into(), json!(remediation));
+        event.insert("remediation", json!(remediation));
     }
-    event.insert("tag".into(), json!(["seawall", finding.severity.as_str()]));
-    Some(Value::Object(event))
+    event.insert("tag", json!(["seawall", finding.severity.as_str()]));
+    serde_json::to_value(event).ok()
 }
 
 /// What the timeline row says at a glance: severity, rule, where, and the outcome.

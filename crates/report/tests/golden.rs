@@ -165,6 +165,20 @@ fn html_embedded_data_is_pinned() {
     let start = page.find("id=\"seawall-data\">").expect("embedded data") + "id=\"seawall-data\">".len();
     let end = start + page[start..].find("</script>").expect("end of data");
     let data: serde_json::Value = serde_json::from_str(&page[start..end]).expect("the embedded data is JSON");
-    let pretty = serde_json::to_string_pretty(&data).expect("pretty") + "\n";
+    // Keys sorted: the page's own key order follows serde_json's features, which the workspace unifies.
+    let pretty = serde_json::to_string_pretty(&sorted(data)).expect("pretty") + "\n";
     check("run.html-data.json", &pretty);
+}
+
+/// `value` with every object's keys in sorted order.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+                map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            serde_json::to_value(sorted).unwrap_or_default()
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
