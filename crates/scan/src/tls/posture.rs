@@ -34,13 +34,7 @@ pub struct TlsContext<'a> {
 }
 
 /// One finding of `ctx`'s TLS: `id` in the situations `variants`, `values` filling its text.
-fn finding(
-    ctx: &TlsContext<'_>,
-    id: DetectorId,
-    values: &[(&str, &str)],
-    evidence: String,
-    key: &str,
-) -> Finding {
+fn finding(ctx: &TlsContext<'_>, id: DetectorId, values: &[(&str, &str)], evidence: String, key: &str) -> Finding {
     let variants: &[&str] = if ctx.mx { &["mx"] } else { &[] };
     describe(id, variants, values).finding(ctx.location, vec![Evidence::text(ctx.source, &evidence)], &[key])
 }
