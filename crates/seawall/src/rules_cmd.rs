@@ -100,6 +100,7 @@ fn list_scan_detectors(text: bool, out: &mut dyn Write) -> Result<()> {
                 "id": detector.id, "engine": "scan", "title": detector.title,
                 "severity": detector.severity.as_str(), "confidence": detector.confidence.as_str(),
                 "kind": detector.kind, "source": detector.source.join("; "), "references": detector.references,
+                "cves": detector.cves,
                 "remediation": detector.remediation, "decided_by": detector.decided_by,
                 "variants": detector.variants.keys().collect::<Vec<_>>(),
                 "file": seawall_scan::detectors::FILE,

@@ -31,6 +31,9 @@ pub struct Detector {
     pub remediation: Option<String>,
     #[serde(default)]
     pub references: Vec<String>,
+    /// The CVEs every finding of the detector is about (a check of one vulnerability).
+    #[serde(default)]
+    pub cves: Vec<String>,
     /// The RFC, advisory or vendor document the check rests on.
     pub source: Vec<String>,
     /// Set when a value above is a default that another file or rule decides per finding.
@@ -63,6 +66,7 @@ pub struct Described {
     pub confidence: Confidence,
     pub remediation: Option<String>,
     pub references: Vec<String>,
+    pub cves: Vec<String>,
 }
 
 impl Described {
@@ -71,6 +75,7 @@ impl Described {
         let mut finding = Finding::new(self.rule, self.severity, self.confidence, location.clone(), evidence, key);
         finding.remediation = self.remediation;
         finding.references = self.references;
+        finding.cves = self.cves;
         finding
     }
 }
@@ -118,12 +123,23 @@ impl Detector {
             confidence = variant.confidence.unwrap_or(confidence);
             remediation = variant.remediation.as_ref().or(remediation);
         }
+        // A placeholder the caller does not fill is a code/catalog mismatch the tests must see.
+        debug_assert!(
+            [Some(self.id.as_str()), Some(title.as_str()), remediation.map(String::as_str)]
+                .into_iter()
+                .flatten()
+                .flat_map(placeholders)
+                .all(|name| values.iter().any(|(key, _)| *key == name)),
+            "{}: a placeholder is not filled by {values:?}",
+            self.id
+        );
         Described {
             rule: RuleRef { id: fill(&self.id, values), title: fill(title, values), source: kind },
             severity,
             confidence,
             remediation: remediation.map(|r| fill(r, values)).filter(|r| !r.is_empty()),
             references: self.references.clone(),
+            cves: self.cves.clone(),
         }
     }
 
@@ -223,7 +239,7 @@ variants.mx = { severity = "low", remediation = "" }
         assert_eq!(plain.rule.id, "SW-X-TLS");
         assert_eq!(plain.rule.title, "a thing seen");
         assert_eq!((plain.severity, plain.remediation.as_deref()), (Severity::Medium, Some("Fix a thing.")));
-        let mx = detector.describe(&["mx", "not-a-variant"], &[("what", "x")]);
+        let mx = detector.describe(&["mx", "not-a-variant"], &[("what", "x"), ("KIND", "TLS")]);
         assert_eq!((mx.severity, mx.remediation), (Severity::Low, None));
     }
 

@@ -270,7 +270,13 @@ mod tests {
         let template = detector(DetectorId::ExchCluster);
         for cluster in kb.clusters() {
             let upper = cluster.name.to_ascii_uppercase();
-            let described = template.describe(&[], &[("CLUSTER", upper.as_str()), ("cluster", cluster.name.as_str())]);
+            let values = [
+                ("CLUSTER", upper.as_str()),
+                ("cluster", cluster.name.as_str()),
+                ("version_name", "x"),
+                ("install", ""),
+            ];
+            let described = template.describe(&[], &values);
             assert_eq!(described.rule.id, format!("SW-EXCH-{upper}"));
             assert!(!described.rule.id.contains('{'), "{}", described.rule.id);
         }

@@ -24,10 +24,8 @@ pub const PROXYSHELL_PATH: &str =
 pub const PROXYNOTSHELL_PATH: &str = "/autodiscover/autodiscover.json?a@foo.var/owa/?&Email=autodiscover/autodiscover.json?a@foo.var&Protocol=XYZ&FooProtocol=Powershell";
 
 /// A finding of detector `id` (in the situations `variants`; text in `data/detectors/scan.toml`).
-fn finding(id: DetectorId, variants: &[&str], location: &Location, cves: &[&str], evidence: Evidence) -> Finding {
-    let mut f = describe(id, variants, &[]).finding(location, vec![evidence], &[]);
-    f.cves = cves.iter().map(|c| (*c).to_owned()).collect();
-    f
+fn finding(id: DetectorId, variants: &[&str], location: &Location, evidence: Evidence) -> Finding {
+    describe(id, variants, &[]).finding(location, vec![evidence], &[])
 }
 
 /// Run the three active checks; returns findings and, if one failed, why.
@@ -48,7 +46,6 @@ pub async fn active_checks(
                     DetectorId::ActiveProxyLogon,
                     &[],
                     location,
-                    &["CVE-2021-26855"],
                     Evidence::text(
                         format!("GET {PROXYLOGON_PATH} header X-CalculatedBETarget"),
                         target.as_deref().unwrap_or_default(),
@@ -64,7 +61,6 @@ pub async fn active_checks(
                 DetectorId::ActiveProxyShell,
                 &[],
                 location,
-                &["CVE-2021-34473"],
                 Evidence::bytes(format!("GET {PROXYSHELL_PATH}"), &r.body[..r.body.len().min(300)]),
             ));
         }
@@ -84,7 +80,6 @@ pub async fn active_checks(
                     id,
                     variants,
                     location,
-                    &["CVE-2022-41040"],
                     Evidence::text(format!("GET {PROXYNOTSHELL_PATH}"), &format!("HTTP {}", r.status)),
                 ));
             }
