@@ -102,6 +102,7 @@ impl Catalog {
 
     /// A shared fragment, placeholders filled (empty if the catalog lacks it).
     pub fn text(&self, name: &str, values: &[(&str, &str)]) -> String {
+        debug_assert!(self.texts.contains_key(name), "no text {name:?} in the catalog");
         self.texts.get(name).map(|t| fill(t, values)).unwrap_or_default()
     }
 }
@@ -145,6 +146,7 @@ impl Detector {
 
     /// One of this detector's fragments, placeholders filled (empty if absent).
     pub fn text(&self, name: &str, values: &[(&str, &str)]) -> String {
+        debug_assert!(self.texts.contains_key(name), "no text {name:?} in the catalog");
         self.texts.get(name).map(|t| fill(t, values)).unwrap_or_default()
     }
 

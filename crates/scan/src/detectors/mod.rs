@@ -220,6 +220,12 @@ pub fn detector(id: DetectorId) -> &'static Detector {
 
 /// A finding's metadata: the detector's entry in the situations `variants`, `values` filled.
 pub fn describe(id: DetectorId, variants: &[&str], values: &[(&str, &str)]) -> Described {
+    // A variant the code names but `uses()` does not declare (a typo) would be ignored silently.
+    debug_assert!(
+        variants.iter().all(|v| id.uses().variants.contains(v)),
+        "{}: variants {variants:?} not all declared in DetectorId::uses",
+        id.as_str()
+    );
     detector(id).describe(variants, values)
 }
 

@@ -35,7 +35,8 @@ pub struct TlsContext<'a> {
 
 /// One finding of `ctx`'s TLS: `id` in the situations `variants`, `values` filling its text.
 fn finding(ctx: &TlsContext<'_>, id: DetectorId, values: &[(&str, &str)], evidence: String, key: &str) -> Finding {
-    let variants: &[&str] = if ctx.mx { &["mx"] } else { &[] };
+    // Not every TLS detector is lenient on an MX (an expired certificate is not).
+    let variants: &[&str] = if ctx.mx && id.uses().variants.contains(&"mx") { &["mx"] } else { &[] };
     describe(id, variants, values).finding(ctx.location, vec![Evidence::text(ctx.source, &evidence)], &[key])
 }
 

@@ -416,4 +416,28 @@ mod tests {
         assert_eq!(service.version_name.as_deref(), Some("rsync 3.4.0 or later (protocol 32.0)"));
         assert_eq!(service.facts.get("motd"), Some(&json!(["hi"])));
     }
+
+    #[test]
+    fn every_cleartext_remediation_text_is_in_the_catalog() {
+        let entry = detectors::detector(DetectorId::MailCleartextAuth);
+        let protocols = [
+            MailProtocol::Smtp,
+            MailProtocol::Submission,
+            MailProtocol::Smtps,
+            MailProtocol::Imap,
+            MailProtocol::Imaps,
+            MailProtocol::Pop3,
+            MailProtocol::Pop3s,
+            MailProtocol::Rsync,
+        ];
+        for protocol in protocols {
+            for product in [None, Some("postfix"), Some("exim"), Some("dovecot"), Some("exchange"), Some("other")] {
+                let (advice, hint) = cleartext_texts(protocol, product);
+                assert!(entry.texts.contains_key(advice), "{advice}");
+                assert!(entry.texts.contains_key(hint), "{hint}");
+            }
+        }
+        let (advice, hint) = cleartext_texts(MailProtocol::Pop3, Some("exchange"));
+        assert_eq!((advice, hint), ("advice-pop3", "hint-exchange-pop3"));
+    }
 }
