@@ -13,8 +13,12 @@
 //! ([`protocols::mail::MailError`]), documents the exact bytes it sends, and gets a
 //! [`protocols::mail::MailProtocol`] variant and a greeting in `engine/endpoint.rs`'s
 //! content detection. TLS posture comes with the TLS layer; the speaker adds none of its own.
+//!
+//! A new finding id gets a [`detectors::DetectorId`] and an entry in `data/detectors/scan.toml`
+//! (title, severity, confidence, remediation, source); the check names it, the data describes it.
 
 pub mod data;
+pub mod detectors;
 pub mod engine;
 pub mod exchange;
 pub mod net;

@@ -47,7 +47,8 @@ pub(crate) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum RulesCommand {
-    /// The built-in log rules (and those of --rules), with the counts of YARA, IOC and Sigma rules.
+    /// The built-in log rules (and those of --rules), the scan's code detectors, with the counts of YARA, IOC
+    /// and Sigma rules.
     List(RulesListArgs),
     /// Check log rules (*.toml), Sigma rules (*.yml) and YARA rules (*.yar) under DIR; exit 1 on any problem.
     Lint(RulesLintArgs),

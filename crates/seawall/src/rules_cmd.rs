@@ -1,5 +1,6 @@
-//! `seawall rules list` (every detection seawall runs: built-in log rules, the built-in and
-//! loaded YARA and Sigma rule counts, extra rule files) and `seawall rules lint DIR` (rule files
+//! `seawall rules list` (every detection seawall runs: built-in log rules, the scan's code
+//! detectors from `data/detectors/scan.toml`, the built-in and loaded YARA and Sigma rule
+//! counts, extra rule files) and `seawall rules lint DIR` (rule files
 //! checked before a hunt meets them, each problem with a stable code).
 
 use std::io::Write;
@@ -58,6 +59,7 @@ pub(crate) fn run_list(args: &RulesListArgs, out: &mut dyn Write) -> Result<Exit
             writeln!(out, "{line}")?;
         }
     }
+    list_scan_detectors(text, out)?;
     let kb = seawall_kb::KnowledgeBase::embedded()?;
     let config =
         ScannerConfig { builtin_rules: true, yara_dirs: args.yara.clone(), ioc_files: Vec::new(), max_file_size: 1 };
@@ -78,6 +80,35 @@ pub(crate) fn run_list(args: &RulesListArgs, out: &mut dyn Write) -> Result<Exit
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The scan's code detectors (engine `scan`), from their catalog.
+fn list_scan_detectors(text: bool, out: &mut dyn Write) -> Result<()> {
+    let catalog = seawall_scan::detectors::embedded()?;
+    for detector in &catalog.detector {
+        if text {
+            writeln!(
+                out,
+                "{:<44} {:<8} {:<22} {}",
+                detector.id,
+                detector.severity.as_str(),
+                "scan",
+                terminal(&detector.title)
+            )?;
+        } else {
+            let line = json!({"type": "rule", "v": 1, "data": {
+                "id": detector.id, "engine": "scan", "title": detector.title,
+                "severity": detector.severity.as_str(), "confidence": detector.confidence.as_str(),
+                "kind": detector.kind, "source": detector.source.join("; "), "references": detector.references,
+                "cves": detector.cves,
+                "remediation": detector.remediation, "decided_by": detector.decided_by,
+                "variants": detector.variants.keys().collect::<Vec<_>>(),
+                "file": seawall_scan::detectors::FILE,
+            }});
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn run_lint(args: &RulesLintArgs, out: &mut dyn Write) -> Result<ExitCode> {

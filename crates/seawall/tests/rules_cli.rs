@@ -1,4 +1,5 @@
-//! `seawall rules list` shows every built-in log rule and the rule engines' counts;
+//! `seawall rules list` shows every built-in log rule, every code detector of the scan and the
+//! rule engines' counts;
 //! `seawall rules lint DIR` names each problem of rule files with its code and exits 1.
 
 use std::process::Command;
@@ -19,11 +20,36 @@ fn list_shows_every_built_in_rule_and_the_engines() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines = jsonl(&out.stdout);
     let built_in = seawall_rules::RuleSet::embedded().expect("embedded rules").rules().len();
-    let listed: Vec<&Value> = lines.iter().filter(|l| l["type"] == "rule").collect();
+    let listed: Vec<&Value> = lines.iter().filter(|l| l["type"] == "rule" && l["data"]["engine"] == "log").collect();
     assert_eq!(listed.len(), built_in);
     assert!(listed.iter().all(|r| r["data"]["source"].as_str().is_some_and(|s| !s.is_empty())));
     let yara = lines.iter().find(|l| l["data"]["engine"] == "yara-builtin").expect("yara engine");
     assert!(yara["data"]["rules"].as_u64().is_some_and(|n| n > 10), "{yara}");
+}
+
+#[test]
+fn list_shows_every_code_detector_of_the_scan() {
+    let catalog = seawall_scan::detectors::embedded().expect("scan detector catalog");
+    let out = seawall().args(["rules", "list", "--format", "jsonl"]).output().expect("rules list");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = jsonl(&out.stdout);
+    let scan: Vec<&Value> = lines.iter().filter(|l| l["type"] == "rule" && l["data"]["engine"] == "scan").collect();
+    let listed: Vec<&str> = scan.iter().filter_map(|l| l["data"]["id"].as_str()).collect();
+    for id in seawall_scan::detectors::DetectorId::ALL {
+        assert!(listed.contains(&id.as_str()), "{} not listed: {listed:?}", id.as_str());
+    }
+    assert_eq!(listed.len(), catalog.detector.len(), "each catalog entry once");
+    for line in &scan {
+        let entry = catalog.get(line["data"]["id"].as_str().unwrap_or_default()).expect("a catalog entry");
+        assert_eq!(line["data"]["severity"], entry.severity.as_str());
+        assert_eq!(line["data"]["title"], entry.title.as_str());
+        assert!(line["data"]["source"].as_str().is_some_and(|s| s.contains("http") || s.contains("data/")), "{line}");
+    }
+
+    let text = seawall().args(["rules", "list", "--format", "text"]).output().expect("rules list");
+    let text = String::from_utf8_lossy(&text.stdout);
+    let tls = text.lines().find(|l| l.starts_with("SW-TLS-LEGACY-VERSION ")).expect("a text line per detector");
+    assert!(tls.contains(" medium ") && tls.contains(" scan "), "{tls}");
 }
 
 #[test]

@@ -12,8 +12,9 @@
 //!   The URL-rewrite mitigation answers 403; an unmitigated front end redirects (302);
 //!   401 means authentication is required first (the CronUp checker's reading).
 
-use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
+use seawall_model::{Evidence, Finding, Location};
 
+use crate::detectors::{DetectorId, describe};
 use crate::protocols::http::HttpSession;
 
 pub const PROXYLOGON_PATH: &str = "/owa/auth/x.js";
@@ -22,24 +23,9 @@ pub const PROXYSHELL_PATH: &str =
     "/autodiscover/autodiscover.json?@test.com/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@test.com";
 pub const PROXYNOTSHELL_PATH: &str = "/autodiscover/autodiscover.json?a@foo.var/owa/?&Email=autodiscover/autodiscover.json?a@foo.var&Protocol=XYZ&FooProtocol=Powershell";
 
-fn finding(
-    id: &str,
-    title: &str,
-    severity: Severity,
-    location: &Location,
-    cves: &[&str],
-    evidence: Evidence,
-) -> Finding {
-    let mut f = Finding::new(
-        RuleRef { id: id.into(), title: title.into(), source: RuleSource::Probe },
-        severity,
-        Confidence::High,
-        location.clone(),
-        vec![evidence],
-        &[],
-    );
-    f.cves = cves.iter().map(|c| (*c).to_owned()).collect();
-    f
+/// A finding of detector `id` (in the situations `variants`; text in `data/detectors/scan.toml`).
+fn finding(id: DetectorId, variants: &[&str], location: &Location, evidence: Evidence) -> Finding {
+    describe(id, variants, &[]).finding(location, vec![evidence], &[])
 }
 
 /// Run the three active checks; returns findings and, if one failed, why.
@@ -57,11 +43,9 @@ pub async fn active_checks(
             let target = r.header("x-calculatedbetarget");
             if target.as_deref().is_some_and(|t| t.to_ascii_lowercase().contains("localhost")) {
                 findings.push(finding(
-                    "SW-ACTIVE-PROXYLOGON",
-                    "ProxyLogon SSRF confirmed: the front end routed a request to a back end named in a cookie",
-                    Severity::Critical,
+                    DetectorId::ActiveProxyLogon,
+                    &[],
                     location,
-                    &["CVE-2021-26855"],
                     Evidence::text(
                         format!("GET {PROXYLOGON_PATH} header X-CalculatedBETarget"),
                         target.as_deref().unwrap_or_default(),
@@ -74,11 +58,9 @@ pub async fn active_checks(
     match session.request(&get, PROXYSHELL_PATH, &[]).await {
         Ok(r) if r.status == 200 && r.body_text().contains("Exchange MAPI/HTTP Connectivity Endpoint") => {
             findings.push(finding(
-                "SW-ACTIVE-PROXYSHELL",
-                "ProxyShell path confusion confirmed: autodiscover reached the MAPI endpoint without authentication",
-                Severity::Critical,
+                DetectorId::ActiveProxyShell,
+                &[],
                 location,
-                &["CVE-2021-34473"],
                 Evidence::bytes(format!("GET {PROXYSHELL_PATH}"), &r.body[..r.body.len().min(300)]),
             ));
         }
@@ -87,31 +69,17 @@ pub async fn active_checks(
     }
     match session.request(&get, PROXYNOTSHELL_PATH, &[]).await {
         Ok(r) => {
-            let (id, title, severity) = match r.status {
-                403 => (
-                    "SW-ACTIVE-PROXYNOTSHELL-MITIGATED",
-                    "ProxyNotShell URL-rewrite mitigation answers (403)",
-                    Severity::Info,
-                ),
-                302 if proxynotshell_open => (
-                    "SW-ACTIVE-PROXYNOTSHELL-UNMITIGATED",
-                    "ProxyNotShell request pattern is not blocked and the build is not fixed: no URL-rewrite mitigation",
-                    Severity::High,
-                ),
-                302 => (
-                    "SW-ACTIVE-PROXYNOTSHELL-UNMITIGATED",
-                    "ProxyNotShell request pattern is not blocked (no URL-rewrite mitigation; the build has the fix)",
-                    Severity::Info,
-                ),
-                _ => ("", "", Severity::Info),
+            let verdict: Option<(DetectorId, &[&str])> = match r.status {
+                403 => Some((DetectorId::ActiveProxyNotShellMitigated, &[])),
+                302 if proxynotshell_open => Some((DetectorId::ActiveProxyNotShellUnmitigated, &[])),
+                302 => Some((DetectorId::ActiveProxyNotShellUnmitigated, &["fixed"])),
+                _ => None,
             };
-            if !id.is_empty() {
+            if let Some((id, variants)) = verdict {
                 findings.push(finding(
                     id,
-                    title,
-                    severity,
+                    variants,
                     location,
-                    &["CVE-2022-41040"],
                     Evidence::text(format!("GET {PROXYNOTSHELL_PATH}"), &format!("HTTP {}", r.status)),
                 ));
             }

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
+use seawall_model::{Confidence, Evidence, Finding, Location};
 use serde::Deserialize;
 
 use super::parse;
 use crate::data::DataError;
+use crate::detectors::{DetectorId, describe};
 use crate::protocols::http::{HttpResponse, HttpSession};
 
 const EMBEDDED_PATHS: &str = include_str!("../../../../data/probes/webshell-paths.toml");
@@ -108,21 +109,10 @@ pub async fn probe_webshells(
                 format!("GET {} body", entry.path),
                 &response.body[..response.body.len().min(512)],
             ));
-            let mut finding = Finding::new(
-                RuleRef {
-                    id: "SW-EXCH-WEBSHELL-PATH".into(),
-                    title: format!("A known webshell path answers: {}", entry.path),
-                    source: RuleSource::Probe,
-                },
-                Severity::Critical,
-                confidence,
-                location.clone(),
-                evidence,
-                &[&entry.path],
-            );
-            finding.remediation = Some(
-                "Treat the server as compromised: isolate it, preserve its disks and logs, and run `seawall hunt` over them".into(),
-            );
+            let mut described = describe(DetectorId::ExchWebshellPath, &[], &[("path", &entry.path)]);
+            // How much the answer differs from a file that cannot exist decides how sure.
+            described.confidence = confidence;
+            let mut finding = described.finding(location, evidence, &[&entry.path]);
             finding.references = entry.sources.iter().map(|s| format!("IOC list: {s}")).collect();
             findings.push(finding);
         }

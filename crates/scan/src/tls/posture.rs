@@ -1,6 +1,7 @@
 //! TLS facts → findings: an expired or not-yet-valid certificate, a
 //! self-signed one, one that does not name the host asked for, a weak key,
-//! and TLS 1.0/1.1 still accepted.
+//! and TLS 1.0/1.1 still accepted. What each finding says is data
+//! (`data/detectors/scan.toml`, [`crate::detectors`]).
 //!
 //! Severities follow what a mail administrator weighs: a public MX (port 25)
 //! is judged more leniently, because sending MTAs rarely verify certificates
@@ -9,10 +10,11 @@
 //! certificate trains people to click through.
 
 use jiff::Timestamp;
-use seawall_model::{Certificate, Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
+use seawall_model::{Certificate, Evidence, Finding, Location};
 
 use super::cert::{is_expired, is_self_signed};
 use super::legacy::TlsVersion;
+use crate::detectors::{DetectorId, describe};
 
 /// What the TLS findings of one port are judged from.
 #[derive(Debug, Clone)]
@@ -31,35 +33,16 @@ pub struct TlsContext<'a> {
     pub now: Timestamp,
 }
 
-fn rule(id: &str, title: String) -> RuleRef {
-    RuleRef { id: id.to_owned(), title, source: RuleSource::Probe }
-}
-
-fn finding(
-    ctx: &TlsContext<'_>,
-    id: &str,
-    title: String,
-    severity: Severity,
-    evidence: String,
-    key: &str,
-    remediation: &str,
-) -> Finding {
-    let mut f = Finding::new(
-        rule(id, title),
-        severity,
-        Confidence::High,
-        ctx.location.clone(),
-        vec![Evidence::text(ctx.source, &evidence)],
-        &[key],
-    );
-    f.remediation = Some(remediation.to_owned());
-    f
+/// One finding of `ctx`'s TLS: `id` in the situations `variants`, `values` filling its text.
+fn finding(ctx: &TlsContext<'_>, id: DetectorId, values: &[(&str, &str)], evidence: String, key: &str) -> Finding {
+    // Not every TLS detector is lenient on an MX (an expired certificate is not).
+    let variants: &[&str] = if ctx.mx && id.uses().variants.contains(&"mx") { &["mx"] } else { &[] };
+    describe(id, variants, values).finding(ctx.location, vec![Evidence::text(ctx.source, &evidence)], &[key])
 }
 
 /// The findings of one port's TLS.
 pub fn tls_findings(ctx: &TlsContext<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let lenient = |strict: Severity, mx: Severity| if ctx.mx { mx } else { strict };
     if let Some(leaf) = ctx.chain.first() {
         let fingerprint = leaf.sha256.clone().unwrap_or_else(|| leaf.subject.clone());
         let described = format!(
@@ -67,38 +50,14 @@ pub fn tls_findings(ctx: &TlsContext<'_>) -> Vec<Finding> {
             leaf.subject, leaf.issuer, leaf.not_before, leaf.not_after, leaf.key
         );
         if is_expired(leaf, ctx.now) {
-            findings.push(finding(
-                ctx,
-                "SW-TLS-EXPIRED",
-                format!("Certificate expired on {}", leaf.not_after),
-                Severity::Medium,
-                described.clone(),
-                &fingerprint,
-                "Renew the certificate and automate its renewal (ACME, or an internal CA with monitoring). \
-                 Clients that verify refuse the connection; those that do not teach users to accept warnings.",
-            ));
+            let values = [("not_after", leaf.not_after.as_str())];
+            findings.push(finding(ctx, DetectorId::TlsExpired, &values, described.clone(), &fingerprint));
         } else if leaf.not_before.parse::<Timestamp>().is_ok_and(|start| start > ctx.now) {
-            findings.push(finding(
-                ctx,
-                "SW-TLS-NOT-YET-VALID",
-                format!("Certificate not valid before {}", leaf.not_before),
-                Severity::Medium,
-                described.clone(),
-                &fingerprint,
-                "Install a certificate that is valid now, and check the server clock.",
-            ));
+            let values = [("not_before", leaf.not_before.as_str())];
+            findings.push(finding(ctx, DetectorId::TlsNotYetValid, &values, described.clone(), &fingerprint));
         }
         if is_self_signed(leaf) {
-            findings.push(finding(
-                ctx,
-                "SW-TLS-SELF-SIGNED",
-                "Self-signed certificate".to_owned(),
-                lenient(Severity::Medium, Severity::Low),
-                described.clone(),
-                &fingerprint,
-                "Serve a certificate from a CA the clients trust: a public CA for services reached from the \
-                 internet, the enterprise CA (deployed to every client) for internal ones.",
-            ));
+            findings.push(finding(ctx, DetectorId::TlsSelfSigned, &[], described.clone(), &fingerprint));
         }
         if let Some(name) = ctx.asked_name.filter(|n| n.parse::<std::net::IpAddr>().is_err())
             && !name_matches(leaf, name)
@@ -110,52 +69,27 @@ pub fn tls_findings(ctx: &TlsContext<'_>) -> Vec<Finding> {
             };
             findings.push(finding(
                 ctx,
-                "SW-TLS-NAME-MISMATCH",
-                format!("Certificate does not name {name}"),
-                lenient(Severity::Medium, Severity::Low),
+                DetectorId::TlsNameMismatch,
+                &[("name", name)],
                 format!("asked for {name}; the certificate names {names}; {described}"),
                 &format!("{fingerprint}|{name}"),
-                "Serve a certificate whose subjectAltName covers every name clients use for this service \
-                 (or select one per name by SNI).",
             ));
         }
         if let Some(weakness) = key_weakness(&leaf.key) {
-            findings.push(finding(
-                ctx,
-                "SW-TLS-WEAK-KEY",
-                format!("Weak certificate key: {weakness}"),
-                Severity::Medium,
-                described,
-                &fingerprint,
-                "Issue a new certificate with an RSA key of at least 2048 bits (3072 for long-lived keys) or an \
-                 ECDSA P-256 key.",
-            ));
+            let values = [("weakness", weakness.as_str())];
+            findings.push(finding(ctx, DetectorId::TlsWeakKey, &values, described, &fingerprint));
         }
     }
     let legacy: Vec<&str> = ctx.accepted.iter().filter(|v| v.is_legacy()).map(|v| v.name()).collect();
     if !legacy.is_empty() {
         let list = legacy.join(" and ");
         let all = ctx.accepted.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ");
-        let mut remediation = String::from(
-            "Accept TLS 1.2 and 1.3 only: Postfix smtpd_tls_protocols = >=TLSv1.2 (and \
-             smtpd_tls_mandatory_protocols), Dovecot ssl_min_protocol = TLSv1.2, Exim tls_require_ciphers / \
-             openssl_options = +no_tlsv1 +no_tlsv1_1, Exchange on Windows: disable TLS 1.0 and 1.1 in SCHANNEL \
-             as Microsoft's Exchange TLS guidance describes.",
-        );
-        if ctx.mx {
-            remediation.push_str(
-                " On a public MX, first check the logs for senders that still use them: those would fall \
-                 back to cleartext.",
-            );
-        }
         findings.push(finding(
             ctx,
-            "SW-TLS-LEGACY-VERSION",
-            format!("{list} still accepted (deprecated by RFC 8996)"),
-            lenient(Severity::Medium, Severity::Low),
+            DetectorId::TlsLegacyVersion,
+            &[("versions", list.as_str())],
             format!("versions accepted: {all}"),
             &list,
-            &remediation,
         ));
     }
     findings
@@ -202,6 +136,8 @@ pub fn key_weakness(key: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use seawall_model::Severity;
+
     use super::*;
 
     fn cert(subject: &str, sans: &[&str], not_after: &str, key: &str) -> Certificate {

@@ -1,23 +1,20 @@
 //! From what a conversation saw to a `service` record and findings. Rule ids
 //! are stable: SW-MAIL-CLEARTEXT-AUTH, SW-MAIL-NO-TLS, SW-MAIL-STARTTLS-BROKEN,
 //! SW-MAIL-PREAUTH, SW-RSYNC-VULNERABLE, SW-RSYNC-OPEN-MODULE (TLS rules: see
-//! [`crate::tls::posture`]).
+//! [`crate::tls::posture`]). What each finding says is data: `data/detectors/scan.toml`.
 
 use std::net::SocketAddr;
 
-use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Service, Severity, TlsInfo};
+use seawall_model::{Evidence, Location, Service, TlsInfo};
 use serde_json::{Value, json};
 
 use super::{Family, MailObservation, MailOutcome, MailProtocol, Starttls};
+use crate::detectors::{self, DetectorId, describe};
 use crate::protocols::rsync::versions::VersionTable;
 use crate::protocols::rsync::{Access, RsyncObservation};
 use crate::tls::legacy::{LegacyReport, TlsVersion};
 use crate::tls::posture::{TlsContext, tls_findings};
 use crate::tls::survey;
-
-fn rule(id: &str, title: String) -> RuleRef {
-    RuleRef { id: id.to_owned(), title, source: RuleSource::Probe }
-}
 
 fn base_service(addr: SocketAddr, label_host: &str, protocol: &str) -> Service {
     Service {
@@ -120,54 +117,41 @@ pub(crate) fn mail_outcome(
     let proto = protocol.name();
     let port = addr.port();
     if seen.facts.get("preauth") == Some(&Value::Bool(true)) {
-        let mut f = Finding::new(
-            rule("SW-MAIL-PREAUTH", format!("{proto}: the server logs every client in without credentials (PREAUTH)")),
-            Severity::Critical,
-            Confidence::High,
-            location.clone(),
+        findings.push(describe(DetectorId::MailPreauth, &[], &[("proto", proto)]).finding(
+            &location,
             vec![Evidence::text(format!("{proto} greeting on {port}"), &seen.greeting.join("\n"))],
             &[],
-        );
-        f.remediation = Some("Do not expose a pre-authenticated IMAP session on the network.".into());
-        findings.push(f);
+        ));
     }
     if let Some(auth) = seen.auth_before_tls.as_ref().filter(|a| a.exposed) {
-        let mut f = Finding::new(
-            rule(
-                "SW-MAIL-CLEARTEXT-AUTH",
-                format!("{proto}: passwords accepted before TLS ({})", auth.offered.join(", ")),
-            ),
-            Severity::High,
-            Confidence::High,
-            location.clone(),
+        let (advice, hint) = cleartext_texts(protocol, seen.product.as_ref().map(|p| p.product.as_str()));
+        let entry = detectors::detector(DetectorId::MailCleartextAuth);
+        let (advice, hint) = (entry.text(advice, &[]), entry.text(hint, &[]));
+        let mechanisms = auth.offered.join(", ");
+        let values = [("proto", proto), ("mechanisms", &mechanisms), ("advice", &advice), ("hint", &hint)];
+        findings.push(entry.describe(&[], &values).finding(
+            &location,
             vec![Evidence::text(format!("capabilities before TLS, {proto} on {port}"), &auth.evidence)],
             &[&auth.offered.join(" ")],
-        );
-        f.remediation = Some(cleartext_remediation(protocol, seen.product.as_ref().map(|p| p.product.as_str())));
-        f.references = vec!["https://www.rfc-editor.org/rfc/rfc8314".into()];
-        findings.push(f);
+        ));
     }
     if !implicit && matches!(seen.starttls, Starttls::NotOffered) {
-        let (capabilities, confidence) = match &seen.capabilities_before_tls {
-            Some(caps) => (caps.join("\n"), Confidence::High),
-            None => ("(no capability list: CAPA is not supported)".to_owned(), Confidence::Medium),
+        let mut variants = Vec::new();
+        if protocol == MailProtocol::Smtp {
+            variants.push("smtp");
+        }
+        let capabilities = match &seen.capabilities_before_tls {
+            Some(caps) => caps.join("\n"),
+            None => {
+                variants.push("no-capa");
+                "(no capability list: CAPA is not supported)".to_owned()
+            }
         };
-        let what = if protocol == MailProtocol::Smtp {
-            "mail to and from this server travels in cleartext"
-        } else {
-            "passwords and mail travel in cleartext"
-        };
-        let mut f = Finding::new(
-            rule("SW-MAIL-NO-TLS", format!("{proto}: no TLS offered ({what})")),
-            Severity::Medium,
-            confidence,
-            location.clone(),
+        findings.push(describe(DetectorId::MailNoTls, &variants, &[("proto", proto)]).finding(
+            &location,
             vec![Evidence::text(format!("capabilities, {proto} on {port}"), &capabilities)],
             &[],
-        );
-        f.remediation = Some(no_tls_remediation(protocol));
-        f.references = vec!["https://www.rfc-editor.org/rfc/rfc8314".into()];
-        findings.push(f);
+        ));
     }
     if !implicit && seen.starttls_offered && !works {
         let why = match &seen.starttls {
@@ -175,20 +159,11 @@ pub(crate) fn mail_outcome(
             Starttls::HandshakeFailed(e) => format!("{e}; no TLS version accepted a hand-built hello either"),
             _ => "STARTTLS did not complete".to_owned(),
         };
-        let mut f = Finding::new(
-            rule("SW-MAIL-STARTTLS-BROKEN", format!("{proto}: STARTTLS is advertised but does not work")),
-            Severity::Medium,
-            Confidence::High,
-            location.clone(),
+        findings.push(describe(DetectorId::MailStarttlsBroken, &[], &[("proto", proto)]).finding(
+            &location,
             vec![Evidence::text(format!("STARTTLS, {proto} on {port}"), &why)],
             &[],
-        );
-        f.remediation = Some(
-            "Fix the TLS configuration (certificate and key readable, protocols and ciphers a client shares) or \
-             stop advertising STARTTLS: clients that require TLS fail, opportunistic senders fall back to cleartext."
-                .into(),
-        );
-        findings.push(f);
+        ));
     }
     if let Some(tls) = &service.tls {
         let source =
@@ -207,44 +182,24 @@ pub(crate) fn mail_outcome(
     MailOutcome { service: Some(service), findings, error: None }
 }
 
-fn cleartext_remediation(protocol: MailProtocol, product: Option<&str>) -> String {
-    let generic = match protocol.family() {
-        Family::Smtp => "Offer AUTH only after STARTTLS (or only on 465/587 with TLS required)",
-        Family::Imap => {
-            "Refuse LOGIN and PLAIN/LOGIN mechanisms before STARTTLS (advertise LOGINDISABLED), or serve IMAP on 993 only"
-        }
-        Family::Pop3 | Family::Rsync => "Refuse USER/PASS and PLAIN/LOGIN before STLS, or serve POP3 on 995 only",
+/// The catalog texts of SW-MAIL-CLEARTEXT-AUTH's remediation: the family's advice and the
+/// product's setting.
+fn cleartext_texts(protocol: MailProtocol, product: Option<&str>) -> (&'static str, &'static str) {
+    let advice = match protocol.family() {
+        Family::Smtp => "advice-smtp",
+        Family::Imap => "advice-imap",
+        Family::Pop3 | Family::Rsync => "advice-pop3",
     };
-    let specific = match (product, protocol.family()) {
-        (Some("postfix"), _) => " (Postfix: smtpd_tls_auth_only = yes).",
-        (Some("exim"), _) => " (Exim: auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}).",
-        (Some("dovecot"), _) => {
-            " (Dovecot 2.3: disable_plaintext_auth = yes; 2.4: auth_allow_cleartext = no; and scan from another \
-             address than the server's own, which Dovecot always treats as secure)."
-        }
-        (Some("exchange"), Family::Imap) => " (Exchange: Set-ImapSettings -LoginType SecureLogin).",
-        (Some("exchange"), Family::Pop3) => " (Exchange: Set-PopSettings -LoginType SecureLogin).",
-        (Some("exchange"), _) => {
-            " (Exchange: on the receive connector, remove BasicAuth or set RequireTLS / BasicAuthRequireTLS)."
-        }
-        _ => ".",
+    let hint = match (product, protocol.family()) {
+        (Some("postfix"), _) => "hint-postfix",
+        (Some("exim"), _) => "hint-exim",
+        (Some("dovecot"), _) => "hint-dovecot",
+        (Some("exchange"), Family::Imap) => "hint-exchange-imap",
+        (Some("exchange"), Family::Pop3) => "hint-exchange-pop3",
+        (Some("exchange"), _) => "hint-exchange-smtp",
+        _ => "hint-none",
     };
-    format!(
-        "{generic}{specific} Anyone on the path can read the passwords; in January 2025 Shadowserver counted about \
-         3.3 million POP3/IMAP servers accepting them without TLS."
-    )
-}
-
-fn no_tls_remediation(protocol: MailProtocol) -> String {
-    match protocol {
-        MailProtocol::Smtp => "Enable STARTTLS with a valid certificate (Postfix: smtpd_tls_security_level = may and \
-                               smtpd_tls_cert_file/smtpd_tls_key_file; Exim: tls_advertise_hosts = * with \
-                               tls_certificate). Sending MTAs use it opportunistically."
-            .into(),
-        _ => "Enable TLS: STARTTLS with TLS required before login, or better implicit TLS on 465/993/995 (RFC 8314), \
-              and close the cleartext port if clients no longer need it."
-            .into(),
-    }
+    (advice, hint)
 }
 
 /// The service and findings of an rsync daemon.
@@ -295,11 +250,8 @@ pub(crate) fn rsync_outcome(addr: SocketAddr, label_host: &str, seen: &RsyncObse
     let mut findings = Vec::new();
     let open: Vec<_> = seen.access.iter().filter(|(_, access, _)| *access == Access::Open).collect();
     for (module, _, _) in &open {
-        let mut f = Finding::new(
-            rule("SW-RSYNC-OPEN-MODULE", format!("rsync module '{}' opens without a password", module.name)),
-            Severity::Medium,
-            Confidence::High,
-            location.clone(),
+        findings.push(describe(DetectorId::RsyncOpenModule, &[], &[("module", &module.name)]).finding(
+            &location,
             vec![
                 Evidence::text(
                     format!("rsync #list on {}", addr.port()),
@@ -308,30 +260,19 @@ pub(crate) fn rsync_outcome(addr: SocketAddr, label_host: &str, seen: &RsyncObse
                 Evidence::text(format!("rsync module request '{}'", module.name), "@RSYNCD: OK"),
             ],
             &[&module.name],
-        );
-        f.remediation = Some(
-            "Require a password for the module (auth users and a secrets file), restrict it to the hosts that sync \
-             (hosts allow / hosts deny), or remove it; list = no only hides it from #list. Anyone who can reach \
-             port 873 can download an open module."
-                .into(),
-        );
-        findings.push(f);
+        ));
     }
     if let Some(row) = row.filter(|r| !r.cves.is_empty())
         && let Some(severity) = row.severity(!open.is_empty())
     {
-        let mut f = Finding::new(
-            rule(
-                "SW-RSYNC-VULNERABLE",
-                format!(
-                    "rsync {} (protocol {}): exposed to the January 2025 rsync vulnerabilities unless the package is patched",
-                    row.label,
-                    greeting.version_text()
-                ),
-            ),
-            severity,
-            row.confidence(),
-            location.clone(),
+        let protocol = greeting.version_text();
+        let mut described =
+            describe(DetectorId::RsyncVulnerable, &[], &[("label", &row.label), ("protocol", &protocol)]);
+        // The version row decides how sure and how bad (data/probes/rsync-versions.toml).
+        described.severity = severity;
+        described.confidence = row.confidence();
+        let mut f = described.finding(
+            &location,
             vec![
                 Evidence::text(format!("rsync greeting on {}", addr.port()), line),
                 Evidence::text("rsync-versions.toml", &row.note),
@@ -339,16 +280,6 @@ pub(crate) fn rsync_outcome(addr: SocketAddr, label_host: &str, seen: &RsyncObse
             &[&greeting.version_text(), &greeting.digests.join(" ")],
         );
         f.cves = row.cves.clone();
-        f.remediation = Some(
-            "Upgrade to rsync 3.4.1 or later (3.4.3 or later for the 2026 fixes), or confirm that the distribution \
-             package carries the January 2025 fixes (its changelog names CVE-2024-12084..12088 and CVE-2024-12747). \
-             Keep rsync daemons off untrusted networks; an anonymous module is all an attacker needs."
-                .into(),
-        );
-        f.references = vec![
-            "https://kb.cert.org/vuls/id/952657".into(),
-            "https://github.com/RsyncProject/rsync/blob/master/NEWS.md".into(),
-        ];
         findings.push(f);
     }
     MailOutcome { service: Some(service), findings, error: None }
@@ -356,6 +287,8 @@ pub(crate) fn rsync_outcome(addr: SocketAddr, label_host: &str, seen: &RsyncObse
 
 #[cfg(test)]
 mod tests {
+    use seawall_model::{Confidence, Severity};
+
     use super::*;
     use crate::protocols::mail::{AuthExposure, banners::ProductMatch};
     use crate::protocols::rsync::{Greeting, Listing, Module};
@@ -482,5 +415,29 @@ mod tests {
         let service = outcome.service.expect("service");
         assert_eq!(service.version_name.as_deref(), Some("rsync 3.4.0 or later (protocol 32.0)"));
         assert_eq!(service.facts.get("motd"), Some(&json!(["hi"])));
+    }
+
+    #[test]
+    fn every_cleartext_remediation_text_is_in_the_catalog() {
+        let entry = detectors::detector(DetectorId::MailCleartextAuth);
+        let protocols = [
+            MailProtocol::Smtp,
+            MailProtocol::Submission,
+            MailProtocol::Smtps,
+            MailProtocol::Imap,
+            MailProtocol::Imaps,
+            MailProtocol::Pop3,
+            MailProtocol::Pop3s,
+            MailProtocol::Rsync,
+        ];
+        for protocol in protocols {
+            for product in [None, Some("postfix"), Some("exim"), Some("dovecot"), Some("exchange"), Some("other")] {
+                let (advice, hint) = cleartext_texts(protocol, product);
+                assert!(entry.texts.contains_key(advice), "{advice}");
+                assert!(entry.texts.contains_key(hint), "{hint}");
+            }
+        }
+        let (advice, hint) = cleartext_texts(MailProtocol::Pop3, Some("exchange"));
+        assert_eq!((advice, hint), ("advice-pop3", "hint-exchange-pop3"));
     }
 }
