@@ -22,6 +22,7 @@ mod content;
 mod digest;
 mod iocfile;
 mod location;
+mod normalize;
 mod rules;
 mod verdict;
 
