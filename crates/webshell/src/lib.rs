@@ -18,6 +18,7 @@
 //! Engines never print: everything comes back as [`seawall_model::Finding`]s
 //! and [`Diagnostic`]s.
 
+mod capability;
 mod content;
 mod digest;
 mod iocfile;
@@ -94,6 +95,9 @@ pub struct FileOutcome {
     pub bytes: u64,
     /// The file's hashes (SHA-256 always; MD5/SHA-1 when an IOC set has them).
     pub hashes: Option<FileHashes>,
+    /// Limits the normalising stage reached (input or output cap, time
+    /// budget); the original bytes were still scanned in full.
+    pub normalisation_limits: Vec<String>,
 }
 
 impl FileOutcome {
@@ -115,6 +119,10 @@ pub struct LoadedCounts {
 #[derive(Debug)]
 pub struct WebshellScanner {
     rules: rules::RuleSet,
+    /// The built-in rules alone, for the normalised text (external sets were
+    /// written for raw bytes).
+    normalized_rules: Option<rules::RuleSet>,
+    capabilities: capability::CapabilityEngine,
     iocs: IocSet,
     stock: location::StockLists,
     want_md5: bool,
@@ -143,7 +151,11 @@ impl WebshellScanner {
             }
             iocs.extend(parse.set);
         }
+        let normalized_rules =
+            if config.builtin_rules { Some(rules::compile(true, &[]).map(|(set, _)| set)?) } else { None };
         let scanner = WebshellScanner {
+            normalized_rules,
+            capabilities: capability::CapabilityEngine::embedded()?,
             want_md5: iocs.count(IocKind::Md5) > 0,
             want_sha1: iocs.count(IocKind::Sha1) > 0,
             rules,
@@ -187,7 +199,12 @@ impl WebshellScanner {
     pub fn file_scanner(&self) -> FileScanner<'_> {
         let mut yara = yara_x::Scanner::new(&self.rules.rules);
         yara.set_timeout(SCAN_TIMEOUT);
-        FileScanner { owner: self, yara }
+        let yara_normalized = self.normalized_rules.as_ref().map(|set| {
+            let mut scanner = yara_x::Scanner::new(&set.rules);
+            scanner.set_timeout(SCAN_TIMEOUT);
+            scanner
+        });
+        FileScanner { owner: self, yara, yara_normalized }
     }
 
     /// Content detectors for one file: YARA, the virtual-directory
@@ -235,6 +252,7 @@ impl WebshellScanner {
 pub struct FileScanner<'a> {
     owner: &'a WebshellScanner,
     yara: yara_x::Scanner<'a>,
+    yara_normalized: Option<yara_x::Scanner<'a>>,
 }
 
 impl std::fmt::Debug for FileScanner<'_> {
@@ -269,7 +287,40 @@ impl FileScanner<'_> {
             let text = content::text_of(&data);
             outcome.findings.extend(content::oab_config_script(&text, display_path));
         }
+        self.scan_normalized(&data, display_path, &mut outcome);
         outcome
+    }
+
+    /// The normalised page: built-in rules over it (findings the original
+    /// did not give are added, marked as such) and the capability verdict.
+    fn scan_normalized(&mut self, data: &[u8], display_path: &str, outcome: &mut FileOutcome) {
+        let owner = self.owner;
+        let Some(normalized) = normalize::normalize(data) else { return };
+        outcome.normalisation_limits.clone_from(&normalized.limits);
+        let applied = if normalized.applied.is_empty() {
+            "comments and whitespace".to_owned()
+        } else {
+            normalized.applied.join(", ")
+        };
+        if let (Some(scanner), Some(set)) = (self.yara_normalized.as_mut(), owner.normalized_rules.as_ref()) {
+            match verdict::yara(scanner, set, normalized.text.as_bytes(), display_path) {
+                Ok(found) => {
+                    for mut finding in found {
+                        if outcome.findings.iter().any(|f| f.rule.id == finding.rule.id) {
+                            continue;
+                        }
+                        finding.evidence.push(seawall_model::Evidence::text(
+                            "normalisation",
+                            &format!("matched in the normalised page (offsets are into it), after: {applied}"),
+                        ));
+                        outcome.findings.push(finding);
+                    }
+                }
+                Err(err) => outcome.error = Some(format!("YARA scan of the normalised page: {err}")),
+            }
+        }
+        let shown = owner.capabilities.assess(&normalized.code, display_path);
+        outcome.findings.extend(owner.capabilities.finding(&shown, display_path, &normalized.applied));
     }
 
     /// See [`WebshellScanner::examine`].

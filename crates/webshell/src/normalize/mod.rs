@@ -46,12 +46,6 @@ pub(crate) struct Normalized {
     pub(crate) limits: Vec<String>,
 }
 
-impl Normalized {
-    /// Whether normalisation changed anything beyond comments and whitespace.
-    pub(crate) fn deobfuscated(&self) -> bool {
-        !self.applied.is_empty()
-    }
-}
 
 /// Calls that run a string as code: VBScript `Execute`/`ExecuteGlobal`/`Eval`,
 /// JScript `eval`, and `Function("...")` constructors.
