@@ -15,6 +15,9 @@ use regex::Regex;
 
 /// Passes over the code before giving up on a fixed point.
 const MAX_PASSES: usize = 8;
+/// Functions whose parameters are followed, and call sites per function.
+const MAX_FUNCTIONS: usize = 2000;
+const MAX_CALL_SITES: usize = 200;
 /// Characters of a statement shown as evidence.
 const EVIDENCE_CHARS: usize = 200;
 
@@ -173,16 +176,25 @@ fn parameter_name(piece: &str) -> Option<&str> {
 /// Follow request data through the code until nothing new is tainted.
 pub(crate) fn propagate(code: &str, sources: &[Regex]) -> Taint {
     let statements = statements(code);
-    let definitions: Vec<(String, Vec<String>)> = DEFINITION
-        .captures_iter(code)
-        .filter_map(|c| {
-            let name = c.get(1).or_else(|| c.get(3))?.as_str().to_owned();
-            let params = c.get(2).or_else(|| c.get(4))?.as_str();
-            let names: Vec<String> =
-                split_arguments(params).into_iter().filter_map(parameter_name).map(str::to_owned).collect();
-            (!names.is_empty()).then_some((name, names))
-        })
-        .collect();
+    let lower = code.to_ascii_lowercase();
+    // Each function with parameters, and the argument lists of its call sites.
+    let mut calls: Vec<(Vec<String>, Vec<Vec<&str>>)> = Vec::new();
+    for c in DEFINITION.captures_iter(code) {
+        let (Some(name), Some(params)) = (c.get(1).or_else(|| c.get(3)), c.get(2).or_else(|| c.get(4))) else {
+            continue;
+        };
+        let names: Vec<String> =
+            split_arguments(params.as_str()).into_iter().filter_map(parameter_name).map(str::to_owned).collect();
+        if names.is_empty() || calls.len() >= MAX_FUNCTIONS {
+            continue;
+        }
+        let call = format!("{}(", name.as_str().to_ascii_lowercase());
+        let sites: Vec<Vec<&str>> = call_sites(&lower, &call)
+            .take(MAX_CALL_SITES)
+            .map(|at| split_arguments(argument_text(&code[at + call.len() - 1..])))
+            .collect();
+        calls.push((names, sites));
+    }
     let mut taint = Taint::default();
     for _ in 0..MAX_PASSES {
         let mut changed = false;
@@ -193,17 +205,11 @@ pub(crate) fn propagate(code: &str, sources: &[Regex]) -> Taint {
                 }
             }
         }
-        for (name, params) in &definitions {
-            let call = format!("{name}(");
-            let mut from = 0;
-            while let Some(found) = find_word_call(code, &call, from) {
-                from = found + call.len();
-                let args = argument_text(&code[found + name.len()..]);
-                for (index, arg) in split_arguments(args).into_iter().enumerate() {
-                    if let Some(param) = params.get(index) {
-                        if taint.holds(arg, sources) {
-                            changed |= taint.add(param);
-                        }
+        for (params, sites) in &calls {
+            for args in sites {
+                for (param, arg) in params.iter().zip(args) {
+                    if taint.holds(arg, sources) {
+                        changed |= taint.add(param);
                     }
                 }
             }
@@ -215,20 +221,11 @@ pub(crate) fn propagate(code: &str, sources: &[Regex]) -> Taint {
     taint
 }
 
-/// `name(` at a word start, case-insensitively.
-fn find_word_call(code: &str, call: &str, from: usize) -> Option<usize> {
-    let lower_code = code.get(from..)?.to_ascii_lowercase();
-    let lower_call = call.to_ascii_lowercase();
-    let mut start = 0;
-    while let Some(found) = lower_code[start..].find(&lower_call) {
-        let at = start + found;
-        let before = lower_code[..at].chars().next_back();
-        if before.is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.')) {
-            return Some(from + at);
-        }
-        start = at + lower_call.len();
-    }
-    None
+/// Offsets of `name(` at a word start in lowercase code.
+fn call_sites<'a>(lower: &'a str, call: &'a str) -> impl Iterator<Item = usize> + 'a {
+    lower.match_indices(call).map(|(at, _)| at).filter(move |&at| {
+        lower[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
+    })
 }
 
 /// The first statement where a sink receives request data, for evidence.

@@ -111,13 +111,23 @@ pub(crate) fn segment(text: &str) -> Vec<Segment> {
     let mut segments = Vec::new();
     let mut rest_is_code: Option<Dialect> = None;
     let mut pos = 0;
+    // The next `<script` at or after `pos`, found once per tag rather than per block.
+    let mut script_cache: Option<Option<usize>> = None;
     while pos < text.len() {
         if let Some(dialect) = rest_is_code {
             segments.push(Segment::Code(canonical_code(&text[pos..], dialect)));
             break;
         }
         let next_asp = text[pos..].find("<%").map(|i| pos + i);
-        let next_script = find_ci(text, "<script", pos);
+        let next_script = match script_cache {
+            Some(Some(at)) if at >= pos => Some(at),
+            Some(None) => None,
+            _ => {
+                let found = find_ci(text, "<script", pos);
+                script_cache = Some(found);
+                found
+            }
+        };
         let next = match (next_asp, next_script) {
             (Some(a), Some(s)) => a.min(s),
             (Some(a), None) => a,

@@ -14,6 +14,7 @@
 mod fold;
 mod lexer;
 mod script_encoder;
+mod utf7;
 
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -67,6 +68,10 @@ pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
     };
     let mut text = crate::content::decode_text(window);
     let mut applied = Vec::new();
+    if utf7::declared(&text) {
+        text = utf7::decode(&text);
+        applied.push("utf-7");
+    }
     if let Some(decoded) = script_encoder::decode_blocks(&text, MAX_OUTPUT) {
         text = decoded;
         applied.push("script-encoder");
