@@ -319,7 +319,8 @@ impl FileScanner<'_> {
                 Err(err) => outcome.error = Some(format!("YARA scan of the normalised page: {err}")),
             }
         }
-        let shown = owner.capabilities.assess(&normalized.code, display_path);
+        let shown =
+            owner.capabilities.assess(&normalized.code, &normalized.text, normalized.dialect, display_path);
         outcome.findings.extend(owner.capabilities.finding(&shown, display_path, &normalized.applied));
     }
 
@@ -344,4 +345,12 @@ mod tests {
     fn scanner_is_send_and_sync() {
         assert_send_sync::<WebshellScanner>();
     }
+}
+
+/// The page as the content rules see it after normalisation (Script Encoder
+/// and UTF-7 decoded, comments and whitespace gone, literals folded), or
+/// `None` when the bytes hold no server code: for analysts asking why a page
+/// was or was not flagged.
+pub fn normalized_page(bytes: &[u8]) -> Option<String> {
+    normalize::normalize(bytes).map(|n| n.text)
 }

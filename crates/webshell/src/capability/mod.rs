@@ -13,11 +13,14 @@
 
 mod flow;
 
+use std::sync::LazyLock;
+
 use regex::Regex;
 use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
 use serde::Deserialize;
 
 use crate::Error;
+use crate::normalize::Dialect;
 
 pub(crate) const RULE_CAPABILITIES: &str = "SW-WEBSHELL-CAPABILITIES";
 
@@ -79,7 +82,22 @@ struct CapabilitySpec {
     requires: Vec<String>,
     #[serde(default)]
     ignore_paths: Vec<String>,
+    #[serde(default)]
+    requires_dialect: Option<DialectName>,
     references: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DialectName {
+    Vb,
+    Clike,
+}
+
+impl DialectName {
+    fn matches(self, dialect: Dialect) -> bool {
+        matches!((self, dialect), (DialectName::Vb, Dialect::Vb) | (DialectName::Clike, Dialect::CLike))
+    }
 }
 
 fn yes() -> bool {
@@ -97,6 +115,7 @@ struct Capability {
     method_sinks: bool,
     requires: Vec<Regex>,
     ignore_paths: Vec<Regex>,
+    requires_dialect: Option<DialectName>,
     references: Vec<String>,
 }
 
@@ -154,6 +173,7 @@ impl CapabilityEngine {
                 method_sinks: spec.method_sinks,
                 requires: compile_all(&spec.requires, &what)?,
                 ignore_paths: compile_all(&spec.ignore_paths, &what)?,
+                requires_dialect: spec.requires_dialect,
                 references: spec.references,
             });
         }
@@ -164,13 +184,17 @@ impl CapabilityEngine {
         })
     }
 
-    /// Every capability the code shows.
-    pub(crate) fn assess(&self, code: &str, display_path: &str) -> Vec<Shown> {
+    /// Every capability the page shows: `code` is its normalised server code,
+    /// `page` the whole normalised page (for the inputs it declares).
+    pub(crate) fn assess(&self, code: &str, page: &str, dialect: Dialect, display_path: &str) -> Vec<Shown> {
         let mut taint: Option<flow::Taint> = None;
+        let mut sources = self.sources.clone();
+        sources.extend(server_input_sources(page));
         let mut shown = Vec::new();
         for capability in &self.capabilities {
             if capability.ignore_paths.iter().any(|p| p.is_match(display_path))
                 || !capability.requires.iter().all(|r| r.is_match(code))
+                || capability.requires_dialect.is_some_and(|d| !d.matches(dialect))
             {
                 continue;
             }
@@ -180,8 +204,8 @@ impl CapabilityEngine {
                     if !capability.patterns.iter().any(|p| p.is_match(code)) {
                         continue;
                     }
-                    let taint = taint.get_or_insert_with(|| flow::propagate(code, &self.sources));
-                    flow::tainted_sink(code, &capability.patterns, capability.method_sinks, taint, &self.sources)
+                    let taint = taint.get_or_insert_with(|| flow::propagate(code, &sources));
+                    flow::tainted_sink(code, &capability.patterns, capability.method_sinks, taint, &sources)
                 }
             };
             if let Some(evidence) = evidence {
@@ -259,6 +283,34 @@ impl CapabilityEngine {
     }
 }
 
+/// Inputs the page declares as server controls (`<input runat="server" id="x">`,
+/// `<asp:TextBox runat="server" ID="x">`): their `.Value`/`.Text` is posted data.
+fn server_input_sources(page: &str) -> Option<Regex> {
+    static INPUT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)<(?:input|textarea|select|asp:[a-z]+)\b[^>]{0,400}>"#)
+            .unwrap_or_else(|err| panic!("input pattern: {err}"))
+    });
+    static ID: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?i)\bid\s*=\s*["']?([A-Za-z_]\w{0,60})"#).unwrap_or_else(|err| panic!("id pattern: {err}"))
+    });
+    let mut ids: Vec<String> = Vec::new();
+    for tag in INPUT.find_iter(page).take(500) {
+        let tag = tag.as_str();
+        if !tag.to_ascii_lowercase().contains("runat") {
+            continue;
+        }
+        if let Some(id) = ID.captures(tag) {
+            ids.push(regex::escape(&id[1]));
+        }
+    }
+    if ids.is_empty() {
+        return None;
+    }
+    ids.sort();
+    ids.dedup();
+    Regex::new(&format!(r"\b(?:{})\.(?:Value|Text)\b", ids.join("|"))).ok()
+}
+
 /// The line of `code` holding `offset`, bounded, for evidence.
 fn line_around(code: &str, offset: usize) -> String {
     let start = code[..offset].rfind('\n').map_or(0, |i| i + 1);
@@ -277,6 +329,28 @@ fn line_around(code: &str, offset: usize) -> String {
 mod tests {
     use super::*;
 
+    impl CapabilityEngine {
+        fn assess_code(&self, code: &str, path: &str) -> Vec<Shown> {
+            let dialect = if code.contains(';') { Dialect::CLike } else { Dialect::Vb };
+            self.assess(code, code, dialect, path)
+        }
+    }
+
+    #[test]
+    fn posted_server_inputs_are_sources_and_computed_execution_counts() {
+        let e = engine();
+        let page = "<input runat=\"server\" id=\"txtPath\" /><asp:TextBox ID=\"body\" runat=\"server\"/>";
+        let code = "var w=new StreamWriter(txtPath.Value);\nw.Write(body.Text);";
+        let shown = e.assess(code, page, Dialect::CLike, "/x/a.aspx");
+        assert!(shown.iter().any(|s| s.id == "request-file-write"));
+        assert!(e.assess(code, "", Dialect::CLike, "/x/a.aspx").iter().all(|s| s.id != "request-file-write"));
+        let vb = e.assess("Execute cd(\"hw\",\"1\")", "", Dialect::Vb, "/x/a.asp");
+        assert_eq!(ids(&vb), vec!["execute-computed"]);
+        let js = e.assess("var f={'E':eval};\nf.E(Request.form(\"z\")+'');", "", Dialect::CLike, "/x/a.asp");
+        assert!(ids(&js).contains(&"eval-as-value"));
+        assert!(e.severity(&js) >= Some(Severity::High));
+    }
+
     fn engine() -> CapabilityEngine {
         CapabilityEngine::embedded().unwrap_or_else(|e| panic!("{e}"))
     }
@@ -288,7 +362,7 @@ mod tests {
     #[test]
     fn request_driven_eval_alone_is_a_webshell() {
         let e = engine();
-        let shown = e.assess("Dim o:o=Request(\"k\")\nExecute o", "/site/a.asp");
+        let shown = e.assess_code("Dim o:o=Request(\"k\")\nExecute o", "/site/a.asp");
         assert_eq!(ids(&shown), vec!["request-eval"]);
         assert!(e.severity(&shown) >= Some(Severity::High));
     }
@@ -297,11 +371,11 @@ mod tests {
     fn one_ordinary_capability_is_not() {
         let e = engine();
         let upload = "var f=Request.Files[0];\nf.SaveAs(Server.MapPath(\"~/up/\")+f.FileName);";
-        let shown = e.assess(upload, "/site/upload.aspx");
+        let shown = e.assess_code(upload, "/site/upload.aspx");
         assert!(ids(&shown).contains(&"request-file-write"));
         assert!(e.severity(&shown) < Some(Severity::Medium));
         let eval_binding = "Eval(\"Name\")\nconn.Execute(\"select * from t where id=\"&Request(\"id\"))";
-        assert!(e.assess(eval_binding, "/site/list.asp").iter().all(|s| !s.decisive));
+        assert!(e.assess_code(eval_binding, "/site/list.asp").iter().all(|s| !s.decisive));
     }
 
     #[test]
@@ -311,7 +385,7 @@ mod tests {
                     Socket s=new Socket(AddressFamily.InterNetwork,SocketType.Stream,ProtocolType.Tcp);\n\
                     s.Connect(new IPEndPoint(IPAddress.Parse(host),port));\n\
                     byte[] b=Request.BinaryRead(Request.ContentLength);\nResponse.BinaryWrite(buf);";
-        let shown = e.assess(code, "/site/t.aspx");
+        let shown = e.assess_code(code, "/site/t.aspx");
         assert_eq!(ids(&shown), vec!["request-network-target", "socket", "body-relay"]);
         assert!(e.severity(&shown) >= Some(Severity::High));
         let finding = e.finding(&shown, "/site/t.aspx", &["concat"]).unwrap_or_else(|| panic!("no finding"));
@@ -324,11 +398,11 @@ mod tests {
         let e = engine();
         let loader = "byte[] k=Request.BinaryRead(Request.ContentLength);\n\
                       Assembly.Load(new RijndaelManaged().CreateDecryptor(key,key).TransformFinalBlock(k,0,k.Length)).CreateInstance(\"U\");";
-        let shown = e.assess(loader, "/x/a.aspx");
+        let shown = e.assess_code(loader, "/x/a.aspx");
         assert!(ids(&shown).contains(&"request-assembly-load"));
         let memshell = "HostingEnvironment.RegisterVirtualPathProvider(new P());\nAssembly.Load(bytes);";
-        assert!(ids(&e.assess(memshell, "/x/a.aspx")).contains(&"memory-shell-registration"));
-        assert!(!ids(&e.assess(memshell, "/x/Global.asax")).contains(&"memory-shell-registration"));
+        assert!(ids(&e.assess_code(memshell, "/x/a.aspx")).contains(&"memory-shell-registration"));
+        assert!(!ids(&e.assess_code(memshell, "/x/Global.asax")).contains(&"memory-shell-registration"));
     }
 
     #[test]

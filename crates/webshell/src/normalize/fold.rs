@@ -193,6 +193,13 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             pattern: re(r"(?i)\b(?:unescape|decodeURIComponent|decodeURI|(?:System\.Web\.)?(?:HttpUtility|Server)\.UrlDecode)\(STR\)"),
             apply: |c| Some(literal(&percent_decode(&value(c, 1)))),
         },
+        // Eval of a literal expression is the expression: VBScript Eval("request") and JScript
+        // eval("Request") return the Request object, so eval("x")(...) is x(...).
+        Rule {
+            name: "eval-literal",
+            pattern: re(r#"(?i)(^|[^.\w])eval\("([A-Za-z_][\w.]{0,60})"\)"#),
+            apply: |c| Some(format!("{}({})", &c[1], &c[2])),
+        },
         // Decoding calls around a literal the literal pass already decoded.
         Rule {
             name: "base64",
@@ -417,6 +424,13 @@ mod tests {
         assert_eq!(folded(code), r#"Execute("eval request(\"z\")")"#);
         let limited = fold(code, 1, 1 << 20);
         assert!(limited.incomplete);
+    }
+
+    #[test]
+    fn eval_of_a_literal_name_is_the_name() {
+        assert_eq!(folded(r#"eval(eval(chr(114)+chr(101)+"quest")("a"))"#), r#"eval((request)("a"))"#);
+        assert_eq!(folded(r#"x.eval("a")"#), r#"x.eval("a")"#);
+        assert_eq!(folded(r#"eval("a b")"#), r#"eval("a b")"#);
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! wrote (VB `""`, C# verbatim `@"..."`, `'...'`, `\x41`, `\u0041`).
 
 /// How the code of one region is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Dialect {
     /// VBScript, VB.NET: `'` comments, `""` escapes, `_` line continuation.
     Vb,
     /// C#, JScript, JScript.NET: `//` and `/* */` comments, `\` escapes.
+    #[default]
     CLike,
 }
 

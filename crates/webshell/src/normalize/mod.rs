@@ -45,7 +45,10 @@ pub(crate) struct Normalized {
     pub(crate) applied: Vec<&'static str>,
     /// Limits reached (`input truncated at ...`, `time budget`, ...); empty when none.
     pub(crate) limits: Vec<String>,
+    /// The language family of the page's server code.
+    pub(crate) dialect: Dialect,
 }
+
 
 
 /// Calls that run a string as code: VBScript `Execute`/`ExecuteGlobal`/`Eval`,
@@ -76,15 +79,15 @@ pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
         text = decoded;
         applied.push("script-encoder");
     }
-    let segments = if lexer::has_server_markers(&text) {
-        lexer::segment(&text)
+    let (segments, page_dialect) = if lexer::has_server_markers(&text) {
+        (lexer::segment(&text), lexer::page_dialect(&text))
     } else if let Some(dialect) = lexer::source_file_dialect(&text) {
-        vec![lexer::Segment::Code(lexer::canonical_code(&text, dialect))]
+        (vec![lexer::Segment::Code(lexer::canonical_code(&text, dialect))], dialect)
     } else {
         return None;
     };
 
-    let mut out = Normalized { applied, limits, ..Normalized::default() };
+    let mut out = Normalized { applied, limits, dialect: page_dialect, ..Normalized::default() };
     for segment in segments {
         match segment {
             lexer::Segment::Markup(markup) | lexer::Segment::Tag(markup) => push_capped(&mut out, &markup),
