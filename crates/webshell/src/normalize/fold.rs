@@ -299,6 +299,133 @@ pub(crate) fn decode_text_literal(text: &str) -> Option<String> {
     None
 }
 
+/// `name = "literal"` (with `Dim`/`Set`/`var`/a C# type in front, or none).
+static CONSTANT_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})=(STR)$"#)
+});
+static ASSIGNED_NAME: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})(?:\+|&)?="));
+
+/// Constant propagation: a name assigned a literal stands for that literal in
+/// the statements that follow, until it is assigned something else. Names
+/// are replaced outside literals only, at most `MAX_SUBSTITUTIONS` times.
+pub(crate) fn propagate_constants(code: &str) -> Option<String> {
+    const MAX_SUBSTITUTIONS: usize = 4096;
+    let mut constants: Vec<(String, String)> = Vec::new();
+    let mut out = String::with_capacity(code.len());
+    let mut substitutions = 0usize;
+    let mut changed = false;
+    for piece in statements_outside_literals(code) {
+        let (statement, end) = match piece.char_indices().next_back() {
+            Some((at, c)) if matches!(c, '\n' | ';' | ':') => (&piece[..at], &piece[at..]),
+            _ => (piece, ""),
+        };
+        let assigned = ASSIGNED_NAME.captures(statement).map(|c| c[1].to_ascii_lowercase());
+        // The right-hand side (or the whole statement) with known constants put in.
+        let rhs_start = if assigned.is_some() { statement.find('=').map_or(0, |i| i + 1) } else { 0 };
+        let mut rewritten = statement[..rhs_start].to_owned();
+        let rest = &statement[rhs_start..];
+        if constants.is_empty() || substitutions >= MAX_SUBSTITUTIONS {
+            rewritten.push_str(rest);
+        } else {
+            let replaced = substitute(rest, &constants, &mut substitutions);
+            changed |= replaced != rest;
+            rewritten.push_str(&replaced);
+        }
+        if let Some(name) = assigned {
+            constants.retain(|(n, _)| *n != name);
+            let folded = fold(&rewritten, 4, rewritten.len() * 4 + 64).code;
+            if let Some(c) = CONSTANT_ASSIGNMENT.captures(&folded) {
+                constants.push((name, c[2].to_owned()));
+                if constants.len() > 256 {
+                    constants.remove(0);
+                }
+            }
+        }
+        out.push_str(&rewritten);
+        out.push_str(end);
+    }
+    changed.then_some(out)
+}
+
+/// Canonical code cut after every `\n`, `;` and `:` that is not inside a literal.
+fn statements_outside_literals(code: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let (mut start, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, ch) in code.char_indices() {
+        if in_string {
+            match ch {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' | '\n' => in_string = false,
+                _ => {}
+            }
+            if ch != '\n' {
+                continue;
+            }
+        }
+        match ch {
+            '"' => in_string = true,
+            '\n' | ';' | ':' => {
+                pieces.push(&code[start..=i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < code.len() {
+        pieces.push(&code[start..]);
+    }
+    pieces
+}
+
+/// `text` with every known name (outside literals, not after `.`) replaced by its literal.
+fn substitute(text: &str, constants: &[(String, String)], count: &mut usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String, count: &mut usize| {
+        if word.is_empty() {
+            return;
+        }
+        let lower = word.to_ascii_lowercase();
+        let after_dot = out.ends_with('.');
+        match constants.iter().rev().find(|(n, _)| *n == lower) {
+            Some((_, value)) if !after_dot => {
+                out.push_str(value);
+                *count += 1;
+            }
+            _ => out.push_str(word),
+        }
+        word.clear();
+    };
+    for ch in text.chars() {
+        if in_string {
+            out.push(ch);
+            if escaped {
+                escaped = false;
+            } else if ch == '\\' {
+                escaped = true;
+            } else if ch == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        if ch.is_alphanumeric() || ch == '_' {
+            word.push(ch);
+            continue;
+        }
+        flush(&mut word, &mut out, count);
+        if ch == '"' {
+            in_string = true;
+        }
+        out.push(ch);
+    }
+    flush(&mut word, &mut out, count);
+    out
+}
+
 /// The outcome of folding one code region.
 pub(crate) struct Folded {
     pub(crate) code: String,
@@ -431,6 +558,18 @@ mod tests {
         assert_eq!(folded(r#"eval(eval(chr(114)+chr(101)+"quest")("a"))"#), r#"eval((request)("a"))"#);
         assert_eq!(folded(r#"x.eval("a")"#), r#"x.eval("a")"#);
         assert_eq!(folded(r#"eval("a b")"#), r#"eval("a b")"#);
+    }
+
+    #[test]
+    fn constants_flow_into_later_statements() {
+        let code = "xxx=\"e0x0ecute(req0uest(\\\"x\\\"))\"\nxxx=replace(xxx,\"0\",\"\")\neval xxx";
+        let propagated = propagate_constants(code).unwrap_or_default();
+        let folded = fold(&propagated, 8, 1 << 20).code;
+        assert!(folded.ends_with("eval \"execute(request(\\\"x\\\"))\""), "{folded}");
+        // a name assigned something else stops standing for the literal; members are not names
+        let code = "a=\"x\"\nb=a\na=f()\nc=a\nd=o.a\ne=\"u:a\"";
+        let propagated = propagate_constants(code).unwrap_or_default();
+        assert_eq!(propagated, "a=\"x\"\nb=\"x\"\na=f()\nc=a\nd=o.a\ne=\"u:a\"");
     }
 
     #[test]
