@@ -295,7 +295,16 @@ impl FileScanner<'_> {
     /// did not give are added, marked as such) and the capability verdict.
     fn scan_normalized(&mut self, data: &[u8], display_path: &str, outcome: &mut FileOutcome) {
         let owner = self.owner;
-        let Some(normalized) = normalize::normalize(data) else { return };
+        // The stage parses hostile text; a bug in it must cost one file's
+        // normalised findings, never the run.
+        let normalized = match std::panic::catch_unwind(|| normalize::normalize(data)) {
+            Ok(Some(normalized)) => normalized,
+            Ok(None) => return,
+            Err(_) => {
+                outcome.error = Some("normalising stage failed on this file (internal error); original scanned".into());
+                return;
+            }
+        };
         outcome.normalisation_limits.clone_from(&normalized.limits);
         let applied = if normalized.applied.is_empty() {
             "comments and whitespace".to_owned()
@@ -319,9 +328,17 @@ impl FileScanner<'_> {
                 Err(err) => outcome.error = Some(format!("YARA scan of the normalised page: {err}")),
             }
         }
-        let shown =
-            owner.capabilities.assess(&normalized.code, &normalized.text, normalized.dialect, display_path);
-        outcome.findings.extend(owner.capabilities.finding(&shown, display_path, &normalized.applied));
+        // The engine is read-only during assessment, so unwinding cannot leave it half-changed.
+        let engine = std::panic::AssertUnwindSafe(&owner.capabilities);
+        let assessed = std::panic::catch_unwind(|| {
+            engine.assess(&normalized.code, &normalized.text, normalized.dialect, display_path)
+        });
+        match assessed {
+            Ok(shown) => {
+                outcome.findings.extend(owner.capabilities.finding(&shown, display_path, &normalized.applied));
+            }
+            Err(_) => outcome.error = Some("capability assessment failed on this file (internal error)".into()),
+        }
     }
 
     /// See [`WebshellScanner::examine`].

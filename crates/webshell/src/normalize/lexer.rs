@@ -96,7 +96,7 @@ pub(crate) fn has_server_markers(text: &str) -> bool {
 /// Whether text without page markers is a C# or VB source file (App_Code,
 /// code-behind), and in which dialect.
 pub(crate) fn source_file_dialect(text: &str) -> Option<Dialect> {
-    let head = &text[..text.len().min(16 * 1024)];
+    let head = &text[..text.floor_char_boundary(16 * 1024)];
     if head.contains("Imports System") || find_ci(head, "end class", 0).is_some() && head.contains("Imports ") {
         Some(Dialect::Vb)
     } else if head.contains("using System") || head.contains("namespace ") && head.contains('{') {
@@ -528,6 +528,14 @@ mod tests {
         assert_eq!(page_dialect("<%@ Page Language='C#' %>"), Dialect::CLike);
         assert_eq!(page_dialect("<% Dim x\nIf a Then\nEnd If %>"), Dialect::Vb);
         assert_eq!(page_dialect("<% var x = 1;\n%>"), Dialect::CLike);
+    }
+
+    #[test]
+    fn source_detection_cuts_on_a_character_boundary() {
+        let mut text = "a".repeat(16 * 1024 - 1);
+        text.push('\u{20AC}');
+        text.push_str("using System;");
+        assert_eq!(source_file_dialect(&text), None);
     }
 
     #[test]

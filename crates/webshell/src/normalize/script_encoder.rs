@@ -81,7 +81,9 @@ pub(crate) fn decode_blocks(text: &str, budget: usize) -> Option<String> {
 /// One block's body (between the markers): length header, payload, checksum.
 fn decode_block(block: &str, budget: usize) -> Option<String> {
     let header = block.get(..8)?;
-    if !header.ends_with("==") || !header[..6].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/') {
+    if !header.ends_with("==")
+        || !header.as_bytes()[..6].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    {
         return None;
     }
     let body = &block[8..];
@@ -208,5 +210,6 @@ mod tests {
         assert_eq!(decode_payload(&payload, 10).len(), 10);
         assert!(decode_blocks("x #@~^ no end", 100).is_none());
         assert!(decode_blocks("#@~^short^#~@", 100).is_none());
+        assert!(decode_blocks("#@~^a\u{20AC}\u{20AC}==xx^#~@", 100).is_none());
     }
 }
