@@ -108,9 +108,10 @@ rule SW_Classic_ASP_File_Writer
         $create_var = /\.\s*(CreateTextFile|SaveToFile|OpenTextFile)\s*[\( ]\s*[A-Za-z_]\w{0,30}\s*[,)\r\n]/ nocase ascii wide
         $create_req = /\.\s*(CreateTextFile|SaveToFile|OpenTextFile)\s*[\( ]\s*(server\s*\.\s*mappath\s*\(\s*)?request\s*[\(\.]/ nocase ascii wide
         $write_req = /\.\s*(write|writetext|writeline)\s*[\( ]\s*request\s*[\(\.]/ nocase ascii wide
-        $assign_req = /\b[A-Za-z_]\w{0,30}\s*=\s*request\s*\(\s*"/ nocase ascii wide
     condition:
-        sw_server_code and $object and ($create_req or ($create_var and ($write_req or #assign_req >= 2)))
+        // (two request assignments near a variable path is how upload classes of ordinary
+        // applications look too; the capability verdict follows the data instead)
+        sw_server_code and $object and ($create_req or ($create_var and $write_req))
 }
 
 rule SW_Classic_ASP_File_Manager
