@@ -199,7 +199,9 @@ impl CapabilityEngine {
                 continue;
             }
             let evidence = match capability.kind {
-                Kind::Api => capability.patterns.iter().find_map(|p| p.find(code)).map(|m| line_around(code, m.start())),
+                Kind::Api => {
+                    capability.patterns.iter().find_map(|p| p.find(code)).map(|m| line_around(code, m.start()))
+                }
                 Kind::Flow => {
                     if !capability.patterns.iter().any(|p| p.is_match(code)) {
                         continue;

@@ -66,7 +66,8 @@ fn integer_expression(text: &str) -> Option<u32> {
 
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)&h[0-9a-f]+&?|0x[0-9a-f]+|\d+|[-+*]"));
 
-const NUM_EXPR: &str = r"(?:&[hH][0-9a-fA-F]+&?|0[xX][0-9a-fA-F]+|\d+)(?:[-+*](?:&[hH][0-9a-fA-F]+&?|0[xX][0-9a-fA-F]+|\d+))*";
+const NUM_EXPR: &str =
+    r"(?:&[hH][0-9a-fA-F]+&?|0[xX][0-9a-fA-F]+|\d+)(?:[-+*](?:&[hH][0-9a-fA-F]+&?|0[xX][0-9a-fA-F]+|\d+))*";
 
 fn char_literal(code: Option<u32>) -> Option<String> {
     code.and_then(char::from_u32).map(|c| literal(&c.to_string()))
@@ -91,7 +92,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // C# casts and conversions: (char)101, Convert.ToChar(101), Char.ConvertFromUtf32(101).
         Rule {
             name: "chr",
-            pattern: re(&format!(r"(?i)\(char\)\(?({num})\)?|\bConvert\.ToChar\(({num})\)|\bChar\.ConvertFromUtf32\(({num})\)")),
+            pattern: re(&format!(
+                r"(?i)\(char\)\(?({num})\)?|\bConvert\.ToChar\(({num})\)|\bChar\.ConvertFromUtf32\(({num})\)"
+            )),
             apply: |c| {
                 let text = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3))?.as_str();
                 char_literal(integer_expression(text))
@@ -111,7 +114,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // and a bare new char[]{...} of literals.
         Rule {
             name: "char-array",
-            pattern: re(r"(?i)(?:new (?:System\.)?string\()?new (?:System\.)?char(?:\[\d*\]|\(\))\{(STR(?:,STR)*)\}\)?"),
+            pattern: re(
+                r"(?i)(?:new (?:System\.)?string\()?new (?:System\.)?char(?:\[\d*\]|\(\))\{(STR(?:,STR)*)\}\)?",
+            ),
             apply: |c| Some(literal(&join_literals(&c[1]))),
         },
         // Byte arrays of numbers read as text: Encoding.X.GetString(new byte[]{101,118}).
@@ -146,7 +151,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // StrReverse("lave"), "lave".split("").reverse().join(""), new string("lave".Reverse().ToArray()).
         Rule {
             name: "reverse",
-            pattern: re(r#"(?i)\bStrReverse\(STR\)|STR\.split\(""\)\.reverse\(\)\.join\(""\)|new (?:System\.)?string\(STR\.Reverse\(\)\.ToArray\(\)\)"#),
+            pattern: re(
+                r#"(?i)\bStrReverse\(STR\)|STR\.split\(""\)\.reverse\(\)\.join\(""\)|new (?:System\.)?string\(STR\.Reverse\(\)\.ToArray\(\)\)"#,
+            ),
             apply: |c| {
                 let inner = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3))?;
                 Some(literal(&unescape_canonical(inner.as_str()).chars().rev().collect::<String>()))
@@ -165,7 +172,11 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             pattern: re(r"STR\.(Replace|replace)\(STR,STR\)"),
             apply: |c| {
                 let (text, find, with) = (value(c, 1), value(c, 3), value(c, 4));
-                if &c[2] == "Replace" { replace_all(&text, &find, &with) } else { Some(literal(&text.replacen(&find, &with, 1))) }
+                if &c[2] == "Replace" {
+                    replace_all(&text, &find, &with)
+                } else {
+                    Some(literal(&text.replacen(&find, &with, 1)))
+                }
             },
         },
         Rule {
@@ -173,7 +184,11 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             pattern: re(r"STR\.replace\(/([A-Za-z0-9_ !#%&',:;<>=@~-]+)/(g?)i?,STR\)"),
             apply: |c| {
                 let (text, find, with) = (value(c, 1), c[2].to_owned(), value(c, 4));
-                if &c[3] == "g" { replace_all(&text, &find, &with) } else { Some(literal(&text.replacen(&find, &with, 1))) }
+                if &c[3] == "g" {
+                    replace_all(&text, &find, &with)
+                } else {
+                    Some(literal(&text.replacen(&find, &with, 1)))
+                }
             },
         },
         // Case changes: LCase/UCase, .ToLower()/.ToUpper(), .toLowerCase()/.toUpperCase().
@@ -181,7 +196,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             name: "case",
             pattern: re(r"(?i)\b(L|U)Case\(STR\)|STR\.To(Lower|Upper)(?:Case)?\(\)"),
             apply: |c| {
-                let lower = c.get(1).map(|m| m.as_str().eq_ignore_ascii_case("l"))
+                let lower = c
+                    .get(1)
+                    .map(|m| m.as_str().eq_ignore_ascii_case("l"))
                     .or_else(|| c.get(4).map(|m| m.as_str().eq_ignore_ascii_case("lower")))?;
                 let text = value(c, if c.get(2).is_some() { 2 } else { 3 });
                 Some(literal(&if lower { text.to_lowercase() } else { text.to_uppercase() }))
@@ -190,7 +207,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Percent-encoding undone by unescape/decodeURIComponent/UrlDecode.
         Rule {
             name: "url-decode",
-            pattern: re(r"(?i)\b(?:unescape|decodeURIComponent|decodeURI|(?:System\.Web\.)?(?:HttpUtility|Server)\.UrlDecode)\(STR\)"),
+            pattern: re(
+                r"(?i)\b(?:unescape|decodeURIComponent|decodeURI|(?:System\.Web\.)?(?:HttpUtility|Server)\.UrlDecode)\(STR\)",
+            ),
             apply: |c| Some(literal(&percent_decode(&value(c, 1)))),
         },
         // Eval of a literal expression is the expression: VBScript Eval("request") and JScript
@@ -203,7 +222,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Decoding calls around a literal the literal pass already decoded.
         Rule {
             name: "base64",
-            pattern: re(r"(?i)(?:System\.)?(?:Text\.)?Encoding\.(?:UTF8|ASCII|Default|Unicode)\.GetString\((?:System\.)?Convert\.FromBase64String\(STR\)\)"),
+            pattern: re(
+                r"(?i)(?:System\.)?(?:Text\.)?Encoding\.(?:UTF8|ASCII|Default|Unicode)\.GetString\((?:System\.)?Convert\.FromBase64String\(STR\)\)",
+            ),
             apply: |c| {
                 let text = value(c, 1);
                 decode_text_literal(&text).map(|d| literal(&d)).or_else(|| Some(literal(&text)))
@@ -281,10 +302,8 @@ fn as_text(bytes: &[u8]) -> Option<String> {
 pub(crate) fn decode_text_literal(text: &str) -> Option<String> {
     let trimmed = text.trim();
     if trimmed.len() >= 12 && trimmed.len() % 2 == 0 && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let bytes: Option<Vec<u8>> = (0..trimmed.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&trimmed[i..i + 2], 16).ok())
-            .collect();
+        let bytes: Option<Vec<u8>> =
+            (0..trimmed.len()).step_by(2).map(|i| u8::from_str_radix(&trimmed[i..i + 2], 16).ok()).collect();
         if let Some(decoded) = bytes.as_deref().and_then(as_text) {
             return Some(decoded);
         }
@@ -303,8 +322,9 @@ pub(crate) fn decode_text_literal(text: &str) -> Option<String> {
 static CONSTANT_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     re(r#"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})=(STR)$"#)
 });
-static ASSIGNED_NAME: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})(?:\+|&)?="));
+static ASSIGNED_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})(?:\+|&)?=")
+});
 
 /// Constant propagation: a name assigned a literal stands for that literal in
 /// the statements that follow, until it is assigned something else. Names

@@ -30,7 +30,11 @@ pub(crate) fn dialect_of_language(name: &str) -> Option<Dialect> {
     let lower = name.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace()).to_ascii_lowercase();
     if lower.starts_with("vb") {
         Some(Dialect::Vb)
-    } else if lower.starts_with('c') || lower.starts_with("js") || lower.starts_with("jscript") || lower.starts_with("javascript") {
+    } else if lower.starts_with('c')
+        || lower.starts_with("js")
+        || lower.starts_with("jscript")
+        || lower.starts_with("javascript")
+    {
         Some(Dialect::CLike)
     } else {
         None
@@ -52,7 +56,9 @@ pub(crate) fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
         let value_start = tag.len() - rest.len() + 1;
         let value = tag[value_start..].trim_start();
         let value = value.trim_start_matches(['"', '\'']);
-        let end = value.find(|c: char| c == '"' || c == '\'' || c.is_whitespace() || c == '%' || c == '>').unwrap_or(value.len());
+        let end = value
+            .find(|c: char| c == '"' || c == '\'' || c.is_whitespace() || c == '%' || c == '>')
+            .unwrap_or(value.len());
         return Some(&value[..end]);
     }
     None
@@ -154,7 +160,8 @@ pub(crate) fn segment(text: &str) -> Vec<Segment> {
                 segments.push(Segment::Tag(collapse_markup(directive)));
                 let lower = directive.to_ascii_lowercase();
                 if lower.contains("webhandler") || lower.contains("webservice") {
-                    rest_is_code = Some(attribute(directive, "language").and_then(dialect_of_language).unwrap_or(default));
+                    rest_is_code =
+                        Some(attribute(directive, "language").and_then(dialect_of_language).unwrap_or(default));
                 }
                 pos = close;
                 continue;

@@ -49,8 +49,6 @@ pub(crate) struct Normalized {
     pub(crate) dialect: Dialect,
 }
 
-
-
 /// Calls that run a string as code: VBScript `Execute`/`ExecuteGlobal`/`Eval`,
 /// JScript `eval`, and `Function("...")` constructors.
 static EVAL_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
