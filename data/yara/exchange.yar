@@ -139,8 +139,11 @@ rule SW_Classic_ASP_Execute_Decoded
 {
     meta:
         id = "SW-YARA-ASP-OBFUSCATED-2"
-        severity = "high"
-        confidence = "medium"
+        // low: template engines of ordinary classic-ASP applications (Dvbbs, CMS ubb code)
+        // decode and Execute text the same way; the normalised page and the capability
+        // verdict judge what is executed
+        severity = "low"
+        confidence = "low"
         description = "Classic ASP page that decodes a large embedded text character by character and executes the result"
         reference = "https://www.microsoft.com/security/blog/2021/02/11/web-shell-attacks-continue-to-rise/"
     strings:

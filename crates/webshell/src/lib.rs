@@ -352,6 +352,14 @@ impl FileScanner<'_> {
     }
 }
 
+/// The page as the content rules see it after normalisation (Script Encoder
+/// and UTF-7 decoded, comments and whitespace gone, literals folded), or
+/// `None` when the bytes hold no server code: for analysts asking why a page
+/// was or was not flagged.
+pub fn normalized_page(bytes: &[u8]) -> Option<String> {
+    normalize::normalize(bytes).map(|n| n.text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,12 +370,4 @@ mod tests {
     fn scanner_is_send_and_sync() {
         assert_send_sync::<WebshellScanner>();
     }
-}
-
-/// The page as the content rules see it after normalisation (Script Encoder
-/// and UTF-7 decoded, comments and whitespace gone, literals folded), or
-/// `None` when the bytes hold no server code: for analysts asking why a page
-/// was or was not flagged.
-pub fn normalized_page(bytes: &[u8]) -> Option<String> {
-    normalize::normalize(bytes).map(|n| n.text)
 }

@@ -258,7 +258,7 @@ impl CapabilityEngine {
             .iter()
             .map(|s| {
                 let title = self.capabilities.iter().find(|c| c.id == s.id).map_or("", |c| c.title.as_str());
-                Evidence::text(&format!("capability {} (+{})", s.id, s.weight), &format!("{title}: {}", s.evidence))
+                Evidence::text(format!("capability {} (+{})", s.id, s.weight), &format!("{title}: {}", s.evidence))
             })
             .collect();
         if !applied.is_empty() {

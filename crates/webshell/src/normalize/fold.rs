@@ -283,12 +283,12 @@ fn as_text(bytes: &[u8]) -> Option<String> {
         let good = s.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).count();
         total > 0 && good * 100 >= total * 97 && !s.contains('\u{FFFD}')
     };
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        if printable(text) {
-            return Some(text.to_owned());
-        }
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && printable(text)
+    {
+        return Some(text.to_owned());
     }
-    if bytes.len() % 2 == 0 && bytes.iter().skip(1).step_by(2).all(|&b| b == 0) {
+    if bytes.len().is_multiple_of(2) && bytes.iter().skip(1).step_by(2).all(|&b| b == 0) {
         let units: Vec<u16> = bytes.chunks_exact(2).map(|p| u16::from_le_bytes([p[0], p[1]])).collect();
         let text = String::from_utf16_lossy(&units);
         if printable(&text) {
@@ -301,7 +301,7 @@ fn as_text(bytes: &[u8]) -> Option<String> {
 /// A literal's text decoded from base64 or hex when it encodes text.
 pub(crate) fn decode_text_literal(text: &str) -> Option<String> {
     let trimmed = text.trim();
-    if trimmed.len() >= 12 && trimmed.len() % 2 == 0 && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if trimmed.len() >= 12 && trimmed.len().is_multiple_of(2) && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
         let bytes: Option<Vec<u8>> =
             (0..trimmed.len()).step_by(2).map(|i| u8::from_str_radix(&trimmed[i..i + 2], 16).ok()).collect();
         if let Some(decoded) = bytes.as_deref().and_then(as_text) {
@@ -309,7 +309,7 @@ pub(crate) fn decode_text_literal(text: &str) -> Option<String> {
         }
     }
     if trimmed.len() >= 12
-        && trimmed.len() % 4 == 0
+        && trimmed.len().is_multiple_of(4)
         && trimmed.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
     {
         let bytes = base64::engine::general_purpose::STANDARD.decode(trimmed).ok()?;
@@ -337,7 +337,7 @@ pub(crate) fn propagate_constants(code: &str) -> Option<String> {
     let mut changed = false;
     for piece in statements_outside_literals(code) {
         let (statement, end) = match piece.char_indices().next_back() {
-            Some((at, c)) if matches!(c, '\n' | ';' | ':') => (&piece[..at], &piece[at..]),
+            Some((at, '\n' | ';' | ':')) => (&piece[..at], &piece[at..]),
             _ => (piece, ""),
         };
         let assigned = ASSIGNED_NAME.captures(statement).map(|c| c[1].to_ascii_lowercase());

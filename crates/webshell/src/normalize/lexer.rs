@@ -205,10 +205,10 @@ pub(crate) fn collapse_markup(text: &str) -> String {
             }
             continue;
         }
-        if let Some(ws) = pending.take() {
-            if !out.is_empty() {
-                out.push(ws);
-            }
+        if let Some(ws) = pending.take()
+            && !out.is_empty()
+        {
+            out.push(ws);
         }
         out.push(ch);
     }

@@ -114,17 +114,17 @@ fn fold_with_evaluated(code: &str, dialect: Dialect, started: Instant, out: &mut
     let mut pending = vec![(code.to_owned(), 0usize)];
     while let Some((region, depth)) = pending.pop() {
         let mut folded = fold::fold(&region, MAX_FOLD_PASSES, MAX_OUTPUT);
-        if started.elapsed() < TIME_BUDGET {
-            if let Some(propagated) = fold::propagate_constants(&folded.code) {
-                let again = fold::fold(&propagated, MAX_FOLD_PASSES, MAX_OUTPUT);
-                if again.code.len() <= MAX_OUTPUT {
-                    if !out.applied.contains(&"constants") {
-                        out.applied.push("constants");
-                    }
-                    folded.applied.extend(again.applied);
-                    folded.incomplete |= again.incomplete;
-                    folded.code = again.code;
+        if started.elapsed() < TIME_BUDGET
+            && let Some(propagated) = fold::propagate_constants(&folded.code)
+        {
+            let again = fold::fold(&propagated, MAX_FOLD_PASSES, MAX_OUTPUT);
+            if again.code.len() <= MAX_OUTPUT {
+                if !out.applied.contains(&"constants") {
+                    out.applied.push("constants");
                 }
+                folded.applied.extend(again.applied);
+                folded.incomplete |= again.incomplete;
+                folded.code = again.code;
             }
         }
         for name in folded.applied {

@@ -24,7 +24,7 @@ pub(crate) fn decode(text: &str) -> String {
         if run.is_empty() {
             // "+-" is a literal plus.
             out.push('+');
-            rest = if after.starts_with('-') { &after[1..] } else { after };
+            rest = after.strip_prefix('-').unwrap_or(after);
             continue;
         }
         let usable = run.len() - run.len() % 4;
