@@ -114,7 +114,9 @@ rule SW_Classic_ASP_Encoded
 {
     meta:
         id = "SW-YARA-ASP-ENCODED-1"
-        severity = "medium"
+        // low: commercial ASP applications shipped encoded; the decoded page is judged by
+        // the other rules and the capability verdict (the normalising stage decodes it)
+        severity = "low"
         confidence = "medium"
         description = "Server page hidden with the Windows Script Encoder (VBScript.Encode / JScript.Encode)"
         reference = "https://learn.microsoft.com/en-us/previous-versions/visualstudio/visual-studio-6.0/aa291852(v=vs.60)"

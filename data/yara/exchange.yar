@@ -108,9 +108,10 @@ rule SW_Classic_ASP_File_Writer
         $create_var = /\.\s*(CreateTextFile|SaveToFile|OpenTextFile)\s*[\( ]\s*[A-Za-z_]\w{0,30}\s*[,)\r\n]/ nocase ascii wide
         $create_req = /\.\s*(CreateTextFile|SaveToFile|OpenTextFile)\s*[\( ]\s*(server\s*\.\s*mappath\s*\(\s*)?request\s*[\(\.]/ nocase ascii wide
         $write_req = /\.\s*(write|writetext|writeline)\s*[\( ]\s*request\s*[\(\.]/ nocase ascii wide
-        $assign_req = /\b[A-Za-z_]\w{0,30}\s*=\s*request\s*\(\s*"/ nocase ascii wide
     condition:
-        sw_server_code and $object and ($create_req or ($create_var and ($write_req or #assign_req >= 2)))
+        // (two request assignments near a variable path is how upload classes of ordinary
+        // applications look too; the capability verdict follows the data instead)
+        sw_server_code and $object and ($create_req or ($create_var and $write_req))
 }
 
 rule SW_Classic_ASP_File_Manager
@@ -138,8 +139,11 @@ rule SW_Classic_ASP_Execute_Decoded
 {
     meta:
         id = "SW-YARA-ASP-OBFUSCATED-2"
-        severity = "high"
-        confidence = "medium"
+        // low: template engines of ordinary classic-ASP applications (Dvbbs, CMS ubb code)
+        // decode and Execute text the same way; the normalised page and the capability
+        // verdict judge what is executed
+        severity = "low"
+        confidence = "low"
         description = "Classic ASP page that decodes a large embedded text character by character and executes the result"
         reference = "https://www.microsoft.com/security/blog/2021/02/11/web-shell-attacks-continue-to-rise/"
     strings:

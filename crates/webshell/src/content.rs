@@ -39,16 +39,21 @@ pub(crate) fn may_hold_vdir_config(bytes: &[u8]) -> bool {
 /// Text of a file for string checks: UTF-16LE turned to UTF-8 when it looks
 /// like it (a BOM, or NULs at every odd offset), lossily otherwise.
 pub(crate) fn text_of(bytes: &[u8]) -> String {
-    let window = &bytes[..bytes.len().min(CONFIG_WINDOW)];
-    let utf16 = window.starts_with(&[0xFF, 0xFE]) || {
-        let sample = &window[..window.len().min(512)];
+    decode_text(&bytes[..bytes.len().min(CONFIG_WINDOW)])
+}
+
+/// All of `bytes` as text, UTF-16LE or (lossy) UTF-8, a UTF-8 BOM dropped.
+pub(crate) fn decode_text(bytes: &[u8]) -> String {
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || {
+        let sample = &bytes[..bytes.len().min(512)];
         sample.len() >= 8 && sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count() * 10 >= sample.len() * 4
     };
     if utf16 {
-        let units: Vec<u16> = window.chunks_exact(2).map(|pair| u16::from_le_bytes([pair[0], pair[1]])).collect();
+        let body = bytes.strip_prefix(&[0xFF, 0xFE]).unwrap_or(bytes);
+        let units: Vec<u16> = body.chunks_exact(2).map(|pair| u16::from_le_bytes([pair[0], pair[1]])).collect();
         String::from_utf16_lossy(&units)
     } else {
-        String::from_utf8_lossy(window).into_owned()
+        String::from_utf8_lossy(bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes)).into_owned()
     }
 }
 

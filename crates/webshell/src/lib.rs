@@ -18,10 +18,12 @@
 //! Engines never print: everything comes back as [`seawall_model::Finding`]s
 //! and [`Diagnostic`]s.
 
+mod capability;
 mod content;
 mod digest;
 mod iocfile;
 mod location;
+mod normalize;
 mod rules;
 mod verdict;
 
@@ -93,6 +95,9 @@ pub struct FileOutcome {
     pub bytes: u64,
     /// The file's hashes (SHA-256 always; MD5/SHA-1 when an IOC set has them).
     pub hashes: Option<FileHashes>,
+    /// Limits the normalising stage reached (input or output cap, time
+    /// budget); the original bytes were still scanned in full.
+    pub normalisation_limits: Vec<String>,
 }
 
 impl FileOutcome {
@@ -114,6 +119,10 @@ pub struct LoadedCounts {
 #[derive(Debug)]
 pub struct WebshellScanner {
     rules: rules::RuleSet,
+    /// The built-in rules alone, for the normalised text (external sets were
+    /// written for raw bytes).
+    normalized_rules: Option<rules::RuleSet>,
+    capabilities: capability::CapabilityEngine,
     iocs: IocSet,
     stock: location::StockLists,
     want_md5: bool,
@@ -142,7 +151,11 @@ impl WebshellScanner {
             }
             iocs.extend(parse.set);
         }
+        let normalized_rules =
+            if config.builtin_rules { Some(rules::compile(true, &[]).map(|(set, _)| set)?) } else { None };
         let scanner = WebshellScanner {
+            normalized_rules,
+            capabilities: capability::CapabilityEngine::embedded()?,
             want_md5: iocs.count(IocKind::Md5) > 0,
             want_sha1: iocs.count(IocKind::Sha1) > 0,
             rules,
@@ -191,7 +204,12 @@ impl WebshellScanner {
     pub fn file_scanner(&self) -> FileScanner<'_> {
         let mut yara = yara_x::Scanner::new(&self.rules.rules);
         yara.set_timeout(SCAN_TIMEOUT);
-        FileScanner { owner: self, yara }
+        let yara_normalized = self.normalized_rules.as_ref().map(|set| {
+            let mut scanner = yara_x::Scanner::new(&set.rules);
+            scanner.set_timeout(SCAN_TIMEOUT);
+            scanner
+        });
+        FileScanner { owner: self, yara, yara_normalized }
     }
 
     /// Content detectors for one file: YARA, the virtual-directory
@@ -239,6 +257,7 @@ impl WebshellScanner {
 pub struct FileScanner<'a> {
     owner: &'a WebshellScanner,
     yara: yara_x::Scanner<'a>,
+    yara_normalized: Option<yara_x::Scanner<'a>>,
 }
 
 impl std::fmt::Debug for FileScanner<'_> {
@@ -280,7 +299,58 @@ impl FileScanner<'_> {
             let text = content::text_of(data);
             outcome.findings.extend(content::oab_config_script(&text, display_path));
         }
+        self.scan_normalized(&data, display_path, &mut outcome);
         outcome
+    }
+
+    /// The normalised page: built-in rules over it (findings the original
+    /// did not give are added, marked as such) and the capability verdict.
+    fn scan_normalized(&mut self, data: &[u8], display_path: &str, outcome: &mut FileOutcome) {
+        let owner = self.owner;
+        // The stage parses hostile text; a bug in it must cost one file's
+        // normalised findings, never the run.
+        let normalized = match std::panic::catch_unwind(|| normalize::normalize(data)) {
+            Ok(Some(normalized)) => normalized,
+            Ok(None) => return,
+            Err(_) => {
+                outcome.error = Some("normalising stage failed on this file (internal error); original scanned".into());
+                return;
+            }
+        };
+        outcome.normalisation_limits.clone_from(&normalized.limits);
+        let applied = if normalized.applied.is_empty() {
+            "comments and whitespace".to_owned()
+        } else {
+            normalized.applied.join(", ")
+        };
+        if let (Some(scanner), Some(set)) = (self.yara_normalized.as_mut(), owner.normalized_rules.as_ref()) {
+            match verdict::yara(scanner, set, normalized.text.as_bytes(), display_path) {
+                Ok(found) => {
+                    for mut finding in found {
+                        if outcome.findings.iter().any(|f| f.rule.id == finding.rule.id) {
+                            continue;
+                        }
+                        finding.evidence.push(seawall_model::Evidence::text(
+                            "normalisation",
+                            &format!("matched in the normalised page (offsets are into it), after: {applied}"),
+                        ));
+                        outcome.findings.push(finding);
+                    }
+                }
+                Err(err) => outcome.error = Some(format!("YARA scan of the normalised page: {err}")),
+            }
+        }
+        // The engine is read-only during assessment, so unwinding cannot leave it half-changed.
+        let engine = std::panic::AssertUnwindSafe(&owner.capabilities);
+        let assessed = std::panic::catch_unwind(|| {
+            engine.assess(&normalized.code, &normalized.text, normalized.dialect, display_path)
+        });
+        match assessed {
+            Ok(shown) => {
+                outcome.findings.extend(owner.capabilities.finding(&shown, display_path, &normalized.applied));
+            }
+            Err(_) => outcome.error = Some("capability assessment failed on this file (internal error)".into()),
+        }
     }
 
     /// See [`WebshellScanner::examine`].
@@ -292,6 +362,14 @@ impl FileScanner<'_> {
         outcome.findings = findings;
         outcome
     }
+}
+
+/// The page as the content rules see it after normalisation (Script Encoder
+/// and UTF-7 decoded, comments and whitespace gone, literals folded), or
+/// `None` when the bytes hold no server code: for analysts asking why a page
+/// was or was not flagged.
+pub fn normalized_page(bytes: &[u8]) -> Option<String> {
+    normalize::normalize(bytes).map(|n| n.text)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 mod external;
 mod iocs;
+mod normalized;
 mod rules;
 mod scanner;
 

@@ -1,0 +1,311 @@
+//! Where request data goes in normalised server code: a small taint pass.
+//!
+//! Statements are the lines and `;`-separated pieces of canonical code. A
+//! name is tainted when it is assigned (`x = ...`, `x += ...`, `Dim x = ...`,
+//! `var x = ...`, `Session["k"] = ...`, a VB function's own name) from an
+//! expression that holds a source pattern or an already tainted name, or when
+//! it is the parameter of a function called with tainted arguments. The pass
+//! repeats until nothing new is tainted (bounded). A sink receives request
+//! data when the text after it, up to the statement's end, is tainted.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Passes over the code before giving up on a fixed point.
+const MAX_PASSES: usize = 8;
+/// Functions whose parameters are followed, and call sites per function.
+const MAX_FUNCTIONS: usize = 2000;
+const MAX_CALL_SITES: usize = 200;
+/// Characters of a statement shown as evidence.
+const EVIDENCE_CHARS: usize = 200;
+
+static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([A-Za-z_]\w*)(?:\[[^\]\n]{0,80}\]|\([^()\n]{0,80}\))?(?:\+|&)?=([^=].*)$")
+        .unwrap_or_else(|err| panic!("assignment pattern: {err}"))
+});
+
+/// Function definitions: C#/JScript (`type name(params){`), VB (`Function name(params)`).
+static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:\b(?:function|sub)\s+([A-Za-z_]\w*)\(([^()\n]*)\))|(?:\b[A-Za-z_][\w.<>\[\]]*\s+([A-Za-z_]\w*)\(([^()\n]*)\)\s*\{)",
+    )
+    .unwrap_or_else(|err| panic!("definition pattern: {err}"))
+});
+
+static WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z_]\w*").unwrap_or_else(|err| panic!("word pattern: {err}")));
+
+const KEYWORDS: [&str; 24] = [
+    "if", "then", "else", "end", "dim", "set", "var", "new", "return", "string", "object", "byte", "int", "true",
+    "false", "null", "nothing", "and", "or", "not", "call", "this", "me", "function",
+];
+
+/// The code split into statements.
+pub(crate) fn statements(code: &str) -> Vec<&str> {
+    code.split(['\n', ';']).map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+/// Names carrying request data.
+#[derive(Debug, Default)]
+pub(crate) struct Taint {
+    names: HashSet<String>,
+}
+
+impl Taint {
+    /// Whether `text` holds request data: a source pattern or a tainted name
+    /// (outside string literals).
+    pub(crate) fn holds(&self, text: &str, sources: &[Regex]) -> bool {
+        let code = strip_literals(text);
+        if sources.iter().any(|s| s.is_match(&code)) {
+            return true;
+        }
+        if self.names.is_empty() {
+            return false;
+        }
+        WORD.find_iter(&code).any(|w| self.names.contains(&w.as_str().to_ascii_lowercase()))
+    }
+
+    fn add(&mut self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        if KEYWORDS.contains(&lower.as_str()) {
+            return false;
+        }
+        self.names.insert(lower)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.names.contains(&name.to_ascii_lowercase())
+    }
+}
+
+/// Code text with the insides of literals blanked (names in strings are not names).
+fn strip_literals(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for ch in text.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if ch == '\\' {
+                escaped = true;
+            } else if ch == '"' {
+                in_string = false;
+                out.push('"');
+            }
+            continue;
+        }
+        if ch == '"' {
+            in_string = true;
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The arguments of the call whose `(` is at the start of `text`, or the
+/// rest of the statement when the call has no parentheses.
+pub(crate) fn argument_text(text: &str) -> &str {
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with('(') {
+        return trimmed;
+    }
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, ch) in trimmed.char_indices() {
+        if in_string {
+            match ch {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match ch {
+            '"' => in_string = true,
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return &trimmed[..=i];
+                }
+            }
+            _ => {}
+        }
+    }
+    trimmed
+}
+
+/// Top-level comma-separated pieces of an argument list `(a, f(b, c))`.
+fn split_arguments(args: &str) -> Vec<&str> {
+    let inner = args.trim().strip_prefix('(').map_or(args, |a| a.strip_suffix(')').unwrap_or(a));
+    let mut pieces = Vec::new();
+    let (mut depth, mut start, mut in_string) = (0i32, 0usize, false);
+    for (i, ch) in inner.char_indices() {
+        match ch {
+            '"' => in_string = !in_string,
+            '(' | '[' | '{' if !in_string => depth += 1,
+            ')' | ']' | '}' if !in_string => depth -= 1,
+            ',' if !in_string && depth == 0 => {
+                pieces.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.push(&inner[start..]);
+    pieces
+}
+
+/// A parameter's name: the last word before any default value or `As Type`.
+fn parameter_name(piece: &str) -> Option<&str> {
+    let before_default = piece.split('=').next().unwrap_or(piece);
+    let lower = before_default.to_ascii_lowercase();
+    let cut = lower.find(" as ").map_or(before_default, |at| &before_default[..at]);
+    WORD.find_iter(cut).last().map(|m| m.as_str()).filter(|w| {
+        let l = w.to_ascii_lowercase();
+        l != "byval" && l != "byref" && l != "optional"
+    })
+}
+
+/// Follow request data through the code until nothing new is tainted.
+pub(crate) fn propagate(code: &str, sources: &[Regex]) -> Taint {
+    let statements = statements(code);
+    let lower = code.to_ascii_lowercase();
+    // Each function with parameters, and the argument lists of its call sites.
+    let mut calls: Vec<(Vec<String>, Vec<Vec<&str>>)> = Vec::new();
+    for c in DEFINITION.captures_iter(code) {
+        let (Some(name), Some(params)) = (c.get(1).or_else(|| c.get(3)), c.get(2).or_else(|| c.get(4))) else {
+            continue;
+        };
+        let names: Vec<String> =
+            split_arguments(params.as_str()).into_iter().filter_map(parameter_name).map(str::to_owned).collect();
+        if names.is_empty() || calls.len() >= MAX_FUNCTIONS {
+            continue;
+        }
+        let call = format!("{}(", name.as_str().to_ascii_lowercase());
+        let sites: Vec<Vec<&str>> = call_sites(&lower, &call)
+            .take(MAX_CALL_SITES)
+            .map(|at| split_arguments(argument_text(&code[at + call.len() - 1..])))
+            .collect();
+        calls.push((names, sites));
+    }
+    let mut taint = Taint::default();
+    for _ in 0..MAX_PASSES {
+        let mut changed = false;
+        for statement in &statements {
+            for caps in ASSIGNMENT.captures_iter(statement) {
+                if taint.holds(&caps[2], sources) {
+                    changed |= taint.add(&caps[1]);
+                }
+            }
+        }
+        for (params, sites) in &calls {
+            for args in sites {
+                for (param, arg) in params.iter().zip(args) {
+                    if taint.holds(arg, sources) {
+                        changed |= taint.add(param);
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    taint
+}
+
+/// Offsets of `name(` at a word start in lowercase code.
+fn call_sites<'a>(lower: &'a str, call: &'a str) -> impl Iterator<Item = usize> + 'a {
+    lower.match_indices(call).map(|(at, _)| at).filter(move |&at| {
+        lower[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
+    })
+}
+
+/// The first statement where a sink receives request data, for evidence.
+pub(crate) fn tainted_sink(
+    code: &str,
+    sinks: &[Regex],
+    method_sinks: bool,
+    taint: &Taint,
+    sources: &[Regex],
+) -> Option<String> {
+    for statement in statements(code) {
+        for sink in sinks {
+            for found in sink.find_iter(statement) {
+                let before = statement[..found.start()].chars().next_back();
+                if !method_sinks && before.is_some_and(|c| c == '.' || c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let rest = &statement[found.end()..];
+                // A sink ending in `(` or `=` is followed by its argument directly.
+                let args = if found.as_str().ends_with('(') {
+                    argument_text(&statement[found.end() - 1..])
+                } else {
+                    argument_text(rest)
+                };
+                if !args.trim().is_empty() && taint.holds(args, sources) {
+                    return Some(statement.chars().take(EVIDENCE_CHARS).collect());
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources() -> Vec<Regex> {
+        vec![Regex::new(r"(?i)\bRequest\b").unwrap_or_else(|e| panic!("{e}"))]
+    }
+
+    fn sink(pattern: &str) -> Vec<Regex> {
+        vec![Regex::new(pattern).unwrap_or_else(|e| panic!("{e}"))]
+    }
+
+    #[test]
+    fn taint_follows_assignments_and_function_results() {
+        let code = "Function g()\ng=Request(\"a\")\nEnd Function\nDim o:o=g()\np=o&\"x\"\nq=\"Request\"";
+        let taint = propagate(code, &sources());
+        assert!(taint.contains("g") && taint.contains("o") && taint.contains("p"));
+        assert!(!taint.contains("q"), "a literal naming Request is not request data");
+    }
+
+    #[test]
+    fn taint_follows_parameters_of_called_functions() {
+        let code = "void Run(string cmd, int n){Process.Start(\"cmd.exe\",cmd);}\nRun(Request.Form[\"c\"],1);";
+        let taint = propagate(code, &sources());
+        assert!(taint.contains("cmd"));
+        assert!(!taint.contains("n"));
+        let hit = tainted_sink(code, &sink(r"\bProcess\.Start\("), true, &taint, &sources());
+        assert_eq!(hit.as_deref(), Some("void Run(string cmd, int n){Process.Start(\"cmd.exe\",cmd)"));
+    }
+
+    #[test]
+    fn sinks_need_request_data_and_statement_sinks_skip_methods() {
+        let code = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute x\nx=Request(\"c\")";
+        let taint = propagate(code, &sources());
+        let eval = sink(r"(?i)\bExecute\b");
+        assert_eq!(tainted_sink(code, &eval, false, &taint, &sources()).as_deref(), Some("Execute x"));
+        let clean = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute \"y=1\"";
+        let taint = propagate(clean, &sources());
+        assert!(tainted_sink(clean, &eval, false, &taint, &sources()).is_none());
+    }
+
+    #[test]
+    fn argument_text_is_balanced() {
+        assert_eq!(argument_text("(a(b),\")\")+1"), "(a(b),\")\")");
+        assert_eq!(argument_text(" request(\"x\")"), "request(\"x\")");
+        assert_eq!(split_arguments("(a, f(b, c), \"x,y\")"), vec!["a", " f(b, c)", " \"x,y\""]);
+        assert_eq!(parameter_name("ByVal cmd As String"), Some("cmd"));
+        assert_eq!(parameter_name("string code = \"\""), Some("code"));
+    }
+}

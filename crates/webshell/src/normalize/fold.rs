@@ -1,0 +1,603 @@
+//! Constant folding over canonical code: expressions made only of literals
+//! are replaced by the literal they evaluate to, the way the VBScript, JScript
+//! or C# runtime would build the string. Each rule is one documented
+//! language construct; [`fold`] applies them until nothing changes or the
+//! budget is spent.
+
+use std::sync::LazyLock;
+
+use base64::Engine as _;
+use regex::{Captures, Regex};
+
+use super::lexer::{literal, unescape_canonical};
+
+/// A canonical literal (see `lexer`): group 1 is its escaped inside.
+const STR: &str = r#""((?:[^"\\\n]|\\.)*)""#;
+
+/// A literal's value from a capture of [`STR`].
+fn value(caps: &Captures<'_>, group: usize) -> String {
+    caps.get(group).map(|m| unescape_canonical(m.as_str())).unwrap_or_default()
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(&pattern.replace("STR", STR)).unwrap_or_else(|err| panic!("fold pattern {pattern}: {err}"))
+}
+
+/// An integer expression of decimal and `&H`/`0x` numbers joined by `+ - *`
+/// (what `Chr(100+1)` obfuscation writes), evaluated without overflow.
+fn integer_expression(text: &str) -> Option<u32> {
+    let mut total: i64 = 0;
+    let mut pending_op = '+';
+    let mut term: Option<i64> = None;
+    let mut product_with: Option<i64> = None;
+    let tokens = TOKEN.find_iter(text);
+    for token in tokens {
+        let t = token.as_str();
+        match t {
+            "+" | "-" | "*" => {
+                let current = term.take()?;
+                if t == "*" {
+                    product_with = Some(product_with.map_or(current, |p| p.checked_mul(current).unwrap_or(i64::MAX)));
+                    continue;
+                }
+                let current = product_with.take().map_or(current, |p| p.saturating_mul(current));
+                total = if pending_op == '-' { total.checked_sub(current)? } else { total.checked_add(current)? };
+                pending_op = t.chars().next()?;
+            }
+            number => {
+                let lower = number.to_ascii_lowercase();
+                let parsed = if let Some(hex) = lower.strip_prefix("&h").or_else(|| lower.strip_prefix("0x")) {
+                    i64::from_str_radix(hex.trim_end_matches('&'), 16).ok()?
+                } else {
+                    lower.parse::<i64>().ok()?
+                };
+                if term.is_some() {
+                    return None;
+                }
+                term = Some(parsed);
+            }
+        }
+    }
+    let current = term?;
+    let current = product_with.map_or(current, |p| p.saturating_mul(current));
+    total = if pending_op == '-' { total.checked_sub(current)? } else { total.checked_add(current)? };
+    u32::try_from(total).ok()
+}
+
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)&h[0-9a-f]+&?|0x[0-9a-f]+|\d+|[-+*]"));
+
+const NUM_EXPR: &str =
+    r"(?:&[hH][0-9a-fA-F]+&?|0[xX][0-9a-fA-F]+|\d+)(?:[-+*](?:&[hH][0-9a-fA-F]+&?|0[xX][0-9a-fA-F]+|\d+))*";
+
+fn char_literal(code: Option<u32>) -> Option<String> {
+    code.and_then(char::from_u32).map(|c| literal(&c.to_string()))
+}
+
+/// One folding rule: a pattern and what a match becomes (`None` keeps it).
+struct Rule {
+    name: &'static str,
+    pattern: Regex,
+    apply: fn(&Captures<'_>) -> Option<String>,
+}
+
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    let num = NUM_EXPR;
+    vec![
+        // VBScript Chr/ChrW/ChrB, VB.NET Chr/ChrW, Strings.Chr.
+        Rule {
+            name: "chr",
+            pattern: re(&format!(r"(?i)\b(?:Strings\.)?chr[wb]?\(({num})\)")),
+            apply: |c| char_literal(integer_expression(&c[1])),
+        },
+        // C# casts and conversions: (char)101, Convert.ToChar(101), Char.ConvertFromUtf32(101).
+        Rule {
+            name: "chr",
+            pattern: re(&format!(
+                r"(?i)\(char\)\(?({num})\)?|\bConvert\.ToChar\(({num})\)|\bChar\.ConvertFromUtf32\(({num})\)"
+            )),
+            apply: |c| {
+                let text = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3))?.as_str();
+                char_literal(integer_expression(text))
+            },
+        },
+        // JScript String.fromCharCode(101,118,97,108).
+        Rule {
+            name: "char-codes",
+            pattern: re(&format!(r"\bString\.fromCharCode\(({num}(?:,{num})*)\)")),
+            apply: |c| {
+                let text: Option<String> =
+                    c[1].split(',').map(|n| integer_expression(n).and_then(char::from_u32)).collect();
+                text.map(|t| literal(&t))
+            },
+        },
+        // Char arrays of literals: new string(new char[]{"e","v"}), New String(New Char(){"e","v"}),
+        // and a bare new char[]{...} of literals.
+        Rule {
+            name: "char-array",
+            pattern: re(
+                r"(?i)(?:new (?:System\.)?string\()?new (?:System\.)?char(?:\[\d*\]|\(\))\{(STR(?:,STR)*)\}\)?",
+            ),
+            apply: |c| Some(literal(&join_literals(&c[1]))),
+        },
+        // Byte arrays of numbers read as text: Encoding.X.GetString(new byte[]{101,118}).
+        Rule {
+            name: "char-codes",
+            pattern: re(&format!(
+                r"(?i)(?:System\.)?(?:Text\.)?Encoding\.(?:UTF8|ASCII|Default|GetEncoding\([^()]{{0,20}}\))\.GetString\(new (?:System\.)?byte(?:\[\d*\]|\(\))\{{({num}(?:,{num})*)\}}\)"
+            )),
+            apply: |c| {
+                let bytes: Option<Vec<u8>> =
+                    c[1].split(',').map(|n| integer_expression(n).and_then(|v| u8::try_from(v).ok())).collect();
+                bytes.map(|b| literal(&String::from_utf8_lossy(&b)))
+            },
+        },
+        // Concatenation: "a"+"b" (C#, JScript), "a"&"b" (VB), string.Concat("a","b").
+        Rule {
+            name: "concat",
+            pattern: re(r"STR(?:\+|&)STR"),
+            apply: |c| Some(literal(&(value(c, 1) + &value(c, 2)))),
+        },
+        Rule {
+            name: "concat",
+            pattern: re(r"(?i)\b(?:System\.)?String\.Concat\((STR(?:,STR)*)\)"),
+            apply: |c| Some(literal(&join_literals(&c[1]))),
+        },
+        // Parentheses around a lone literal: ("abc") -> "abc", not after a name (a call).
+        Rule {
+            name: "concat",
+            pattern: re(r"([^\w\]\)\s])\(STR\)"),
+            apply: |c| Some(format!("{}{}", &c[1], literal(&value(c, 2)))),
+        },
+        // StrReverse("lave"), "lave".split("").reverse().join(""), new string("lave".Reverse().ToArray()).
+        Rule {
+            name: "reverse",
+            pattern: re(
+                r#"(?i)\bStrReverse\(STR\)|STR\.split\(""\)\.reverse\(\)\.join\(""\)|new (?:System\.)?string\(STR\.Reverse\(\)\.ToArray\(\)\)"#,
+            ),
+            apply: |c| {
+                let inner = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3))?;
+                Some(literal(&unescape_canonical(inner.as_str()).chars().rev().collect::<String>()))
+            },
+        },
+        // VBScript/VB.NET Replace(expression, find, replacewith[, start, count, compare]).
+        Rule {
+            name: "replace",
+            pattern: re(r"(?i)\b(?:Strings\.)?Replace\(STR,STR,STR(?:,[^()]{0,40})?\)"),
+            apply: |c| replace_all(&value(c, 1), &value(c, 2), &value(c, 3)),
+        },
+        // .NET String.Replace (all occurrences) and JScript String.replace with a string
+        // (first occurrence) or a plain /x/g regular expression (all).
+        Rule {
+            name: "replace",
+            pattern: re(r"STR\.(Replace|replace)\(STR,STR\)"),
+            apply: |c| {
+                let (text, find, with) = (value(c, 1), value(c, 3), value(c, 4));
+                if &c[2] == "Replace" {
+                    replace_all(&text, &find, &with)
+                } else {
+                    Some(literal(&text.replacen(&find, &with, 1)))
+                }
+            },
+        },
+        Rule {
+            name: "replace",
+            pattern: re(r"STR\.replace\(/([A-Za-z0-9_ !#%&',:;<>=@~-]+)/(g?)i?,STR\)"),
+            apply: |c| {
+                let (text, find, with) = (value(c, 1), c[2].to_owned(), value(c, 4));
+                if &c[3] == "g" {
+                    replace_all(&text, &find, &with)
+                } else {
+                    Some(literal(&text.replacen(&find, &with, 1)))
+                }
+            },
+        },
+        // Case changes: LCase/UCase, .ToLower()/.ToUpper(), .toLowerCase()/.toUpperCase().
+        Rule {
+            name: "case",
+            pattern: re(r"(?i)\b(L|U)Case\(STR\)|STR\.To(Lower|Upper)(?:Case)?\(\)"),
+            apply: |c| {
+                let lower = c
+                    .get(1)
+                    .map(|m| m.as_str().eq_ignore_ascii_case("l"))
+                    .or_else(|| c.get(4).map(|m| m.as_str().eq_ignore_ascii_case("lower")))?;
+                let text = value(c, if c.get(2).is_some() { 2 } else { 3 });
+                Some(literal(&if lower { text.to_lowercase() } else { text.to_uppercase() }))
+            },
+        },
+        // Percent-encoding undone by unescape/decodeURIComponent/UrlDecode.
+        Rule {
+            name: "url-decode",
+            pattern: re(
+                r"(?i)\b(?:unescape|decodeURIComponent|decodeURI|(?:System\.Web\.)?(?:HttpUtility|Server)\.UrlDecode)\(STR\)",
+            ),
+            apply: |c| Some(literal(&percent_decode(&value(c, 1)))),
+        },
+        // Eval of a literal expression is the expression: VBScript Eval("request") and JScript
+        // eval("Request") return the Request object, so eval("x")(...) is x(...).
+        Rule {
+            name: "eval-literal",
+            pattern: re(r#"(?i)(^|[^.\w])eval\("([A-Za-z_][\w.]{0,60})"\)"#),
+            apply: |c| Some(format!("{}({})", &c[1], &c[2])),
+        },
+        // Decoding calls around a literal the literal pass already decoded.
+        Rule {
+            name: "base64",
+            pattern: re(
+                r"(?i)(?:System\.)?(?:Text\.)?Encoding\.(?:UTF8|ASCII|Default|Unicode)\.GetString\((?:System\.)?Convert\.FromBase64String\(STR\)\)",
+            ),
+            apply: |c| {
+                let text = value(c, 1);
+                decode_text_literal(&text).map(|d| literal(&d)).or_else(|| Some(literal(&text)))
+            },
+        },
+    ]
+});
+
+static LITERAL: LazyLock<Regex> = LazyLock::new(|| re("STR"));
+
+fn join_literals(list: &str) -> String {
+    LITERAL.captures_iter(list).map(|c| value(&c, 1)).collect()
+}
+
+fn replace_all(text: &str, find: &str, with: &str) -> Option<String> {
+    if find.is_empty() {
+        return None;
+    }
+    Some(literal(&text.replace(find, with)))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |s: &[u8]| std::str::from_utf8(s).ok().and_then(|h| u32::from_str_radix(h, 16).ok());
+            if bytes.get(i + 1) == Some(&b'u') {
+                if let Some(code) = bytes.get(i + 2..i + 6).and_then(hex).and_then(char::from_u32) {
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(code.encode_utf8(&mut buf).as_bytes());
+                    i += 6;
+                    continue;
+                }
+            } else if let Some(byte) = bytes.get(i + 1..i + 3).and_then(hex).and_then(|v| u8::try_from(v).ok()) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Text the bytes hold when they are text: UTF-8 or UTF-16LE, nearly all
+/// printable. Random bytes (keys, images) are not.
+fn as_text(bytes: &[u8]) -> Option<String> {
+    if bytes.len() < 4 {
+        return None;
+    }
+    let printable = |s: &str| {
+        let total = s.chars().count();
+        let good = s.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).count();
+        total > 0 && good * 100 >= total * 97 && !s.contains('\u{FFFD}')
+    };
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && printable(text)
+    {
+        return Some(text.to_owned());
+    }
+    if bytes.len().is_multiple_of(2) && bytes.iter().skip(1).step_by(2).all(|&b| b == 0) {
+        let units: Vec<u16> = bytes.chunks_exact(2).map(|p| u16::from_le_bytes([p[0], p[1]])).collect();
+        let text = String::from_utf16_lossy(&units);
+        if printable(&text) {
+            return Some(text);
+        }
+    }
+    None
+}
+
+/// A literal's text decoded from base64 or hex when it encodes text.
+pub(crate) fn decode_text_literal(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    if trimmed.len() >= 12 && trimmed.len().is_multiple_of(2) && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let bytes: Option<Vec<u8>> =
+            (0..trimmed.len()).step_by(2).map(|i| u8::from_str_radix(&trimmed[i..i + 2], 16).ok()).collect();
+        if let Some(decoded) = bytes.as_deref().and_then(as_text) {
+            return Some(decoded);
+        }
+    }
+    if trimmed.len() >= 12
+        && trimmed.len().is_multiple_of(4)
+        && trimmed.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(trimmed).ok()?;
+        return as_text(&bytes);
+    }
+    None
+}
+
+/// `name = "literal"` (with `Dim`/`Set`/`var`/a C# type in front, or none).
+static CONSTANT_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})=(STR)$"#)
+});
+static ASSIGNED_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})(?:\+|&)?=")
+});
+
+/// Constant propagation: a name assigned a literal stands for that literal in
+/// the statements that follow, until it is assigned something else. Names
+/// are replaced outside literals only, at most `MAX_SUBSTITUTIONS` times.
+pub(crate) fn propagate_constants(code: &str) -> Option<String> {
+    const MAX_SUBSTITUTIONS: usize = 4096;
+    let mut constants: Vec<(String, String)> = Vec::new();
+    let mut out = String::with_capacity(code.len());
+    let mut substitutions = 0usize;
+    let mut changed = false;
+    for piece in statements_outside_literals(code) {
+        let (statement, end) = match piece.char_indices().next_back() {
+            Some((at, '\n' | ';' | ':')) => (&piece[..at], &piece[at..]),
+            _ => (piece, ""),
+        };
+        let assigned = ASSIGNED_NAME.captures(statement).map(|c| c[1].to_ascii_lowercase());
+        // The right-hand side (or the whole statement) with known constants put in.
+        let rhs_start = if assigned.is_some() { statement.find('=').map_or(0, |i| i + 1) } else { 0 };
+        let mut rewritten = statement[..rhs_start].to_owned();
+        let rest = &statement[rhs_start..];
+        if constants.is_empty() || substitutions >= MAX_SUBSTITUTIONS {
+            rewritten.push_str(rest);
+        } else {
+            let replaced = substitute(rest, &constants, &mut substitutions);
+            changed |= replaced != rest;
+            rewritten.push_str(&replaced);
+        }
+        if let Some(name) = assigned {
+            constants.retain(|(n, _)| *n != name);
+            let folded = fold(&rewritten, 4, rewritten.len() * 4 + 64).code;
+            if let Some(c) = CONSTANT_ASSIGNMENT.captures(&folded) {
+                constants.push((name, c[2].to_owned()));
+                if constants.len() > 256 {
+                    constants.remove(0);
+                }
+            }
+        }
+        out.push_str(&rewritten);
+        out.push_str(end);
+    }
+    changed.then_some(out)
+}
+
+/// Canonical code cut after every `\n`, `;` and `:` that is not inside a literal.
+fn statements_outside_literals(code: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let (mut start, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, ch) in code.char_indices() {
+        if in_string {
+            match ch {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' | '\n' => in_string = false,
+                _ => {}
+            }
+            if ch != '\n' {
+                continue;
+            }
+        }
+        match ch {
+            '"' => in_string = true,
+            '\n' | ';' | ':' => {
+                pieces.push(&code[start..=i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < code.len() {
+        pieces.push(&code[start..]);
+    }
+    pieces
+}
+
+/// `text` with every known name (outside literals, not after `.`) replaced by its literal.
+fn substitute(text: &str, constants: &[(String, String)], count: &mut usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String, count: &mut usize| {
+        if word.is_empty() {
+            return;
+        }
+        let lower = word.to_ascii_lowercase();
+        let after_dot = out.ends_with('.');
+        match constants.iter().rev().find(|(n, _)| *n == lower) {
+            Some((_, value)) if !after_dot => {
+                out.push_str(value);
+                *count += 1;
+            }
+            _ => out.push_str(word),
+        }
+        word.clear();
+    };
+    for ch in text.chars() {
+        if in_string {
+            out.push(ch);
+            if escaped {
+                escaped = false;
+            } else if ch == '\\' {
+                escaped = true;
+            } else if ch == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        if ch.is_alphanumeric() || ch == '_' {
+            word.push(ch);
+            continue;
+        }
+        flush(&mut word, &mut out, count);
+        if ch == '"' {
+            in_string = true;
+        }
+        out.push(ch);
+    }
+    flush(&mut word, &mut out, count);
+    out
+}
+
+/// The outcome of folding one code region.
+pub(crate) struct Folded {
+    pub(crate) code: String,
+    pub(crate) applied: Vec<&'static str>,
+    /// Stopped by the pass limit or output cap before reaching a fixed point.
+    pub(crate) incomplete: bool,
+}
+
+/// Fold `code` until nothing changes, at most `max_passes` passes, never
+/// growing it past `max_len` bytes.
+pub(crate) fn fold(code: &str, max_passes: usize, max_len: usize) -> Folded {
+    let mut current = code.to_owned();
+    let mut applied: Vec<&'static str> = Vec::new();
+    for _ in 0..max_passes {
+        let mut changed = false;
+        // Literals that encode text (base64, hex) are decoded in place.
+        let decoded = LITERAL.replace_all(&current, |c: &Captures<'_>| {
+            let text = value(c, 1);
+            match decode_text_literal(&text) {
+                Some(plain) => {
+                    changed = true;
+                    literal(&plain)
+                }
+                None => c[0].to_owned(),
+            }
+        });
+        if changed {
+            push_once(&mut applied, "base64-hex");
+            current = decoded.into_owned();
+        }
+        for rule in RULES.iter() {
+            let mut hit = false;
+            let next = rule.pattern.replace_all(&current, |c: &Captures<'_>| match (rule.apply)(c) {
+                Some(folded) if folded != c[0] => {
+                    hit = true;
+                    folded
+                }
+                _ => c[0].to_owned(),
+            });
+            if hit {
+                if next.len() > max_len {
+                    return Folded { code: current, applied, incomplete: true };
+                }
+                push_once(&mut applied, rule.name);
+                current = next.into_owned();
+                changed = true;
+            }
+        }
+        if !changed {
+            return Folded { code: current, applied, incomplete: false };
+        }
+    }
+    Folded { code: current, applied, incomplete: true }
+}
+
+fn push_once(list: &mut Vec<&'static str>, name: &'static str) {
+    if !list.contains(&name) {
+        list.push(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folded(code: &str) -> String {
+        fold(code, 16, 1 << 20).code
+    }
+
+    #[test]
+    fn concatenation_vb_and_c() {
+        assert_eq!(folded(r#"x="ev"&"al"&"(1)""#), r#"x="eval(1)""#);
+        assert_eq!(folded(r#"x="ev"+"a"+"l";"#), r#"x="eval";"#);
+        assert_eq!(folded(r#"String.Concat("Sy","stem")"#), r#""System""#);
+    }
+
+    #[test]
+    fn chr_and_char_codes() {
+        assert_eq!(folded("Execute(Chr(101)&ChrW(&H76)&chr(96+1)&Chr(108))"), r#"Execute("eval")"#);
+        assert_eq!(folded("a=(char)101+\"v\""), r#"a="ev""#);
+        assert_eq!(folded("String.fromCharCode(101,118,97,108)"), r#""eval""#);
+        assert_eq!(folded(r#"new string(new char[]{"e","v","a","l"})"#), r#""eval""#);
+        assert_eq!(folded("Encoding.UTF8.GetString(new byte[]{101,118,97,108})"), r#""eval""#);
+        assert_eq!(folded("Chr(99999999999)"), "Chr(99999999999)");
+    }
+
+    #[test]
+    fn reverse_forms() {
+        assert_eq!(folded(r#"StrReverse("lave")"#), r#""eval""#);
+        assert_eq!(folded(r#""lave".split("").reverse().join("")"#), r#""eval""#);
+        assert_eq!(folded(r#"new string("lave".Reverse().ToArray())"#), r#""eval""#);
+    }
+
+    #[test]
+    fn replace_chains() {
+        assert_eq!(folded(r#"Replace("exXecXute","X","")"#), r#""execute""#);
+        assert_eq!(folded(r#""eZvZal".Replace("Z","").Replace("a","a")"#), r#""eval""#);
+        assert_eq!(folded(r#""eZvZal".replace("Z","")"#), r#""evZal""#);
+        assert_eq!(folded(r#""eZvZal".replace(/Z/g,"")"#), r#""eval""#);
+    }
+
+    #[test]
+    fn base64_and_hex_literals_of_text_are_decoded_binary_kept() {
+        // "Response.Write" in base64 and in hex
+        assert_eq!(folded(r#"x="UmVzcG9uc2UuV3JpdGU=""#), r#"x="Response.Write""#);
+        assert_eq!(folded(r#"x="526573706f6e73652e5772697465""#), r#"x="Response.Write""#);
+        // a random key stays
+        assert_eq!(folded(r#"k="q83v/9kLmA2Xz0+Rt1wPag==""#), r#"k="q83v/9kLmA2Xz0+Rt1wPag==""#);
+        // UTF-16LE base64 (what PowerShell -enc writes)
+        assert_eq!(folded(r#"x="ZQB2AGEAbAA=""#), r#"x="eval""#);
+        assert_eq!(decode_text_literal("ZQB2AGEAbAAoACkA").as_deref(), Some("eval()"));
+    }
+
+    #[test]
+    fn url_decoding_and_case() {
+        assert_eq!(folded(r#"unescape("%65%76%u0061l")"#), r#""eval""#);
+        assert_eq!(folded(r#"LCase("EVAL")+"X".ToLower()"#), r#""evalx""#);
+    }
+
+    #[test]
+    fn layers_fold_to_a_fixed_point_within_the_pass_limit() {
+        let code = r#"Execute(StrReverse(Replace(")\"x\"(tseuqer lave","x","z")))"#;
+        assert_eq!(folded(code), r#"Execute("eval request(\"z\")")"#);
+        let limited = fold(code, 1, 1 << 20);
+        assert!(limited.incomplete);
+    }
+
+    #[test]
+    fn eval_of_a_literal_name_is_the_name() {
+        assert_eq!(folded(r#"eval(eval(chr(114)+chr(101)+"quest")("a"))"#), r#"eval((request)("a"))"#);
+        assert_eq!(folded(r#"x.eval("a")"#), r#"x.eval("a")"#);
+        assert_eq!(folded(r#"eval("a b")"#), r#"eval("a b")"#);
+    }
+
+    #[test]
+    fn constants_flow_into_later_statements() {
+        let code = "xxx=\"e0x0ecute(req0uest(\\\"x\\\"))\"\nxxx=replace(xxx,\"0\",\"\")\neval xxx";
+        let propagated = propagate_constants(code).unwrap_or_default();
+        let folded = fold(&propagated, 8, 1 << 20).code;
+        assert!(folded.ends_with("eval \"execute(request(\\\"x\\\"))\""), "{folded}");
+        // a name assigned something else stops standing for the literal; members are not names
+        let code = "a=\"x\"\nb=a\na=f()\nc=a\nd=o.a\ne=\"u:a\"";
+        let propagated = propagate_constants(code).unwrap_or_default();
+        assert_eq!(propagated, "a=\"x\"\nb=\"x\"\na=f()\nc=a\nd=o.a\ne=\"u:a\"");
+    }
+
+    #[test]
+    fn integer_expressions() {
+        assert_eq!(integer_expression("100+1"), Some(101));
+        assert_eq!(integer_expression("&H65"), Some(101));
+        assert_eq!(integer_expression("2*50+1"), Some(101));
+        assert_eq!(integer_expression("1-2"), None);
+        assert_eq!(integer_expression("1 2"), None);
+    }
+}

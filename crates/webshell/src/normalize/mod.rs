@@ -1,0 +1,223 @@
+//! The normalising stage in front of the content rules: what an obfuscated
+//! page means, written plainly. Script Encoder blocks are decoded, the page is
+//! cut into markup and server code, code loses comments and redundant
+//! whitespace, string literals get one canonical form, and expressions made of
+//! literals are folded (concatenation, `Chr`/char codes, `StrReverse`,
+//! `Replace`, base64/hex/percent decoding). A literal handed to
+//! `Execute`/`ExecuteGlobal`/`Eval` is code, so it is normalised as code too.
+//!
+//! Bounded: at most [`MAX_INPUT`] bytes are read, the output never exceeds
+//! [`MAX_OUTPUT`] bytes, folding stops after a fixed number of passes and the
+//! whole stage after [`TIME_BUDGET`]; each limit reached is reported in
+//! [`Normalized::limits`].
+
+mod fold;
+mod lexer;
+mod script_encoder;
+mod utf7;
+
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+
+pub(crate) use lexer::Dialect;
+
+/// Bytes of a file the stage reads; webshells are small.
+pub(crate) const MAX_INPUT: usize = 1024 * 1024;
+/// Bytes of normalised text it writes at most.
+pub(crate) const MAX_OUTPUT: usize = 2 * MAX_INPUT;
+/// Wall-clock time one file may take.
+pub(crate) const TIME_BUDGET: Duration = Duration::from_millis(250);
+/// Folding passes per code region (each pass applies every rule once).
+const MAX_FOLD_PASSES: usize = 12;
+/// How deep evaluated literals are unpacked (code that builds code that...).
+const MAX_EVAL_DEPTH: usize = 3;
+
+/// A page in normalised form.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Normalized {
+    /// The whole page: markup collapsed, server code canonical and folded.
+    pub(crate) text: String,
+    /// Only the server code (regions joined by newlines), for the capability engine.
+    pub(crate) code: String,
+    /// Transformations that changed something (`script-encoder`, `concat`, `chr`, ...).
+    pub(crate) applied: Vec<&'static str>,
+    /// Limits reached (`input truncated at ...`, `time budget`, ...); empty when none.
+    pub(crate) limits: Vec<String>,
+    /// The language family of the page's server code.
+    pub(crate) dialect: Dialect,
+}
+
+/// Calls that run a string as code: VBScript `Execute`/`ExecuteGlobal`/`Eval`,
+/// JScript `eval`, and `Function("...")` constructors.
+static EVAL_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:^|[^.\w])(?:Execute|ExecuteGlobal|Eval|new Function)\(?\s*"((?:[^"\\\n]|\\.)*)""#)
+        .unwrap_or_else(|err| panic!("eval literal pattern: {err}"))
+});
+
+/// Normalise a file's bytes; `None` when it holds no server code (plain
+/// HTML, JavaScript, images: nothing for the stage to do).
+pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
+    let started = Instant::now();
+    let mut limits = Vec::new();
+    let window = if bytes.len() > MAX_INPUT {
+        limits.push(format!("only the first {MAX_INPUT} of {} bytes normalised", bytes.len()));
+        &bytes[..MAX_INPUT]
+    } else {
+        bytes
+    };
+    let mut text = crate::content::decode_text(window);
+    let mut applied = Vec::new();
+    if utf7::declared(&text) {
+        text = utf7::decode(&text);
+        applied.push("utf-7");
+    }
+    if let Some(decoded) = script_encoder::decode_blocks(&text, MAX_OUTPUT) {
+        text = decoded;
+        applied.push("script-encoder");
+    }
+    let (segments, page_dialect) = if lexer::has_server_markers(&text) {
+        (lexer::segment(&text), lexer::page_dialect(&text))
+    } else if let Some(dialect) = lexer::source_file_dialect(&text) {
+        (vec![lexer::Segment::Code(lexer::canonical_code(&text, dialect))], dialect)
+    } else {
+        return None;
+    };
+
+    let mut out = Normalized { applied, limits, dialect: page_dialect, ..Normalized::default() };
+    for segment in segments {
+        match segment {
+            lexer::Segment::Markup(markup) | lexer::Segment::Tag(markup) => push_capped(&mut out, &markup),
+            lexer::Segment::Code(code) => {
+                let dialect = if code.contains(';') || code.contains('{') { Dialect::CLike } else { Dialect::Vb };
+                let folded = fold_with_evaluated(&code, dialect, started, &mut out);
+                push_capped(&mut out, &folded);
+                if out.code.len() < MAX_OUTPUT {
+                    out.code.push_str(&folded);
+                    out.code.push('\n');
+                }
+            }
+        }
+        if started.elapsed() > TIME_BUDGET {
+            out.limits.push(format!("time budget of {} ms spent; rest of the page left out", TIME_BUDGET.as_millis()));
+            break;
+        }
+    }
+    Some(out)
+}
+
+/// Fold one code region, then unpack string literals it evaluates as code
+/// (appended after the region), up to [`MAX_EVAL_DEPTH`] levels.
+fn fold_with_evaluated(code: &str, dialect: Dialect, started: Instant, out: &mut Normalized) -> String {
+    let mut result = String::new();
+    let mut pending = vec![(code.to_owned(), 0usize)];
+    while let Some((region, depth)) = pending.pop() {
+        let mut folded = fold::fold(&region, MAX_FOLD_PASSES, MAX_OUTPUT);
+        if started.elapsed() < TIME_BUDGET
+            && let Some(propagated) = fold::propagate_constants(&folded.code)
+        {
+            let again = fold::fold(&propagated, MAX_FOLD_PASSES, MAX_OUTPUT);
+            if again.code.len() <= MAX_OUTPUT {
+                if !out.applied.contains(&"constants") {
+                    out.applied.push("constants");
+                }
+                folded.applied.extend(again.applied);
+                folded.incomplete |= again.incomplete;
+                folded.code = again.code;
+            }
+        }
+        for name in folded.applied {
+            if !out.applied.contains(&name) {
+                out.applied.push(name);
+            }
+        }
+        if folded.incomplete && !out.limits.iter().any(|l| l.starts_with("folding")) {
+            out.limits.push("folding stopped at its pass or size limit".to_owned());
+        }
+        if depth < MAX_EVAL_DEPTH && started.elapsed() < TIME_BUDGET {
+            for caps in EVAL_LITERAL.captures_iter(&folded.code) {
+                let inner = lexer::unescape_canonical(&caps[1]);
+                if inner.len() > 3 {
+                    if !out.applied.contains(&"evaluated-literal") {
+                        out.applied.push("evaluated-literal");
+                    }
+                    pending.push((lexer::canonical_code(&inner, dialect), depth + 1));
+                }
+            }
+        }
+        if !result.is_empty() {
+            result.push('\n');
+        }
+        result.push_str(&folded.code);
+        if result.len() > MAX_OUTPUT {
+            break;
+        }
+    }
+    result
+}
+
+fn push_capped(out: &mut Normalized, piece: &str) {
+    if out.text.len() + piece.len() > MAX_OUTPUT {
+        if !out.limits.iter().any(|l| l.starts_with("output")) {
+            out.limits.push(format!("output capped at {MAX_OUTPUT} bytes"));
+        }
+        return;
+    }
+    out.text.push_str(piece);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn obfuscated_classic_asp_one_liner_reads_plainly() {
+        let page = b"<%\r\n' junk\r\nDim o : o = StrReverse(\"etucexE\")\r\nExecute(Chr(101)&\"val requ\"&\"est(\"\"x\"\")\")\r\n%>";
+        let n = normalize(page).unwrap_or_default();
+        assert!(n.code.contains("Execute(\"eval request(\\\"x\\\")\")"), "{}", n.code);
+        assert!(n.code.contains("eval request(\"x\")"), "{}", n.code);
+        assert!(n.code.contains("o=\"Execute\""), "{}", n.code);
+        assert!(n.applied.contains(&"chr") && n.applied.contains(&"reverse"));
+        assert!(n.applied.contains(&"evaluated-literal"));
+    }
+
+    #[test]
+    fn plain_html_and_javascript_are_not_normalised() {
+        assert!(normalize(b"<html><body>hi</body></html>").is_none());
+        assert!(normalize(b"function f(){ return 1; }").is_none());
+    }
+
+    #[test]
+    fn code_files_without_markers_are() {
+        let n = normalize(b"using System;\nnamespace N { class C { /* x */ } }").unwrap_or_default();
+        assert_eq!(n.code, "using System;\nnamespace N{class C{}}\n");
+    }
+
+    #[test]
+    fn large_input_is_truncated_and_said() {
+        let mut page = b"<% x = 1 %>".to_vec();
+        page.extend(std::iter::repeat_n(b'a', MAX_INPUT));
+        let n = normalize(&page).unwrap_or_default();
+        assert!(n.limits.iter().any(|l| l.contains("first")));
+        assert!(n.text.len() <= MAX_OUTPUT);
+    }
+
+    #[test]
+    fn nested_evaluated_literals_stop_at_the_depth_limit() {
+        // Execute("Execute(""Execute(""""...)"""")")
+        let mut inner = "x=1".to_owned();
+        for _ in 0..6 {
+            inner = format!("Execute(\"{}\")", inner.replace('"', "\"\""));
+        }
+        let n = normalize(format!("<% {inner} %>").as_bytes()).unwrap_or_default();
+        assert!(n.code.lines().count() <= MAX_EVAL_DEPTH + 2, "{}", n.code);
+    }
+
+    #[test]
+    fn script_encoded_page_is_decoded() {
+        let n = normalize(b"<%@ LANGUAGE = VBScript.Encode %><%#@~^CAAAAA==\x7fnP7b~ \x7f+kCAAAA==^#~@%>")
+            .unwrap_or_default();
+        assert!(n.applied.contains(&"script-encoder"));
+    }
+}

@@ -1,0 +1,295 @@
+//! Decoding of Microsoft Script Encoder blocks (`VBScript.Encode`,
+//! `JScript.Encode`, `screnc.exe`): `#@~^` + 6 base64 characters (the encoded
+//! length, little-endian) + `==` + encoded text + 6 base64 characters (a
+//! checksum) + `==^#~@`.
+//!
+//! The cipher is a per-position substitution: every character below 0x80
+//! goes through one of three tables, picked by the character's position
+//! modulo 64 in a fixed pattern; `@` introduces escapes for characters the
+//! encoder keeps out of the output (`@&` newline, `@#` carriage return, `@*`
+//! `>`, `@!` `<`, `@$` `@`). Characters at or above 0x80 pass unchanged. The
+//! tables are properties of the format as published in "Breaking the Windows
+//! Script Encoder" (MrBrownstone, virtualconspiracy.com, 2001) and the
+//! Full-Disclosure post "VBScript/JScript.Encode Decoder" (A. Marx, 2003).
+
+/// Which of the three tables decodes the character at position `i % 64`.
+const TABLE_ORDER: [u8; 64] = [
+    0, 2, 1, 0, 2, 1, 2, 1, 1, 2, 1, 2, 0, 1, 2, 1, 0, 1, 2, 1, 0, 0, 2, 1, 1, 2, 0, 1, 2, 1, 1, 2, 0, 0, 1, 2, 1, 2,
+    1, 0, 1, 0, 0, 2, 1, 0, 1, 2, 0, 1, 2, 1, 0, 0, 2, 1, 1, 0, 0, 2, 1, 0, 1, 2,
+];
+
+/// Decoded value of encoded characters 0x20..=0x7F in each table; 0xFF marks
+/// the escape character.
+const DECODE: [[u8; 3]; 96] = [
+    [0x2E, 0x32, 0x2D],
+    [0x47, 0x30, 0x75],
+    [0x7A, 0x21, 0x52],
+    [0x56, 0x29, 0x60],
+    [0x42, 0x5B, 0x71],
+    [0x6A, 0x38, 0x5E],
+    [0x2F, 0x33, 0x49],
+    [0x26, 0x3D, 0x5C],
+    [0x49, 0x58, 0x62],
+    [0x41, 0x3A, 0x7D],
+    [0x34, 0x35, 0x29],
+    [0x32, 0x65, 0x36],
+    [0x5B, 0x39, 0x20],
+    [0x76, 0x5C, 0x7C],
+    [0x72, 0x56, 0x7A],
+    [0x43, 0x73, 0x7F],
+    [0x38, 0x66, 0x6B],
+    [0x39, 0x4E, 0x63],
+    [0x70, 0x45, 0x33],
+    [0x45, 0x6B, 0x2B],
+    [0x68, 0x62, 0x68],
+    [0x71, 0x59, 0x51],
+    [0x4F, 0x78, 0x66],
+    [0x09, 0x5E, 0x76],
+    [0x62, 0x7D, 0x31],
+    [0x44, 0x4A, 0x64],
+    [0x23, 0x6D, 0x54],
+    [0x75, 0x71, 0x43],
+    [0x3C, 0x3C, 0x3C],
+    [0x7E, 0x60, 0x3A],
+    [0x3E, 0x3E, 0x3E],
+    [0x5E, 0x53, 0x7E],
+    [0xFF, 0xFF, 0xFF],
+    [0x77, 0x42, 0x45],
+    [0x4A, 0x27, 0x2C],
+    [0x61, 0x48, 0x2A],
+    [0x5D, 0x72, 0x74],
+    [0x22, 0x75, 0x27],
+    [0x4B, 0x31, 0x37],
+    [0x6F, 0x37, 0x44],
+    [0x4E, 0x4D, 0x79],
+    [0x3B, 0x52, 0x59],
+    [0x4C, 0x22, 0x2F],
+    [0x50, 0x54, 0x6F],
+    [0x67, 0x6A, 0x26],
+    [0x2A, 0x47, 0x72],
+    [0x7D, 0x64, 0x6A],
+    [0x74, 0x2D, 0x39],
+    [0x54, 0x20, 0x7B],
+    [0x2B, 0x7F, 0x3F],
+    [0x2D, 0x2E, 0x38],
+    [0x2C, 0x4C, 0x77],
+    [0x30, 0x5D, 0x67],
+    [0x6E, 0x7E, 0x53],
+    [0x6B, 0x6C, 0x47],
+    [0x66, 0x6F, 0x34],
+    [0x35, 0x79, 0x78],
+    [0x25, 0x74, 0x5D],
+    [0x21, 0x43, 0x30],
+    [0x64, 0x26, 0x23],
+    [0x4D, 0x76, 0x5A],
+    [0x52, 0x25, 0x5B],
+    [0x63, 0x24, 0x6C],
+    [0x3F, 0x2B, 0x48],
+    [0x7B, 0x28, 0x55],
+    [0x78, 0x23, 0x70],
+    [0x29, 0x41, 0x69],
+    [0x28, 0x34, 0x2E],
+    [0x73, 0x09, 0x4C],
+    [0x59, 0x2A, 0x21],
+    [0x33, 0x44, 0x24],
+    [0x7F, 0x3F, 0x4E],
+    [0x6D, 0x77, 0x50],
+    [0x55, 0x3B, 0x09],
+    [0x53, 0x55, 0x56],
+    [0x7C, 0x69, 0x73],
+    [0x3A, 0x61, 0x35],
+    [0x5F, 0x63, 0x61],
+    [0x65, 0x50, 0x4B],
+    [0x46, 0x67, 0x58],
+    [0x58, 0x51, 0x3B],
+    [0x31, 0x49, 0x57],
+    [0x69, 0x4F, 0x22],
+    [0x6C, 0x46, 0x6D],
+    [0x5A, 0x68, 0x4D],
+    [0x48, 0x7C, 0x25],
+    [0x27, 0x36, 0x28],
+    [0x5C, 0x70, 0x46],
+    [0x3D, 0x6E, 0x4A],
+    [0x24, 0x7A, 0x32],
+    [0x79, 0x2F, 0x41],
+    [0x37, 0x5F, 0x3D],
+    [0x60, 0x4B, 0x5F],
+    [0x51, 0x5A, 0x4F],
+    [0x20, 0x2C, 0x42],
+    [0x36, 0x57, 0x65],
+];
+
+/// Decoded value of an encoded tab in each table.
+const DECODE_TAB: [u8; 3] = [0x57, 0x7B, 0x6E];
+
+const START: &str = "#@~^";
+const END: &str = "^#~@";
+
+/// Every encoded block of `text` replaced by its plain script; `None` when
+/// there is none. `budget` caps the number of decoded characters.
+pub(crate) fn decode_blocks(text: &str, budget: usize) -> Option<String> {
+    if !text.contains(START) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut decoded_any = false;
+    let mut spent = 0usize;
+    while let Some(start) = rest.find(START) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + START.len()..];
+        let Some(end) = after.find(END) else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let block = &after[..end];
+        match decode_block(block, budget.saturating_sub(spent)) {
+            Some(plain) => {
+                spent += plain.len();
+                out.push_str(&plain);
+                decoded_any = true;
+            }
+            None => out.push_str(&rest[start..start + START.len() + end + END.len()]),
+        }
+        rest = &after[end + END.len()..];
+    }
+    out.push_str(rest);
+    decoded_any.then_some(out)
+}
+
+/// One block's body (between the markers): length header, payload, checksum.
+fn decode_block(block: &str, budget: usize) -> Option<String> {
+    let header = block.get(..8)?;
+    if !header.ends_with("==")
+        || !header.as_bytes()[..6].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    {
+        return None;
+    }
+    let body = &block[8..];
+    // The trailing checksum (6 characters + "==") is not part of the script.
+    let payload = match body.len().checked_sub(8) {
+        Some(cut) if body.ends_with("==") && body.is_char_boundary(cut) => &body[..cut],
+        _ => body,
+    };
+    Some(decode_payload(payload, budget))
+}
+
+/// The substitution itself, over the encoded characters.
+pub(crate) fn decode_payload(payload: &str, budget: usize) -> String {
+    let mut out = String::with_capacity(payload.len().min(budget));
+    let mut position = 0usize;
+    let mut escape = false;
+    for ch in payload.chars() {
+        if out.len() >= budget {
+            break;
+        }
+        if escape {
+            escape = false;
+            out.push(match ch {
+                '&' => '\n',
+                '#' => '\r',
+                '*' => '>',
+                '!' => '<',
+                '$' => '@',
+                other => other,
+            });
+            position = (position + 1) % 64;
+            continue;
+        }
+        let code = u32::from(ch);
+        let table = usize::from(TABLE_ORDER[position]);
+        let decoded = match code {
+            9 => Some(DECODE_TAB[table]),
+            0x20..=0x7F => usize::try_from(code - 0x20).ok().map(|i| DECODE[i][table]),
+            _ => None,
+        };
+        match decoded {
+            Some(0xFF) => {
+                escape = true;
+                continue;
+            }
+            Some(byte) => out.push(char::from(byte)),
+            None => out.push(ch),
+        }
+        position = (position + 1) % 64;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The inverse of the decoding tables: what the encoder writes for `plain`.
+    fn encode(plain: &str) -> String {
+        let mut out = String::new();
+        let mut position = 0usize;
+        for ch in plain.chars() {
+            let table = usize::from(TABLE_ORDER[position]);
+            let escaped = match ch {
+                '\n' => Some('&'),
+                '\r' => Some('#'),
+                '>' => Some('*'),
+                '<' => Some('!'),
+                '@' => Some('$'),
+                _ => None,
+            };
+            if let Some(second) = escape_pair(escaped, table) {
+                out.push_str(&second);
+            } else {
+                let byte = u8::try_from(u32::from(ch)).unwrap_or(b'?');
+                let found = (0x20u8..=0x7F).find(|&e| DECODE[usize::from(e - 0x20)][table] == byte);
+                let encoded = if byte == DECODE_TAB[table] && found.is_none() { Some(9) } else { found };
+                out.push(char::from(encoded.unwrap_or(byte)));
+            }
+            position = (position + 1) % 64;
+        }
+        out
+    }
+
+    fn escape_pair(escaped: Option<char>, table: usize) -> Option<String> {
+        let second = escaped?;
+        let at = (0x20u8..=0x7F).find(|&e| DECODE[usize::from(e - 0x20)][table] == 0xFF)?;
+        Some(format!("{}{second}", char::from(at)))
+    }
+
+    #[test]
+    fn each_table_is_a_permutation_of_the_printable_characters() {
+        for table in 0..3 {
+            let mut seen: Vec<u8> = DECODE.iter().map(|row| row[table]).filter(|&b| b != 0xFF).collect();
+            seen.push(DECODE_TAB[table]);
+            seen.sort_unstable();
+            seen.dedup();
+            let mut expected: Vec<u8> = (0x20u8..=0x7F).filter(|&b| b != b'@').collect();
+            expected.push(9);
+            expected.sort_unstable();
+            assert_eq!(seen, expected, "table {table}");
+        }
+    }
+
+    #[test]
+    fn encoded_text_decodes_back_including_escapes() {
+        let plain = "<%\r\nexecute request(\"x\") ' @ > <\r\n%>";
+        let encoded = encode(plain);
+        assert_ne!(encoded, plain);
+        assert_eq!(decode_payload(&encoded, 1 << 20), plain);
+    }
+
+    #[test]
+    fn blocks_in_a_page_are_replaced_and_the_rest_kept() {
+        let payload = encode("eval request(\"z\")");
+        let page = format!("<%@ LANGUAGE = VBScript.Encode %><%#@~^EQAAAA=={payload}mwQAAA==^#~@%>after");
+        let decoded = decode_blocks(&page, 1 << 20).unwrap_or_default();
+        assert_eq!(decoded, "<%@ LANGUAGE = VBScript.Encode %><%eval request(\"z\")%>after");
+    }
+
+    #[test]
+    fn budget_bounds_the_output_and_broken_blocks_stay() {
+        let payload = encode(&"a".repeat(1000));
+        assert_eq!(decode_payload(&payload, 10).len(), 10);
+        assert!(decode_blocks("x #@~^ no end", 100).is_none());
+        assert!(decode_blocks("#@~^short^#~@", 100).is_none());
+        assert!(decode_blocks("#@~^a\u{20AC}\u{20AC}==xx^#~@", 100).is_none());
+    }
+}
