@@ -1,6 +1,7 @@
 //! File hashes for IOC lookups and for the record.
 
 use md5::Md5;
+use seawall_model::digest::hex;
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 
@@ -29,16 +30,6 @@ impl FileHashes {
             .into_iter()
             .filter_map(|(kind, hex)| hex.map(|h| (kind, h)))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
 }
 
 #[cfg(test)]

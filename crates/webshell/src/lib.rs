@@ -299,7 +299,7 @@ impl FileScanner<'_> {
             let text = content::text_of(data);
             outcome.findings.extend(content::oab_config_script(&text, display_path));
         }
-        self.scan_normalized(&data, display_path, &mut outcome);
+        self.scan_normalized(data, display_path, &mut outcome);
         outcome
     }
 
