@@ -63,9 +63,11 @@ pub struct ExportSummary {
 }
 
 impl ExportSummary {
-    fn problem(&mut self, position: String, message: String) {
+    /// Positions and messages are built only for the problems listed (a flood of bad rows
+    /// costs a counter each).
+    fn problem(&mut self, position: impl FnOnce() -> String, message: impl Into<String>) {
         if self.errors.len() < MAX_LISTED_ERRORS {
-            self.errors.push(ExportError { position, message });
+            self.errors.push(ExportError { position: position(), message: message.into() });
         } else {
             self.errors_not_listed += 1;
         }
@@ -84,7 +86,7 @@ pub fn read_export(mut reader: impl BufRead, limit: u64, on_sign_in: impl FnMut(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 let mut summary = ExportSummary::default();
-                summary.problem("byte 0".into(), format!("not read: {e}"));
+                summary.problem(|| "byte 0".into(), format!("not read: {e}"));
                 return summary;
             }
         }
@@ -105,7 +107,8 @@ fn read_csv(reader: impl BufRead, limit: u64, mut on_sign_in: impl FnMut(SignIn)
             Ok(Some(line)) => line,
             Ok(None) => break,
             Err(e) => {
-                summary.problem(format!("byte {}", lines.bytes_read()), format!("read error: {e}"));
+                let at = lines.bytes_read();
+                summary.problem(|| format!("byte {at}"), format!("read error: {e}"));
                 break;
             }
         };
@@ -113,7 +116,8 @@ fn read_csv(reader: impl BufRead, limit: u64, mut on_sign_in: impl FnMut(SignIn)
         if text.trim().is_empty() {
             continue;
         }
-        let position = format!("line {}", line.number);
+        let number = line.number;
+        let position = || format!("line {number}");
         if line.truncated {
             summary.problem(position, format!("line longer than {} KiB: not read", crate::lines::MAX_LINE / 1024));
             continue;
@@ -123,7 +127,7 @@ fn read_csv(reader: impl BufRead, limit: u64, mut on_sign_in: impl FnMut(SignIn)
             match Columns::of(&schema) {
                 Some(found) => columns = Some(found),
                 None => {
-                    summary.problem(position, "no date or IP address column: not a sign-in export".into());
+                    summary.problem(position, "no date or IP address column: not a sign-in export");
                     break;
                 }
             }
@@ -134,12 +138,12 @@ fn read_csv(reader: impl BufRead, limit: u64, mut on_sign_in: impl FnMut(SignIn)
                 summary.sign_ins += 1;
                 on_sign_in(sign_in);
             }
-            Err(message) => summary.problem(position, message.into()),
+            Err(message) => summary.problem(position, message),
         }
     }
     summary.bytes = lines.bytes_read().min(limit);
     if lines.bytes_read() > limit {
-        summary.problem(format!("byte {limit}"), format!("export larger than {limit} bytes: the rest was not read"));
+        summary.problem(|| format!("byte {limit}"), format!("export larger than {limit} bytes: the rest was not read"));
     }
     summary
 }
@@ -228,7 +232,8 @@ fn read_json(reader: impl BufRead, limit: u64, on_sign_in: impl FnMut(SignIn)) -
     let outcome = serde::Deserializer::deserialize_any(&mut deserializer, TopLevel { items: &mut items });
     let index = items.index;
     if let Err(e) = outcome {
-        let position = if index > 0 { format!("item {}", index + 1) } else { format!("byte {}", total.get()) };
+        let at = total.get();
+        let position = || if index > 0 { format!("item {}", index + 1) } else { format!("byte {at}") };
         summary.problem(position, format!("sign-in JSON: {e}"));
     }
     summary.bytes = total.get();
@@ -252,7 +257,10 @@ impl<F: FnMut(SignIn)> Items<'_, F> {
                 self.summary.sign_ins += 1;
                 (self.on_sign_in)(sign_in);
             }
-            Err(message) => self.summary.problem(format!("item {}", self.index), message.into()),
+            Err(message) => {
+                let index = self.index;
+                self.summary.problem(|| format!("item {index}"), message)
+            }
         }
     }
 }
