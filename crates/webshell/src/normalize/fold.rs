@@ -345,16 +345,22 @@ pub(crate) fn propagate_constants(code: &str) -> Option<String> {
         let rhs_start = if assigned.is_some() { statement.find('=').map_or(0, |i| i + 1) } else { 0 };
         let mut rewritten = statement[..rhs_start].to_owned();
         let rest = &statement[rhs_start..];
+        let mut substituted = false;
         if constants.is_empty() || substitutions >= MAX_SUBSTITUTIONS {
             rewritten.push_str(rest);
         } else {
             let replaced = substitute(rest, &constants, &mut substitutions);
-            changed |= replaced != rest;
+            substituted = replaced != rest;
+            changed |= substituted;
             rewritten.push_str(&replaced);
         }
         if let Some(name) = assigned {
             constants.retain(|(n, _)| *n != name);
-            let folded = fold(&rewritten, 4, rewritten.len() * 4 + 64).code;
+            // Only a statement that just received constants can fold into a new literal
+            // (the region was folded already): folding every assignment would cost a
+            // fold per statement on large pages.
+            let folded =
+                if substituted { fold(&rewritten, 4, rewritten.len() * 4 + 64).code } else { rewritten.clone() };
             if let Some(c) = CONSTANT_ASSIGNMENT.captures(&folded) {
                 constants.push((name, c[2].to_owned()));
                 if constants.len() > 256 {
