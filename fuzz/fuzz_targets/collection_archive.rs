@@ -3,7 +3,7 @@
 //! same bytes as a gzip'd tar) visited, every name mapped back to a Windows path, all within
 //! small bounds so a bomb ends in an error, never in memory growth or a panic.
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 use seawall_sources::archive::{self, ArchiveLimits, Bounded, Budget, Ratio, ZipReader};
