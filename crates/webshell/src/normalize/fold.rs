@@ -76,8 +76,6 @@ fn char_literal(code: Option<u32>) -> Option<String> {
 /// One folding rule: a pattern and what a match becomes (`None` keeps it).
 struct Rule {
     name: &'static str,
-    /// Lowercase texts one of which must occur for the rule to have work (a cheap gate).
-    needles: &'static [&'static str],
     pattern: Regex,
     apply: fn(&Captures<'_>) -> Option<String>,
 }
@@ -88,14 +86,12 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // VBScript Chr/ChrW/ChrB, VB.NET Chr/ChrW, Strings.Chr.
         Rule {
             name: "chr",
-            needles: &["chr"],
             pattern: re(&format!(r"(?i)\b(?:Strings\.)?chr[wb]?\(({num})\)")),
             apply: |c| char_literal(integer_expression(&c[1])),
         },
         // C# casts and conversions: (char)101, Convert.ToChar(101), Char.ConvertFromUtf32(101).
         Rule {
             name: "chr",
-            needles: &["(char)", "tochar", "convertfromutf32"],
             pattern: re(&format!(
                 r"(?i)\(char\)\(?({num})\)?|\bConvert\.ToChar\(({num})\)|\bChar\.ConvertFromUtf32\(({num})\)"
             )),
@@ -107,7 +103,6 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // JScript String.fromCharCode(101,118,97,108).
         Rule {
             name: "char-codes",
-            needles: &["fromcharcode"],
             pattern: re(&format!(r"\bString\.fromCharCode\(({num}(?:,{num})*)\)")),
             apply: |c| {
                 let text: Option<String> =
@@ -119,7 +114,6 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // and a bare new char[]{...} of literals.
         Rule {
             name: "char-array",
-            needles: &["char"],
             pattern: re(
                 r"(?i)(?:new (?:System\.)?string\()?new (?:System\.)?char(?:\[\d*\]|\(\))\{(STR(?:,STR)*)\}\)?",
             ),
@@ -128,7 +122,6 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Byte arrays of numbers read as text: Encoding.X.GetString(new byte[]{101,118}).
         Rule {
             name: "char-codes",
-            needles: &["getstring"],
             pattern: re(&format!(
                 r"(?i)(?:System\.)?(?:Text\.)?Encoding\.(?:UTF8|ASCII|Default|GetEncoding\([^()]{{0,20}}\))\.GetString\(new (?:System\.)?byte(?:\[\d*\]|\(\))\{{({num}(?:,{num})*)\}}\)"
             )),
@@ -141,27 +134,23 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Concatenation: "a"+"b" (C#, JScript), "a"&"b" (VB), string.Concat("a","b").
         Rule {
             name: "concat",
-            needles: &["\"+\"", "\"&\""],
             pattern: re(r"STR(?:\+|&)STR"),
             apply: |c| Some(literal(&(value(c, 1) + &value(c, 2)))),
         },
         Rule {
             name: "concat",
-            needles: &["concat"],
             pattern: re(r"(?i)\b(?:System\.)?String\.Concat\((STR(?:,STR)*)\)"),
             apply: |c| Some(literal(&join_literals(&c[1]))),
         },
         // Parentheses around a lone literal: ("abc") -> "abc", not after a name (a call).
         Rule {
             name: "concat",
-            needles: &["(\""],
             pattern: re(r"([^\w\]\)\s])\(STR\)"),
             apply: |c| Some(format!("{}{}", &c[1], literal(&value(c, 2)))),
         },
         // StrReverse("lave"), "lave".split("").reverse().join(""), new string("lave".Reverse().ToArray()).
         Rule {
             name: "reverse",
-            needles: &["reverse"],
             pattern: re(
                 r#"(?i)\bStrReverse\(STR\)|STR\.split\(""\)\.reverse\(\)\.join\(""\)|new (?:System\.)?string\(STR\.Reverse\(\)\.ToArray\(\)\)"#,
             ),
@@ -173,7 +162,6 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // VBScript/VB.NET Replace(expression, find, replacewith[, start, count, compare]).
         Rule {
             name: "replace",
-            needles: &["replace"],
             pattern: re(r"(?i)\b(?:Strings\.)?Replace\(STR,STR,STR(?:,[^()]{0,40})?\)"),
             apply: |c| replace_all(&value(c, 1), &value(c, 2), &value(c, 3)),
         },
@@ -181,7 +169,6 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // (first occurrence) or a plain /x/g regular expression (all).
         Rule {
             name: "replace",
-            needles: &["replace"],
             pattern: re(r"STR\.(Replace|replace)\(STR,STR\)"),
             apply: |c| {
                 let (text, find, with) = (value(c, 1), value(c, 3), value(c, 4));
@@ -194,7 +181,6 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         },
         Rule {
             name: "replace",
-            needles: &["replace"],
             pattern: re(r"STR\.replace\(/([A-Za-z0-9_ !#%&',:;<>=@~-]+)/(g?)i?,STR\)"),
             apply: |c| {
                 let (text, find, with) = (value(c, 1), c[2].to_owned(), value(c, 4));
@@ -208,7 +194,6 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Case changes: LCase/UCase, .ToLower()/.ToUpper(), .toLowerCase()/.toUpperCase().
         Rule {
             name: "case",
-            needles: &["case(", "tolower", "toupper"],
             pattern: re(r"(?i)\b(L|U)Case\(STR\)|STR\.To(Lower|Upper)(?:Case)?\(\)"),
             apply: |c| {
                 let lower = c
@@ -222,7 +207,6 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Percent-encoding undone by unescape/decodeURIComponent/UrlDecode.
         Rule {
             name: "url-decode",
-            needles: &["unescape", "decodeuri", "urldecode"],
             pattern: re(
                 r"(?i)\b(?:unescape|decodeURIComponent|decodeURI|(?:System\.Web\.)?(?:HttpUtility|Server)\.UrlDecode)\(STR\)",
             ),
@@ -232,14 +216,12 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // eval("Request") return the Request object, so eval("x")(...) is x(...).
         Rule {
             name: "eval-literal",
-            needles: &["eval(\""],
             pattern: re(r#"(?i)(^|[^.\w])eval\("([A-Za-z_][\w.]{0,60})"\)"#),
             apply: |c| Some(format!("{}({})", &c[1], &c[2])),
         },
         // Decoding calls around a literal the literal pass already decoded.
         Rule {
             name: "base64",
-            needles: &["frombase64string"],
             pattern: re(
                 r"(?i)(?:System\.)?(?:Text\.)?Encoding\.(?:UTF8|ASCII|Default|Unicode)\.GetString\((?:System\.)?Convert\.FromBase64String\(STR\)\)",
             ),
@@ -500,11 +482,7 @@ pub(crate) fn fold(code: &str, max_passes: usize, max_len: usize) -> Folded {
             push_once(&mut applied, "base64-hex");
             current = decoded.into_owned();
         }
-        let lower = current.to_ascii_lowercase();
         for rule in RULES.iter() {
-            if !rule.needles.iter().any(|n| lower.contains(n)) {
-                continue;
-            }
             let mut hit = false;
             let next = rule.pattern.replace_all(&current, |c: &Captures<'_>| match (rule.apply)(c) {
                 Some(folded) if folded != c[0] => {
