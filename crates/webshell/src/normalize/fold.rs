@@ -64,6 +64,15 @@ fn integer_expression(text: &str) -> Option<u32> {
     u32::try_from(total).ok()
 }
 
+/// Compile the folding patterns now, so a file's time budget is not spent compiling them.
+pub(crate) fn warm() {
+    LazyLock::force(&TOKEN);
+    LazyLock::force(&RULES);
+    LazyLock::force(&LITERAL);
+    LazyLock::force(&CONSTANT_ASSIGNMENT);
+    LazyLock::force(&ASSIGNED_NAME);
+}
+
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)&h[0-9a-f]+&?|0x[0-9a-f]+|\d+|[-+*]"));
 
 const NUM_EXPR: &str =

@@ -59,6 +59,9 @@ static EVAL_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
 /// Normalise a file's bytes; `None` when it holds no server code (plain
 /// HTML, JavaScript, images: nothing for the stage to do).
 pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
+    // The patterns are compiled once per process; that cost is not this file's budget.
+    fold::warm();
+    LazyLock::force(&EVAL_LITERAL);
     let started = Instant::now();
     let mut limits = Vec::new();
     let window = if bytes.len() > MAX_INPUT {
