@@ -77,7 +77,7 @@ pub(crate) fn plan(files: Vec<PathBuf>, roots: &[PathBuf], limits: &ArchiveLimit
             }
         };
         let (entries, left_out) = zip.entries(limits);
-        if let Some((e, count)) = left_out {
+        for (e, count) in left_out {
             errors.push(error(&display, format!("{e} ({count} entries not read)"), None));
         }
         let source = Arc::new(ZipSource { path, display, budget: Budget::default() });
@@ -185,7 +185,7 @@ fn read_zip_in_order<R: Read + std::io::Seek>(
     let limits = ArchiveLimits::default();
     let (entries, left_out) = zip.entries(&limits);
     let mut outcomes = Vec::new();
-    if let Some((e, count)) = left_out {
+    for (e, count) in left_out {
         outcomes.push(failed(container, container, format!("{e} ({count} entries not read)")));
     }
     for entry in entries {

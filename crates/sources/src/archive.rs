@@ -67,6 +67,8 @@ pub enum ArchiveError {
     NestedTooLarge { size: u64, limit: u64 },
     #[error("archive nested more than one level deep; not read")]
     TooDeep,
+    #[error("entries whose headers cannot be read; not read")]
+    UnreadableEntries,
 }
 
 /// One file stored in an archive.
@@ -198,13 +200,14 @@ impl<R: Read + Seek> ZipReader<R> {
     }
 
     /// The files in the archive (directories left out), at most `limits.max_entries`;
-    /// the error says how many were left out.
-    pub fn entries(&mut self, limits: &ArchiveLimits) -> (Vec<ZipEntry>, Option<(ArchiveError, u64)>) {
+    /// each error says why and how many entries were left out.
+    pub fn entries(&mut self, limits: &ArchiveLimits) -> (Vec<ZipEntry>, Vec<(ArchiveError, u64)>) {
         let mut out = Vec::new();
         let mut left_out = 0u64;
+        let mut unreadable = 0u64;
         for index in 0..self.archive.len() {
             let Ok(file) = self.archive.by_index_raw(index) else {
-                left_out += 1;
+                unreadable += 1;
                 continue;
             };
             if file.is_dir() {
@@ -217,8 +220,14 @@ impl<R: Read + Seek> ZipReader<R> {
             let name = String::from_utf8_lossy(file.name_raw()).into_owned();
             out.push(ZipEntry { index, info: EntryInfo::new(name, Some(file.size())), stored: file.compressed_size() });
         }
-        let error = (left_out > 0).then_some((ArchiveError::TooManyEntries(limits.max_entries), left_out));
-        (out, error)
+        let mut errors = Vec::new();
+        if left_out > 0 {
+            errors.push((ArchiveError::TooManyEntries(limits.max_entries), left_out));
+        }
+        if unreadable > 0 {
+            errors.push((ArchiveError::UnreadableEntries, unreadable));
+        }
+        (out, errors)
     }
 
     /// The expanded bytes of one entry.
@@ -421,7 +430,7 @@ mod tests {
         writer.finish().expect("finish");
         let mut zip = ZipReader::open(&path).expect("open");
         let (entries, left) = zip.entries(&ArchiveLimits::default());
-        assert!(left.is_none());
+        assert!(left.is_empty());
         assert_eq!(entries.len(), 1, "directories are not entries");
         assert_eq!(entries[0].info.display, r"C:\Windows\System32\winevt\Logs\Security.evtx");
         let mut data = Vec::new();
