@@ -24,6 +24,7 @@ mod digest;
 mod iocfile;
 mod location;
 mod normalize;
+mod pattern;
 mod rules;
 mod verdict;
 

@@ -8,7 +8,7 @@
 //! repeats until nothing new is tainted (bounded). A sink receives request
 //! data when the text after it, up to the statement's end, is tainted.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -22,20 +22,17 @@ const MAX_CALL_SITES: usize = 200;
 const EVIDENCE_CHARS: usize = 200;
 
 static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"([A-Za-z_]\w*)(?:\[[^\]\n]{0,80}\]|\([^()\n]{0,80}\))?(?:\+|&)?=([^=].*)$")
-        .unwrap_or_else(|err| panic!("assignment pattern: {err}"))
+    crate::pattern::builtin(r"([A-Za-z_]\w*)(?:\[[^\]\n]{0,80}\]|\([^()\n]{0,80}\))?(?:\+|&)?=([^=].*)$")
 });
 
 /// Function definitions: C#/JScript (`type name(params){`), VB (`Function name(params)`).
 static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+    crate::pattern::builtin(
         r"(?i)(?:\b(?:function|sub)\s+([A-Za-z_]\w*)\(([^()\n]*)\))|(?:\b[A-Za-z_][\w.<>\[\]]*\s+([A-Za-z_]\w*)\(([^()\n]*)\)\s*\{)",
     )
-    .unwrap_or_else(|err| panic!("definition pattern: {err}"))
 });
 
-static WORD: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[A-Za-z_]\w*").unwrap_or_else(|err| panic!("word pattern: {err}")));
+static WORD: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"[A-Za-z_]\w*"));
 
 const KEYWORDS: [&str; 24] = [
     "if", "then", "else", "end", "dim", "set", "var", "new", "return", "string", "object", "byte", "int", "true",
@@ -65,14 +62,6 @@ impl Taint {
             return false;
         }
         WORD.find_iter(&code).any(|w| self.names.contains(&w.as_str().to_ascii_lowercase()))
-    }
-
-    fn add(&mut self, name: &str) -> bool {
-        let lower = name.to_ascii_lowercase();
-        if KEYWORDS.contains(&lower.as_str()) {
-            return false;
-        }
-        self.names.insert(lower)
     }
 
     #[cfg(test)]
@@ -173,59 +162,133 @@ fn parameter_name(piece: &str) -> Option<&str> {
     })
 }
 
+/// One way data moves into a name: an assignment's right-hand side or an
+/// argument handed to a parameter, read once (the passes only look ids up).
+struct Edge {
+    /// The name that receives the data; `None` for a keyword (never tainted).
+    target: Option<usize>,
+    /// The expression holds a source pattern itself.
+    from_source: bool,
+    /// Names the expression reads (outside literals).
+    reads: Vec<usize>,
+}
+
+/// Lower-case names numbered in order of appearance.
+#[derive(Default)]
+struct Names {
+    ids: HashMap<String, usize>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn id(&mut self, name: &str) -> Option<usize> {
+        let lower = name.to_ascii_lowercase();
+        if KEYWORDS.contains(&lower.as_str()) {
+            return None;
+        }
+        if let Some(&id) = self.ids.get(&lower) {
+            return Some(id);
+        }
+        let id = self.names.len();
+        self.names.push(lower.clone());
+        self.ids.insert(lower, id);
+        Some(id)
+    }
+
+    fn edge(&mut self, target: &str, expression: &str, sources: &[Regex]) -> Edge {
+        let code = strip_literals(expression);
+        let from_source = sources.iter().any(|s| s.is_match(&code));
+        let mut reads: Vec<usize> =
+            if from_source { Vec::new() } else { WORD.find_iter(&code).filter_map(|w| self.id(w.as_str())).collect() };
+        reads.sort_unstable();
+        reads.dedup();
+        Edge { target: self.id(target), from_source, reads }
+    }
+}
+
 /// Follow request data through the code until nothing new is tainted.
 pub(crate) fn propagate(code: &str, sources: &[Regex]) -> Taint {
-    let statements = statements(code);
+    // Without a source anywhere, nothing can be tainted.
+    let stripped = strip_literals(code);
+    if !sources.iter().any(|s| s.is_match(&stripped)) {
+        return Taint::default();
+    }
     let lower = code.to_ascii_lowercase();
+    let mut names = Names::default();
+    let mut edges = Vec::new();
+    for statement in statements(code) {
+        // Every assignment holds `=`; most statements do not.
+        if !statement.contains('=') {
+            continue;
+        }
+        for caps in ASSIGNMENT.captures_iter(statement) {
+            edges.push(names.edge(&caps[1], &caps[2], sources));
+        }
+    }
     // Each function with parameters, and the argument lists of its call sites.
-    let mut calls: Vec<(Vec<String>, Vec<Vec<&str>>)> = Vec::new();
+    let mut functions = 0usize;
+    let mut calls: Option<HashMap<&str, Vec<usize>>> = None;
     for c in DEFINITION.captures_iter(code) {
         let (Some(name), Some(params)) = (c.get(1).or_else(|| c.get(3)), c.get(2).or_else(|| c.get(4))) else {
             continue;
         };
-        let names: Vec<String> =
-            split_arguments(params.as_str()).into_iter().filter_map(parameter_name).map(str::to_owned).collect();
-        if names.is_empty() || calls.len() >= MAX_FUNCTIONS {
+        let params: Vec<&str> = split_arguments(params.as_str()).into_iter().filter_map(parameter_name).collect();
+        if params.is_empty() || functions >= MAX_FUNCTIONS {
             continue;
         }
-        let call = format!("{}(", name.as_str().to_ascii_lowercase());
-        let sites: Vec<Vec<&str>> = call_sites(&lower, &call)
-            .take(MAX_CALL_SITES)
-            .map(|at| split_arguments(argument_text(&code[at + call.len() - 1..])))
-            .collect();
-        calls.push((names, sites));
-    }
-    let mut taint = Taint::default();
-    for _ in 0..MAX_PASSES {
-        let mut changed = false;
-        for statement in &statements {
-            for caps in ASSIGNMENT.captures_iter(statement) {
-                if taint.holds(&caps[2], sources) {
-                    changed |= taint.add(&caps[1]);
-                }
+        functions += 1;
+        let name = name.as_str().to_ascii_lowercase();
+        let calls = calls.get_or_insert_with(|| call_sites(&lower));
+        for &at in calls.get(name.as_str()).into_iter().flatten().take(MAX_CALL_SITES) {
+            let args = split_arguments(argument_text(&code[at + name.len()..]));
+            for (param, arg) in params.iter().zip(args) {
+                edges.push(names.edge(param, arg, sources));
             }
         }
-        for (params, sites) in &calls {
-            for args in sites {
-                for (param, arg) in params.iter().zip(args) {
-                    if taint.holds(arg, sources) {
-                        changed |= taint.add(param);
-                    }
-                }
+    }
+    let mut tainted = vec![false; names.names.len()];
+    for _ in 0..MAX_PASSES {
+        let mut changed = false;
+        for edge in &edges {
+            let Some(target) = edge.target else { continue };
+            if !tainted[target] && (edge.from_source || edge.reads.iter().any(|&read| tainted[read])) {
+                tainted[target] = true;
+                changed = true;
             }
         }
         if !changed {
             break;
         }
     }
-    taint
+    let names = names.names.into_iter().zip(tainted).filter_map(|(name, tainted)| tainted.then_some(name)).collect();
+    Taint { names }
 }
 
-/// Offsets of `name(` at a word start in lowercase code.
-fn call_sites<'a>(lower: &'a str, call: &'a str) -> impl Iterator<Item = usize> + 'a {
-    lower.match_indices(call).map(|(at, _)| at).filter(move |&at| {
-        lower[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '.'))
-    })
+/// Every call in lowercase code: the name before each `(` that starts a word
+/// (not a member after `.`), with the offsets where it is called, in order.
+/// One pass over the code, however many functions the page defines.
+fn call_sites(lower: &str) -> HashMap<&str, Vec<usize>> {
+    let mut sites: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut word_start: Option<usize> = None;
+    let mut before_word: Option<char> = None;
+    let mut previous: Option<char> = None;
+    for (i, ch) in lower.char_indices() {
+        if ch.is_alphanumeric() || ch == '_' {
+            if word_start.is_none() {
+                word_start = Some(i);
+                before_word = previous;
+            }
+        } else {
+            if let Some(start) = word_start.take()
+                && ch == '('
+                && before_word != Some('.')
+            {
+                sites.entry(&lower[start..i]).or_default().push(start);
+            }
+        }
+        previous = Some(ch);
+    }
+    sites
 }
 
 /// The first statement where a sink receives request data, for evidence.
@@ -262,6 +325,14 @@ pub(crate) fn tainted_sink(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_sites_are_word_starts_before_a_parenthesis_and_not_members() {
+        let sites = call_sites("run(a);x.run(b);rerun(c);run (d);\nrun(e)");
+        assert_eq!(sites.get("run"), Some(&vec![0, 34]));
+        assert_eq!(sites.get("rerun"), Some(&vec![16]));
+        assert!(!sites.contains_key("x"));
+    }
 
     fn sources() -> Vec<Regex> {
         vec![Regex::new(r"(?i)\bRequest\b").unwrap_or_else(|e| panic!("{e}"))]

@@ -137,7 +137,7 @@ pub(crate) struct CapabilityEngine {
 }
 
 fn compile(pattern: &str, what: &str) -> Result<Regex, Error> {
-    Regex::new(pattern).map_err(|e| Error::Builtin(format!("capabilities.toml: {what}: {e}")))
+    crate::pattern::compile(pattern).map_err(|e| Error::Builtin(format!("capabilities.toml: {what}: {e}")))
 }
 
 fn compile_all(patterns: &[String], what: &str) -> Result<Vec<Regex>, Error> {
@@ -288,13 +288,10 @@ impl CapabilityEngine {
 /// Inputs the page declares as server controls (`<input runat="server" id="x">`,
 /// `<asp:TextBox runat="server" ID="x">`): their `.Value`/`.Text` is posted data.
 fn server_input_sources(page: &str) -> Option<Regex> {
-    static INPUT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)<(?:input|textarea|select|asp:[a-z]+)\b[^>]{0,400}>"#)
-            .unwrap_or_else(|err| panic!("input pattern: {err}"))
-    });
-    static ID: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?i)\bid\s*=\s*["']?([A-Za-z_]\w{0,60})"#).unwrap_or_else(|err| panic!("id pattern: {err}"))
-    });
+    static INPUT: LazyLock<Regex> =
+        LazyLock::new(|| crate::pattern::builtin(r#"(?i)<(?:input|textarea|select|asp:[a-z]+)\b[^>]{0,400}>"#));
+    static ID: LazyLock<Regex> =
+        LazyLock::new(|| crate::pattern::builtin(r#"(?i)\bid\s*=\s*["']?([A-Za-z_]\w{0,60})"#));
     let mut ids: Vec<String> = Vec::new();
     for tag in INPUT.find_iter(page).take(500) {
         let tag = tag.as_str();
@@ -310,7 +307,7 @@ fn server_input_sources(page: &str) -> Option<Regex> {
     }
     ids.sort();
     ids.dedup();
-    Regex::new(&format!(r"\b(?:{})\.(?:Value|Text)\b", ids.join("|"))).ok()
+    crate::pattern::compile(&format!(r"\b(?:{})\.(?:Value|Text)\b", ids.join("|"))).ok()
 }
 
 /// The line of `code` holding `offset`, bounded, for evidence.

@@ -20,7 +20,7 @@ fn value(caps: &Captures<'_>, group: usize) -> String {
 }
 
 fn re(pattern: &str) -> Regex {
-    Regex::new(&pattern.replace("STR", STR)).unwrap_or_else(|err| panic!("fold pattern {pattern}: {err}"))
+    crate::pattern::builtin(&pattern.replace("STR", STR))
 }
 
 /// An integer expression of decimal and `&H`/`0x` numbers joined by `+ - *`
@@ -85,6 +85,10 @@ fn char_literal(code: Option<u32>) -> Option<String> {
 /// One folding rule: a pattern and what a match becomes (`None` keeps it).
 struct Rule {
     name: &'static str,
+    /// Lower-case texts of which every match holds at least one: a rule whose
+    /// needles are absent from the current code is skipped without running its
+    /// pattern (most pages need no folding, and the patterns cost most there).
+    needles: &'static [&'static str],
     pattern: Regex,
     apply: fn(&Captures<'_>) -> Option<String>,
 }
@@ -95,12 +99,14 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // VBScript Chr/ChrW/ChrB, VB.NET Chr/ChrW, Strings.Chr.
         Rule {
             name: "chr",
+            needles: &["chr"],
             pattern: re(&format!(r"(?i)\b(?:Strings\.)?chr[wb]?\(({num})\)")),
             apply: |c| char_literal(integer_expression(&c[1])),
         },
         // C# casts and conversions: (char)101, Convert.ToChar(101), Char.ConvertFromUtf32(101).
         Rule {
             name: "chr",
+            needles: &["(char)", "convert.tochar(", "char.convertfromutf32("],
             pattern: re(&format!(
                 r"(?i)\(char\)\(?({num})\)?|\bConvert\.ToChar\(({num})\)|\bChar\.ConvertFromUtf32\(({num})\)"
             )),
@@ -112,6 +118,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // JScript String.fromCharCode(101,118,97,108).
         Rule {
             name: "char-codes",
+            needles: &["string.fromcharcode("],
             pattern: re(&format!(r"\bString\.fromCharCode\(({num}(?:,{num})*)\)")),
             apply: |c| {
                 let text: Option<String> =
@@ -123,6 +130,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // and a bare new char[]{...} of literals.
         Rule {
             name: "char-array",
+            needles: &["char"],
             pattern: re(
                 r"(?i)(?:new (?:System\.)?string\()?new (?:System\.)?char(?:\[\d*\]|\(\))\{(STR(?:,STR)*)\}\)?",
             ),
@@ -131,6 +139,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Byte arrays of numbers read as text: Encoding.X.GetString(new byte[]{101,118}).
         Rule {
             name: "char-codes",
+            needles: &["getstring("],
             pattern: re(&format!(
                 r"(?i)(?:System\.)?(?:Text\.)?Encoding\.(?:UTF8|ASCII|Default|GetEncoding\([^()]{{0,20}}\))\.GetString\(new (?:System\.)?byte(?:\[\d*\]|\(\))\{{({num}(?:,{num})*)\}}\)"
             )),
@@ -143,23 +152,27 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Concatenation: "a"+"b" (C#, JScript), "a"&"b" (VB), string.Concat("a","b").
         Rule {
             name: "concat",
+            needles: &["\"+\"", "\"&\""],
             pattern: re(r"STR(?:\+|&)STR"),
             apply: |c| Some(literal(&(value(c, 1) + &value(c, 2)))),
         },
         Rule {
             name: "concat",
+            needles: &["string.concat(\""],
             pattern: re(r"(?i)\b(?:System\.)?String\.Concat\((STR(?:,STR)*)\)"),
             apply: |c| Some(literal(&join_literals(&c[1]))),
         },
         // Parentheses around a lone literal: ("abc") -> "abc", not after a name (a call).
         Rule {
             name: "concat",
+            needles: &["(\""],
             pattern: re(r"([^\w\]\)\s])\(STR\)"),
             apply: |c| Some(format!("{}{}", &c[1], literal(&value(c, 2)))),
         },
         // StrReverse("lave"), "lave".split("").reverse().join(""), new string("lave".Reverse().ToArray()).
         Rule {
             name: "reverse",
+            needles: &["reverse"],
             pattern: re(
                 r#"(?i)\bStrReverse\(STR\)|STR\.split\(""\)\.reverse\(\)\.join\(""\)|new (?:System\.)?string\(STR\.Reverse\(\)\.ToArray\(\)\)"#,
             ),
@@ -171,6 +184,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // VBScript/VB.NET Replace(expression, find, replacewith[, start, count, compare]).
         Rule {
             name: "replace",
+            needles: &["replace(\""],
             pattern: re(r"(?i)\b(?:Strings\.)?Replace\(STR,STR,STR(?:,[^()]{0,40})?\)"),
             apply: |c| replace_all(&value(c, 1), &value(c, 2), &value(c, 3)),
         },
@@ -178,6 +192,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // (first occurrence) or a plain /x/g regular expression (all).
         Rule {
             name: "replace",
+            needles: &["\".replace(\""],
             pattern: re(r"STR\.(Replace|replace)\(STR,STR\)"),
             apply: |c| {
                 let (text, find, with) = (value(c, 1), value(c, 3), value(c, 4));
@@ -190,6 +205,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         },
         Rule {
             name: "replace",
+            needles: &["\".replace(/"],
             pattern: re(r"STR\.replace\(/([A-Za-z0-9_ !#%&',:;<>=@~-]+)/(g?)i?,STR\)"),
             apply: |c| {
                 let (text, find, with) = (value(c, 1), c[2].to_owned(), value(c, 4));
@@ -203,6 +219,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Case changes: LCase/UCase, .ToLower()/.ToUpper(), .toLowerCase()/.toUpperCase().
         Rule {
             name: "case",
+            needles: &["case(\"", "\".tolower", "\".toupper"],
             pattern: re(r"(?i)\b(L|U)Case\(STR\)|STR\.To(Lower|Upper)(?:Case)?\(\)"),
             apply: |c| {
                 let lower = c
@@ -216,6 +233,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Percent-encoding undone by unescape/decodeURIComponent/UrlDecode.
         Rule {
             name: "url-decode",
+            needles: &["unescape(\"", "decodeuri", "urldecode(\""],
             pattern: re(
                 r"(?i)\b(?:unescape|decodeURIComponent|decodeURI|(?:System\.Web\.)?(?:HttpUtility|Server)\.UrlDecode)\(STR\)",
             ),
@@ -225,12 +243,16 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // eval("Request") return the Request object, so eval("x")(...) is x(...).
         Rule {
             name: "eval-literal",
-            pattern: re(r#"(?i)(^|[^.\w])eval\("([A-Za-z_][\w.]{0,60})"\)"#),
-            apply: |c| Some(format!("{}({})", &c[1], &c[2])),
+            needles: &["eval(\""],
+            // A leading `.` is captured so members (`x.eval(...)`) are seen and kept; the
+            // pattern starts with a literal, so the regex engine can skip to candidates.
+            pattern: re(r#"(?i)(\.?)\beval\("([A-Za-z_][\w.]{0,60})"\)"#),
+            apply: |c| if c[1].is_empty() { Some(format!("({})", &c[2])) } else { None },
         },
         // Decoding calls around a literal the literal pass already decoded.
         Rule {
             name: "base64",
+            needles: &["frombase64string(\""],
             pattern: re(
                 r"(?i)(?:System\.)?(?:Text\.)?Encoding\.(?:UTF8|ASCII|Default|Unicode)\.GetString\((?:System\.)?Convert\.FromBase64String\(STR\)\)",
             ),
@@ -305,6 +327,32 @@ fn as_text(bytes: &[u8]) -> Option<String> {
         }
     }
     None
+}
+
+/// `code` with every literal that encodes text (base64, hex) replaced by that
+/// text; `None` when there is none. Only literals made of the encodings'
+/// alphabets are unescaped and tried, so ordinary strings cost one scan.
+fn decode_encoded_literals(code: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut copied = 0;
+    for found in LITERAL.find_iter(code) {
+        let inside = &found.as_str()[1..found.len() - 1];
+        let encoded_alphabet = inside.len() >= 12
+            && inside.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b' ' | b'\t'));
+        if !encoded_alphabet {
+            continue;
+        }
+        if let Some(plain) = decode_text_literal(inside) {
+            out.push_str(&code[copied..found.start()]);
+            out.push_str(&literal(&plain));
+            copied = found.end();
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&code[copied..]);
+    Some(out)
 }
 
 /// A literal's text decoded from base64 or hex when it encodes text.
@@ -474,24 +522,20 @@ pub(crate) struct Folded {
 pub(crate) fn fold(code: &str, max_passes: usize, max_len: usize) -> Folded {
     let mut current = code.to_owned();
     let mut applied: Vec<&'static str> = Vec::new();
+    let mut lower = current.to_ascii_lowercase();
     for _ in 0..max_passes {
         let mut changed = false;
         // Literals that encode text (base64, hex) are decoded in place.
-        let decoded = LITERAL.replace_all(&current, |c: &Captures<'_>| {
-            let text = value(c, 1);
-            match decode_text_literal(&text) {
-                Some(plain) => {
-                    changed = true;
-                    literal(&plain)
-                }
-                None => c[0].to_owned(),
-            }
-        });
-        if changed {
+        if let Some(decoded) = decode_encoded_literals(&current) {
+            changed = true;
             push_once(&mut applied, "base64-hex");
-            current = decoded.into_owned();
+            current = decoded;
+            lower = current.to_ascii_lowercase();
         }
         for rule in RULES.iter() {
+            if !rule.needles.iter().any(|needle| memchr::memmem::find(lower.as_bytes(), needle.as_bytes()).is_some()) {
+                continue;
+            }
             let mut hit = false;
             let next = rule.pattern.replace_all(&current, |c: &Captures<'_>| match (rule.apply)(c) {
                 Some(folded) if folded != c[0] => {
@@ -506,6 +550,7 @@ pub(crate) fn fold(code: &str, max_passes: usize, max_len: usize) -> Folded {
                 }
                 push_once(&mut applied, rule.name);
                 current = next.into_owned();
+                lower = current.to_ascii_lowercase();
                 changed = true;
             }
         }

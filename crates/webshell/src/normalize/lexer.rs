@@ -79,19 +79,32 @@ pub(crate) fn page_dialect(text: &str) -> Dialect {
     let lower = text.to_ascii_lowercase();
     let vb = ["dim ", "end if", "end sub", "end function", " then", "set ", "response.write \""]
         .iter()
-        .map(|k| lower.matches(k).count())
+        .map(|k| memchr::memmem::find_iter(lower.as_bytes(), k).count())
         .sum::<usize>();
-    let c = [";\n", ";\r", "{", "var "].iter().map(|k| lower.matches(k).count()).sum::<usize>();
+    let c = [";\n", ";\r", "{", "var "]
+        .iter()
+        .map(|k| memchr::memmem::find_iter(lower.as_bytes(), k).count())
+        .sum::<usize>();
     if vb > c { Dialect::Vb } else { Dialect::CLike }
 }
 
+/// ASCII case-insensitive search from `from`: candidates are found by their
+/// first byte in either case with memchr, so a page costs one fast scan.
 fn find_ci(haystack: &str, needle: &str, from: usize) -> Option<usize> {
     let hay = haystack.as_bytes();
     let needle = needle.as_bytes();
-    if needle.is_empty() || hay.len() < needle.len() {
-        return None;
+    let (&first, rest) = needle.split_first()?;
+    let last_start = hay.len().checked_sub(needle.len())?;
+    let mut at = from;
+    while at <= last_start {
+        let found =
+            at + memchr::memchr2(first.to_ascii_lowercase(), first.to_ascii_uppercase(), &hay[at..=last_start])?;
+        if hay[found + 1..found + needle.len()].eq_ignore_ascii_case(rest) {
+            return Some(found);
+        }
+        at = found + 1;
     }
-    (from..=hay.len() - needle.len()).find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    None
 }
 
 /// Whether a file holds server code at all (page markers, or a code file).
@@ -479,6 +492,15 @@ fn c_string(chars: &[char], mut i: usize, quote: char) -> (String, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_insensitive_search_finds_every_case_and_respects_the_start() {
+        assert_eq!(find_ci("<SCRIPT runat=Server>", "runat", 0), Some(8));
+        assert_eq!(find_ci("xRuNaT", "runat", 0), Some(1));
+        assert_eq!(find_ci("runat runat", "runat", 1), Some(6));
+        assert_eq!(find_ci("run", "runat", 0), None);
+        assert_eq!(find_ci("é runat", "runat", 0), Some(3));
+    }
 
     fn code_of(page: &str) -> String {
         segment(page)

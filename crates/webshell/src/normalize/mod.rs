@@ -52,8 +52,7 @@ pub(crate) struct Normalized {
 /// Calls that run a string as code: VBScript `Execute`/`ExecuteGlobal`/`Eval`,
 /// JScript `eval`, and `Function("...")` constructors.
 static EVAL_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?:^|[^.\w])(?:Execute|ExecuteGlobal|Eval|new Function)\(?\s*"((?:[^"\\\n]|\\.)*)""#)
-        .unwrap_or_else(|err| panic!("eval literal pattern: {err}"))
+    crate::pattern::builtin(r#"(?i)(?:^|[^.\w])(?:Execute|ExecuteGlobal|Eval|new Function)\(?\s*"((?:[^"\\\n]|\\.)*)""#)
 });
 
 /// Normalise a file's bytes; `None` when it holds no server code (plain
