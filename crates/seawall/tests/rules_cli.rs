@@ -1,5 +1,5 @@
-//! `seawall rules list` shows every built-in log rule, every code detector of the scan and the
-//! rule engines' counts;
+//! `seawall rules list` shows every built-in log rule, every code detector of the scan, the hunt
+//! and the webshell scanner, and the rule engines' counts;
 //! `seawall rules lint DIR` names each problem of rule files with its code and exits 1.
 
 use std::process::Command;
@@ -50,6 +50,38 @@ fn list_shows_every_code_detector_of_the_scan() {
     let text = String::from_utf8_lossy(&text.stdout);
     let tls = text.lines().find(|l| l.starts_with("SW-TLS-LEGACY-VERSION ")).expect("a text line per detector");
     assert!(tls.contains(" medium ") && tls.contains(" scan "), "{tls}");
+}
+
+#[test]
+fn list_shows_every_code_detector_of_the_hunt_and_the_webshell_scanner() {
+    let out = seawall().args(["rules", "list", "--format", "jsonl"]).output().expect("rules list");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = jsonl(&out.stdout);
+    let catalogs = [
+        ("hunt", seawall_hunt::catalog::CATALOG.load().expect("hunt catalog"), seawall_hunt::catalog::CATALOG.file()),
+        (
+            "webshell",
+            seawall_webshell::detectors::CATALOG.load().expect("webshell catalog"),
+            seawall_webshell::detectors::CATALOG.file(),
+        ),
+    ];
+    for (engine, catalog, file) in catalogs {
+        let listed: Vec<&Value> =
+            lines.iter().filter(|l| l["type"] == "rule" && l["data"]["engine"] == engine).collect();
+        assert_eq!(listed.len(), catalog.detector.len(), "{engine}: each catalog entry once");
+        for line in &listed {
+            let entry = catalog.get(line["data"]["id"].as_str().unwrap_or_default()).expect("a catalog entry");
+            assert_eq!(line["data"]["title"], entry.title.as_str());
+            assert_eq!(line["data"]["severity"], entry.severity.as_str());
+            assert_eq!(line["data"]["file"], file);
+        }
+    }
+    let ids: Vec<&str> = lines.iter().filter_map(|l| l["data"]["id"].as_str()).collect();
+    for id in
+        ["SW-LOG-PASSWORD-SPRAY", "SW-IOC-USER-AGENT", "SW-FILE-EXCHANGE-AUTH-NONSTOCK", "SW-WEBSHELL-CAPABILITIES"]
+    {
+        assert!(ids.contains(&id), "{id} not listed");
+    }
 }
 
 #[test]

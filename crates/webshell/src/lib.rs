@@ -20,6 +20,7 @@
 
 mod capability;
 mod content;
+pub mod detectors;
 mod digest;
 mod iocfile;
 mod location;
@@ -134,6 +135,9 @@ impl WebshellScanner {
     /// Compile rules and load IOCs. Rules yara-x rejects, and `--ioc`
     /// entries that hold no usable indicator, come back as diagnostics.
     pub fn new(config: &ScannerConfig, kb: &KnowledgeBase) -> Result<(WebshellScanner, Vec<Diagnostic>), Error> {
+        // The code detectors' catalog is compiled in: checked here so a broken build fails
+        // at start, not in the middle of a hunt.
+        detectors::CATALOG.load().map_err(|e| Error::Builtin(e.to_string()))?;
         let (rules, mut diagnostics) = rules::compile(config.builtin_rules, &config.yara_dirs)?;
         let mut iocs = kb.iocs()?;
         for path in &config.ioc_files {
