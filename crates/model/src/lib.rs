@@ -25,4 +25,4 @@ pub use id::FindingId;
 pub use run::{ErrorRecord, RunEnd, RunStart};
 pub use runs::{RunInfo, RunResults, SessionInfo, SessionStatus, ShardSpec};
 pub use service::{Certificate, Service, TlsInfo};
-pub use severity::{Confidence, Severity};
+pub use severity::{Confidence, Severity, UnknownSeverity};

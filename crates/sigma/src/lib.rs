@@ -246,8 +246,13 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(String, Stri
     }
 }
 
+/// A Sigma condition that does not parse (the parser's own message).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ConditionError(#[from] rsigma_parser::SigmaParserError);
+
 /// Parse a Sigma condition (`selection and not 1 of filter_*`) and give it back normalised,
 /// with explicit parentheses; for tools that show conditions, and for fuzzing the parser.
-pub fn parse_condition(text: &str) -> Result<String, String> {
-    rsigma_parser::parse_condition(text).map(|expr| expr.to_string()).map_err(|e| e.to_string())
+pub fn parse_condition(text: &str) -> Result<String, ConditionError> {
+    Ok(rsigma_parser::parse_condition(text)?.to_string())
 }

@@ -37,7 +37,7 @@ use seawall_kb::{IocKind, IocSet, KnowledgeBase};
 use seawall_model::{Finding, Severity};
 
 pub use digest::FileHashes;
-pub use iocfile::{IocParse, load_ioc_file, parse_ioc_text};
+pub use iocfile::{IocFileError, IocParse, load_ioc_file, parse_ioc_text};
 pub use rules::Diagnostic;
 
 /// Largest file read by default: webshells are small, evidence drives are not.
@@ -75,8 +75,8 @@ impl Default for ScannerConfig {
 pub enum Error {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{}: {message}", path.display())]
-    IocFile { path: PathBuf, message: String },
+    #[error("{}: {source}", path.display())]
+    IocFile { path: PathBuf, source: IocFileError },
     /// The embedded rules or data are broken: a build problem, not a user one.
     #[error("built-in detection data: {0}")]
     Builtin(String),
