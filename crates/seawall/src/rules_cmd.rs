@@ -205,26 +205,17 @@ pub(crate) fn run_lint(args: &RulesLintArgs, out: &mut dyn Write) -> Result<Exit
     Ok(if diagnostics.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// Files with extension `ext` under `paths` (files given directly are taken whatever their name), sorted.
+/// Files with extension `ext` under `paths` or given directly, sorted: a folder of mixed rule
+/// files is read by each engine for its own extension.
 fn rule_files(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
     for path in paths {
-        if path.is_file() {
-            if has_ext(path, ext) {
-                out.push(path.clone());
-            }
-            continue;
-        }
-        anyhow::ensure!(path.is_dir(), "{}: no such file or folder", path.display());
-        for entry in ignore::WalkBuilder::new(path).standard_filters(false).follow_links(false).build() {
-            let entry = entry?;
-            if entry.file_type().is_some_and(|t| t.is_file()) && has_ext(entry.path(), ext) {
-                out.push(entry.into_path());
-            }
-        }
+        anyhow::ensure!(path.is_file() || path.is_dir(), "{}: no such file or folder", path.display());
     }
-    out.sort();
-    Ok(out)
+    let found = seawall_sources::walk::files_with_extensions(paths, &[ext]);
+    if let Some(error) = found.errors.into_iter().next() {
+        return Err(error.into());
+    }
+    Ok(found.files.into_iter().filter(|path| has_ext(path, ext)).collect())
 }
 
 fn has_ext(path: &Path, ext: &str) -> bool {

@@ -124,3 +124,45 @@ source = "local test"
     assert!(codes.contains(&"SWR002".to_owned()), "a built-in id reused: {codes:?}");
     assert!(codes.iter().any(|c| c.starts_with("SWY-")), "a YARA error: {codes:?}");
 }
+
+// See: issue 17 (`hunt --rules DIR` read one level of DIR while `rules lint DIR` walked it all).
+#[test]
+fn hunt_loads_the_rule_files_lint_checks_in_subfolders_too() {
+    let dir = tempfile::tempdir().expect("dir");
+    let nested = dir.path().join("rules/local/iis");
+    std::fs::create_dir_all(&nested).expect("dirs");
+    let rule = r#"
+[[rule]]
+id = "SW-LOG-LOCAL-NESTED"
+title = "a rule in a subfolder"
+logs = ["iis"]
+severity = "medium"
+confidence = "high"
+all = [{ field = "cs-uri-stem", contains = "/nested-probe.aspx" }]
+source = "local test"
+"#;
+    std::fs::write(nested.join("nested.toml"), rule).expect("write");
+    let log = dir.path().join("u_ex210303.log");
+    std::fs::write(
+        &log,
+        "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time s-ip cs-method cs-uri-stem \
+         cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\r\n\
+         2021-03-03 06:49:42 10.0.0.5 GET /nested-probe.aspx - 443 - 198.51.100.23 curl/8.0 200 0 0 5\r\n",
+    )
+    .expect("write");
+    let lint = seawall().args(["rules", "lint"]).arg(dir.path().join("rules")).output().expect("lint");
+    assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stdout));
+    let out = seawall()
+        .args(["hunt", "--no-file-scan", "--format", "jsonl", "--rules"])
+        .arg(dir.path().join("rules"))
+        .arg(&log)
+        .output()
+        .expect("hunt");
+    assert!(matches!(out.status.code(), Some(0..=1)), "{}", String::from_utf8_lossy(&out.stderr));
+    let ids: Vec<String> = jsonl(&out.stdout)
+        .iter()
+        .filter(|l| l["type"] == "finding")
+        .filter_map(|l| l["data"]["rule"]["id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(ids.contains(&"SW-LOG-LOCAL-NESTED".to_owned()), "{ids:?}");
+}
