@@ -84,10 +84,8 @@ fn list_shows_every_code_detector_of_the_hunt_and_the_webshell_scanner() {
     }
 }
 
-#[test]
-fn lint_names_each_problem_with_its_code() {
-    let dir = tempfile::tempdir().expect("dir");
-    let good = r#"
+/// A valid local log rule.
+const LOCAL_RULE: &str = r#"
 [[rule]]
 id = "SW-LOG-LOCAL-TEST"
 title = "a local rule"
@@ -97,6 +95,11 @@ confidence = "high"
 all = [{ field = "cs-uri-stem", contains = "/x.aspx" }]
 source = "local test"
 "#;
+
+#[test]
+fn lint_names_each_problem_with_its_code() {
+    let dir = tempfile::tempdir().expect("dir");
+    let good = LOCAL_RULE;
     std::fs::write(dir.path().join("good.toml"), good).expect("write");
     let clean = seawall().args(["rules", "lint"]).arg(dir.path()).output().expect("lint");
     assert!(
@@ -131,23 +134,13 @@ fn hunt_loads_the_rule_files_lint_checks_in_subfolders_too() {
     let dir = tempfile::tempdir().expect("dir");
     let nested = dir.path().join("rules/local/iis");
     std::fs::create_dir_all(&nested).expect("dirs");
-    let rule = r#"
-[[rule]]
-id = "SW-LOG-LOCAL-NESTED"
-title = "a rule in a subfolder"
-logs = ["iis"]
-severity = "medium"
-confidence = "high"
-all = [{ field = "cs-uri-stem", contains = "/nested-probe.aspx" }]
-source = "local test"
-"#;
-    std::fs::write(nested.join("nested.toml"), rule).expect("write");
+    std::fs::write(nested.join("nested.toml"), LOCAL_RULE.replace("LOCAL-TEST", "LOCAL-NESTED")).expect("write");
     let log = dir.path().join("u_ex210303.log");
     std::fs::write(
         &log,
         "#Software: Microsoft Internet Information Services 10.0\r\n#Fields: date time s-ip cs-method cs-uri-stem \
          cs-uri-query s-port cs-username c-ip cs(User-Agent) sc-status sc-substatus sc-win32-status time-taken\r\n\
-         2021-03-03 06:49:42 10.0.0.5 GET /nested-probe.aspx - 443 - 198.51.100.23 curl/8.0 200 0 0 5\r\n",
+         2021-03-03 06:49:42 10.0.0.5 GET /x.aspx - 443 - 198.51.100.23 curl/8.0 200 0 0 5\r\n",
     )
     .expect("write");
     let lint = seawall().args(["rules", "lint"]).arg(dir.path().join("rules")).output().expect("lint");
