@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{Client, NoTls, Statement};
 
 use super::queries::{self, SqlRow, run_from_row, session_from_row, summary_from_row};
 use super::rows::{Rows, seed_to_sql, shard_to_sql, u64_from_sql};
@@ -114,28 +114,6 @@ impl PostgresStore {
             Ok::<_, StoreError>((client, prepared))
         })?;
         Ok(PostgresStore { location, runtime, client, prepared })
-    }
-}
-
-impl SqlRow for Row {
-    fn int(&self, at: usize) -> Result<i64, StoreError> {
-        Ok(self.try_get(at)?)
-    }
-    fn boolean(&self, at: usize) -> Result<bool, StoreError> {
-        Ok(self.try_get(at)?)
-    }
-    fn text(&self, at: usize) -> Result<String, StoreError> {
-        Ok(self.try_get(at)?)
-    }
-    fn text_or_null(&self, at: usize) -> Result<Option<String>, StoreError> {
-        Ok(self.try_get(at)?)
-    }
-    // TIMESTAMPTZ, given back in RFC 3339 as SQLite keeps it.
-    fn time(&self, at: usize) -> Result<String, StoreError> {
-        Ok(self.try_get::<_, jiff::Timestamp>(at)?.to_string())
-    }
-    fn time_or_null(&self, at: usize) -> Result<Option<String>, StoreError> {
-        Ok(self.try_get::<_, Option<jiff::Timestamp>>(at)?.map(|t| t.to_string()))
     }
 }
 

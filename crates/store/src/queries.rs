@@ -1,9 +1,9 @@
 //! The statements both backends run to find, list and read back runs and to manage sessions,
 //! written once with PostgreSQL's `$N` placeholders ([`sql`] gives SQLite its `?N`), and the
-//! decoding of their rows once, through [`SqlRow`] (each driver's row by column index). What
-//! the dialects really do differently stays in the backends: batched inserts (`unnest` in
-//! PostgreSQL, one prepared row at a time in SQLite), the id of a new session, and how a time
-//! column is read (JSON columns are read as text with `CAST`, valid in both).
+//! decoding of their rows once, through [`SqlRow`] (a driver's row by column index; times as
+//! RFC 3339, JSON columns read as text with `CAST`, valid in both). What the dialects really
+//! do differently stays in the backends: batched inserts (`unnest` in PostgreSQL, one prepared
+//! row at a time in SQLite) and the id of a new session.
 
 use std::borrow::Cow;
 
@@ -107,6 +107,37 @@ pub(super) trait SqlRow {
     fn time(&self, at: usize) -> Result<String, StoreError>;
     fn time_or_null(&self, at: usize) -> Result<Option<String>, StoreError>;
 }
+
+/// `SqlRow` for a driver's row, whose getter (`get`, `try_get`) reads any column type;
+/// `$time` is the type the driver reads a time column as (RFC 3339 text in SQLite,
+/// `TIMESTAMPTZ` in PostgreSQL).
+macro_rules! sql_row {
+    ($row:ty, $get:ident, $time:ty) => {
+        impl SqlRow for $row {
+            fn int(&self, at: usize) -> Result<i64, StoreError> {
+                Ok(self.$get(at)?)
+            }
+            fn boolean(&self, at: usize) -> Result<bool, StoreError> {
+                Ok(self.$get(at)?)
+            }
+            fn text(&self, at: usize) -> Result<String, StoreError> {
+                Ok(self.$get(at)?)
+            }
+            fn text_or_null(&self, at: usize) -> Result<Option<String>, StoreError> {
+                Ok(self.$get(at)?)
+            }
+            fn time(&self, at: usize) -> Result<String, StoreError> {
+                Ok(self.$get::<_, $time>(at)?.to_string())
+            }
+            fn time_or_null(&self, at: usize) -> Result<Option<String>, StoreError> {
+                Ok(self.$get::<_, Option<$time>>(at)?.map(|t| t.to_string()))
+            }
+        }
+    };
+}
+
+sql_row!(rusqlite::Row<'_>, get, String);
+sql_row!(tokio_postgres::Row, try_get, jiff::Timestamp);
 
 /// A run from the first columns of a row (`run_columns!`).
 pub(super) fn run_from_row(row: &dyn SqlRow) -> Result<RunInfo, StoreError> {

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, Params, Row, TransactionBehavior, params};
+use rusqlite::{Connection, Params, TransactionBehavior, params};
 
 use super::queries::{self, SqlRow, run_from_row, session_from_row, summary_from_row};
 use super::rows::{Rows, seed_to_sql, shard_to_sql, u64_from_sql};
@@ -78,28 +78,6 @@ fn first<T>(
     let mut stmt = conn.prepare(&sql(statement))?;
     let mut rows = stmt.query(params)?;
     rows.next()?.map(|row| read(row as &dyn SqlRow)).transpose()
-}
-
-impl SqlRow for Row<'_> {
-    fn int(&self, at: usize) -> Result<i64, StoreError> {
-        Ok(self.get(at)?)
-    }
-    fn boolean(&self, at: usize) -> Result<bool, StoreError> {
-        Ok(self.get(at)?)
-    }
-    fn text(&self, at: usize) -> Result<String, StoreError> {
-        Ok(self.get(at)?)
-    }
-    fn text_or_null(&self, at: usize) -> Result<Option<String>, StoreError> {
-        Ok(self.get(at)?)
-    }
-    // Times are stored as RFC 3339 text.
-    fn time(&self, at: usize) -> Result<String, StoreError> {
-        self.text(at)
-    }
-    fn time_or_null(&self, at: usize) -> Result<Option<String>, StoreError> {
-        self.text_or_null(at)
-    }
 }
 
 impl ResultStore for SqliteStore {
