@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use seawall_kb::{Ioc, IocKind, IocSet};
-use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
+use seawall_model::{Evidence, Finding, Location};
 use seawall_sources::{Record, RecordSource};
+
+use crate::detectors::catalog::{CATALOG, DetectorId};
 
 /// The indicators a log line can carry, and a cheap test for them.
 #[derive(Debug)]
@@ -80,22 +82,13 @@ impl IocHits {
             RecordSource::EvtxRecord(n) => (None, Some(n)),
         };
         let location = Location::File { path: path.to_owned(), line, record: number };
-        let (id, what) = match ioc.kind {
-            IocKind::Ip => ("SW-IOC-IP", "address"),
-            _ => ("SW-IOC-USER-AGENT", "user agent"),
+        let id = match ioc.kind {
+            IocKind::Ip => DetectorId::IocIp,
+            _ => DetectorId::IocUserAgent,
         };
-        let mut finding = Finding::new(
-            RuleRef {
-                id: id.into(),
-                title: format!(
-                    "Request from a {what} in a public IOC list ({})",
-                    ioc.actor.as_deref().unwrap_or("no group named")
-                ),
-                source: RuleSource::Ioc,
-            },
-            Severity::Medium,
-            Confidence::Medium,
-            location.clone(),
+        let actor = ioc.actor.as_deref().unwrap_or("no group named");
+        let mut finding = CATALOG.describe(id, &[], &[("actor", actor)]).finding(
+            &location,
             vec![
                 Evidence::bytes(location.key(), &record.raw()),
                 Evidence::text("indicator", &format!("{seen} = {}", ioc.describe())),
@@ -104,8 +97,8 @@ impl IocHits {
         );
         finding.time = record.time().map(|t| t.to_string());
         finding.actors = ioc.actor.iter().cloned().collect();
+        // The indicator's own publication, not the detector's.
         finding.references = ioc.reference.iter().cloned().collect();
-        finding.remediation = Some("Review everything this client did around that time; indicators from 2021 lists may have been reassigned since".into());
         self.first.insert(key, (finding, 1));
     }
 

@@ -24,6 +24,7 @@ use seawall_rules::RuleSet;
 use seawall_sigma::SigmaEngine;
 use seawall_webshell::WebshellScanner;
 
+pub use detectors::catalog;
 pub use ioc_match::LogIocs;
 pub use walk::{Walk, walk};
 

@@ -1,16 +1,18 @@
-//! The evidence walk: every regular file under the given paths, hidden ones
-//! included, no ignore-file semantics, symlinks not followed. What is not a
-//! regular file is not read, but never silently: a path given on the command
-//! line that is a FIFO, socket or device is an error, such entries met in a
-//! walk (and symlinks) are counted by kind.
+//! The evidence walk: every regular file under the given paths, walked by the
+//! one policy of `seawall_sources::walk` (hidden files included, no ignore-file
+//! semantics, symlinks not followed, depth bounded). What is not a regular file
+//! is not read, but never silently: a path given on the command line that is a
+//! FIFO, socket or device is an error, such entries met in a walk (and
+//! symlinks, and folders past the depth bound) are counted by kind.
 
 use std::collections::BTreeMap;
 use std::fs::FileType;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use ignore::{WalkBuilder, WalkState};
+use ignore::WalkState;
 use seawall_model::ErrorRecord;
+use seawall_sources::walk::{WalkError, builder, is_past_depth_bound};
 
 /// What a walk found.
 #[derive(Debug, Default)]
@@ -22,6 +24,9 @@ pub struct Walk {
     /// Entries that are not regular files nor directories, per kind (`symlink`, `fifo`, ...).
     pub skipped: BTreeMap<&'static str, u64>,
 }
+
+/// The kind counted for a folder at the depth bound, not entered.
+const DEEP_FOLDER: &str = "folder past the depth bound";
 
 /// The kind of a file that is neither a regular file nor a directory.
 fn special_kind(file_type: FileType) -> &'static str {
@@ -78,9 +83,12 @@ pub fn walk(paths: &[PathBuf]) -> Walk {
             });
             continue;
         }
-        WalkBuilder::new(root).standard_filters(false).hidden(false).follow_links(false).build_parallel().run(|| {
+        builder(root).build_parallel().run(|| {
             Box::new(|entry| {
                 match entry {
+                    Ok(entry) if is_past_depth_bound(&entry) => {
+                        *skipped.lock().unwrap_or_else(|e| e.into_inner()).entry(DEEP_FOLDER).or_insert(0) += 1
+                    }
                     Ok(entry) => match entry.file_type() {
                         Some(t) if t.is_file() => {
                             files.lock().unwrap_or_else(|e| e.into_inner()).push(entry.into_path())
@@ -91,11 +99,15 @@ pub fn walk(paths: &[PathBuf]) -> Walk {
                         }
                         None => {}
                     },
-                    Err(error) => errors.lock().unwrap_or_else(|e| e.into_inner()).push(ErrorRecord {
-                        source: error_path(&error),
-                        message: error.to_string(),
-                        position: None,
-                    }),
+                    Err(error) => {
+                        let message = error.to_string();
+                        let error = WalkError::from_ignore(error);
+                        errors.lock().unwrap_or_else(|e| e.into_inner()).push(ErrorRecord {
+                            source: error.path.display().to_string(),
+                            message,
+                            position: None,
+                        })
+                    }
                 }
                 WalkState::Continue
             })
@@ -108,14 +120,6 @@ pub fn walk(paths: &[PathBuf]) -> Walk {
         files,
         errors: errors.into_inner().unwrap_or_else(|e| e.into_inner()),
         skipped: skipped.into_inner().unwrap_or_else(|e| e.into_inner()),
-    }
-}
-
-fn error_path(error: &ignore::Error) -> String {
-    match error {
-        ignore::Error::WithPath { path, .. } => path.display().to_string(),
-        ignore::Error::WithDepth { err, .. } => error_path(err),
-        _ => "walk".into(),
     }
 }
 
@@ -156,5 +160,20 @@ mod tests {
         assert!(walked.errors.is_empty(), "{:?}", walked.errors);
         assert_eq!(walked.skipped.get("fifo"), Some(&1));
         assert_eq!(walked.skipped.get("symlink"), Some(&1));
+    }
+
+    #[test]
+    fn folders_past_the_depth_bound_are_counted_not_entered() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut deep = dir.path().to_owned();
+        for _ in 1..seawall_sources::walk::MAX_DEPTH {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(deep.join("e")).expect("deep dirs");
+        std::fs::write(deep.join("u_ex1.log"), b"x").expect("write");
+        std::fs::write(deep.join("e/u_ex2.log"), b"x").expect("write");
+        let walked = walk(&[dir.path().to_owned()]);
+        assert_eq!(walked.files, [deep.join("u_ex1.log")]);
+        assert_eq!(walked.skipped.get(DEEP_FOLDER), Some(&1));
     }
 }

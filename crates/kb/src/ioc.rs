@@ -72,8 +72,13 @@ impl fmt::Display for IocKind {
     }
 }
 
+/// A word that names no indicator kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown IOC kind {0:?}")]
+pub struct UnknownIocKind(pub String);
+
 impl FromStr for IocKind {
-    type Err = String;
+    type Err = UnknownIocKind;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lowered = s.trim().to_ascii_lowercase();
@@ -86,7 +91,7 @@ impl FromStr for IocKind {
             "ip" | "ipv4" | "ipv6" | "ipaddress" | "ip-dst" | "ip-src" => IocKind::Ip,
             "domain" | "hostname" | "host" => IocKind::Domain,
             "user_agent" | "user-agent" | "useragent" | "ua" => IocKind::UserAgent,
-            _ => return Err(format!("unknown IOC kind {s:?}")),
+            _ => return Err(UnknownIocKind(s.to_owned())),
         };
         Ok(kind)
     }

@@ -18,7 +18,7 @@ pub use assess::{
 pub use catalog::{CuGroup, KnowledgeBase};
 pub use cve_view::{CuFix, CveReport, LineFixes};
 pub use data::{BuildRow, Cluster, ConfigDependence, Cve, ProductLine, ReleaseDate};
-pub use ioc::{Ioc, IocKind, IocSet, refang};
+pub use ioc::{Ioc, IocKind, IocSet, UnknownIocKind, refang};
 pub use version::{BuildNumber, BuildQuery, ParseBuildError};
 
 /// A knowledge base that could not be loaded.

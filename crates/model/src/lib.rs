@@ -4,8 +4,10 @@
 //! non-fatal `error`s and the `run_start` / `run_end` bookends. Every record is
 //! written as one JSONL line `{"type": T, "v": 1, "data": {...}}` (see
 //! `docs/output-format.md`). Runs as a results store keeps them ([`runs`]) and the digests
-//! that identify things across runs ([`digest`]) live here too. This crate does no I/O.
+//! that identify things across runs ([`digest`]) live here too, and the schema of the code
+//! detectors' catalogs ([`catalog`]). This crate does no I/O.
 
+pub mod catalog;
 pub mod digest;
 mod envelope;
 mod evidence;
@@ -23,4 +25,4 @@ pub use id::FindingId;
 pub use run::{ErrorRecord, RunEnd, RunStart};
 pub use runs::{RunInfo, RunResults, SessionInfo, SessionStatus, ShardSpec};
 pub use service::{Certificate, Service, TlsInfo};
-pub use severity::{Confidence, Severity};
+pub use severity::{Confidence, Severity, UnknownSeverity};

@@ -35,14 +35,19 @@ impl fmt::Display for Severity {
     }
 }
 
+/// A word that is not a severity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown severity {0:?} (expected info, low, medium, high or critical)")]
+pub struct UnknownSeverity(pub String);
+
 impl FromStr for Severity {
-    type Err = String;
+    type Err = UnknownSeverity;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Severity::ALL
             .into_iter()
             .find(|level| level.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown severity {s:?} (expected info, low, medium, high or critical)"))
+            .ok_or_else(|| UnknownSeverity(s.to_owned()))
     }
 }
 
@@ -85,6 +90,7 @@ mod tests {
     #[test]
     fn severity_parses_case_insensitively_and_rejects_unknown() {
         assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
-        assert!("severe".parse::<Severity>().is_err());
+        let refused = "severe".parse::<Severity>().map_err(|e| e.to_string());
+        assert_eq!(refused, Err("unknown severity \"severe\" (expected info, low, medium, high or critical)".into()));
     }
 }

@@ -5,6 +5,7 @@
 use std::io::{self, BufRead};
 
 use seawall_model::Record;
+use seawall_sources::lines::LineReader;
 
 /// Longest JSONL line read; a record of seawall's own output is far shorter (evidence is cut).
 pub const MAX_LINE: usize = 4 << 20;
@@ -48,12 +49,11 @@ impl BadLines {
     }
 }
 
-/// Records of a JSONL stream, in order; memory stays at one line of at most `limit` bytes.
+/// Records of a JSONL stream, in order; memory stays at one line of at most `limit` bytes
+/// (the evidence readers' bounded line splitter, [`LineReader`]).
 #[derive(Debug)]
 pub struct JsonlReader<R> {
-    inner: R,
-    buffer: Vec<u8>,
-    line: u64,
+    lines: LineReader<R>,
     limit: usize,
 }
 
@@ -63,71 +63,28 @@ impl<R: BufRead> JsonlReader<R> {
     }
 
     pub fn with_limit(inner: R, limit: usize) -> Self {
-        JsonlReader { inner, buffer: Vec::new(), line: 0, limit }
+        JsonlReader { lines: LineReader::with_limit(inner, limit), limit }
     }
 
-    /// The next record or bad line, `None` at the end; blank lines are passed over.
+    /// The next record or bad line, `None` at the end; blank lines are passed over. A line
+    /// over the limit is skipped whole: a record cut short is not a record.
     pub fn next_record(&mut self) -> io::Result<Option<Result<Record, BadLine>>> {
         loop {
-            let Some(too_long) = self.fill_line()? else { return Ok(None) };
-            if too_long {
-                return Ok(Some(Err(BadLine::TooLong { line: self.line, limit: self.limit })));
+            let Some(line) = self.lines.next_line()? else { return Ok(None) };
+            if line.truncated {
+                return Ok(Some(Err(BadLine::TooLong { line: line.number, limit: self.limit })));
             }
-            let text = String::from_utf8_lossy(&self.buffer);
+            let text = String::from_utf8_lossy(line.bytes);
             let text = text.trim();
             if text.is_empty() {
                 continue;
             }
             return Ok(Some(
                 Record::from_json_line(text)
-                    .map_err(|e| BadLine::NotARecord { line: self.line, reason: e.to_string() }),
+                    .map_err(|e| BadLine::NotARecord { line: line.number, reason: e.to_string() }),
             ));
         }
     }
-
-    /// The next line into `buffer`; `Some(true)` when it was over the limit (its bytes past
-    /// the limit are consumed, not kept), `None` at the end.
-    fn fill_line(&mut self) -> io::Result<Option<bool>> {
-        self.buffer.clear();
-        let mut too_long = false;
-        let mut any = false;
-        loop {
-            let available = match self.inner.fill_buf() {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if available.is_empty() {
-                break;
-            }
-            any = true;
-            let (chunk, consumed, done) = match memchr_newline(available) {
-                Some(at) => (&available[..at], at + 1, true),
-                None => (available, available.len(), false),
-            };
-            if !too_long {
-                if self.buffer.len() + chunk.len() > self.limit {
-                    too_long = true;
-                    self.buffer = Vec::new();
-                } else {
-                    self.buffer.extend_from_slice(chunk);
-                }
-            }
-            self.inner.consume(consumed);
-            if done {
-                break;
-            }
-        }
-        if !any {
-            return Ok(None);
-        }
-        self.line += 1;
-        Ok(Some(too_long))
-    }
-}
-
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    memchr::memchr(b'\n', bytes)
 }
 
 #[cfg(test)]
@@ -158,7 +115,7 @@ mod tests {
         let mut reader = JsonlReader::with_limit(BufReader::with_capacity(64 * 1024, input), 1 << 20);
         let first = reader.next_record().expect("reads").expect("a line");
         assert_eq!(first, Err(BadLine::TooLong { line: 2, limit: 1 << 20 }));
-        assert!(reader.buffer.capacity() <= (1 << 20) + (64 << 10), "{}", reader.buffer.capacity());
+        assert!(reader.lines.buffer_capacity() <= (1 << 20) + (64 << 10), "{}", reader.lines.buffer_capacity());
         let second = reader.next_record().expect("reads").expect("a line");
         assert!(matches!(second, Ok(Record::Error(_))), "{second:?}");
         assert!(reader.next_record().expect("reads").is_none());

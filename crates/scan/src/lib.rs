@@ -8,8 +8,8 @@
 //! and assesses Exchange, [`engine`] schedules it all.
 //!
 //! A new line protocol goes in `protocols/<name>.rs`: it opens its port through
-//! `protocols::conn::LineDialer` (TCP from [`net`], TLS from [`tls`], bounded lines), uses the
-//! `protocols::starttls` helper if it upgrades, returns typed errors
+//! `protocols::conn::LineDialer` (TCP from [`net`], TLS from [`tls`], bounded lines), gives its
+//! steps of `protocols::starttls::Conversation` if it upgrades, returns typed errors
 //! ([`protocols::mail::MailError`]), documents the exact bytes it sends, and gets a
 //! [`protocols::mail::MailProtocol`] variant and a greeting in `engine/endpoint.rs`'s
 //! content detection. TLS posture comes with the TLS layer; the speaker adds none of its own.

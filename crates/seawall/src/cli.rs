@@ -47,8 +47,8 @@ pub(crate) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum RulesCommand {
-    /// The built-in log rules (and those of --rules), the scan's code detectors, with the counts of YARA, IOC
-    /// and Sigma rules.
+    /// The built-in log rules (and those of --rules), the code detectors of the scan, the hunt and the webshell
+    /// scanner, with the counts of YARA, IOC and Sigma rules.
     List(RulesListArgs),
     /// Check log rules (*.toml), Sigma rules (*.yml) and YARA rules (*.yar) under DIR; exit 1 on any problem.
     Lint(RulesLintArgs),
@@ -158,7 +158,7 @@ pub(crate) struct HuntArgs {
     /// Worker threads (default: every core). The output is the same whatever the number.
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
-    /// Also load the log rules in DIR (*.toml), next to the built-in ones.
+    /// Also load the log rules in DIR (files or folders, *.toml, recursively), next to the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub(crate) rules: Vec<PathBuf>,
     /// Also run the Sigma rules in DIR (files or folders, *.yml/*.yaml, recursively). Repeatable.

@@ -140,17 +140,15 @@ fn load_rules(dirs: &[std::path::PathBuf]) -> Result<RuleSet> {
         .iter()
         .map(|(name, text)| (format!("data/detections/{name}"), (*text).to_owned()))
         .collect();
-    for dir in dirs {
-        let entries = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
-        let mut paths: Vec<_> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            files.push((path.display().to_string(), text));
-        }
+    // The same walk as `seawall rules lint DIR` (and every other file tree): what lint
+    // checks is what the hunt loads.
+    let found = seawall_sources::walk::files_with_extensions(dirs, &["toml"]);
+    if let Some(error) = found.errors.into_iter().next() {
+        return Err(anyhow::Error::new(error).context("reading the --rules folders"));
+    }
+    for path in found.files {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        files.push((path.display().to_string(), text));
     }
     RuleSet::load(&files).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();

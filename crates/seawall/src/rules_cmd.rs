@@ -1,13 +1,14 @@
-//! `seawall rules list` (every detection seawall runs: built-in log rules, the scan's code
-//! detectors from `data/detectors/scan.toml`, the built-in and loaded YARA and Sigma rule
-//! counts, extra rule files) and `seawall rules lint DIR` (rule files
-//! checked before a hunt meets them, each problem with a stable code).
+//! `seawall rules list` (every detection seawall runs: built-in log rules, the code
+//! detectors of the scan, the hunt and the webshell scanner from `data/detectors/*.toml`, the
+//! built-in and loaded YARA and Sigma rule counts, extra rule files) and `seawall rules lint
+//! DIR` (rule files checked before a hunt meets them, each problem with a stable code).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use seawall_model::catalog::Catalog;
 use seawall_report::escape::terminal;
 use seawall_rules::RuleSet;
 use seawall_sigma::SigmaEngine;
@@ -59,7 +60,14 @@ pub(crate) fn run_list(args: &RulesListArgs, out: &mut dyn Write) -> Result<Exit
             writeln!(out, "{line}")?;
         }
     }
-    list_scan_detectors(text, out)?;
+    let catalogs: [(&str, &Catalog, &str); 3] = [
+        ("scan", seawall_scan::detectors::embedded()?, seawall_scan::detectors::FILE),
+        ("hunt", seawall_hunt::catalog::CATALOG.load()?, seawall_hunt::catalog::CATALOG.file()),
+        ("webshell", seawall_webshell::detectors::CATALOG.load()?, seawall_webshell::detectors::CATALOG.file()),
+    ];
+    for (engine, catalog, file) in catalogs {
+        list_code_detectors(engine, catalog, file, text, out)?;
+    }
     let kb = seawall_kb::KnowledgeBase::embedded()?;
     let config =
         ScannerConfig { builtin_rules: true, yara_dirs: args.yara.clone(), ioc_files: Vec::new(), max_file_size: 1 };
@@ -82,9 +90,8 @@ pub(crate) fn run_list(args: &RulesListArgs, out: &mut dyn Write) -> Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// The scan's code detectors (engine `scan`), from their catalog.
-fn list_scan_detectors(text: bool, out: &mut dyn Write) -> Result<()> {
-    let catalog = seawall_scan::detectors::embedded()?;
+/// The code detectors of one engine (`scan`, `hunt`, `webshell`), from its catalog `file`.
+fn list_code_detectors(engine: &str, catalog: &Catalog, file: &str, text: bool, out: &mut dyn Write) -> Result<()> {
     for detector in &catalog.detector {
         if text {
             writeln!(
@@ -92,18 +99,18 @@ fn list_scan_detectors(text: bool, out: &mut dyn Write) -> Result<()> {
                 "{:<44} {:<8} {:<22} {}",
                 detector.id,
                 detector.severity.as_str(),
-                "scan",
+                engine,
                 terminal(&detector.title)
             )?;
         } else {
             let line = json!({"type": "rule", "v": 1, "data": {
-                "id": detector.id, "engine": "scan", "title": detector.title,
+                "id": detector.id, "engine": engine, "title": detector.title,
                 "severity": detector.severity.as_str(), "confidence": detector.confidence.as_str(),
                 "kind": detector.kind, "source": detector.source.join("; "), "references": detector.references,
                 "cves": detector.cves,
                 "remediation": detector.remediation, "decided_by": detector.decided_by,
                 "variants": detector.variants.keys().collect::<Vec<_>>(),
-                "file": seawall_scan::detectors::FILE,
+                "file": file,
             }});
             writeln!(out, "{line}")?;
         }
@@ -198,26 +205,17 @@ pub(crate) fn run_lint(args: &RulesLintArgs, out: &mut dyn Write) -> Result<Exit
     Ok(if diagnostics.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// Files with extension `ext` under `paths` (files given directly are taken whatever their name), sorted.
+/// Files with extension `ext` under `paths` or given directly, sorted: a folder of mixed rule
+/// files is read by each engine for its own extension.
 fn rule_files(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
     for path in paths {
-        if path.is_file() {
-            if has_ext(path, ext) {
-                out.push(path.clone());
-            }
-            continue;
-        }
-        anyhow::ensure!(path.is_dir(), "{}: no such file or folder", path.display());
-        for entry in ignore::WalkBuilder::new(path).standard_filters(false).follow_links(false).build() {
-            let entry = entry?;
-            if entry.file_type().is_some_and(|t| t.is_file()) && has_ext(entry.path(), ext) {
-                out.push(entry.into_path());
-            }
-        }
+        anyhow::ensure!(path.is_file() || path.is_dir(), "{}: no such file or folder", path.display());
     }
-    out.sort();
-    Ok(out)
+    let found = seawall_sources::walk::files_with_extensions(paths, &[ext]);
+    if let Some(error) = found.errors.into_iter().next() {
+        return Err(error.into());
+    }
+    Ok(found.files.into_iter().filter(|path| has_ext(path, ext)).collect())
 }
 
 fn has_ext(path: &Path, ext: &str) -> bool {

@@ -60,7 +60,7 @@ mod prefilter;
 mod support;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use correlation::{CorrelationHit, CorrelationState, CorrelationStats, SampleRef};
 pub use engine::{CorrelationReport, SigmaEngine, SigmaHit, SigmaRuleInfo, SigmaRuleKind, SigmaScratch};
@@ -179,15 +179,12 @@ impl LoadReport {
 /// Every `.yml`/`.yaml` file under the given files and folders, sorted, read as text.
 /// Unreadable or oversized files are returned as errors (path, message); the rest still load.
 pub fn read_rule_files(paths: &[PathBuf]) -> (Vec<RuleText>, Vec<(String, String)>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for path in paths {
-        collect(path, &mut files, &mut errors, 0);
-    }
-    files.sort();
-    files.dedup();
+    // The walk policy of every file tree seawall reads (no symlinks followed, depth bounded).
+    let found = seawall_sources::walk::files_with_extensions(paths, &["yml", "yaml"]);
+    let mut errors: Vec<(String, String)> =
+        found.errors.into_iter().map(|e| (e.path.display().to_string(), e.source.to_string())).collect();
     let mut texts = Vec::new();
-    for file in files {
+    for file in found.files {
         let origin = file.display().to_string();
         match std::fs::metadata(&file) {
             Ok(meta) if meta.len() > MAX_RULE_FILE_BYTES => {
@@ -211,43 +208,13 @@ pub fn read_rule_files(paths: &[PathBuf]) -> (Vec<RuleText>, Vec<(String, String
     (texts, errors)
 }
 
-fn collect(path: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(String, String)>, depth: usize) {
-    // Symlinks are not followed, as in the evidence walk; depth bounds a hostile tree.
-    let meta = match std::fs::symlink_metadata(path) {
-        Ok(meta) => meta,
-        Err(e) => {
-            errors.push((path.display().to_string(), e.to_string()));
-            return;
-        }
-    };
-    if meta.is_file() {
-        files.push(path.to_owned());
-        return;
-    }
-    if !meta.is_dir() || depth > 32 {
-        return;
-    }
-    let entries = match std::fs::read_dir(path) {
-        Ok(entries) => entries,
-        Err(e) => {
-            errors.push((path.display().to_string(), e.to_string()));
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let child = entry.path();
-        let is_rule =
-            child.extension().is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"));
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => collect(&child, files, errors, depth + 1),
-            Ok(t) if t.is_file() && is_rule => files.push(child),
-            _ => {}
-        }
-    }
-}
+/// A Sigma condition that does not parse (the parser's own message).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ConditionError(#[from] rsigma_parser::SigmaParserError);
 
 /// Parse a Sigma condition (`selection and not 1 of filter_*`) and give it back normalised,
 /// with explicit parentheses; for tools that show conditions, and for fuzzing the parser.
-pub fn parse_condition(text: &str) -> Result<String, String> {
-    rsigma_parser::parse_condition(text).map(|expr| expr.to_string()).map_err(|e| e.to_string())
+pub fn parse_condition(text: &str) -> Result<String, ConditionError> {
+    Ok(rsigma_parser::parse_condition(text)?.to_string())
 }

@@ -4,7 +4,7 @@
 use rsigma_eval::compile_rule;
 use rsigma_parser::{SigmaRule, parse_sigma_yaml};
 
-use crate::aggregation::{AGGREGATION_KEY, parse_aggregation, split_aggregations};
+use crate::aggregation::{AGGREGATION_KEY, AggregationError, parse_aggregation, split_aggregations};
 use crate::correlation::{CorrelationSpec, Feed, Measure};
 use crate::engine::{LoadedRule, SigmaRuleInfo, SigmaRuleKind};
 use crate::mapping::Mappings;
@@ -121,7 +121,7 @@ pub(crate) fn load_file(
         let aggregation = match legacy_aggregation(rule) {
             Ok(aggregation) => aggregation,
             Err(reason) => {
-                refuse(report, Some(rule), UnsupportedKind::Aggregation, reason);
+                refuse(report, Some(rule), UnsupportedKind::Aggregation, reason.to_string());
                 continue;
             }
         };
@@ -228,19 +228,30 @@ pub(crate) fn load_file(
     }
 }
 
+/// Why a rule's v1 aggregation is not run.
+#[derive(Debug, thiserror::Error)]
+enum LegacyAggregationError {
+    #[error("{AGGREGATION_KEY} is not text")]
+    NotText,
+    #[error(transparent)]
+    Aggregation(#[from] AggregationError),
+    #[error("timeframe `{timeframe}` is not a duration: {source}")]
+    Timeframe { timeframe: String, source: rsigma_parser::SigmaParserError },
+}
+
 /// The v1 aggregation a rule carries (put there by `split_aggregations`) and its `timeframe`.
 fn legacy_aggregation(
     rule: &SigmaRule,
-) -> Result<Option<(crate::aggregation::Aggregation, Option<rsigma_parser::Timespan>)>, String> {
+) -> Result<Option<(crate::aggregation::Aggregation, Option<rsigma_parser::Timespan>)>, LegacyAggregationError> {
     let Some(value) = rule.custom_attributes.get(AGGREGATION_KEY) else {
         return Ok(None);
     };
-    let text = value.as_str().ok_or_else(|| format!("{AGGREGATION_KEY} is not text"))?;
-    let aggregation = parse_aggregation(text).map_err(|e| e.to_string())?;
+    let text = value.as_str().ok_or(LegacyAggregationError::NotText)?;
+    let aggregation = parse_aggregation(text)?;
     let timespan = match &rule.detection.timeframe {
         Some(timeframe) => Some(
             rsigma_parser::Timespan::parse(timeframe)
-                .map_err(|e| format!("timeframe `{timeframe}` is not a duration: {e}"))?,
+                .map_err(|source| LegacyAggregationError::Timeframe { timeframe: timeframe.clone(), source })?,
         ),
         None => None,
     };

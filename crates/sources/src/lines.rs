@@ -70,6 +70,11 @@ impl<R: BufRead> LineReader<R> {
         self.bytes_read
     }
 
+    /// Bytes held for the current line: at most the limit plus one read of the inner reader.
+    pub fn buffer_capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
     /// The lines cut so far at the limit, if any (callers report them: nothing is cut silently).
     pub fn cut_lines(&self) -> Option<CutLines> {
         self.cut

@@ -16,6 +16,7 @@
 
 mod begin;
 mod postgres;
+mod queries;
 mod rows;
 mod schema;
 mod sqlite;

@@ -9,16 +9,16 @@
 
 use std::time::Duration;
 
-use seawall_model::RunEnd;
 use tokio::runtime::Runtime;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{Client, NoTls, Statement};
 
-use super::rows::{Rows, from_json, seed_from_sql, seed_to_sql, shard_to_sql, u64_from_sql};
+use super::queries::{self, SqlRow, run_from_row, session_from_row, summary_from_row};
+use super::rows::{Rows, seed_to_sql, shard_to_sql, u64_from_sql};
 use super::schema::{self, Dialect};
 use super::{
-    Batch, NewRun, ResultStore, RunInfo, RunRef, RunResults, RunSummary, SCHEMA_VERSION, SessionEnd, SessionInfo,
-    SessionKey, SessionSpec, SessionStatus, ShardSpec, StoreError, redact_location,
+    Batch, NewRun, ResultStore, RunInfo, RunRef, RunResults, RunSummary, SCHEMA_VERSION, SessionEnd, SessionKey,
+    SessionSpec, ShardSpec, StoreError, redact_location,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -55,8 +55,6 @@ const INSERT_DONE: &str = "
 INSERT INTO done (run_id, ordinal, session_id)
 SELECT $1, o, $2 FROM unnest($3::int8[]) AS t (o)
 ON CONFLICT DO NOTHING";
-
-const RUN_COLUMNS: &str = "id, name, command, seed, targets_digest, config_digest, created";
 
 /// The statements every write uses, prepared once per connection.
 struct Prepared {
@@ -119,18 +117,6 @@ impl PostgresStore {
     }
 }
 
-fn run_from_row(row: &Row) -> Result<RunInfo, StoreError> {
-    Ok(RunInfo {
-        id: row.try_get(0)?,
-        name: row.try_get(1)?,
-        command: row.try_get(2)?,
-        seed: seed_from_sql(row.try_get(3)?),
-        targets_digest: row.try_get(4)?,
-        config_digest: row.try_get(5)?,
-        created: row.try_get::<_, jiff::Timestamp>(6)?.to_string(),
-    })
-}
-
 fn is_retryable(error: &StoreError) -> bool {
     match error {
         StoreError::Postgres(e) => {
@@ -184,8 +170,7 @@ impl PostgresStore {
     }
 
     async fn strings(client: &Client, sql: &str, run_id: i64) -> Result<Vec<String>, StoreError> {
-        let rows = client.query(sql, &[&run_id]).await?;
-        Ok(rows.iter().map(|r| r.try_get::<_, String>(0)).collect::<Result<Vec<_>, _>>()?)
+        client.query(sql, &[&run_id]).await?.iter().map(|row| row.text(0)).collect()
     }
 }
 
@@ -198,14 +183,10 @@ impl ResultStore for PostgresStore {
         let client = &self.client;
         self.runtime.block_on(async {
             let row = match run {
-                RunRef::Id(id) => {
-                    client.query_opt(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1"), &[id]).await?
-                }
-                RunRef::Name(name) => {
-                    client.query_opt(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE name = $1"), &[name]).await?
-                }
+                RunRef::Id(id) => client.query_opt(queries::RUN_BY_ID, &[id]).await?,
+                RunRef::Name(name) => client.query_opt(queries::RUN_BY_NAME, &[name]).await?,
             };
-            row.as_ref().map(run_from_row).transpose()
+            row.as_ref().map(|row| run_from_row(row)).transpose()
         })
     }
 
@@ -216,14 +197,10 @@ impl ResultStore for PostgresStore {
         config_digest: &str,
     ) -> Result<Option<RunInfo>, StoreError> {
         let client = &self.client;
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE command = $1 AND targets_digest = $2 AND config_digest = $3
-             AND EXISTS (SELECT 1 FROM sessions s WHERE s.run_id = runs.id AND s.status <> 'finished')
-             ORDER BY id DESC LIMIT 1"
-        );
         self.runtime.block_on(async {
-            let row = client.query_opt(&sql, &[&command, &targets_digest, &config_digest]).await?;
-            row.as_ref().map(run_from_row).transpose()
+            let row =
+                client.query_opt(queries::LATEST_UNFINISHED, &[&command, &targets_digest, &config_digest]).await?;
+            row.as_ref().map(|row| run_from_row(row)).transpose()
         })
     }
 
@@ -232,8 +209,7 @@ impl ResultStore for PostgresStore {
         self.runtime.block_on(async {
             client
                 .execute(
-                    "INSERT INTO runs (name, command, seed, targets_digest, config_digest, created)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+                    queries::CREATE_RUN,
                     &[
                         &run.name,
                         &run.command,
@@ -254,10 +230,8 @@ impl ResultStore for PostgresStore {
         let client = &self.client;
         let (count, index) = (shard_to_sql(shard.count)?, shard_to_sql(shard.index)?);
         self.runtime.block_on(async {
-            let rows = client
-                .query("SELECT ordinal FROM done WHERE run_id = $1 AND ordinal % $2 = $3", &[&run_id, &count, &index])
-                .await?;
-            rows.iter().map(|r| u64_from_sql(r.try_get(0)?, "ordinal")).collect()
+            let rows = client.query(queries::DONE_ORDINALS, &[&run_id, &count, &index]).await?;
+            rows.iter().map(|row| u64_from_sql(row.int(0)?, "ordinal")).collect()
         })
     }
 
@@ -267,12 +241,7 @@ impl ResultStore for PostgresStore {
         self.runtime.block_on(async {
             let tx = client.transaction().await?;
             if spec.resume {
-                tx.execute(
-                    "UPDATE sessions SET status = 'interrupted'
-                     WHERE run_id = $1 AND shard_index = $2 AND shard_count = $3 AND status = 'running'",
-                    &[&run_id, &index, &count],
-                )
-                .await?;
+                tx.execute(queries::INTERRUPT_SESSIONS, &[&run_id, &index, &count]).await?;
             }
             let row = tx
                 .query_one(
@@ -317,32 +286,8 @@ impl ResultStore for PostgresStore {
 
     fn runs(&mut self) -> Result<Vec<RunSummary>, StoreError> {
         let client = &self.client;
-        let sql = format!(
-            "SELECT {RUN_COLUMNS},
-               (SELECT count(*) FROM sessions s WHERE s.run_id = runs.id),
-               (SELECT count(*) FROM sessions s WHERE s.run_id = runs.id AND s.status = 'finished'),
-               (SELECT count(*) FROM done d WHERE d.run_id = runs.id),
-               (SELECT count(*) FROM services v WHERE v.run_id = runs.id),
-               (SELECT count(*) FROM findings f WHERE f.run_id = runs.id),
-               (SELECT count(*) FROM errors e WHERE e.run_id = runs.id)
-             FROM runs ORDER BY id"
-        );
         self.runtime.block_on(async {
-            let rows = client.query(&sql, &[]).await?;
-            rows.iter()
-                .map(|row| {
-                    let count = |i: usize| row.try_get::<_, i64>(i).map(|n| n.max(0) as u64);
-                    Ok(RunSummary {
-                        run: run_from_row(row)?,
-                        sessions: count(7)?,
-                        sessions_finished: count(8)?,
-                        endpoints_done: count(9)?,
-                        services: count(10)?,
-                        findings: count(11)?,
-                        errors: count(12)?,
-                    })
-                })
-                .collect()
+            client.query(queries::RUN_SUMMARIES, &[]).await?.iter().map(|row| summary_from_row(row)).collect()
         })
     }
 
@@ -351,48 +296,15 @@ impl ResultStore for PostgresStore {
         let client = &self.client;
         let mut results = self.runtime.block_on(async {
             let mut results = RunResults { label: run.name.clone(), ..RunResults::default() };
-            for data in Self::strings(client, "SELECT data::text FROM services WHERE run_id = $1", run_id).await? {
-                results.services.push(from_json("stored service", &data)?);
+            for (table, statement) in queries::RECORD_DATA {
+                for data in Self::strings(client, statement, run_id).await? {
+                    queries::push_record(&mut results, table, &data)?;
+                }
             }
-            for data in Self::strings(client, "SELECT data::text FROM findings WHERE run_id = $1", run_id).await? {
-                results.findings.push(from_json("stored finding", &data)?);
-            }
-            for data in Self::strings(client, "SELECT data::text FROM errors WHERE run_id = $1", run_id).await? {
-                results.errors.push(from_json("stored error", &data)?);
-            }
-            let done: i64 =
-                client.query_one("SELECT count(*) FROM done WHERE run_id = $1", &[&run_id]).await?.try_get(0)?;
+            let done = client.query_one(queries::DONE_COUNT, &[&run_id]).await?.int(0)?;
             results.endpoints_done = u64_from_sql(done, "count")?;
-            let rows = client
-                .query(
-                    "SELECT id, run_id, args, shard_index, shard_count, resumed, tool_version, started, ended, status,
-                            stats::text
-                     FROM sessions WHERE run_id = $1",
-                    &[&run_id],
-                )
-                .await?;
-            for r in &rows {
-                let stats: Option<String> = r.try_get(10)?;
-                results.sessions.push(SessionInfo {
-                    id: r.try_get(0)?,
-                    run_id: r.try_get(1)?,
-                    args: r.try_get(2)?,
-                    shard: ShardSpec {
-                        index: u64_from_sql(r.try_get(3)?, "shard")?,
-                        count: u64_from_sql(r.try_get(4)?, "shard")?,
-                    },
-                    resumed: r.try_get(5)?,
-                    tool_version: r.try_get(6)?,
-                    started: r.try_get::<_, jiff::Timestamp>(7)?.to_string(),
-                    ended: r.try_get::<_, Option<jiff::Timestamp>>(8)?.map(|t| t.to_string()),
-                    status: {
-                        let status = r.try_get::<_, String>(9)?;
-                        SessionStatus::parse(&status)
-                            .ok_or_else(|| StoreError::Decode(format!("session status {status:?}")))?
-                    },
-                    stats: stats.map(|s| from_json::<RunEnd>("session stats", &s)).transpose()?,
-                });
-            }
+            let sessions = client.query(queries::SESSIONS, &[&run_id]).await?;
+            results.sessions = sessions.iter().map(|row| session_from_row(row)).collect::<Result<_, _>>()?;
             Ok::<_, StoreError>(results)
         })?;
         results.run = Some(run);

@@ -7,14 +7,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
-use seawall_model::RunEnd;
+use rusqlite::{Connection, Params, TransactionBehavior, params};
 
-use super::rows::{Rows, from_json, seed_from_sql, seed_to_sql, shard_to_sql, u64_from_sql};
+use super::queries::{self, SqlRow, run_from_row, session_from_row, summary_from_row};
+use super::rows::{Rows, seed_to_sql, shard_to_sql, u64_from_sql};
 use super::schema::{self, Dialect};
 use super::{
-    Batch, NewRun, ResultStore, RunInfo, RunRef, RunResults, RunSummary, SCHEMA_VERSION, SessionEnd, SessionInfo,
-    SessionKey, SessionSpec, SessionStatus, ShardSpec, StoreError,
+    Batch, NewRun, ResultStore, RunInfo, RunRef, RunResults, RunSummary, SCHEMA_VERSION, SessionEnd, SessionKey,
+    SessionSpec, ShardSpec, StoreError,
 };
 
 /// How long a writer waits for another process's transaction.
@@ -47,18 +47,37 @@ impl SqliteStore {
     }
 }
 
-const RUN_COLUMNS: &str = "id, name, command, seed, targets_digest, config_digest, created";
+/// A statement of `queries` in SQLite's placeholders.
+fn sql(statement: &str) -> std::borrow::Cow<'_, str> {
+    queries::sql(Dialect::Sqlite, statement)
+}
 
-fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunInfo> {
-    Ok(RunInfo {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        command: row.get(2)?,
-        seed: seed_from_sql(row.get(3)?),
-        targets_digest: row.get(4)?,
-        config_digest: row.get(5)?,
-        created: row.get(6)?,
-    })
+/// Every row of a `queries` statement, each read by `read`.
+fn all<T>(
+    conn: &Connection,
+    statement: &str,
+    params: impl Params,
+    read: impl Fn(&dyn SqlRow) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare(&sql(statement))?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(read(row as &dyn SqlRow)?);
+    }
+    Ok(out)
+}
+
+/// The first row of a `queries` statement, read by `read`.
+fn first<T>(
+    conn: &Connection,
+    statement: &str,
+    params: impl Params,
+    read: impl Fn(&dyn SqlRow) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut stmt = conn.prepare(&sql(statement))?;
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(|row| read(row as &dyn SqlRow)).transpose()
 }
 
 impl ResultStore for SqliteStore {
@@ -67,17 +86,10 @@ impl ResultStore for SqliteStore {
     }
 
     fn find_run(&mut self, run: &RunRef) -> Result<Option<RunInfo>, StoreError> {
-        let found = match run {
-            RunRef::Id(id) => self
-                .conn
-                .query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"), params![id], run_from_row)
-                .optional()?,
-            RunRef::Name(name) => self
-                .conn
-                .query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE name = ?1"), params![name], run_from_row)
-                .optional()?,
-        };
-        Ok(found)
+        match run {
+            RunRef::Id(id) => first(&self.conn, queries::RUN_BY_ID, params![id], run_from_row),
+            RunRef::Name(name) => first(&self.conn, queries::RUN_BY_NAME, params![name], run_from_row),
+        }
     }
 
     fn latest_unfinished(
@@ -86,18 +98,13 @@ impl ResultStore for SqliteStore {
         targets_digest: &str,
         config_digest: &str,
     ) -> Result<Option<RunInfo>, StoreError> {
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE command = ?1 AND targets_digest = ?2 AND config_digest = ?3
-             AND EXISTS (SELECT 1 FROM sessions s WHERE s.run_id = runs.id AND s.status <> 'finished')
-             ORDER BY id DESC LIMIT 1"
-        );
-        Ok(self.conn.query_row(&sql, params![command, targets_digest, config_digest], run_from_row).optional()?)
+        let params = params![command, targets_digest, config_digest];
+        first(&self.conn, queries::LATEST_UNFINISHED, params, run_from_row)
     }
 
     fn create_run(&mut self, run: &NewRun) -> Result<RunInfo, StoreError> {
         self.conn.execute(
-            "INSERT INTO runs (name, command, seed, targets_digest, config_digest, created)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
+            &sql(queries::CREATE_RUN),
             params![
                 run.name,
                 run.command,
@@ -112,23 +119,15 @@ impl ResultStore for SqliteStore {
     }
 
     fn done_ordinals(&mut self, run_id: i64, shard: ShardSpec) -> Result<Vec<u64>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT ordinal FROM done WHERE run_id = ?1 AND ordinal % ?2 = ?3")?;
-        let rows = stmt.query_map(params![run_id, shard_to_sql(shard.count)?, shard_to_sql(shard.index)?], |r| {
-            r.get::<_, i64>(0)
-        })?;
-        let mut ordinals = Vec::new();
-        for row in rows {
-            ordinals.push(u64_from_sql(row?, "ordinal")?);
-        }
-        Ok(ordinals)
+        let params = params![run_id, shard_to_sql(shard.count)?, shard_to_sql(shard.index)?];
+        all(&self.conn, queries::DONE_ORDINALS, params, |row| u64_from_sql(row.int(0)?, "ordinal"))
     }
 
     fn start_session(&mut self, run_id: i64, spec: &SessionSpec) -> Result<i64, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if spec.resume {
             tx.execute(
-                "UPDATE sessions SET status = 'interrupted'
-                 WHERE run_id = ?1 AND shard_index = ?2 AND shard_count = ?3 AND status = 'running'",
+                &sql(queries::INTERRUPT_SESSIONS),
                 params![run_id, shard_to_sql(spec.shard.index)?, shard_to_sql(spec.shard.count)?],
             )?;
         }
@@ -213,92 +212,22 @@ impl ResultStore for SqliteStore {
     }
 
     fn runs(&mut self) -> Result<Vec<RunSummary>, StoreError> {
-        let sql = format!(
-            "SELECT {RUN_COLUMNS},
-               (SELECT count(*) FROM sessions s WHERE s.run_id = runs.id),
-               (SELECT count(*) FROM sessions s WHERE s.run_id = runs.id AND s.status = 'finished'),
-               (SELECT count(*) FROM done d WHERE d.run_id = runs.id),
-               (SELECT count(*) FROM services v WHERE v.run_id = runs.id),
-               (SELECT count(*) FROM findings f WHERE f.run_id = runs.id),
-               (SELECT count(*) FROM errors e WHERE e.run_id = runs.id)
-             FROM runs ORDER BY id"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map([], |row| {
-            let count = |i: usize| row.get::<_, i64>(i).map(|n| n.max(0) as u64);
-            Ok(RunSummary {
-                run: run_from_row(row)?,
-                sessions: count(7)?,
-                sessions_finished: count(8)?,
-                endpoints_done: count(9)?,
-                services: count(10)?,
-                findings: count(11)?,
-                errors: count(12)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        all(&self.conn, queries::RUN_SUMMARIES, [], summary_from_row)
     }
 
     fn load(&mut self, run_id: i64) -> Result<RunResults, StoreError> {
         let run = self.find_run(&RunRef::Id(run_id))?.ok_or_else(|| StoreError::NoSuchRun(run_id.to_string()))?;
         let mut results = RunResults { label: run.name.clone(), ..RunResults::default() };
-        for data in strings(&self.conn, "SELECT data FROM services WHERE run_id = ?1", run_id)? {
-            results.services.push(from_json("stored service", &data)?);
+        for (table, statement) in queries::RECORD_DATA {
+            for data in all(&self.conn, statement, params![run_id], |row| row.text(0))? {
+                queries::push_record(&mut results, table, &data)?;
+            }
         }
-        for data in strings(&self.conn, "SELECT data FROM findings WHERE run_id = ?1", run_id)? {
-            results.findings.push(from_json("stored finding", &data)?);
-        }
-        for data in strings(&self.conn, "SELECT data FROM errors WHERE run_id = ?1", run_id)? {
-            results.errors.push(from_json("stored error", &data)?);
-        }
-        let done: i64 =
-            self.conn.query_row("SELECT count(*) FROM done WHERE run_id = ?1", params![run_id], |r| r.get(0))?;
+        let done = first(&self.conn, queries::DONE_COUNT, params![run_id], |row| row.int(0))?.unwrap_or(0);
         results.endpoints_done = u64_from_sql(done, "count")?;
-        let mut stmt = self.conn.prepare(
-            "SELECT id, run_id, args, shard_index, shard_count, resumed, tool_version, started, ended, status, stats
-             FROM sessions WHERE run_id = ?1",
-        )?;
-        type SessionRow = (i64, i64, String, i64, i64, bool, String, String, Option<String>, String, Option<String>);
-        let rows = stmt.query_map(params![run_id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-            ))
-        })?;
-        for row in rows {
-            let (id, run_id, args, index, count, resumed, tool_version, started, ended, status, stats): SessionRow =
-                row?;
-            results.sessions.push(SessionInfo {
-                id,
-                run_id,
-                args,
-                shard: ShardSpec { index: u64_from_sql(index, "shard")?, count: u64_from_sql(count, "shard")? },
-                resumed,
-                tool_version,
-                started,
-                ended,
-                status: SessionStatus::parse(&status)
-                    .ok_or_else(|| StoreError::Decode(format!("session status {status:?}")))?,
-                stats: stats.map(|s| from_json::<RunEnd>("session stats", &s)).transpose()?,
-            });
-        }
+        results.sessions = all(&self.conn, queries::SESSIONS, params![run_id], session_from_row)?;
         results.run = Some(run);
         results.sort();
         Ok(results)
     }
-}
-
-fn strings(conn: &Connection, sql: &str, run_id: i64) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map(params![run_id], |r| r.get::<_, String>(0))?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

@@ -2,9 +2,9 @@
 //! OAB virtual-directory configuration with script in it (CVE-2021-27065),
 //! and the file type signature-base's `filetype` variable wants.
 
-use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
+use seawall_model::{Evidence, Finding, Location};
 
-pub(crate) const RULE_OAB_CONFIG_SCRIPT: &str = "SW-FILE-OAB-CONFIG-SCRIPT";
+use crate::detectors::{CATALOG, DetectorId};
 
 /// How much of a file the configuration check reads: the exported
 /// configuration is a few kilobytes of `Name : Value` lines.
@@ -72,15 +72,7 @@ pub(crate) fn oab_config_script(text: &str, display_path: &str) -> Option<Findin
         (l.contains("url") || l.contains("oab")) && SCRIPT_MARKERS.iter().any(|m| l.contains(m))
     })?;
     let oab = lowered.contains("offlineaddressbooks") || lowered.contains("pollinterval");
-    let rule = RuleRef {
-        id: RULE_OAB_CONFIG_SCRIPT.to_owned(),
-        title: if oab {
-            "Script in an OAB virtual-directory configuration (CVE-2021-27065 webshell)".to_owned()
-        } else {
-            "Script in an Exchange virtual-directory configuration".to_owned()
-        },
-        source: RuleSource::Native,
-    };
+    let variants: &[&str] = if oab { &[] } else { &["other-vdir"] };
     let location = Location::File { path: display_path.to_owned(), line: None, record: None };
     let evidence = vec![
         Evidence::text("configuration line", line.trim()),
@@ -89,18 +81,7 @@ pub(crate) fn oab_config_script(text: &str, display_path: &str) -> Option<Findin
             "virtual-directory URL properties never contain script; this file is a page IIS will run",
         ),
     ];
-    let mut finding = Finding::new(rule, Severity::Critical, Confidence::High, location, evidence, &[]);
-    finding.cves = vec!["CVE-2021-26858".to_owned(), "CVE-2021-27065".to_owned()];
-    finding.remediation = Some(
-        "Remove the file, reset the virtual directory's URLs, apply the March 2021 (or later) security update \
-         and investigate the server as compromised."
-            .to_owned(),
-    );
-    finding.references = vec![
-        "https://www.welivesecurity.com/2021/03/10/exchange-servers-under-siege-10-apt-groups/".to_owned(),
-        "https://www.microsoft.com/security/blog/2021/03/02/hafnium-targeting-exchange-servers/".to_owned(),
-    ];
-    Some(finding)
+    Some(CATALOG.describe(DetectorId::OabConfigScript, variants, &[]).finding(&location, evidence, &[]))
 }
 
 /// A coarse file type from magic bytes, named as THOR/Loki's `filetype`
@@ -124,6 +105,8 @@ pub(crate) fn file_type(bytes: &[u8]) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use seawall_model::Severity;
+
     use super::*;
 
     const OAB: &str = "Name                            : OAB (Default Web Site)\r\n\
@@ -137,6 +120,12 @@ mod tests {
     fn oab_config_with_script_is_found_in_utf8_and_utf16() {
         let found = oab_config_script(&text_of(OAB.as_bytes()), "/x/auth/a.aspx");
         assert!(found.as_ref().is_some_and(|f| f.severity == Severity::Critical));
+        let found = found.expect("found");
+        assert_eq!(found.rule.title, "Script in an OAB virtual-directory configuration (CVE-2021-27065 webshell)");
+        assert_eq!(found.cves, ["CVE-2021-26858", "CVE-2021-27065"]);
+        let other = OAB.replace("PollInterval", "Polling").replace("OfflineAddressBooks", "Books");
+        let other = oab_config_script(&text_of(other.as_bytes()), "/x/auth/a.aspx").expect("another vdir");
+        assert_eq!(other.rule.title, "Script in an Exchange virtual-directory configuration");
         let mut wide = vec![0xFF, 0xFE];
         wide.extend(OAB.encode_utf16().flat_map(u16::to_le_bytes));
         assert!(oab_config_script(&text_of(&wide), "/x/auth/a.aspx").is_some());

@@ -14,6 +14,22 @@ use serde_json::Value;
 
 use crate::Error;
 
+/// Why indicator text is not a file seawall reads (the message names the format it looked like).
+#[derive(Debug, thiserror::Error)]
+pub enum IocFileError {
+    #[error("not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("JSON that is neither a STIX 2.1 bundle nor a MISP event export")]
+    UnknownJson,
+    /// seawall's own CSV (`kind,value,...`) with a row it refuses.
+    #[error(transparent)]
+    SeawallCsv(#[from] seawall_kb::LoadError),
+    #[error("CSV header: {0}")]
+    CsvHeader(csv::Error),
+    #[error("CSV without an indicator column")]
+    NoIndicatorColumn,
+}
+
 /// What a parse produced: the indicators and how many entries were not usable.
 #[derive(Debug, Clone, Default)]
 pub struct IocParse {
@@ -29,27 +45,27 @@ pub fn load_ioc_file(path: &Path) -> Result<IocParse, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let text = String::from_utf8_lossy(&bytes);
     let source = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    parse_ioc_text(&text, &source).map_err(|message| Error::IocFile { path: path.to_path_buf(), message })
+    parse_ioc_text(&text, &source).map_err(|source| Error::IocFile { path: path.to_path_buf(), source })
 }
 
 /// Parse indicator text of any supported format (told apart by content).
-pub fn parse_ioc_text(text: &str, source: &str) -> Result<IocParse, String> {
+pub fn parse_ioc_text(text: &str, source: &str) -> Result<IocParse, IocFileError> {
     let text = text.trim_start_matches('\u{feff}');
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        let value: Value = serde_json::from_str(trimmed).map_err(|e| format!("not valid JSON: {e}"))?;
+        let value: Value = serde_json::from_str(trimmed)?;
         if is_stix(&value) {
             return Ok(parse_stix(&value, source));
         }
         if let Some(parse) = parse_misp(&value, source) {
             return Ok(parse);
         }
-        return Err("JSON that is neither a STIX 2.1 bundle nor a MISP event export".into());
+        return Err(IocFileError::UnknownJson);
     }
     let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#')).unwrap_or_default();
     let header: Vec<String> = first.split(',').map(|h| h.trim().trim_matches('"').to_ascii_lowercase()).collect();
     if header.iter().any(|h| h == "kind") && header.iter().any(|h| h == "value") {
-        let set = IocSet::from_csv_text(text, source).map_err(|e| e.to_string())?;
+        let set = IocSet::from_csv_text(text, source)?;
         return Ok(IocParse { set, skipped: 0, format: "seawall-csv" });
     }
     if header.len() > 1 && header.iter().any(|h| VALUE_COLUMNS.contains(&h.as_str())) {
@@ -128,13 +144,13 @@ fn push(parse: &mut IocParse, kind: Option<IocKind>, value: &str, actor: Option<
     }
 }
 
-fn parse_csv(text: &str, source: &str) -> Result<IocParse, String> {
+fn parse_csv(text: &str, source: &str) -> Result<IocParse, IocFileError> {
     let mut reader =
         csv::ReaderBuilder::new().comment(Some(b'#')).flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers: Vec<String> =
-        reader.headers().map_err(|e| format!("CSV header: {e}"))?.iter().map(str::to_ascii_lowercase).collect();
+        reader.headers().map_err(IocFileError::CsvHeader)?.iter().map(str::to_ascii_lowercase).collect();
     let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
-    let value_at = column(&VALUE_COLUMNS).ok_or("CSV without an indicator column")?;
+    let value_at = column(&VALUE_COLUMNS).ok_or(IocFileError::NoIndicatorColumn)?;
     let type_at = column(&TYPE_COLUMNS);
     let actor_at = column(&ACTOR_COLUMNS);
     let note_at = column(&NOTE_COLUMNS);

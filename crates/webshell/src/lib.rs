@@ -20,6 +20,7 @@
 
 mod capability;
 mod content;
+pub mod detectors;
 mod digest;
 mod iocfile;
 mod location;
@@ -37,7 +38,7 @@ use seawall_kb::{IocKind, IocSet, KnowledgeBase};
 use seawall_model::{Finding, Severity};
 
 pub use digest::FileHashes;
-pub use iocfile::{IocParse, load_ioc_file, parse_ioc_text};
+pub use iocfile::{IocFileError, IocParse, load_ioc_file, parse_ioc_text};
 pub use rules::Diagnostic;
 
 /// Largest file read by default: webshells are small, evidence drives are not.
@@ -75,8 +76,8 @@ impl Default for ScannerConfig {
 pub enum Error {
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{}: {message}", path.display())]
-    IocFile { path: PathBuf, message: String },
+    #[error("{}: {source}", path.display())]
+    IocFile { path: PathBuf, source: IocFileError },
     /// The embedded rules or data are broken: a build problem, not a user one.
     #[error("built-in detection data: {0}")]
     Builtin(String),
@@ -135,6 +136,9 @@ impl WebshellScanner {
     /// Compile rules and load IOCs. Rules yara-x rejects, and `--ioc`
     /// entries that hold no usable indicator, come back as diagnostics.
     pub fn new(config: &ScannerConfig, kb: &KnowledgeBase) -> Result<(WebshellScanner, Vec<Diagnostic>), Error> {
+        // The code detectors' catalog is compiled in: checked here so a broken build fails
+        // at start, not in the middle of a hunt.
+        detectors::CATALOG.load().map_err(|e| Error::Builtin(e.to_string()))?;
         let (rules, mut diagnostics) = rules::compile(config.builtin_rules, &config.yara_dirs)?;
         let mut iocs = kb.iocs()?;
         for path in &config.ioc_files {

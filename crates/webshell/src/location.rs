@@ -6,26 +6,17 @@
 
 use std::collections::HashSet;
 
-use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
+use seawall_model::{Evidence, Finding, Location};
 use serde::Deserialize;
 
 use crate::Error;
+use crate::detectors::{CATALOG, DetectorId};
 
 const STOCK_FILES: &str = include_str!("../../../data/kb/ioc/exchange-stock-files.toml");
-
-const MICROSOFT_GUIDANCE: &str =
-    "https://www.microsoft.com/security/blog/2021/03/02/hafnium-targeting-exchange-servers/";
-const ESET_SIEGE: &str = "https://www.welivesecurity.com/2021/03/10/exchange-servers-under-siege-10-apt-groups/";
 
 /// Extensions IIS hands to a script engine (ASP.NET or classic ASP) by default.
 const SCRIPT_EXTENSIONS: [&str; 14] =
     ["aspx", "ashx", "asmx", "ascx", "asp", "asa", "cer", "cdx", "soap", "svc", "rem", "xamlx", "cshtml", "vbhtml"];
-
-pub(crate) const RULE_ASPNET_CLIENT: &str = "SW-FILE-ASPNET-CLIENT-ASPX";
-pub(crate) const RULE_AUTH_NONSTOCK: &str = "SW-FILE-EXCHANGE-AUTH-NONSTOCK";
-pub(crate) const RULE_OAB_FOLDER_SCRIPT: &str = "SW-FILE-EXCHANGE-OAB-SCRIPT";
-pub(crate) const RULE_LSASS_DUMP: &str = "SW-FILE-LSASS-DUMP";
-pub(crate) const RULE_STAGING_ARCHIVE: &str = "SW-FILE-STAGING-ARCHIVE";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,14 +111,11 @@ fn is_version_folder(name: &str) -> bool {
     parts.len() >= 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// A detector that fired, the situation it fired in (a variant of its catalog entry) and why.
 struct Hit {
-    rule: &'static str,
-    title: &'static str,
-    severity: Severity,
-    confidence: Confidence,
+    detector: DetectorId,
+    variant: Option<&'static str>,
     why: String,
-    remediation: &'static str,
-    references: &'static [&'static str],
 }
 
 /// Every location finding for one evidence path.
@@ -141,13 +129,9 @@ pub(crate) fn check(stock: &StockLists, display_path: &str) -> Vec<Finding> {
     archives(&path, &mut hits);
     hits.into_iter()
         .map(|hit| {
-            let rule = RuleRef { id: hit.rule.to_owned(), title: hit.title.to_owned(), source: RuleSource::Native };
             let location = Location::File { path: display_path.to_owned(), line: None, record: None };
             let evidence = vec![Evidence::text("path", display_path), Evidence::text("why", &hit.why)];
-            let mut finding = Finding::new(rule, hit.severity, hit.confidence, location, evidence, &[]);
-            finding.remediation = Some(hit.remediation.to_owned());
-            finding.references = hit.references.iter().map(|r| (*r).to_owned()).collect();
-            finding
+            CATALOG.describe(hit.detector, hit.variant.as_slice(), &[]).finding(&location, evidence, &[])
         })
         .collect()
 }
@@ -155,18 +139,13 @@ pub(crate) fn check(stock: &StockLists, display_path: &str) -> Vec<Finding> {
 fn aspnet_client(path: &PathParts, hits: &mut Vec<Hit>) {
     if path.contains_folder("aspnet_client") && path.is_script() {
         hits.push(Hit {
-            rule: RULE_ASPNET_CLIENT,
-            title: "Server-side page under aspnet_client",
-            severity: Severity::High,
-            confidence: Confidence::Medium,
+            detector: DetectorId::AspnetClientAspx,
+            variant: None,
             why: format!(
                 "aspnet_client holds only client-side scripts of the .NET Framework; a .{} file there is \
                  where ProxyLogon-era webshells were dropped",
                 path.extension()
             ),
-            remediation: "Inspect the file and its creation time; compare with IIS logs for requests to it; \
-                          remove it if it is not part of an application you deployed.",
-            references: &[MICROSOFT_GUIDANCE, ESET_SIEGE],
         });
     }
 }
@@ -182,28 +161,17 @@ fn exchange_auth(stock: &StockLists, path: &PathParts, hits: &mut Vec<Hit>) {
             if files.contains(name) {
                 continue;
             }
-            let (severity, kind) =
-                if path.is_script() { (Severity::High, "script page") } else { (Severity::Medium, "file") };
-            Some((severity, format!("{kind} {name} is not one of the files Exchange ships in {where_}")))
+            let (variant, kind) = if path.is_script() { (None, "script page") } else { (Some("not-script"), "file") };
+            Some((variant, format!("{kind} {name} is not one of the files Exchange ships in {where_}")))
         } else if path.is_script() {
             let sub = &below[0];
             let place = if sub == "current" || is_version_folder(sub) { "theme/version folder" } else { "folder" };
-            Some((Severity::High, format!("script page {name} in the {place} {where_}/{sub}, which ships none")))
+            Some((None, format!("script page {name} in the {place} {where_}/{sub}, which ships none")))
         } else {
             None
         };
-        if let Some((severity, why)) = hit {
-            hits.push(Hit {
-                rule: RULE_AUTH_NONSTOCK,
-                title: "File beyond Exchange's stock set in an authentication folder",
-                severity,
-                confidence: if severity == Severity::High { Confidence::High } else { Confidence::Medium },
-                why,
-                remediation: "Anything beyond the stock files in FrontEnd\\HttpProxy\\owa\\auth or ecp\\auth is \
-                              suspect: examine it, check IIS and HttpProxy logs for requests to it, and rebuild \
-                              the server if it is a webshell.",
-                references: &[MICROSOFT_GUIDANCE],
-            });
+        if let Some((variant, why)) = hit {
+            hits.push(Hit { detector: DetectorId::AuthNonStock, variant, why });
         }
     }
 }
@@ -212,14 +180,9 @@ fn oab_folder(path: &PathParts, hits: &mut Vec<Hit>) {
     let in_oab = path.find(&["httpproxy", "oab"]).is_some() || path.find(&["clientaccess", "oab"]).is_some();
     if in_oab && path.is_script() {
         hits.push(Hit {
-            rule: RULE_OAB_FOLDER_SCRIPT,
-            title: "Script page in Exchange's OAB virtual directory",
-            severity: Severity::High,
-            confidence: Confidence::High,
+            detector: DetectorId::OabFolderScript,
+            variant: None,
             why: format!("{} sits in the Offline Address Book folder, which serves no pages", path.name()),
-            remediation: "Examine the file; OAB webshells were written through Set-OabVirtualDirectory \
-                          (CVE-2021-27065).",
-            references: &[MICROSOFT_GUIDANCE, ESET_SIEGE],
         });
     }
 }
@@ -237,16 +200,7 @@ fn dumps(path: &PathParts, hits: &mut Vec<Hit>) {
     } else {
         return;
     };
-    hits.push(Hit {
-        rule: RULE_LSASS_DUMP,
-        title: "Process memory dump (credential theft)",
-        severity: Severity::High,
-        confidence: Confidence::Medium,
-        why,
-        remediation: "Treat credentials of accounts logged on to this server as stolen: reset them, and look for \
-                      comsvcs.dll MiniDump or procdump in process-creation events.",
-        references: &[MICROSOFT_GUIDANCE],
-    });
+    hits.push(Hit { detector: DetectorId::LsassDump, variant: None, why });
 }
 
 fn archives(path: &PathParts, hits: &mut Vec<Hit>) {
@@ -256,37 +210,57 @@ fn archives(path: &PathParts, hits: &mut Vec<Hit>) {
     }
     let folders = path.folders();
     let programdata_depth = folders.iter().position(|f| f == "programdata").map(|start| folders.len() - start - 1);
-    let (severity, why) = match programdata_depth {
-        Some(depth) if depth <= 1 => (
-            Severity::Medium,
-            format!("archive {} at the top of ProgramData, where ProxyLogon actors staged data", path.name()),
-        ),
-        Some(_) => (Severity::Low, format!("archive {} under ProgramData", path.name())),
-        None if path.is_web_served() && ext != "zip" => {
-            (Severity::Medium, format!("{ext} archive {} in a folder IIS serves", path.name()))
+    let (variant, why) = match programdata_depth {
+        Some(depth) if depth <= 1 => {
+            (None, format!("archive {} at the top of ProgramData, where ProxyLogon actors staged data", path.name()))
         }
-        None if path.is_web_served() => (Severity::Low, format!("zip archive {} in a folder IIS serves", path.name())),
+        Some(_) => (Some("deep"), format!("archive {} under ProgramData", path.name())),
+        None if path.is_web_served() && ext != "zip" => {
+            (None, format!("{ext} archive {} in a folder IIS serves", path.name()))
+        }
+        None if path.is_web_served() => {
+            (Some("served-zip"), format!("zip archive {} in a folder IIS serves", path.name()))
+        }
         None => return,
     };
-    hits.push(Hit {
-        rule: RULE_STAGING_ARCHIVE,
-        title: "Archive in a staging folder",
-        severity,
-        confidence: Confidence::Low,
-        why,
-        remediation: "Look at what the archive holds and when it was written; 7-Zip staging of mailbox exports \
-                      and dumps preceded exfiltration.",
-        references: &[MICROSOFT_GUIDANCE],
-    });
+    hits.push(Hit { detector: DetectorId::StagingArchive, variant, why });
 }
 
 #[cfg(test)]
 mod tests {
+    use seawall_model::Severity;
+    use seawall_model::catalog::CodeDetector;
+
     use super::*;
+
+    const RULE_ASPNET_CLIENT: &str = "SW-FILE-ASPNET-CLIENT-ASPX";
+    const RULE_AUTH_NONSTOCK: &str = "SW-FILE-EXCHANGE-AUTH-NONSTOCK";
+    const RULE_OAB_FOLDER_SCRIPT: &str = "SW-FILE-EXCHANGE-OAB-SCRIPT";
+    const RULE_LSASS_DUMP: &str = "SW-FILE-LSASS-DUMP";
+    const RULE_STAGING_ARCHIVE: &str = "SW-FILE-STAGING-ARCHIVE";
 
     fn rules_for(path: &str) -> Vec<(String, Severity)> {
         let stock = StockLists::embedded().unwrap_or(StockLists { folders: Vec::new() });
         check(&stock, path).into_iter().map(|f| (f.rule.id, f.severity)).collect()
+    }
+
+    #[test]
+    fn each_location_detector_is_the_catalog_entry_of_its_id() {
+        let ids =
+            [RULE_ASPNET_CLIENT, RULE_AUTH_NONSTOCK, RULE_OAB_FOLDER_SCRIPT, RULE_LSASS_DUMP, RULE_STAGING_ARCHIVE];
+        let detectors = [
+            DetectorId::AspnetClientAspx,
+            DetectorId::AuthNonStock,
+            DetectorId::OabFolderScript,
+            DetectorId::LsassDump,
+            DetectorId::StagingArchive,
+        ];
+        assert_eq!(ids, detectors.map(CodeDetector::as_str));
+        let found = check(&StockLists::embedded().expect("stock lists"), r"C:\ProgramData\Vendor\cache\deep\a.zip");
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].severity, found[0].confidence.as_str()), (Severity::Low, "low"));
+        assert_eq!(found[0].rule.title, "Archive in a staging folder");
+        assert!(found[0].remediation.as_deref().is_some_and(|r| r.starts_with("Look at what the archive holds")));
     }
 
     #[test]

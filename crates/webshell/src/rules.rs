@@ -90,28 +90,15 @@ fn take_chunk<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     Some(chunk)
 }
 
-/// Every `.yar` / `.yara` file under `dir`, in path order.
+/// Every `.yar` / `.yara` file under `dir`, in path order, walked as every file tree is
+/// (`seawall_sources::walk`: no symlinks followed, depth bounded). A folder that cannot be
+/// read stops the load, as a `--yara DIR` that does not exist does.
 pub(crate) fn rule_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        let entries = std::fs::read_dir(&current).map_err(|source| Error::Io { path: current.clone(), source })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| Error::Io { path: current.clone(), source })?;
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path
-                .extension()
-                .and_then(|ext| ext.to_str())
-                .is_some_and(|ext| ext.eq_ignore_ascii_case("yar") || ext.eq_ignore_ascii_case("yara"))
-            {
-                files.push(path);
-            }
-        }
+    let found = seawall_sources::walk::files_with_extensions(&[dir.to_path_buf()], &["yar", "yara"]);
+    match found.errors.into_iter().next() {
+        Some(error) => Err(Error::Io { path: error.path, source: error.source }),
+        None => Ok(found.files),
     }
-    files.sort();
-    Ok(files)
 }
 
 /// Compile the built-in rules (when wanted) and every rule file of `dirs`.

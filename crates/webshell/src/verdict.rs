@@ -4,17 +4,14 @@
 use std::collections::BTreeSet;
 
 use seawall_kb::{Ioc, IocKind, IocSet};
-use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
+use seawall_model::{Evidence, Finding, Location, RuleRef, RuleSource, Severity};
 use yara_x::Scanner;
 
 use crate::content::file_type;
+use crate::detectors::{CATALOG, DetectorId, YARA_REMEDIATION};
 use crate::digest::FileHashes;
 use crate::location::PathParts;
 use crate::rules::RuleSet;
-
-pub(crate) const RULE_IOC_HASH: &str = "SW-IOC-HASH";
-pub(crate) const RULE_IOC_PATH: &str = "SW-IOC-PATH";
-pub(crate) const RULE_IOC_FILENAME: &str = "SW-IOC-FILENAME";
 
 /// Patterns shown per rule match, and bytes shown per pattern.
 const PATTERNS_SHOWN: usize = 3;
@@ -75,11 +72,7 @@ pub(crate) fn yara(
             Finding::new(rule_ref, info.severity, info.confidence, file_location(display_path), evidence, &[]);
         finding.actors = info.actors.clone();
         finding.references = info.references.clone();
-        finding.remediation = Some(
-            "Examine the file; if it is a webshell, preserve it, find how it was written (IIS, HttpProxy and ECP \
-             logs around its creation time) and treat the server as compromised."
-                .to_owned(),
-        );
+        finding.remediation = Some(CATALOG.catalog().text(YARA_REMEDIATION, &[]));
         findings.push(finding);
     }
     Ok(findings)
@@ -120,14 +113,9 @@ pub(crate) fn hash_iocs(iocs: &IocSet, hashes: &FileHashes, display_path: &str) 
     }
     let mut evidence: Vec<Evidence> = shown.iter().map(|s| Evidence::text("file hash", s)).collect();
     evidence.extend(matched.iter().map(|ioc| ioc_evidence(ioc)));
-    let rule = RuleRef {
-        id: RULE_IOC_HASH.to_owned(),
-        title: "File hash is a published indicator of compromise".to_owned(),
-        source: RuleSource::Ioc,
-    };
     let keys: Vec<&str> = shown.iter().map(String::as_str).collect();
     let mut finding =
-        Finding::new(rule, Severity::Critical, Confidence::High, file_location(display_path), evidence, &keys);
+        CATALOG.describe(DetectorId::IocHash, &[], &[]).finding(&file_location(display_path), evidence, &keys);
     finding.actors = actors_of(matched.iter().copied());
     finding.references =
         matched.iter().filter_map(|ioc| ioc.reference.clone()).collect::<BTreeSet<_>>().into_iter().collect();
@@ -142,23 +130,13 @@ pub(crate) fn path_iocs(iocs: &IocSet, display_path: &str) -> Vec<Finding> {
         ioc.kind == IocKind::FilePath && ioc.value.split(['\\', '/']).filter(|p| !p.is_empty()).count() >= 2
     });
     let mut findings = Vec::new();
-    for (group, id, title, severity, confidence) in [
-        (
-            full,
-            RULE_IOC_PATH,
-            "File at a path published as an indicator of compromise",
-            Severity::High,
-            Confidence::Medium,
-        ),
-        (names, RULE_IOC_FILENAME, "File name published as a webshell or tool name", Severity::Low, Confidence::Low),
-    ] {
+    for (group, id) in [(full, DetectorId::IocPath), (names, DetectorId::IocFileName)] {
         if group.is_empty() {
             continue;
         }
         let mut evidence = vec![Evidence::text("path", display_path)];
         evidence.extend(group.iter().map(|ioc| ioc_evidence(ioc)));
-        let rule = RuleRef { id: id.to_owned(), title: title.to_owned(), source: RuleSource::Ioc };
-        let mut finding = Finding::new(rule, severity, confidence, file_location(display_path), evidence, &[]);
+        let mut finding = CATALOG.describe(id, &[], &[]).finding(&file_location(display_path), evidence, &[]);
         finding.actors = actors_of(group.iter().copied());
         finding.references =
             group.iter().filter_map(|ioc| ioc.reference.clone()).collect::<BTreeSet<_>>().into_iter().collect();

@@ -13,9 +13,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
+use seawall_model::catalog::Described;
+use seawall_model::{Evidence, Finding, Location};
 
 use super::{AttemptKind, AuthEvent, SprayConfig};
+use crate::detectors::catalog::{CATALOG, DetectorId};
 
 /// A stretch of attempts from one source where a window's condition held.
 struct Episode {
@@ -67,24 +69,10 @@ fn location(first: &AuthEvent) -> Location {
     Location::File { path: first.path.clone(), line, record }
 }
 
-fn finding(
-    id: &str,
-    title: String,
-    severity: Severity,
-    confidence: Confidence,
-    first: &AuthEvent,
-    evidence: Vec<Evidence>,
-) -> Finding {
-    let mut f = Finding::new(
-        RuleRef { id: id.into(), title, source: RuleSource::Native },
-        severity,
-        confidence,
-        location(first),
-        evidence,
-        &[&first.source_ip, &first.time.to_string()],
-    );
+/// The finding `described` of attempts starting with `first` (its place, time and key).
+fn finding(described: Described, first: &AuthEvent, evidence: Vec<Evidence>) -> Finding {
+    let mut f = described.finding(&location(first), evidence, &[&first.source_ip, &first.time.to_string()]);
     f.time = Some(first.time.to_string());
-    f.references = vec!["data/detections/spray.toml".into(), "docs/detections.md#authentication-semantics".into()];
     f
 }
 
@@ -95,7 +83,7 @@ fn accounts_of(slice: &[&AuthEvent]) -> Vec<String> {
     accounts
 }
 
-fn describe(kind: &str, source: &str, slice: &[&AuthEvent]) -> Vec<Evidence> {
+fn episode_evidence(kind: &str, source: &str, slice: &[&AuthEvent]) -> Vec<Evidence> {
     let accounts = accounts_of(slice);
     let first = slice[0];
     let last = slice[slice.len() - 1];
@@ -143,8 +131,8 @@ impl Attacks<'_> {
     }
 }
 
-/// Account, rule id and severity of a success verdict.
-type VerdictKey<'a> = (Option<&'a str>, &'static str, Severity);
+/// Account, detector and situation (the catalog variant, which sets the severity) of a success verdict.
+type VerdictKey<'a> = (Option<&'a str>, DetectorId, Option<&'static str>);
 
 /// Successes of an account from `source` after failures of that account from that source,
 /// one finding per account and verdict (later ones are counted in it).
@@ -182,47 +170,27 @@ fn successes_after_failures(
         // failures from another client than the success's are not that success's guesses.
         let same_client = before.iter().any(|f| f.user_agent == success.user_agent);
         let account = success.account.as_deref().unwrap_or("an account");
-        let (id, severity, title) = match (attacked, same_client) {
-            (true, true) => (
-                "SW-LOG-SUCCESS-AFTER-FAILURES",
-                Severity::Critical,
-                format!(
-                    "Logon of {account} from {source} succeeded after {} failures during an attack from that source (likely compromised account)",
-                    before.len()
-                ),
-            ),
-            (true, false) => (
-                "SW-LOG-SUCCESS-AFTER-FAILURES",
-                Severity::High,
-                format!(
-                    "Logon of {account} from {source} succeeded during an attack from that source, from another client than the failing one"
-                ),
-            ),
-            (false, true) => (
-                "SW-LOG-SUCCESS-AFTER-FAILURES",
-                Severity::Medium,
-                format!("Logon of {account} from {source} succeeded after {} of its failures", before.len()),
-            ),
-            (false, false) => (
-                "SW-LOG-STALE-CLIENT-FAILURES",
-                Severity::Low,
-                format!(
-                    "{account} keeps failing from one client at {source} while another client succeeds (an old password on a device?)"
-                ),
-            ),
+        let (id, variant) = match (attacked, same_client) {
+            (true, true) => (DetectorId::SuccessAfterFailures, None),
+            (true, false) => (DetectorId::SuccessAfterFailures, Some("other-client")),
+            (false, true) => (DetectorId::SuccessAfterFailures, Some("no-attack")),
+            (false, false) => (DetectorId::StaleClientFailures, None),
         };
-        let key = (success.account.as_deref(), id, severity);
+        let key = (success.account.as_deref(), id, variant);
         if let Some((_, count, last)) = verdicts.get_mut(&key) {
             *count += 1;
             *last = success.time;
             continue;
         }
         verdicts.insert(key, (findings.len(), 1, success.time));
-        let mut f = finding(
+        let failures = before.len().to_string();
+        let described = CATALOG.describe(
             id,
-            title,
-            severity,
-            if attacked { Confidence::High } else { Confidence::Medium },
+            variant.as_slice(),
+            &[("account", account), ("source", source), ("failures", &failures)],
+        );
+        let mut f = finding(
+            described,
             success,
             vec![
                 Evidence::text(
@@ -251,10 +219,8 @@ fn successes_after_failures(
                 ),
             ],
         );
-        if id == "SW-LOG-SUCCESS-AFTER-FAILURES" {
+        if id == DetectorId::SuccessAfterFailures {
             f.outcome = Some("success".into());
-            f.remediation =
-                Some("Reset the account's password, revoke its sessions and review its mailbox rules".into());
         }
         findings.push(f);
     }
@@ -276,6 +242,7 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
     });
     let window = jiff::SignedDuration::from_mins(config.window_minutes);
     let lookback = jiff::SignedDuration::from_mins(config.success_lookback_minutes);
+    let minutes = config.window_minutes.to_string();
     let mut by_source: BTreeMap<&str, Vec<&AuthEvent>> = BTreeMap::new();
     for event in events.iter() {
         by_source.entry(event.source_ip.as_str()).or_default().push(event);
@@ -301,17 +268,12 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
         };
         for episode in &sprays {
             let slice = &tries[episode.first..=episode.last];
-            let accounts = accounts_of(slice).len();
+            let accounts = accounts_of(slice).len().to_string();
+            let values = [("source", source), ("accounts", accounts.as_str()), ("minutes", minutes.as_str())];
             let mut spray = finding(
-                "SW-LOG-PASSWORD-SPRAY",
-                format!(
-                    "Password spraying from {source}: {accounts} accounts tried within {} minutes",
-                    config.window_minutes
-                ),
-                Severity::High,
-                Confidence::High,
+                CATALOG.describe(DetectorId::PasswordSpray, &[], &values),
                 slice[0],
-                describe("spray", source, slice),
+                episode_evidence("spray", source, slice),
             );
             spray.outcome = outcome(slice);
             findings.push(spray);
@@ -330,17 +292,12 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
                 [one] => format!("of {one} "),
                 _ => String::new(),
             };
+            let failures = slice.len().to_string();
+            let values = [("whom", whom.as_str()), ("source", source), ("failures", &failures), ("minutes", &minutes)];
             let mut brute_force = finding(
-                "SW-LOG-BRUTE-FORCE",
-                format!(
-                    "Brute force {whom}from {source}: {} failed logons within {} minutes",
-                    slice.len(),
-                    config.window_minutes
-                ),
-                Severity::Medium,
-                Confidence::Medium,
+                CATALOG.describe(DetectorId::BruteForce, &[], &values),
                 slice[0],
-                describe("brute force", source, slice),
+                episode_evidence("brute force", source, slice),
             );
             brute_force.outcome = outcome(slice);
             findings.push(brute_force);
@@ -354,10 +311,7 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
                 .is_some_and(|ua| config.tool_user_agents.iter().any(|t| ua.to_ascii_lowercase().contains(t)))
         }) {
             findings.push(finding(
-                "SW-LOG-SPRAY-TOOL-AGENT",
-                format!("Authentication attempts from {source} with a spraying tool's user agent"),
-                Severity::Medium,
-                Confidence::High,
+                CATALOG.describe(DetectorId::SprayToolAgent, &[], &[("source", source)]),
                 tool,
                 vec![Evidence::text("user agent", tool.user_agent.as_deref().unwrap_or_default())],
             ));
@@ -368,6 +322,8 @@ pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
+    use seawall_model::Severity;
+
     use super::*;
 
     fn attempt(second: i64, ip: &str, account: &str, kind: AttemptKind, agent: &str) -> AuthEvent {
@@ -404,6 +360,17 @@ mod tests {
         assert!(found.contains(&("SW-LOG-SUCCESS-AFTER-FAILURES".into(), Severity::Critical)), "{found:?}");
         let spray = findings.iter().find(|f| f.rule.id == "SW-LOG-PASSWORD-SPRAY").map(|f| f.outcome.as_deref());
         assert_eq!(spray, Some(Some("success")), "an account tried in the spray logged on");
+        let success = findings.iter().find(|f| f.rule.id == "SW-LOG-SUCCESS-AFTER-FAILURES").expect("a success");
+        assert_eq!(
+            success.remediation.as_deref(),
+            Some("Reset the account's password, revoke its sessions and review its mailbox rules")
+        );
+        assert_eq!(success.references, ["data/detections/spray.toml", "docs/detections.md#authentication-semantics"]);
+        assert!(
+            success.rule.title.starts_with("Logon of user3 from 203.0.113.9 succeeded after "),
+            "{}",
+            success.rule.title
+        );
         assert!(found.iter().any(|(id, _)| id == "SW-LOG-SPRAY-TOOL-AGENT"));
     }
 

@@ -3,19 +3,17 @@
 //! `data/detectors/scan.toml`, embedded in the binary. The checks stay in Rust and name
 //! their detector by [`DetectorId`]; the unit tests hold the file and this list equal,
 //! placeholders, variants and texts included, so a typo fails the build's tests rather
-//! than a scan.
+//! than a scan. The catalog's schema is shared with the hunt's detectors
+//! ([`seawall_model::catalog`]).
 
-pub mod catalog;
-
-use std::sync::OnceLock;
-
-pub use catalog::{Catalog, Described, Detector, Variant};
-
-use crate::data::DataError;
+pub use seawall_model::catalog::{
+    Catalog, CatalogError, CodeDetector, Described, Detector, EmbeddedCatalog, Uses, Variant,
+};
 
 /// Where the embedded catalog comes from, for errors and listings.
 pub const FILE: &str = "data/detectors/scan.toml";
-const EMBEDDED: &str = include_str!("../../../../data/detectors/scan.toml");
+static CATALOG: EmbeddedCatalog<DetectorId> =
+    EmbeddedCatalog::new(FILE, include_str!("../../../../data/detectors/scan.toml"));
 
 /// Every code detector of the scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,16 +49,8 @@ pub enum DetectorId {
     ExchWebshellPath,
 }
 
-/// What the code fills in and chooses for one detector: checked against the file.
-#[derive(Debug, Clone, Copy)]
-pub struct Uses {
-    pub placeholders: &'static [&'static str],
-    pub variants: &'static [&'static str],
-    pub texts: &'static [&'static str],
-}
-
 const fn uses(placeholders: &'static [&'static str], variants: &'static [&'static str]) -> Uses {
-    Uses { placeholders, variants, texts: &[] }
+    Uses::new(placeholders, variants)
 }
 
 /// The shared texts of the catalog the code uses (`[texts]`).
@@ -187,87 +177,46 @@ impl DetectorId {
     }
 }
 
-/// The embedded catalog, parsed once and checked to describe every [`DetectorId`].
-pub fn embedded() -> Result<&'static Catalog, DataError> {
-    static PARSED: OnceLock<Result<Catalog, DataError>> = OnceLock::new();
-    PARSED
-        .get_or_init(|| {
-            let catalog = Catalog::parse(FILE, EMBEDDED)?;
-            match DetectorId::ALL.iter().find(|id| catalog.get(id.as_str()).is_none()) {
-                Some(missing) => Err(DataError::new(FILE, format!("no entry for {}", missing.as_str()))),
-                None => Ok(catalog),
-            }
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+impl CodeDetector for DetectorId {
+    const ALL: &'static [DetectorId] = &DetectorId::ALL;
+    const SHARED_TEXTS: &'static [&'static str] = SHARED_TEXTS;
+
+    fn as_str(self) -> &'static str {
+        DetectorId::as_str(self)
+    }
+
+    fn uses(self) -> Uses {
+        DetectorId::uses(self)
+    }
 }
 
-/// The embedded catalog for the detectors' use.
-///
-/// The catalog is compiled in, and the unit tests load it and check it against
-/// [`DetectorId::ALL`]: a failure here is a build that skipped its tests.
+/// The embedded catalog, parsed once and checked to describe every [`DetectorId`].
+pub fn embedded() -> Result<&'static Catalog, CatalogError> {
+    CATALOG.load()
+}
+
+/// The embedded catalog for the detectors' use (see [`EmbeddedCatalog::catalog`]).
 pub fn catalog() -> &'static Catalog {
-    embedded().unwrap_or_else(|e| panic!("the embedded detector catalog does not load (its unit tests fail too): {e}"))
+    CATALOG.catalog()
 }
 
 /// The catalog entry of a code detector.
 pub fn detector(id: DetectorId) -> &'static Detector {
-    match catalog().get(id.as_str()) {
-        Some(detector) => detector,
-        None => unreachable!("embedded() checks that every DetectorId has an entry"),
-    }
+    CATALOG.detector(id)
 }
 
 /// A finding's metadata: the detector's entry in the situations `variants`, `values` filled.
 pub fn describe(id: DetectorId, variants: &[&str], values: &[(&str, &str)]) -> Described {
-    // A variant the code names but `uses()` does not declare (a typo) would be ignored silently.
-    debug_assert!(
-        variants.iter().all(|v| id.uses().variants.contains(v)),
-        "{}: variants {variants:?} not all declared in DetectorId::uses",
-        id.as_str()
-    );
-    detector(id).describe(variants, values)
+    CATALOG.describe(id, variants, values)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
-
-    fn set<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
-        names.into_iter().map(str::to_owned).collect()
-    }
 
     #[test]
     fn the_catalog_describes_exactly_the_detectors_of_the_code() {
-        let catalog = embedded().expect("data/detectors/scan.toml loads");
-        let in_code = set(DetectorId::ALL.iter().map(|id| id.as_str()));
-        let in_file = set(catalog.detector.iter().map(|d| d.id.as_str()));
-        assert_eq!(in_code, in_file, "ids in DetectorId and in {FILE}");
-        assert_eq!(in_code.len(), DetectorId::ALL.len(), "an id listed twice in DetectorId::ALL");
-        assert_eq!(set(catalog.texts.keys().map(String::as_str)), set(SHARED_TEXTS.iter().copied()));
-    }
-
-    #[test]
-    fn placeholders_variants_and_texts_match_what_the_code_fills() {
-        for id in DetectorId::ALL {
-            let entry = detector(id);
-            let uses = id.uses();
-            assert_eq!(entry.placeholders(), set(uses.placeholders.iter().copied()), "{} placeholders", id.as_str());
-            assert_eq!(
-                set(entry.variants.keys().map(String::as_str)),
-                set(uses.variants.iter().copied()),
-                "{} variants",
-                id.as_str()
-            );
-            assert_eq!(
-                set(entry.texts.keys().map(String::as_str)),
-                set(uses.texts.iter().copied()),
-                "{} texts",
-                id.as_str()
-            );
-        }
+        assert_eq!(CATALOG.disagreements(), Vec::<String>::new());
     }
 
     #[test]

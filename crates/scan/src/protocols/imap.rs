@@ -12,10 +12,10 @@
 //! STARTTLS` after the greeting, then a ClientHello. Never LOGIN or
 //! AUTHENTICATE: no credential is sent.
 
-use super::conn::{Conn, LineDialer, MailError, excerpt};
+use super::conn::{Conn, MailError, excerpt};
 use super::mail::banners::{Banners, exchange_server_name};
-use super::mail::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism};
-use super::starttls::{self, Answer, Upgraded};
+use super::mail::{AuthExposure, MailObservation, is_cleartext_mechanism};
+use super::starttls::{Advertised, Answer, Conversation};
 use crate::net::lines::text;
 
 /// The first word after `*` in the greeting.
@@ -154,74 +154,62 @@ pub(crate) async fn begin_tls(conn: &mut Conn) -> Result<Answer, MailError> {
     request_starttls(conn, "sw1").await
 }
 
-/// The whole IMAP conversation of one port.
-pub(crate) async fn converse(dialer: &LineDialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
-    let mut seen = MailObservation { implicit_tls: implicit, ..MailObservation::default() };
-    let Some(conn) = dialer.open(implicit, &mut seen).await else { return seen };
-    match talk(conn, dialer, implicit, banners, &mut seen).await {
-        Ok(Some(mut conn)) => drop(command(&mut conn, "sw4", "LOGOUT").await),
-        Ok(None) => {}
-        Err(e) => seen.error = Some(e),
-    }
-    seen
+/// IMAP's steps of the shared conversation (`starttls::converse`).
+pub(crate) struct Imap<'a> {
+    pub(crate) banners: &'a Banners,
 }
 
-async fn talk(
-    mut conn: Conn,
-    dialer: &LineDialer<'_>,
-    implicit: bool,
-    banners: &Banners,
-    seen: &mut MailObservation,
-) -> Result<Option<Conn>, MailError> {
-    let (line, greeting) = read_greeting(&mut conn).await?;
-    seen.greeting = vec![line.clone()];
-    seen.product = banners.match_greeting("imap", &greeting.text, "greeting");
-    if let Some(name) = exchange_server_name(&greeting.text) {
-        seen.facts.insert("banner_server_name".into(), name.into());
+fn advertised(capabilities: Vec<String>, evidence: &str) -> Advertised {
+    Advertised {
+        mechanisms: auth_mechanisms(&capabilities),
+        exposure: auth_exposure(&capabilities, evidence),
+        starttls: has(&capabilities, "STARTTLS"),
+        capabilities,
     }
-    match greeting.status {
-        GreetingStatus::Bye => return Err(MailError::Refused { step: "greeting", reply: line }),
-        GreetingStatus::Preauth => {
-            // Authenticated without credentials: nothing more to learn that a scan may ask.
-            seen.facts.insert("preauth".into(), true.into());
-            return Ok(Some(conn));
+}
+
+impl Conversation for Imap<'_> {
+    async fn greet(&self, conn: &mut Conn, seen: &mut MailObservation) -> Result<Option<Advertised>, MailError> {
+        let (line, greeting) = read_greeting(conn).await?;
+        seen.greeting = vec![line.clone()];
+        seen.product = self.banners.match_greeting("imap", &greeting.text, "greeting");
+        if let Some(name) = exchange_server_name(&greeting.text) {
+            seen.facts.insert("banner_server_name".into(), name.into());
         }
-        GreetingStatus::Ok => {}
-    }
-    let (capabilities, evidence) = match greeting.capabilities {
-        Some(caps) => (caps, line),
-        None => {
-            let (untagged, status) = command(&mut conn, "sw1", "CAPABILITY").await?;
-            capabilities_of(&untagged).ok_or_else(|| MailError::Malformed {
-                step: "CAPABILITY",
-                text: format!("answered {} without a list", excerpt(&status)),
-            })?
+        match greeting.status {
+            GreetingStatus::Bye => return Err(MailError::Refused { step: "greeting", reply: line }),
+            GreetingStatus::Preauth => {
+                // Authenticated without credentials: nothing more to learn that a scan may ask.
+                seen.facts.insert("preauth".into(), true.into());
+                return Ok(None);
+            }
+            GreetingStatus::Ok => {}
         }
-    };
-    if implicit {
-        seen.auth_after_tls = auth_mechanisms(&capabilities);
-        seen.capabilities_after_tls = Some(capabilities);
-        return Ok(Some(conn));
+        let (capabilities, evidence) = match greeting.capabilities {
+            Some(caps) => (caps, line),
+            None => {
+                let (untagged, status) = command(conn, "sw1", "CAPABILITY").await?;
+                capabilities_of(&untagged).ok_or_else(|| MailError::Malformed {
+                    step: "CAPABILITY",
+                    text: format!("answered {} without a list", excerpt(&status)),
+                })?
+            }
+        };
+        Ok(Some(advertised(capabilities, &evidence)))
     }
-    seen.auth_before_tls = Some(auth_exposure(&capabilities, &evidence));
-    seen.starttls_offered = has(&capabilities, "STARTTLS");
-    seen.capabilities_before_tls = Some(capabilities);
-    if !seen.starttls_offered {
-        seen.starttls = Starttls::NotOffered;
-        return Ok(Some(conn));
+
+    async fn request_starttls(&self, conn: &mut Conn) -> Result<Answer, MailError> {
+        request_starttls(conn, "sw2").await
     }
-    let answer = request_starttls(&mut conn, "sw2").await?;
-    let mut conn = match starttls::upgrade(conn, answer, dialer, seen).await {
-        Upgraded::Tls(conn) => conn,
-        Upgraded::Refused(conn) => return Ok(Some(conn)),
-        Upgraded::Failed => return Ok(None),
-    };
-    let (untagged, _) = command(&mut conn, "sw3", "CAPABILITY").await?;
-    if let Some((capabilities, _)) = capabilities_of(&untagged) {
-        seen.auth_after_tls = auth_mechanisms(&capabilities);
-        seen.capabilities_after_tls = Some(capabilities);
+
+    async fn advertised_over_tls(&self, conn: &mut Conn) -> Result<Option<Advertised>, MailError> {
+        let (untagged, _) = command(conn, "sw3", "CAPABILITY").await?;
+        Ok(capabilities_of(&untagged).map(|(capabilities, line)| advertised(capabilities, &line)))
     }
-    Ok(Some(conn))
+
+    async fn goodbye(&self, conn: &mut Conn) {
+        drop(command(conn, "sw4", "LOGOUT").await);
+    }
 }
 
 #[cfg(test)]

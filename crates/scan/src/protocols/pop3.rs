@@ -12,10 +12,10 @@
 //! after the greeting, then a ClientHello. Never USER, PASS, APOP or AUTH:
 //! no credential is sent.
 
-use super::conn::{Conn, LineDialer, MailError, excerpt};
+use super::conn::{Conn, MailError, excerpt};
 use super::mail::banners::{Banners, exchange_server_name};
 use super::mail::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism};
-use super::starttls::{self, Answer, Upgraded};
+use super::starttls::{Advertised, Answer, Conversation};
 use crate::net::lines::text;
 
 /// A POP3 greeting.
@@ -141,72 +141,56 @@ pub(crate) async fn begin_tls(conn: &mut Conn) -> Result<Answer, MailError> {
     request_starttls(conn).await
 }
 
-/// The whole POP3 conversation of one port.
-pub(crate) async fn converse(dialer: &LineDialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
-    let mut seen = MailObservation { implicit_tls: implicit, ..MailObservation::default() };
-    let Some(conn) = dialer.open(implicit, &mut seen).await else { return seen };
-    match talk(conn, dialer, implicit, banners, &mut seen).await {
-        Ok(Some(mut conn)) => drop(single(&mut conn, "QUIT").await),
-        Ok(None) => {}
-        Err(e) => seen.error = Some(e),
-    }
-    seen
+/// POP3's steps of the shared conversation (`starttls::converse`).
+pub(crate) struct Pop3<'a> {
+    pub(crate) banners: &'a Banners,
 }
 
-async fn talk(
-    mut conn: Conn,
-    dialer: &LineDialer<'_>,
-    implicit: bool,
-    banners: &Banners,
-    seen: &mut MailObservation,
-) -> Result<Option<Conn>, MailError> {
-    let (line, greeting) = read_greeting(&mut conn).await?;
-    seen.greeting = vec![line.clone()];
-    seen.product = banners.match_greeting("pop3", &greeting.text, "greeting");
-    seen.facts.insert("apop".into(), greeting.apop.into());
-    if let Some(name) = exchange_server_name(&greeting.text) {
-        seen.facts.insert("banner_server_name".into(), name.into());
-    }
-    if !greeting.ok {
-        return Err(MailError::Refused { step: "greeting", reply: line });
-    }
-    let capabilities = capa(&mut conn).await?;
-    if seen.product.is_none()
-        && let Some(text) = capabilities.as_deref().and_then(implementation)
-    {
-        seen.product = banners.match_greeting("pop3", text, "capa-implementation");
-    }
-    let Some(capabilities) = capabilities else {
-        // RFC 1939-only server: nothing advertised, so exposure is unknown (not assumed).
-        seen.facts.insert("capa".into(), "not supported".into());
-        if !implicit {
-            seen.starttls = Starttls::NotOffered;
+fn advertised(capabilities: Vec<String>) -> Advertised {
+    let exposure = auth_exposure(&capabilities);
+    Advertised { mechanisms: exposure.offered.clone(), exposure, starttls: has(&capabilities, "STLS"), capabilities }
+}
+
+impl Conversation for Pop3<'_> {
+    async fn greet(&self, conn: &mut Conn, seen: &mut MailObservation) -> Result<Option<Advertised>, MailError> {
+        let (line, greeting) = read_greeting(conn).await?;
+        seen.greeting = vec![line.clone()];
+        seen.product = self.banners.match_greeting("pop3", &greeting.text, "greeting");
+        seen.facts.insert("apop".into(), greeting.apop.into());
+        if let Some(name) = exchange_server_name(&greeting.text) {
+            seen.facts.insert("banner_server_name".into(), name.into());
         }
-        return Ok(Some(conn));
-    };
-    if implicit {
-        seen.auth_after_tls = auth_exposure(&capabilities).offered;
-        seen.capabilities_after_tls = Some(capabilities);
-        return Ok(Some(conn));
+        if !greeting.ok {
+            return Err(MailError::Refused { step: "greeting", reply: line });
+        }
+        let capabilities = capa(conn).await?;
+        if seen.product.is_none()
+            && let Some(text) = capabilities.as_deref().and_then(implementation)
+        {
+            seen.product = self.banners.match_greeting("pop3", text, "capa-implementation");
+        }
+        let Some(capabilities) = capabilities else {
+            // RFC 1939-only server: nothing advertised, so exposure is unknown (not assumed).
+            seen.facts.insert("capa".into(), "not supported".into());
+            if !seen.implicit_tls {
+                seen.starttls = Starttls::NotOffered;
+            }
+            return Ok(None);
+        };
+        Ok(Some(advertised(capabilities)))
     }
-    seen.auth_before_tls = Some(auth_exposure(&capabilities));
-    seen.starttls_offered = has(&capabilities, "STLS");
-    seen.capabilities_before_tls = Some(capabilities);
-    if !seen.starttls_offered {
-        seen.starttls = Starttls::NotOffered;
-        return Ok(Some(conn));
+
+    async fn request_starttls(&self, conn: &mut Conn) -> Result<Answer, MailError> {
+        request_starttls(conn).await
     }
-    let answer = request_starttls(&mut conn).await?;
-    let mut conn = match starttls::upgrade(conn, answer, dialer, seen).await {
-        Upgraded::Tls(conn) => conn,
-        Upgraded::Refused(conn) => return Ok(Some(conn)),
-        Upgraded::Failed => return Ok(None),
-    };
-    if let Some(capabilities) = capa(&mut conn).await? {
-        seen.auth_after_tls = auth_exposure(&capabilities).offered;
-        seen.capabilities_after_tls = Some(capabilities);
+
+    async fn advertised_over_tls(&self, conn: &mut Conn) -> Result<Option<Advertised>, MailError> {
+        Ok(capa(conn).await?.map(advertised))
     }
-    Ok(Some(conn))
+
+    async fn goodbye(&self, conn: &mut Conn) {
+        drop(single(conn, "QUIT").await);
+    }
 }
 
 #[cfg(test)]

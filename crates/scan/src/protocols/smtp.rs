@@ -11,10 +11,10 @@
 //! and `STARTTLS`, then a ClientHello. Never AUTH, MAIL FROM, RCPT TO, DATA,
 //! VRFY or EXPN: no credential is sent and no mail can be relayed.
 
-use super::conn::{Conn, LineDialer, MailError, excerpt};
+use super::conn::{Conn, MailError, excerpt};
 use super::mail::banners::Banners;
-use super::mail::{AuthExposure, MailObservation, Starttls, is_cleartext_mechanism, sanitize_command_word};
-use super::starttls::{self, Answer, Upgraded};
+use super::mail::{AuthExposure, MailObservation, is_cleartext_mechanism, sanitize_command_word};
+use super::starttls::{Advertised, Answer, Conversation};
 use crate::net::lines::text;
 
 /// One SMTP reply: its code and its lines as received.
@@ -185,75 +185,65 @@ pub(crate) async fn begin_tls(conn: &mut Conn, ehlo_name: &str) -> Result<Answer
     request_starttls(conn).await
 }
 
-/// The whole SMTP conversation of one port.
-pub(crate) async fn converse(dialer: &LineDialer<'_>, implicit: bool, banners: &Banners) -> MailObservation {
-    let mut seen = MailObservation { implicit_tls: implicit, ..MailObservation::default() };
-    let Some(conn) = dialer.open(implicit, &mut seen).await else { return seen };
-    match talk(conn, dialer, implicit, banners, &mut seen).await {
-        // A polite end; the answer does not matter.
-        Ok(Some(mut conn)) => drop(command(&mut conn, "QUIT", "QUIT").await),
-        Ok(None) => {}
-        Err(e) => seen.error = Some(e),
-    }
-    seen
+/// SMTP's steps of the shared conversation (`starttls::converse`), with the EHLO it sends.
+pub(crate) struct Smtp<'a> {
+    ehlo_line: String,
+    banners: &'a Banners,
 }
 
-/// The conversation up to QUIT; returns the connection (upgraded when STARTTLS worked), or none
-/// when a failed TLS handshake left nothing to QUIT on.
-async fn talk(
-    mut conn: Conn,
-    dialer: &LineDialer<'_>,
-    implicit: bool,
-    banners: &Banners,
-    seen: &mut MailObservation,
-) -> Result<Option<Conn>, MailError> {
-    let ehlo_line = ehlo_command(&dialer.settings.ehlo_name);
-    let greeting = read_reply(&mut conn, "greeting").await?;
-    seen.greeting = greeting.lines.clone();
-    let text = greeting_text(&greeting);
-    seen.product = banners.match_greeting("smtp", &text, "greeting");
-    if let Some(host) = text.split_whitespace().next().filter(|h| h.contains('.')) {
-        seen.facts.insert("greeting_host".into(), host.into());
+impl Smtp<'_> {
+    pub(crate) fn new<'a>(ehlo_name: &str, banners: &'a Banners) -> Smtp<'a> {
+        Smtp { ehlo_line: ehlo_command(ehlo_name), banners }
     }
-    if greeting.code != 220 {
-        return Err(MailError::Refused { step: "greeting", reply: greeting.joined() });
+}
+
+fn advertised(ehlo: Ehlo) -> Advertised {
+    Advertised {
+        mechanisms: ehlo.auth_mechanisms(),
+        exposure: auth_exposure(&ehlo),
+        starttls: ehlo.starttls(),
+        capabilities: ehlo.keywords,
     }
-    let reply = command(&mut conn, "EHLO", &ehlo_line).await?;
-    if reply.code != 250 {
-        return Err(MailError::Refused { step: "EHLO", reply: reply.joined() });
-    }
-    let ehlo = parse_ehlo(&reply);
-    if let Some(domain) = &ehlo.domain {
-        seen.facts.insert("ehlo_domain".into(), domain.clone().into());
-    }
-    if seen.product.is_none() {
-        seen.product = banners.match_keywords(&ehlo.keywords);
-    }
-    if implicit {
-        seen.auth_after_tls = ehlo.auth_mechanisms();
-        seen.capabilities_after_tls = Some(ehlo.keywords);
-        return Ok(Some(conn));
-    }
-    seen.auth_before_tls = Some(auth_exposure(&ehlo));
-    seen.starttls_offered = ehlo.starttls();
-    seen.capabilities_before_tls = Some(ehlo.keywords);
-    if !seen.starttls_offered {
-        seen.starttls = Starttls::NotOffered;
-        return Ok(Some(conn));
-    }
-    let answer = request_starttls(&mut conn).await?;
-    let mut conn = match starttls::upgrade(conn, answer, dialer, seen).await {
-        Upgraded::Tls(conn) => conn,
-        Upgraded::Refused(conn) => return Ok(Some(conn)),
-        Upgraded::Failed => return Ok(None),
-    };
-    let reply = command(&mut conn, "EHLO after TLS", &ehlo_line).await?;
-    if reply.code == 250 {
+}
+
+impl Conversation for Smtp<'_> {
+    async fn greet(&self, conn: &mut Conn, seen: &mut MailObservation) -> Result<Option<Advertised>, MailError> {
+        let greeting = read_reply(conn, "greeting").await?;
+        seen.greeting = greeting.lines.clone();
+        let text = greeting_text(&greeting);
+        seen.product = self.banners.match_greeting("smtp", &text, "greeting");
+        if let Some(host) = text.split_whitespace().next().filter(|h| h.contains('.')) {
+            seen.facts.insert("greeting_host".into(), host.into());
+        }
+        if greeting.code != 220 {
+            return Err(MailError::Refused { step: "greeting", reply: greeting.joined() });
+        }
+        let reply = command(conn, "EHLO", &self.ehlo_line).await?;
+        if reply.code != 250 {
+            return Err(MailError::Refused { step: "EHLO", reply: reply.joined() });
+        }
         let ehlo = parse_ehlo(&reply);
-        seen.auth_after_tls = ehlo.auth_mechanisms();
-        seen.capabilities_after_tls = Some(ehlo.keywords);
+        if let Some(domain) = &ehlo.domain {
+            seen.facts.insert("ehlo_domain".into(), domain.clone().into());
+        }
+        if seen.product.is_none() {
+            seen.product = self.banners.match_keywords(&ehlo.keywords);
+        }
+        Ok(Some(advertised(ehlo)))
     }
-    Ok(Some(conn))
+
+    async fn request_starttls(&self, conn: &mut Conn) -> Result<Answer, MailError> {
+        request_starttls(conn).await
+    }
+
+    async fn advertised_over_tls(&self, conn: &mut Conn) -> Result<Option<Advertised>, MailError> {
+        let reply = command(conn, "EHLO after TLS", &self.ehlo_line).await?;
+        Ok((reply.code == 250).then(|| advertised(parse_ehlo(&reply))))
+    }
+
+    async fn goodbye(&self, conn: &mut Conn) {
+        drop(command(conn, "QUIT", "QUIT").await);
+    }
 }
 
 #[cfg(test)]

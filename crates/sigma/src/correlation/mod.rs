@@ -192,16 +192,25 @@ pub(crate) fn holds(expression: &ConditionExpr, refs: &[Vec<String>], present: &
     }
 }
 
+/// Why a temporal condition is not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ExpressionError {
+    #[error("the condition names {0:?}, which is not a correlated rule")]
+    NotAnInput(String),
+    #[error("`N of` selectors in a temporal condition are not run")]
+    Selector,
+}
+
 /// Whether every identifier of a temporal condition names an input; selectors are refused.
-pub(crate) fn check_expression(expression: &ConditionExpr, refs: &[Vec<String>]) -> Result<(), String> {
+pub(crate) fn check_expression(expression: &ConditionExpr, refs: &[Vec<String>]) -> Result<(), ExpressionError> {
     match expression {
         ConditionExpr::And(parts) | ConditionExpr::Or(parts) => {
             parts.iter().try_for_each(|p| check_expression(p, refs))
         }
         ConditionExpr::Not(inner) => check_expression(inner, refs),
         ConditionExpr::Identifier(name) if refs.iter().any(|names| names.contains(name)) => Ok(()),
-        ConditionExpr::Identifier(name) => Err(format!("the condition names {name:?}, which is not a correlated rule")),
-        ConditionExpr::Selector { .. } => Err("`N of` selectors in a temporal condition are not run".into()),
+        ConditionExpr::Identifier(name) => Err(ExpressionError::NotAnInput(name.clone())),
+        ConditionExpr::Selector { .. } => Err(ExpressionError::Selector),
     }
 }
 
@@ -240,6 +249,11 @@ mod tests {
         if let Some(by_id) = by_id {
             assert!(holds(&by_id, &refs, &[true, true]));
         }
-        assert!(check_expression(&rsigma_parser::parse_condition("a and c").expect("parses"), &refs).is_err());
+        let refused = check_expression(&rsigma_parser::parse_condition("a and c").expect("parses"), &refs);
+        assert_eq!(refused, Err(ExpressionError::NotAnInput("c".into())));
+        assert_eq!(
+            refused.map_err(|e| e.to_string()),
+            Err("the condition names \"c\", which is not a correlated rule".to_owned())
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, WindowMode};
 
-use super::{Chain, CorrelationSpec, Feed, Measure, check_expression};
+use super::{Chain, CorrelationSpec, ExpressionError, Feed, Measure, check_expression};
 use crate::engine::{LoadedRule, SigmaRuleInfo, SigmaRuleKind};
 use crate::mapping::Mappings;
 use crate::{LoadReport, Unsupported, UnsupportedKind};
@@ -141,6 +141,12 @@ impl From<String> for Unresolved {
     }
 }
 
+impl From<ExpressionError> for Unresolved {
+    fn from(refused: ExpressionError) -> Unresolved {
+        Unresolved::Refused(refused.to_string())
+    }
+}
+
 fn resolve_one(
     rule: &CorrelationRule,
     mappings: &Mappings,
@@ -210,7 +216,7 @@ fn resolve_one(
             (predicates, field, None)
         }
         CorrelationCondition::Extended(expression) if temporal => {
-            check_expression(expression, &input_refs).map_err(Unresolved::Refused)?;
+            check_expression(expression, &input_refs)?;
             (Vec::new(), None, Some(expression.clone()))
         }
         CorrelationCondition::Extended(_) => {

@@ -16,13 +16,12 @@ mod flow;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use seawall_model::{Confidence, Evidence, Finding, Location, RuleRef, RuleSource, Severity};
+use seawall_model::{Confidence, Evidence, Finding, Location, Severity};
 use serde::Deserialize;
 
 use crate::Error;
+use crate::detectors::{CATALOG, DetectorId};
 use crate::normalize::Dialect;
-
-pub(crate) const RULE_CAPABILITIES: &str = "SW-WEBSHELL-CAPABILITIES";
 
 const CAPABILITIES_TOML: &str = include_str!("../../../../data/webshell/capabilities.toml");
 
@@ -249,11 +248,11 @@ impl CapabilityEngine {
         let severity = self.severity(shown)?;
         let score: u32 = shown.iter().map(|s| s.weight).sum();
         let ids: Vec<&str> = shown.iter().map(|s| s.id.as_str()).collect();
-        let rule = RuleRef {
-            id: RULE_CAPABILITIES.to_owned(),
-            title: format!("Server page with webshell capabilities (score {score}): {}", ids.join(", ")),
-            source: RuleSource::Native,
-        };
+        let mut described = CATALOG.describe(
+            DetectorId::Capabilities,
+            &[],
+            &[("score", &score.to_string()), ("capabilities", &ids.join(", "))],
+        );
         let mut evidence: Vec<Evidence> = shown
             .iter()
             .map(|s| {
@@ -265,9 +264,12 @@ impl CapabilityEngine {
             evidence.push(Evidence::text("normalisation", &format!("seen after: {}", applied.join(", "))));
         }
         let decisive = shown.iter().any(|s| s.decisive);
-        let confidence = if decisive || severity >= Severity::High { Confidence::High } else { Confidence::Medium };
+        // The score decides how bad and how sure (data/webshell/capabilities.toml [verdict]).
+        described.severity = severity;
+        described.confidence =
+            if decisive || severity >= Severity::High { Confidence::High } else { Confidence::Medium };
         let location = Location::File { path: display_path.to_owned(), line: None, record: None };
-        let mut finding = Finding::new(rule, severity, confidence, location, evidence, &[]);
+        let mut finding = described.finding(&location, evidence, &[]);
         let mut references: Vec<String> = self
             .capabilities
             .iter()
@@ -276,11 +278,6 @@ impl CapabilityEngine {
             .collect();
         references.dedup();
         finding.references = references;
-        finding.remediation = Some(
-            "Examine the page: if nobody on the site's team wrote it, preserve it, find how it was written (IIS and \
-             application logs around its creation time) and treat the server as compromised."
-                .to_owned(),
-        );
         Some(finding)
     }
 }
@@ -388,7 +385,7 @@ mod tests {
         assert_eq!(ids(&shown), vec!["request-network-target", "socket", "body-relay"]);
         assert!(e.severity(&shown) >= Some(Severity::High));
         let finding = e.finding(&shown, "/site/t.aspx", &["concat"]).unwrap_or_else(|| panic!("no finding"));
-        assert_eq!(finding.rule.id, RULE_CAPABILITIES);
+        assert_eq!(finding.rule.id, "SW-WEBSHELL-CAPABILITIES");
         assert!(finding.evidence.iter().any(|ev| ev.source.starts_with("capability socket")));
     }
 

@@ -202,9 +202,12 @@ pub async fn probe_mail(
 
 async fn converse(protocol: MailProtocol, dialer: &LineDialer<'_>, banners: &banners::Banners) -> MailObservation {
     match protocol.family() {
-        Family::Smtp => smtp::converse(dialer, protocol.implicit_tls(), banners).await,
-        Family::Imap => imap::converse(dialer, protocol.implicit_tls(), banners).await,
-        Family::Pop3 => pop3::converse(dialer, protocol.implicit_tls(), banners).await,
+        Family::Smtp => {
+            let smtp = smtp::Smtp::new(&dialer.settings.ehlo_name, banners);
+            starttls::converse(&smtp, dialer, protocol.implicit_tls()).await
+        }
+        Family::Imap => starttls::converse(&imap::Imap { banners }, dialer, protocol.implicit_tls()).await,
+        Family::Pop3 => starttls::converse(&pop3::Pop3 { banners }, dialer, protocol.implicit_tls()).await,
         // rsync has its own speaker (see `probe_mail`); nothing to converse here.
         Family::Rsync => MailObservation::default(),
     }
