@@ -69,6 +69,19 @@ pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
     } else {
         bytes
     };
+    // Binary data (an image, an assembly) is not parsed as a page; only server
+    // blocks inside it are, which is how an image with ASP appended runs.
+    let extracted;
+    let window = if looks_binary(window) {
+        extracted = server_blocks_in_binary(window);
+        if extracted.is_empty() {
+            return None;
+        }
+        limits.push("binary file: only the server blocks inside it normalised".to_owned());
+        &extracted[..]
+    } else {
+        window
+    };
     let mut text = crate::content::decode_text(window);
     let mut applied = Vec::new();
     if utf7::declared(&text) {
@@ -159,6 +172,59 @@ fn fold_with_evaluated(code: &str, dialect: Dialect, started: Instant, out: &mut
     result
 }
 
+/// Whether the bytes are binary data (images, fonts, assemblies, archives)
+/// rather than text in any encoding: more than 1 in 20 of the first 64 KiB
+/// are control bytes other than tab, line feed, form feed and carriage return.
+/// UTF-16 text (a byte-order mark, or zero bytes in every other place) is text.
+/// A page behind an image header (`GIF89a<% ... %>`) stays text, and random
+/// bytes that happen to hold `<%` are not parsed as a page.
+fn looks_binary(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(64 * 1024)];
+    if sample.starts_with(&[0xFF, 0xFE]) || sample.starts_with(&[0xFE, 0xFF]) {
+        return false;
+    }
+    let zero_at_odd = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+    let zero_at_even = sample.iter().step_by(2).filter(|&&b| b == 0).count();
+    let half = sample.len() / 2;
+    if half > 0 && (zero_at_odd * 10 >= half * 9 || zero_at_even * 10 >= half * 9) {
+        return false;
+    }
+    let control =
+        sample.iter().filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F).count();
+    control * 20 > sample.len()
+}
+
+/// The closed server blocks (`<% ... %>`, `<script ... runat ...> ... </script>`)
+/// in binary data whose bodies are text, one per line; empty when none.
+fn server_blocks_in_binary(bytes: &[u8]) -> Vec<u8> {
+    const MAX_BLOCK: usize = 256 * 1024;
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(found) = memchr::memmem::find(&bytes[at..], b"<").map(|i| at + i) {
+        let rest = &bytes[found..];
+        let end = if rest.starts_with(b"<%") {
+            memchr::memmem::find(&rest[..rest.len().min(MAX_BLOCK)], b"%>").map(|e| e + 2)
+        } else if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"<script") {
+            let window = &rest[..rest.len().min(MAX_BLOCK)];
+            let lower = window.to_ascii_lowercase();
+            let tag_end = memchr::memchr(b'>', &lower).unwrap_or(0);
+            let server = memchr::memmem::find(&lower[..tag_end], b"runat").is_some();
+            memchr::memmem::find(&lower, b"</script>").filter(|_| server).map(|e| e + 9)
+        } else {
+            None
+        };
+        match end {
+            Some(end) if !looks_binary(&rest[..end]) => {
+                out.extend_from_slice(&rest[..end]);
+                out.push(b'\n');
+                at = found + end;
+            }
+            _ => at = found + 1,
+        }
+    }
+    out
+}
+
 fn push_capped(out: &mut Normalized, piece: &str) {
     if out.text.len() + piece.len() > MAX_OUTPUT {
         if !out.limits.iter().any(|l| l.starts_with("output")) {
@@ -182,6 +248,27 @@ mod tests {
         assert!(n.code.contains("o=\"Execute\""), "{}", n.code);
         assert!(n.applied.contains(&"chr") && n.applied.contains(&"reverse"));
         assert!(n.applied.contains(&"evaluated-literal"));
+    }
+
+    #[test]
+    fn binary_files_are_not_parsed_as_pages_but_image_polyglots_and_utf16_are() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut state = 0x2545_F491_u32;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            png.push(state.to_le_bytes()[0]);
+        }
+        assert!(normalize(&png).is_none());
+        let mut polyglot = png.clone();
+        polyglot.extend(b"<% Execute(Request(\"x\")) %>");
+        let page = normalize(&polyglot).unwrap_or_default();
+        assert!(page.code.contains("Execute(Request(\"x\"))"), "{}", page.code);
+        assert!(page.limits.iter().any(|l| l.starts_with("binary file")));
+        assert!(normalize(b"GIF89a\x01\x00<% Execute(Request(\"x\")) %>").is_some());
+        let wide: Vec<u8> = "<% Execute(Request(\"x\")) %>".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert!(!looks_binary(&wide));
     }
 
     #[test]
