@@ -121,14 +121,11 @@ pub(crate) fn read_file(
     let kind = classify(display, &opened.head);
     outcome.kind = kind.name();
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    // Big plain-text logs with directives are read in pieces on every core.
+    // Big plain-text logs with directives are read in pieces on every core. The pieces
+    // are the same whatever the number of threads (what a detector keeps from the start
+    // of a piece depends on where pieces begin), so the output is too.
     let has_directives = opened.head.starts_with(b"#") || opened.head.windows(8).any(|w| w == b"#Fields:");
-    if is_text_log(&kind)
-        && !opened.gzip
-        && has_directives
-        && size >= 2 * chunks::PIECE
-        && rayon::current_num_threads() > 1
-    {
+    if is_text_log(&kind) && !opened.gzip && has_directives && size >= 2 * chunks::PIECE {
         drop(opened);
         read_in_pieces(path, display, &kind, size, options, detectors, &mut outcome);
         return vec![outcome];
