@@ -73,7 +73,11 @@ pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
     // blocks inside it are, which is how an image with ASP appended runs.
     let extracted;
     let window = if looks_binary(window) {
-        extracted = server_blocks_in_binary(window);
+        let left_out;
+        (extracted, left_out) = server_blocks_in_binary(window);
+        if left_out > 0 {
+            limits.push(format!("binary file: {left_out} closed server blocks left out (over 256 KiB or not text)"));
+        }
         if extracted.is_empty() {
             return None;
         }
@@ -195,18 +199,20 @@ fn looks_binary(bytes: &[u8]) -> bool {
 }
 
 /// The closed server blocks (`<% ... %>`, `<script ... runat ...> ... </script>`)
-/// in binary data whose bodies are text, one per line; empty when none.
+/// in binary data whose bodies are text, one per line (empty when none), and
+/// how many closed blocks were left out as too long or not text.
 ///
 /// Linear in the input: the next closing marker after a position is looked up
 /// once and reused by every opening before it, so a file of openings without
 /// closings costs one scan, not one per opening.
-fn server_blocks_in_binary(bytes: &[u8]) -> Vec<u8> {
+fn server_blocks_in_binary(bytes: &[u8]) -> (Vec<u8>, usize) {
     const MAX_BLOCK: usize = 256 * 1024;
     let lower = bytes.to_ascii_lowercase();
     let mut percent_close = NextMarker::new(b"%>");
     let mut script_close = NextMarker::new(b"</script>");
     let mut tag_close = NextMarker::new(b">");
     let mut out = Vec::new();
+    let mut left_out = 0;
     let mut at = 0;
     while let Some(found) = memchr::memchr(b'<', &lower[at..]).map(|i| at + i) {
         let end = if lower[found..].starts_with(b"<%") {
@@ -224,10 +230,14 @@ fn server_blocks_in_binary(bytes: &[u8]) -> Vec<u8> {
                 out.push(b'\n');
                 at = end;
             }
-            _ => at = found + 1,
+            Some(_) => {
+                left_out += 1;
+                at = found + 1;
+            }
+            None => at = found + 1,
         }
     }
-    out
+    (out, left_out)
 }
 
 /// Where a marker next occurs at or after a position, remembered between calls
@@ -307,7 +317,11 @@ mod tests {
             }
         }
         assert!(looks_binary(&hostile));
-        assert!(server_blocks_in_binary(&hostile[..MAX_INPUT]).is_empty());
+        assert_eq!(server_blocks_in_binary(&hostile[..MAX_INPUT]), (Vec::new(), 0));
+        // A closed block whose body is binary is left out and counted.
+        let body: Vec<u8> = (0..=255u8).filter(|b| !b"<%>".contains(b)).cycle().take(4096).collect();
+        let opaque = [&b"<%"[..], &body, b"%><% x=1 %>"].concat();
+        assert_eq!(server_blocks_in_binary(&opaque), (b"<% x=1 %>\n".to_vec(), 1));
         let wide: Vec<u8> = "<% Execute(Request(\"x\")) %>".encode_utf16().flat_map(u16::to_le_bytes).collect();
         assert!(!looks_binary(&wide));
     }
