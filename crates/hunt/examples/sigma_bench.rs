@@ -37,7 +37,15 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let options = HuntOptions { paths, from: None, to: None, threads: Some(threads), max_evtx_bytes: 1 << 30, spray };
+    let options = HuntOptions {
+        paths,
+        from: None,
+        to: None,
+        threads: Some(threads),
+        max_evtx_bytes: 1 << 30,
+        spray,
+        stage_times: false,
+    };
     let (Ok(none), Ok(native)) = (RuleSet::load(&[]), RuleSet::embedded()) else {
         eprintln!("rules do not load");
         return std::process::ExitCode::from(2);

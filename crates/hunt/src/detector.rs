@@ -13,6 +13,7 @@ use seawall_sources::evtx::EvtxEvent;
 
 use crate::fold::Folder;
 use crate::spray::AuthLog;
+use crate::stages::Stage;
 
 /// One record as the readers produce it.
 #[derive(Clone, Copy)]
@@ -59,13 +60,29 @@ impl Found {
 
 /// A detection engine, built once per run and shared by the workers.
 pub(crate) trait Detector: Sync {
+    /// The stage its time is counted under (`--stage-times`).
+    fn stage(&self) -> Stage;
+
     /// Its working state for one file of log `family` (`iis`, `httpproxy`, `evtx`, `entra`, ...),
     /// or `None` when it reads no records of that family.
     fn for_file<'d>(&'d self, family: &str, path: &str) -> Option<Box<dyn FileDetector + 'd>>;
+
+    /// Literals (ASCII case ignored) one of which is in every record that a *gated* file
+    /// detector of this detector wants ([`FileDetector::gated`]); the run searches their
+    /// union once per record ([`crate::gate::LineGate`]).
+    fn gate_literals(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A detector while one file is read.
 pub(crate) trait FileDetector {
+    /// Whether [`FileDetector::wants`] can only accept a record that holds one of the
+    /// detector's [`Detector::gate_literals`]: such a detector is not asked about records
+    /// the gate turns away.
+    fn gated(&self) -> bool {
+        false
+    }
     /// The cheap test on a record's stored bytes (a line, an event's JSON) before
     /// any field is parsed: whether [`FileDetector::check`] should see this record.
     fn wants(&mut self, raw: &[u8]) -> bool;

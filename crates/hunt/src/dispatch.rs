@@ -18,6 +18,7 @@ use crate::chunks::{self, Start};
 use crate::collected::{self, Item};
 use crate::detector::{Detector, Found};
 use crate::record_loop::{LoopEnd, MAX_ERRORS_PER_FILE, RecordLoop};
+use crate::stages::{Clock, Stage};
 
 /// What reading one file gave.
 #[derive(Debug, Default)]
@@ -39,11 +40,14 @@ pub(crate) struct FileOutcome {
     pub(crate) errors_not_listed: u64,
     /// Not examined for webshells: over the size cap.
     pub(crate) skipped: bool,
+    /// Time per stage (`--stage-times`).
+    pub(crate) times: crate::stages::StageTimes,
 }
 
 impl FileOutcome {
     fn absorb(&mut self, end: LoopEnd) {
         self.events += end.events;
+        self.times.absorb(&end.times);
         self.found.extend(end.found);
         self.errors_not_listed += end.errors_not_listed;
         self.add_errors(end.errors);
@@ -60,6 +64,8 @@ impl FileOutcome {
 #[derive(Clone, Copy)]
 pub(crate) struct Detectors<'a> {
     pub(crate) records: &'a [&'a dyn Detector],
+    /// The union of the gated record detectors' literals.
+    pub(crate) gate: &'a crate::gate::LineGate,
     pub(crate) files: Option<&'a WebshellScanner>,
 }
 
@@ -134,7 +140,9 @@ pub(crate) fn read_file(
         outcome.bytes = size;
         if let Some(scanner) = worker.scanner.as_mut() {
             // Everything that is not a log is examined as a possible webshell or IOC file.
+            let clock = Clock::start(options.stage_times);
             let examined = scanner.scan_file(path, display);
+            outcome.times.add(Stage::FileScan, clock.elapsed());
             add_examined(&mut outcome, examined, display);
         }
         return vec![outcome];
@@ -237,7 +245,9 @@ pub(crate) fn read_stream(
             outcome.bytes = data.len() as u64;
         }
         Ok(_) => {
+            let clock = Clock::start(options.stage_times);
             let examined = scanner.scan_data(&data, display);
+            outcome.times.add(Stage::FileScan, clock.elapsed());
             add_examined(&mut outcome, examined, display);
             outcome.bytes = data.len() as u64;
         }
@@ -284,6 +294,7 @@ fn read_in_pieces(
     for part in parts {
         outcome.bytes += part.bytes;
         outcome.events += part.events;
+        outcome.times.absorb(&part.times);
         outcome.found.extend(part.found);
         outcome.errors_not_listed += part.errors_not_listed;
         outcome.add_errors(part.errors);
@@ -298,7 +309,7 @@ fn read_w3c(
     detectors: &Detectors<'_>,
     outcome: &mut FileOutcome,
 ) {
-    let mut records = RecordLoop::new(detectors.records, "iis", path, options);
+    let mut records = RecordLoop::new(detectors, "iis", path, options);
     let mut lines = LineReader::starting_at(reader, start.first_line);
     let mut schema = match &start.fields {
         Some(fields) => W3cSchema::parse(&String::from_utf8_lossy(fields)),
@@ -338,7 +349,7 @@ fn read_csv(
     detectors: &Detectors<'_>,
     outcome: &mut FileOutcome,
 ) {
-    let mut records = RecordLoop::new(detectors.records, family, path, options);
+    let mut records = RecordLoop::new(detectors, family, path, options);
     let mut lines = LineReader::starting_at(reader, start.first_line);
     let mut schema = start.fields.as_deref().map(CsvSchema::parse).unwrap_or_default();
     loop {
@@ -379,7 +390,7 @@ fn read_evtx(
     detectors: &Detectors<'_>,
     outcome: &mut FileOutcome,
 ) {
-    let records = std::cell::RefCell::new(RecordLoop::new(detectors.records, "evtx", display, options));
+    let records = std::cell::RefCell::new(RecordLoop::new(detectors, "evtx", display, options));
     outcome.bytes = read_evtx_stream(
         reader,
         options.max_evtx_bytes,
@@ -397,7 +408,7 @@ fn read_entra(
     detectors: &Detectors<'_>,
     outcome: &mut FileOutcome,
 ) {
-    let mut records = RecordLoop::new(detectors.records, "entra", path, options);
+    let mut records = RecordLoop::new(detectors, "entra", path, options);
     let summary = seawall_sources::entra::read_export(reader, 512 << 20, |sign_in| records.sign_in(&sign_in));
     outcome.bytes = summary.bytes;
     for e in summary.errors {

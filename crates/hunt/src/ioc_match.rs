@@ -16,6 +16,8 @@ use crate::detectors::catalog::{CATALOG, DetectorId};
 pub struct LogIocs {
     set: IocSet,
     prefilter: Option<AhoCorasick>,
+    /// The prefilter's literals (matched ignoring ASCII case).
+    literals: Vec<String>,
 }
 
 impl LogIocs {
@@ -40,7 +42,11 @@ impl LogIocs {
                     .ok()
             })
             .flatten();
-        LogIocs { set: set.clone(), prefilter }
+        LogIocs { set: set.clone(), prefilter, literals }
+    }
+
+    pub(crate) fn literals(&self) -> &[String] {
+        &self.literals
     }
 
     pub(crate) fn may_match(&self, raw: &[u8]) -> bool {

@@ -10,10 +10,12 @@ mod detectors;
 mod dispatch;
 mod finding;
 mod fold;
+mod gate;
 mod guard;
 mod ioc_match;
 mod record_loop;
 pub mod spray;
+pub mod stages;
 mod walk;
 
 use std::collections::BTreeMap;
@@ -52,6 +54,8 @@ pub struct HuntOptions {
     /// Larger EVTX files are reported and skipped (they are read whole).
     pub max_evtx_bytes: u64,
     pub spray: spray::SprayConfig,
+    /// Measure the time of each stage ([`HuntStats::stage_times`]); costs a clock read per record.
+    pub stage_times: bool,
 }
 
 /// Everything a hunt found.
@@ -87,6 +91,8 @@ pub struct HuntStats {
     pub archive_bytes: u64,
     /// Walked entries that are not regular files (symlinks, FIFOs, sockets, devices), per kind: not read.
     pub entries_skipped: BTreeMap<String, u64>,
+    /// Time per stage, summed over threads, when [`HuntOptions::stage_times`] asked for it.
+    pub stage_times: Option<stages::StageTimes>,
 }
 
 /// Run a hunt over `options.paths` with seawall's own log detections only.
@@ -116,13 +122,17 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
     if let Some(iocs) = &ioc_detector {
         records.push(iocs);
     }
-    let detectors = dispatch::Detectors { records: &records, files: extras.files };
+    let gate = gate::LineGate::new(&records);
+    let detectors = dispatch::Detectors { records: &records, gate: &gate, files: extras.files };
+    let mut times = stages::StageTimes::default();
+    let walk_clock = stages::Clock::start(options.stage_times);
     let Walk { files, mut errors, skipped } = walk(&options.paths);
     errors.extend(setup_errors);
     // Collection folders show their files at the original Windows paths; zip archives become their entries.
     let plan = collected::plan(files, &options.paths, &seawall_sources::archive::ArchiveLimits::default());
     errors.extend(plan.errors);
     let files = plan.items;
+    times.add(stages::Stage::Walk, walk_clock.elapsed());
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
     let outcomes = match pool {
         Ok(pool) => pool.install(|| dispatch::read_all(&files, options, &detectors)),
@@ -138,6 +148,7 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
     result.stats.entries_skipped = skipped.into_iter().map(|(kind, n)| (kind.to_owned(), n)).collect();
     let mut auth = spray::AuthLog::default();
     for outcome in outcomes {
+        times.absorb(&outcome.times);
         if outcome.kind == "archive" {
             result.stats.archive_entries += outcome.archive_entries;
             result.stats.archive_bytes += outcome.archive_bytes;
@@ -183,8 +194,11 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         result.stats.correlation_dropped = stats.untimed + stats.dropped_groups_events + stats.dropped_events;
     }
     result.stats.auth_events_dropped = auth.dropped;
+    let judge_clock = stages::Clock::start(options.stage_times);
     let mut auth = auth.into_events();
     result.findings.extend(spray::detect(&mut auth, &options.spray));
+    times.add(stages::Stage::Auth, judge_clock.elapsed());
+    result.stats.stage_times = options.stage_times.then_some(times);
     result.errors.extend(errors);
     finding::sort_timeline(&mut result.findings);
     result.errors.sort_by(|a, b| (&a.source, &a.position, &a.message).cmp(&(&b.source, &b.position, &b.message)));

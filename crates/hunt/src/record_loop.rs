@@ -7,7 +7,10 @@ use seawall_sources::entra::SignIn;
 use seawall_sources::evtx::EvtxEvent;
 
 use crate::HuntOptions;
-use crate::detector::{Detector, FileDetector, Found, Subject};
+use crate::detector::{FileDetector, Found, Subject};
+use crate::dispatch::Detectors;
+use crate::gate::LineGate;
+use crate::stages::{Clock, Stage, StageTimes};
 
 /// Error records listed per file; the rest are counted (a flood of bad lines must not
 /// become a flood of records).
@@ -18,6 +21,15 @@ pub(crate) struct RecordLoop<'d> {
     path: String,
     options: &'d HuntOptions,
     detectors: Vec<Box<dyn FileDetector + 'd>>,
+    /// Per detector: asked only about records the gate lets through.
+    gated: Vec<bool>,
+    gate: &'d LineGate,
+    any_gated: bool,
+    /// Per detector: the stage its time goes to.
+    stages: Vec<Stage>,
+    /// Running when stage times were asked for: started with the reader.
+    clock: Clock,
+    times: StageTimes,
     /// Indexes of the detectors that want the current record.
     wanting: Vec<usize>,
     found: Found,
@@ -33,14 +45,24 @@ pub(crate) struct LoopEnd {
     /// Errors beyond [`MAX_ERRORS_PER_FILE`], counted.
     pub(crate) errors_not_listed: u64,
     pub(crate) events: u64,
+    pub(crate) times: StageTimes,
 }
 
 impl<'d> RecordLoop<'d> {
-    pub(crate) fn new(detectors: &'d [&'d dyn Detector], family: &str, path: &str, options: &'d HuntOptions) -> Self {
+    pub(crate) fn new(detectors: &Detectors<'d>, family: &str, path: &str, options: &'d HuntOptions) -> Self {
+        let (stages, file_detectors): (Vec<Stage>, Vec<Box<dyn FileDetector + 'd>>) =
+            detectors.records.iter().filter_map(|d| Some((d.stage(), d.for_file(family, path)?))).unzip();
+        let gated: Vec<bool> = file_detectors.iter().map(|d| d.gated()).collect();
         RecordLoop {
             path: path.to_owned(),
             options,
-            detectors: detectors.iter().filter_map(|d| d.for_file(family, path)).collect(),
+            any_gated: gated.contains(&true),
+            gated,
+            gate: detectors.gate,
+            detectors: file_detectors,
+            stages,
+            clock: Clock::start(options.stage_times),
+            times: StageTimes::default(),
             wanting: Vec::new(),
             found: Found::default(),
             errors: Vec::new(),
@@ -88,10 +110,14 @@ impl<'d> RecordLoop<'d> {
     }
 
     pub(crate) fn finish(mut self) -> LoopEnd {
-        for detector in self.detectors {
-            detector.finish(&mut self.found);
+        let timing = self.clock.is_on();
+        for (detector, stage) in self.detectors.into_iter().zip(self.stages) {
+            timed(timing, &mut self.times, stage, || detector.finish(&mut self.found));
         }
+        // The reader's own time: everything since it started that no detector took.
+        self.times.add(Stage::Read, self.clock.elapsed().saturating_sub(self.times.detection()));
         LoopEnd {
+            times: self.times,
             found: self.found,
             errors: self.errors,
             errors_not_listed: self.errors_not_listed,
@@ -101,8 +127,13 @@ impl<'d> RecordLoop<'d> {
 
     fn select(&mut self, raw: &[u8]) -> bool {
         self.wanting.clear();
+        let timing = self.clock.is_on();
+        let gate = self.gate;
+        let open = self.any_gated && timed(timing, &mut self.times, Stage::Gate, || gate.passes(raw));
         for (index, detector) in self.detectors.iter_mut().enumerate() {
-            if detector.wants(raw) {
+            if (open || !self.gated[index])
+                && timed(timing, &mut self.times, self.stages[index], || detector.wants(raw))
+            {
                 self.wanting.push(index);
             }
         }
@@ -110,8 +141,10 @@ impl<'d> RecordLoop<'d> {
     }
 
     fn dispatch(&mut self, subject: Subject<'_>) {
+        let timing = self.clock.is_on();
         for &index in &self.wanting {
-            self.detectors[index].check(subject, &mut self.found);
+            let (detector, found) = (&mut self.detectors[index], &mut self.found);
+            timed(timing, &mut self.times, self.stages[index], || detector.check(subject, found));
         }
     }
 
@@ -119,4 +152,15 @@ impl<'d> RecordLoop<'d> {
         let Some(time) = time else { return true };
         self.options.from.is_none_or(|from| time >= from) && self.options.to.is_none_or(|to| time < to)
     }
+}
+
+/// `work`, its time added to `stage` when timing.
+fn timed<T>(timing: bool, times: &mut StageTimes, stage: Stage, work: impl FnOnce() -> T) -> T {
+    if !timing {
+        return work();
+    }
+    let clock = Clock::start(true);
+    let result = work();
+    times.add(stage, clock.elapsed());
+    result
 }

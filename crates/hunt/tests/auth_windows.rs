@@ -30,6 +30,7 @@ fn a_spray_before_midnight_and_the_guessed_password_after_it_are_joined() {
         threads: Some(2),
         max_evtx_bytes: 1 << 26,
         spray: SprayConfig::embedded().expect("spray config"),
+        stage_times: false,
     };
     let result = hunt(&options, &RuleSet::embedded().expect("rules"));
     let found: Vec<(&str, Severity)> = result.findings.iter().map(|f| (f.rule.id.as_str(), f.severity)).collect();

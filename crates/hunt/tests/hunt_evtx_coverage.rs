@@ -21,6 +21,7 @@ fn options(paths: Vec<PathBuf>) -> HuntOptions {
         threads: Some(2),
         max_evtx_bytes: 1 << 28,
         spray: SprayConfig::embedded().expect("spray config"),
+        stage_times: false,
     }
 }
 

@@ -19,6 +19,7 @@ fn run(path: PathBuf) -> HuntResult {
         threads: Some(2),
         max_evtx_bytes: 1 << 26,
         spray: SprayConfig::embedded().expect("spray config"),
+        stage_times: false,
     };
     hunt(&options, &RuleSet::embedded().expect("rules"))
 }

@@ -20,6 +20,7 @@ fn options(paths: Vec<PathBuf>, threads: usize) -> HuntOptions {
         threads: Some(threads),
         max_evtx_bytes: 1 << 28,
         spray: SprayConfig::embedded().expect("spray config"),
+        stage_times: false,
     }
 }
 

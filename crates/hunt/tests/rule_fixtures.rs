@@ -22,6 +22,7 @@ fn options(path: PathBuf) -> HuntOptions {
         threads: Some(1),
         max_evtx_bytes: 1 << 26,
         spray: SprayConfig::embedded().expect("spray config"),
+        stage_times: false,
     }
 }
 

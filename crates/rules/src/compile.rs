@@ -253,6 +253,8 @@ pub struct RuleSet {
     literal_rules: Vec<Vec<usize>>,
     /// Rules without a prefilter: evaluated on every record of their logs.
     unfiltered: Vec<usize>,
+    /// The prefilter's literals, in pattern order.
+    literals: Vec<String>,
 }
 
 impl RuleSet {
@@ -305,7 +307,7 @@ impl RuleSet {
             .match_kind(MatchKind::Standard)
             .build(&literals)
             .map_err(|e| vec![RuleProblem::Syntax(format!("prefilter automaton: {e}")).at("prefilter", "-")])?;
-        Ok(RuleSet { rules, prefilter, literal_rules, unfiltered })
+        Ok(RuleSet { rules, prefilter, literal_rules, unfiltered, literals })
     }
 
     /// The embedded detections.
@@ -346,6 +348,17 @@ impl RuleSet {
                 out.push(rule);
             }
         }
+    }
+
+    /// The prefilter literals (lowercase, matched ignoring ASCII case).
+    pub fn literals(&self) -> &[String] {
+        &self.literals
+    }
+
+    /// Whether every rule for `family` has a prefilter, so that a record without any of
+    /// [`RuleSet::literals`] has no candidate.
+    pub fn every_rule_filtered(&self, family: &str) -> bool {
+        !self.unfiltered.iter().any(|&r| self.rules[r].applies_to(family))
     }
 
     /// Whether a record can match anything at all (the hot-path check before parsing).

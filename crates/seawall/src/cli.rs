@@ -173,6 +173,10 @@ pub(crate) struct HuntArgs {
     /// Do not examine files for webshells with the built-in rules (logs only).
     #[arg(long)]
     pub(crate) no_file_scan: bool,
+    /// Measure where the time goes: run_end gets `stage_ms.<stage>` (walk, read, gate, rules,
+    /// sigma, auth, ioc, file_scan), milliseconds summed over threads. Reads a clock per record.
+    #[arg(long)]
+    pub(crate) stage_times: bool,
     /// Files larger than this are not examined for webshells (reported in run_end).
     #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
     pub(crate) max_file_size: u64,

@@ -115,6 +115,7 @@ pub(crate) fn run(cli: &Cli, args: &DemoArgs, out: &mut dyn Write) -> Result<Exi
         threads: None,
         max_evtx_bytes: 1 << 30,
         spray: SprayConfig::embedded().map_err(anyhow::Error::msg)?,
+        stage_times: false,
     };
     let (files, _) = seawall_webshell::WebshellScanner::new(&seawall_webshell::ScannerConfig::default(), &kb)
         .context("loading the webshell rules")?;

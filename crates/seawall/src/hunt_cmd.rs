@@ -26,6 +26,7 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
         threads: args.threads,
         max_evtx_bytes: MAX_EVTX_BYTES,
         spray: SprayConfig::embedded().map_err(anyhow::Error::msg)?,
+        stage_times: args.stage_times,
     };
     let extras = crate::hunt_extras::load(
         &crate::hunt_extras::ExtrasFlags {
@@ -73,6 +74,12 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
         output.end.stats.insert("archive_bytes".into(), result.stats.archive_bytes);
     }
     output.end.stats.insert("finding_hits".into(), result.stats.finding_hits);
+    if let Some(times) = &result.stats.stage_times {
+        for stage in seawall_hunt::stages::Stage::ALL {
+            let ms = u64::try_from(times.get(stage).as_millis()).unwrap_or(u64::MAX);
+            output.end.stats.insert(format!("stage_ms.{}", stage.name()), ms);
+        }
+    }
     output.end.stats.insert("errors_not_listed".into(), result.stats.errors_not_listed);
     for (kind, count) in &result.stats.entries_skipped {
         output.end.stats.insert(format!("entries_not_read.{kind}"), *count);

@@ -9,12 +9,20 @@ pub(crate) struct IocDetector<'a> {
 }
 
 impl Detector for IocDetector<'_> {
+    fn stage(&self) -> crate::stages::Stage {
+        crate::stages::Stage::Ioc
+    }
+
     fn for_file<'d>(&'d self, family: &str, path: &str) -> Option<Box<dyn FileDetector + 'd>> {
         // Indicators are addresses and user agents: text logs carry them, event logs rarely do.
         (family != "evtx" && family != "entra").then(|| {
             Box::new(IocInFile { iocs: self.iocs, path: path.to_owned(), hits: IocHits::default() })
                 as Box<dyn FileDetector + 'd>
         })
+    }
+
+    fn gate_literals(&self) -> Vec<String> {
+        self.iocs.literals().to_vec()
     }
 }
 
@@ -25,6 +33,10 @@ struct IocInFile<'a> {
 }
 
 impl FileDetector for IocInFile<'_> {
+    fn gated(&self) -> bool {
+        true
+    }
+
     fn wants(&mut self, raw: &[u8]) -> bool {
         self.iocs.may_match(raw)
     }

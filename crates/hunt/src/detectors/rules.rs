@@ -14,6 +14,10 @@ pub(crate) struct RulesDetector<'a> {
 }
 
 impl Detector for RulesDetector<'_> {
+    fn stage(&self) -> crate::stages::Stage {
+        crate::stages::Stage::Rules
+    }
+
     fn for_file<'d>(&'d self, family: &str, path: &str) -> Option<Box<dyn FileDetector + 'd>> {
         self.rules.reads(family).then(|| {
             Box::new(RulesInFile {
@@ -24,6 +28,10 @@ impl Detector for RulesDetector<'_> {
                 matched: Vec::new(),
             }) as Box<dyn FileDetector + 'd>
         })
+    }
+
+    fn gate_literals(&self) -> Vec<String> {
+        self.rules.literals().to_vec()
     }
 }
 
@@ -37,6 +45,10 @@ struct RulesInFile<'a> {
 }
 
 impl FileDetector for RulesInFile<'_> {
+    fn gated(&self) -> bool {
+        self.detector.rules.every_rule_filtered(&self.family)
+    }
+
     fn wants(&mut self, raw: &[u8]) -> bool {
         self.detector.rules.candidates(&self.family, raw, &mut self.candidates);
         !self.candidates.is_empty()

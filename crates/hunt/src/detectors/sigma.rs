@@ -10,6 +10,10 @@ pub(crate) struct SigmaDetector<'a> {
 }
 
 impl Detector for SigmaDetector<'_> {
+    fn stage(&self) -> crate::stages::Stage {
+        crate::stages::Stage::Sigma
+    }
+
     fn for_file<'d>(&'d self, family: &str, path: &str) -> Option<Box<dyn FileDetector + 'd>> {
         self.engine.reads(family).then(|| {
             // Correlation matches name the file they were read in; the scratch hands them to the

@@ -94,6 +94,7 @@ pub(crate) fn from_iis(
     path: &str,
     config: &SprayConfig,
     form_posts: &mut FormPosts,
+    keeps_success: &dyn Fn(&str, &str) -> bool,
 ) -> Option<AuthEvent> {
     let stem = record.field("cs-uri-stem")?.to_ascii_lowercase();
     if !config.endpoints.iter().any(|e| stem.starts_with(e.as_str())) {
@@ -149,7 +150,9 @@ pub(crate) fn from_iis(
             })
         }
         s if s.starts_with('2') || s.starts_with('3') => {
-            user.map(|u| event(AttemptKind::Success, Some(u), format!("IIS {s} to a named user")))
+            // A busy server's successes are mostly not kept: not built either.
+            user.filter(|u| keeps_success(&ip, u))
+                .map(|u| event(AttemptKind::Success, Some(u), format!("IIS {s} to a named user")))
         }
         _ => None,
     }
@@ -335,7 +338,7 @@ mod tests {
             .enumerate()
             .filter_map(|(n, line)| {
                 let record = W3cRecord::new(&schema, line.as_bytes(), n as u64 + 1);
-                from_iis(&record, "u_ex.log", &config, &mut posts)
+                from_iis(&record, "u_ex.log", &config, &mut posts, &|_, _| true)
             })
             .map(|e| (e.kind, e.account))
             .collect()

@@ -99,6 +99,10 @@ impl<'a> AuthDetector<'a> {
 }
 
 impl Detector for AuthDetector<'_> {
+    fn stage(&self) -> crate::stages::Stage {
+        crate::stages::Stage::Auth
+    }
+
     fn for_file<'d>(&'d self, family: &str, path: &str) -> Option<Box<dyn FileDetector + 'd>> {
         matches!(family, "iis" | "evtx" | "entra").then(|| {
             Box::new(AuthInFile {
@@ -159,7 +163,11 @@ impl FileDetector for AuthInFile<'_> {
             self.opening = time <= until;
         }
         let event = match subject {
-            Subject::Line(record) => attempts::from_iis(record, &self.path, config, &mut self.form_posts),
+            Subject::Line(record) => {
+                let (log, opening) = (&self.log, self.opening);
+                let keeps = |source: &str, account: &str| log.keeps_success(source, account, opening);
+                attempts::from_iis(record, &self.path, config, &mut self.form_posts, &keeps)
+            }
             Subject::Evtx(event) => attempts::from_evtx(event, &self.path, config),
             Subject::SignIn(sign_in) => attempts::from_sign_in(sign_in, &self.path, config),
         };
@@ -227,6 +235,12 @@ impl AuthLog {
                 self.failures.push(event);
             }
         }
+    }
+
+    /// Whether [`AuthLog::push`] would keep a success of `account` from `source` now.
+    pub(crate) fn keeps_success(&self, source: &str, account: &str, opening: bool) -> bool {
+        let pair = (source.to_owned(), Some(account.to_owned()));
+        self.pending.contains(&pair) || (opening && self.opened.len() < MAX_PENDING && !self.opened.contains(&pair))
     }
 
     /// Whether anything failed so far: until then, successes are not kept and
