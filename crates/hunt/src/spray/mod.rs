@@ -6,7 +6,7 @@
 mod attempts;
 mod judge;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
@@ -145,7 +145,7 @@ impl FileDetector for AuthInFile<'_> {
         // Successes only matter once something has failed: skip them until then.
         !self.web
             || (self.detector.endpoints.as_ref().is_some_and(|a| a.is_match(raw))
-                && (self.opening || self.log.has_failures() || may_be_failure(raw)))
+                && (self.opening || may_be_failure(raw) || self.log.may_keep_success_in(raw)))
     }
 
     fn check(&mut self, subject: Subject<'_>, _found: &mut Found) {
@@ -181,6 +181,10 @@ impl FileDetector for AuthInFile<'_> {
     }
 }
 
+fn length_bit(length: usize) -> u64 {
+    1 << length.min(63)
+}
+
 /// Failures (and explicit-credential uses) kept per file: far beyond any spray; past it,
 /// attempts are counted, not kept.
 const MAX_FAILURES: usize = 200_000;
@@ -201,6 +205,11 @@ pub(crate) struct AuthLog {
     failures: Vec<AuthEvent>,
     successes: Vec<AuthEvent>,
     pending: HashSet<(String, Option<String>)>,
+    /// Per source, its pairs in `pending`: a line from no such source cannot be a kept success.
+    pending_sources: HashMap<String, u32>,
+    /// Bit n set when a source of n bytes (n < 64; bit 63 for longer) may be pending: values
+    /// of other lengths are not looked up. Cleared when no source is pending.
+    pending_lengths: u64,
     /// Pairs whose first success in the file's opening was kept.
     opened: HashSet<(String, Option<String>)>,
     /// Attempts counted but not kept (beyond the bounds above).
@@ -214,8 +223,11 @@ impl AuthLog {
         match event.kind {
             AttemptKind::Success => {
                 let pair = (event.source_ip.clone(), event.account.clone());
-                let first_in_opening = || opening && self.opened.len() < MAX_PENDING && !self.opened.contains(&pair);
-                if self.pending.remove(&pair) || first_in_opening() {
+                let was_pending = self.pending.remove(&pair);
+                if was_pending {
+                    self.forget_pending_source(&pair.0);
+                }
+                if was_pending || (opening && self.opened.len() < MAX_PENDING && !self.opened.contains(&pair)) {
                     self.opened.insert(pair);
                     if self.successes.len() < MAX_SUCCESSES {
                         self.successes.push(event);
@@ -229,8 +241,12 @@ impl AuthLog {
                     self.dropped += 1;
                     return;
                 }
-                if event.kind == AttemptKind::Failure && self.pending.len() < MAX_PENDING {
-                    self.pending.insert((event.source_ip.clone(), event.account.clone()));
+                if event.kind == AttemptKind::Failure
+                    && self.pending.len() < MAX_PENDING
+                    && self.pending.insert((event.source_ip.clone(), event.account.clone()))
+                {
+                    *self.pending_sources.entry(event.source_ip.clone()).or_default() += 1;
+                    self.pending_lengths |= length_bit(event.source_ip.len());
                 }
                 self.failures.push(event);
             }
@@ -243,10 +259,31 @@ impl AuthLog {
         self.pending.contains(&pair) || (opening && self.opened.len() < MAX_PENDING && !self.opened.contains(&pair))
     }
 
-    /// Whether anything failed so far: until then, successes are not kept and
-    /// lines that cannot be failures need not be parsed.
-    pub(crate) fn has_failures(&self) -> bool {
-        !self.failures.is_empty()
+    fn forget_pending_source(&mut self, source: &str) {
+        if let Some(count) = self.pending_sources.get_mut(source) {
+            *count -= 1;
+            if *count == 0 {
+                self.pending_sources.remove(source);
+                if self.pending_sources.is_empty() {
+                    self.pending_lengths = 0;
+                }
+            }
+        }
+    }
+
+    /// Whether the raw IIS line `raw` can be a success this log keeps outside a file's
+    /// opening: only if a source with a pending failure is one of its space-separated values
+    /// (a busy server's successes are mostly from elsewhere and need not be parsed). A value
+    /// that is not UTF-8 may be one (sources are kept as lossy text).
+    pub(crate) fn may_keep_success_in(&self, raw: &[u8]) -> bool {
+        if self.pending_sources.is_empty() {
+            return false;
+        }
+        raw.split(|b| *b == b' ').any(|value| {
+            !value.is_empty()
+                && self.pending_lengths & length_bit(value.len()) != 0
+                && std::str::from_utf8(value).map_or(true, |text| self.pending_sources.contains_key(text))
+        })
     }
 
     /// Join another file's log (or a later piece's): its successes were already chosen.
@@ -264,5 +301,45 @@ impl AuthLog {
         let mut events = self.failures;
         events.extend(self.successes);
         events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(kind: AttemptKind, source: &str, account: &str) -> AuthEvent {
+        AuthEvent {
+            time: jiff::Timestamp::UNIX_EPOCH,
+            source_ip: source.to_owned(),
+            account: Some(account.to_owned()),
+            kind,
+            reason: String::new(),
+            user_agent: None,
+            path: "u_ex.log".into(),
+            position: "line 1".into(),
+        }
+    }
+
+    #[test]
+    fn only_lines_from_a_source_with_a_pending_failure_can_be_kept_successes() {
+        let mut log = AuthLog::default();
+        let line = |ip: &str| format!("2021-03-03 06:49:42 10.0.0.5 GET /EWS/Exchange.asmx - 443 bob {ip} Outlook 200");
+        assert!(!log.may_keep_success_in(line("198.51.100.7").as_bytes()), "nothing failed yet");
+        log.push(attempt(AttemptKind::Failure, "198.51.100.7", "bob"), false);
+        assert!(log.may_keep_success_in(line("198.51.100.7").as_bytes()));
+        assert!(!log.may_keep_success_in(line("198.51.100.70").as_bytes()), "a longer address is another value");
+        assert!(!log.may_keep_success_in(line("1198.51.100.7").as_bytes()));
+        assert!(log.may_keep_success_in(b"198.51.100.7 at the start"));
+        assert!(log.may_keep_success_in(b"at the end 198.51.100.7"));
+        // The success is kept, the pair is no longer pending, and neither is the source.
+        log.push(attempt(AttemptKind::Success, "198.51.100.7", "bob"), false);
+        assert_eq!(log.successes.len(), 1);
+        assert!(!log.may_keep_success_in(line("198.51.100.7").as_bytes()));
+        // Past the number of sources searched, every line may be one.
+        for n in 0..=16 {
+            log.push(attempt(AttemptKind::Failure, &format!("203.0.113.{n}"), "eve"), false);
+        }
+        assert!(log.may_keep_success_in(line("192.0.2.1").as_bytes()));
     }
 }

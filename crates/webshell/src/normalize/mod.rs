@@ -187,14 +187,25 @@ fn looks_binary(bytes: &[u8]) -> bool {
     if sample.starts_with(&[0xFF, 0xFE]) || sample.starts_with(&[0xFE, 0xFF]) {
         return false;
     }
-    let zero_at_odd = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
-    let zero_at_even = sample.iter().step_by(2).filter(|&&b| b == 0).count();
+    // One pass over byte pairs, without branches, so it vectorises: three strided passes
+    // were a tenth of a web root's scan.
+    let is_control = |b: u8| usize::from((b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F);
+    let (mut zero_at_even, mut zero_at_odd, mut control) = (0usize, 0usize, 0usize);
+    let pairs = sample.chunks_exact(2);
+    let odd_tail = pairs.remainder();
+    for pair in pairs {
+        zero_at_even += usize::from(pair[0] == 0);
+        zero_at_odd += usize::from(pair[1] == 0);
+        control += is_control(pair[0]) + is_control(pair[1]);
+    }
+    for &b in odd_tail {
+        zero_at_even += usize::from(b == 0);
+        control += is_control(b);
+    }
     let half = sample.len() / 2;
     if half > 0 && (zero_at_odd * 10 >= half * 9 || zero_at_even * 10 >= half * 9) {
         return false;
     }
-    let control =
-        sample.iter().filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F).count();
     control * 20 > sample.len()
 }
 
@@ -324,6 +335,49 @@ mod tests {
         assert_eq!(server_blocks_in_binary(&opaque), (b"<% x=1 %>\n".to_vec(), 1));
         let wide: Vec<u8> = "<% Execute(Request(\"x\")) %>".encode_utf16().flat_map(u16::to_le_bytes).collect();
         assert!(!looks_binary(&wide));
+    }
+
+    #[test]
+    fn the_one_pass_binary_test_agrees_with_the_plain_definition() {
+        // The definition written plainly: UTF-16 (zeros at one parity) is text; more than
+        // one byte in twenty a control character is binary.
+        fn plain(bytes: &[u8]) -> bool {
+            let sample = &bytes[..bytes.len().min(64 * 1024)];
+            if sample.starts_with(&[0xFF, 0xFE]) || sample.starts_with(&[0xFE, 0xFF]) {
+                return false;
+            }
+            let zero_at_odd = sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+            let zero_at_even = sample.iter().step_by(2).filter(|&&b| b == 0).count();
+            let half = sample.len() / 2;
+            if half > 0 && (zero_at_odd * 10 >= half * 9 || zero_at_even * 10 >= half * 9) {
+                return false;
+            }
+            let control = sample
+                .iter()
+                .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F)
+                .count();
+            control * 20 > sample.len()
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for length in [0usize, 1, 2, 3, 7, 64, 65, 1000, 70_000] {
+            for density in [0u64, 1, 4, 16, 64, 128] {
+                let bytes: Vec<u8> = (0..length)
+                    .map(|i| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        if state % 256 < density {
+                            (state >> 8) as u8 % 0x20
+                        } else if i % 2 == 1 && density == 128 {
+                            0
+                        } else {
+                            b'a' + (state % 26) as u8
+                        }
+                    })
+                    .collect();
+                assert_eq!(looks_binary(&bytes), plain(&bytes), "length {length} density {density}");
+            }
+        }
     }
 
     #[test]
