@@ -35,6 +35,7 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
             ioc: &args.ioc,
             no_file_scan: args.no_file_scan,
             max_file_size: args.max_file_size,
+            threads: args.threads,
         },
         &kb,
     )?;

@@ -36,6 +36,8 @@ pub(crate) struct ExtrasFlags<'a> {
     pub(crate) ioc: &'a [PathBuf],
     pub(crate) no_file_scan: bool,
     pub(crate) max_file_size: u64,
+    /// Worker threads (`--threads`; `None`: every core).
+    pub(crate) threads: Option<usize>,
 }
 
 pub(crate) fn load(flags: &ExtrasFlags<'_>, kb: &KnowledgeBase) -> Result<LoadedExtras> {
@@ -47,7 +49,12 @@ pub(crate) fn load(flags: &ExtrasFlags<'_>, kb: &KnowledgeBase) -> Result<Loaded
         }
     }
     if !flags.sigma.is_empty() {
-        let (engine, report) = SigmaEngine::load_paths(flags.sigma)?;
+        // Rules are parsed on the hunt's thread count (`--threads 1` stays on one core).
+        let load = || SigmaEngine::load_paths(flags.sigma);
+        let (engine, report) = match rayon::ThreadPoolBuilder::new().num_threads(flags.threads.unwrap_or(0)).build() {
+            Ok(pool) => pool.install(load)?,
+            Err(_) => load()?,
+        };
         for rule in &report.unsupported {
             loaded.warnings.push(format!("sigma: {rule}"));
         }

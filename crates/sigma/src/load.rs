@@ -1,7 +1,9 @@
 //! Reading rule files into the engine: parse, refuse with a reason, check the fields the
 //! mappings serve, compile, and split Sigma v1 aggregations into a detection and a correlation.
 
-use rsigma_eval::compile_rule;
+use std::collections::HashSet;
+
+use rsigma_eval::{CompiledRule, compile_rule};
 use rsigma_parser::{SigmaRule, parse_sigma_yaml};
 
 use crate::aggregation::{AGGREGATION_KEY, AggregationError, parse_aggregation, split_aggregations};
@@ -28,29 +30,67 @@ fn looks_like_sigma(text: &str) -> bool {
 /// Suffix of the id of a v1 aggregation's detection half (the events it counts).
 pub(crate) const EVENTS_SUFFIX: &str = "#events";
 
-pub(crate) fn load_file(
-    file: &RuleText,
-    mappings: &Mappings,
-    rules: &mut Vec<LoadedRule>,
-    needs: &mut Vec<(u32, u32, Need)>,
-    correlations: &mut Vec<CorrelationSpec>,
-    pending: &mut Vec<crate::correlation::resolve::Pending>,
-    report: &mut LoadReport,
-) {
-    let refuse = |report: &mut LoadReport, rule: Option<&SigmaRule>, kind: UnsupportedKind, reason: String| {
-        report.unsupported.push(Unsupported {
+/// What one rule file gives, read on its own (files are read in parallel): everything but
+/// what depends on the files before it (duplicate ids, rule and correlation numbers).
+pub(crate) struct FileOutcome {
+    origin: String,
+    /// Why the file holds no Sigma rule at all.
+    skipped: Option<String>,
+    /// Refusals and rules, in the order the report lists them.
+    items: Vec<Item>,
+    pending: Vec<crate::correlation::resolve::Pending>,
+}
+
+enum Item {
+    Refused(Unsupported),
+    /// A rule that passed the support check: loaded, unless an earlier rule has its id.
+    Rule {
+        id: String,
+        rule_id: Option<String>,
+        title: String,
+        outcome: Result<Box<Candidate>, (UnsupportedKind, String)>,
+    },
+}
+
+/// A rule ready to load.
+struct Candidate {
+    info: SigmaRuleInfo,
+    compiled: CompiledRule,
+    /// The mapping sources that serve it, with what a record must hold for it to match.
+    needs: Vec<(u32, Need)>,
+    field_sets: Vec<usize>,
+    aggregation: Option<(crate::aggregation::Aggregation, Option<rsigma_parser::Timespan>)>,
+    /// Why it runs on some of its sources only.
+    partial: Option<String>,
+}
+
+/// What loading gathers from the files, in file order.
+#[derive(Default)]
+pub(crate) struct Loaded {
+    pub(crate) rules: Vec<LoadedRule>,
+    pub(crate) needs: Vec<(u32, u32, Need)>,
+    pub(crate) correlations: Vec<CorrelationSpec>,
+    pub(crate) pending: Vec<crate::correlation::resolve::Pending>,
+    /// Ids of `rules` (a linear search per rule made loading SigmaHQ's rules quadratic).
+    ids: HashSet<String>,
+}
+
+/// Parse, check and compile the rules of one file.
+pub(crate) fn read_file(file: &RuleText, mappings: &Mappings) -> FileOutcome {
+    let mut outcome =
+        FileOutcome { origin: file.origin.clone(), skipped: None, items: Vec::new(), pending: Vec::new() };
+    let refused = |rule: Option<&SigmaRule>, kind: UnsupportedKind, reason: String| {
+        Item::Refused(Unsupported {
             origin: file.origin.clone(),
             id: rule.and_then(|r| r.id.clone()),
             title: rule.map(|r| r.title.clone()),
             kind,
             reason,
-        });
+        })
     };
     if !looks_like_sigma(&file.text) {
-        report
-            .skipped
-            .push((file.origin.clone(), "no `detection`, `correlation` or `filter`: not a Sigma rule".into()));
-        return;
+        outcome.skipped = Some("no `detection`, `correlation` or `filter`: not a Sigma rule".into());
+        return outcome;
     }
     // v1 aggregations are split off the condition so the rest parses; see `aggregation.rs`.
     let (text, aggregation_refusals) = match split_aggregations(&file.text) {
@@ -60,8 +100,8 @@ pub(crate) fn load_file(
     let collection = match parse_sigma_yaml(&text) {
         Ok(collection) => collection,
         Err(e) => {
-            refuse(report, None, UnsupportedKind::Parse, e.to_string());
-            return;
+            outcome.items.push(refused(None, UnsupportedKind::Parse, e.to_string()));
+            return outcome;
         }
     };
     // A document that did not parse has no rule: name it from its text.
@@ -69,122 +109,156 @@ pub(crate) fn load_file(
         file.text.lines().find_map(|line| line.strip_prefix(key)).map(|v| v.trim().trim_matches(['\'', '"']).to_owned())
     };
     let (doc_id, doc_title) = (top_level("id:"), top_level("title:"));
-    let refuse_document = |report: &mut LoadReport, kind: UnsupportedKind, reason: String| {
-        report.unsupported.push(Unsupported {
+    let refused_document = |kind: UnsupportedKind, reason: String| {
+        Item::Refused(Unsupported {
             origin: file.origin.clone(),
             id: doc_id.clone(),
             title: doc_title.clone(),
             kind,
             reason,
-        });
+        })
     };
     for error in &collection.errors {
         let refused_aggregation = aggregation_refusals.iter().find(|_| error.contains("Condition parse error"));
-        match refused_aggregation {
-            Some((condition, why)) => refuse_document(
-                report,
-                UnsupportedKind::Aggregation,
-                format!("Sigma v1 aggregation `{condition}`: {why}"),
-            ),
-            None => refuse_document(report, UnsupportedKind::Parse, error.clone()),
-        }
+        outcome.items.push(match refused_aggregation {
+            Some((condition, why)) => {
+                refused_document(UnsupportedKind::Aggregation, format!("Sigma v1 aggregation `{condition}`: {why}"))
+            }
+            None => refused_document(UnsupportedKind::Parse, error.clone()),
+        });
     }
     for correlation in &collection.correlations {
-        pending.push(crate::correlation::resolve::Pending { origin: file.origin.clone(), rule: correlation.clone() });
+        outcome
+            .pending
+            .push(crate::correlation::resolve::Pending { origin: file.origin.clone(), rule: correlation.clone() });
     }
     for filter in &collection.filters {
-        report.unsupported.push(Unsupported {
+        outcome.items.push(Item::Refused(Unsupported {
             origin: file.origin.clone(),
             id: filter.id.clone(),
             title: Some(filter.title.clone()),
             kind: UnsupportedKind::Filter,
             reason: "filter rules are not applied by seawall hunt".into(),
-        });
+        }));
     }
     for rule in &collection.rules {
         if let Err((kind, reason)) = check(rule) {
-            refuse(report, Some(rule), kind, reason);
+            outcome.items.push(refused(Some(rule), kind, reason));
             continue;
         }
-        let id = rule.id.clone().unwrap_or_else(|| file_name_id(&file.origin));
-        if rules.iter().any(|r| r.info.id == id) {
-            refuse(report, Some(rule), UnsupportedKind::Invalid, format!("duplicate rule id {id}"));
-            continue;
-        }
-        let candidates = mappings.sources_for(&rule.logsource);
-        let logsource = describe_logsource(rule);
-        if candidates.is_empty() {
-            refuse(report, Some(rule), UnsupportedKind::LogSource, format!("no log seawall reads serves {logsource}"));
-            continue;
-        }
-        // A v1 aggregation: its counted and grouped fields must be readable too.
-        let aggregation = match legacy_aggregation(rule) {
-            Ok(aggregation) => aggregation,
-            Err(reason) => {
-                refuse(report, Some(rule), UnsupportedKind::Aggregation, reason.to_string());
-                continue;
-            }
-        };
-        let mut fields = rule_fields(rule);
-        if let Some((aggregation, _)) = &aggregation {
-            fields.extend(aggregation.field.iter().chain(&aggregation.group_by).cloned());
-        }
-        let mut served = Vec::new();
-        let mut missing = Vec::new();
-        for &source in &candidates {
-            let set = &mappings.field_sets[mappings.sources[source].fields];
-            let unknown: Vec<&str> = fields.iter().map(String::as_str).filter(|f| set.resolve(f).is_none()).collect();
-            if unknown.is_empty() {
-                served.push(source);
-            } else {
-                missing.push(format!("{} has no {}", mappings.sources[source].name, unknown.join(", ")));
-            }
-        }
-        if served.is_empty() {
-            refuse(report, Some(rule), UnsupportedKind::Field, missing.join("; "));
-            continue;
-        }
-        let compiled = match compile_rule(&rewrite(rule)) {
-            Ok(compiled) => compiled,
-            Err(e) => {
-                refuse(report, Some(rule), UnsupportedKind::Invalid, e.to_string());
-                continue;
-            }
-        };
-        if !missing.is_empty() {
-            report.partial.push(format!("{}: {}: runs without {}", file.origin, rule.title, missing.join("; ")));
-        }
-        let rule_index = rules.len() as u32;
-        for &source in &served {
-            let set = &mappings.field_sets[mappings.sources[source].fields];
-            needs.push((rule_index, source as u32, rule_need(rule, set)));
-        }
-        let info = SigmaRuleInfo {
-            id: id.clone(),
+        outcome.items.push(Item::Rule {
+            id: rule.id.clone().unwrap_or_else(|| file_name_id(&file.origin)),
+            rule_id: rule.id.clone(),
             title: rule.title.clone(),
-            origin: file.origin.clone(),
-            level: rule.level,
-            status: rule.status,
-            description: rule.description.clone(),
-            references: rule.references.clone(),
-            tags: rule.tags.clone(),
-            falsepositives: rule.falsepositives.clone(),
-            logsource,
-            name: rule.name.clone(),
-            kind: SigmaRuleKind::Detection,
-            standalone: true,
+            outcome: candidate(file, rule, mappings).map(Box::new),
+        });
+    }
+    outcome
+}
+
+/// A rule that passed the support check, compiled, or why it is not run.
+fn candidate(file: &RuleText, rule: &SigmaRule, mappings: &Mappings) -> Result<Candidate, (UnsupportedKind, String)> {
+    let candidates = mappings.sources_for(&rule.logsource);
+    let logsource = describe_logsource(rule);
+    if candidates.is_empty() {
+        return Err((UnsupportedKind::LogSource, format!("no log seawall reads serves {logsource}")));
+    }
+    // A v1 aggregation: its counted and grouped fields must be readable too.
+    let aggregation = legacy_aggregation(rule).map_err(|reason| (UnsupportedKind::Aggregation, reason.to_string()))?;
+    let mut fields = rule_fields(rule);
+    if let Some((aggregation, _)) = &aggregation {
+        fields.extend(aggregation.field.iter().chain(&aggregation.group_by).cloned());
+    }
+    let mut served = Vec::new();
+    let mut missing = Vec::new();
+    for &source in &candidates {
+        let set = &mappings.field_sets[mappings.sources[source].fields];
+        let unknown: Vec<&str> = fields.iter().map(String::as_str).filter(|f| set.resolve(f).is_none()).collect();
+        if unknown.is_empty() {
+            served.push(source);
+        } else {
+            missing.push(format!("{} has no {}", mappings.sources[source].name, unknown.join(", ")));
+        }
+    }
+    if served.is_empty() {
+        return Err((UnsupportedKind::Field, missing.join("; ")));
+    }
+    let compiled = compile_rule(&rewrite(rule)).map_err(|e| (UnsupportedKind::Invalid, e.to_string()))?;
+    let partial =
+        (!missing.is_empty()).then(|| format!("{}: {}: runs without {}", file.origin, rule.title, missing.join("; ")));
+    let needs = served
+        .iter()
+        .map(|&source| (source as u32, rule_need(rule, &mappings.field_sets[mappings.sources[source].fields])))
+        .collect();
+    let info = SigmaRuleInfo {
+        id: rule.id.clone().unwrap_or_else(|| file_name_id(&file.origin)),
+        title: rule.title.clone(),
+        origin: file.origin.clone(),
+        level: rule.level,
+        status: rule.status,
+        description: rule.description.clone(),
+        references: rule.references.clone(),
+        tags: rule.tags.clone(),
+        falsepositives: rule.falsepositives.clone(),
+        logsource,
+        name: rule.name.clone(),
+        kind: SigmaRuleKind::Detection,
+        standalone: true,
+    };
+    let field_sets = served.iter().map(|&source| mappings.sources[source].fields).collect();
+    Ok(Candidate { info, compiled, needs, field_sets, aggregation, partial })
+}
+
+/// Add one file's outcome to what the files before it loaded (call in file order).
+pub(crate) fn add_file(outcome: FileOutcome, loaded: &mut Loaded, report: &mut LoadReport) {
+    if let Some(reason) = outcome.skipped {
+        report.skipped.push((outcome.origin, reason));
+        return;
+    }
+    loaded.pending.extend(outcome.pending);
+    for item in outcome.items {
+        let (id, rule_id, title, result) = match item {
+            Item::Refused(refusal) => {
+                report.unsupported.push(refusal);
+                continue;
+            }
+            Item::Rule { id, rule_id, title, outcome } => (id, rule_id, title, outcome),
         };
-        let field_sets = served.iter().map(|&source| mappings.sources[source].fields).collect();
+        let refuse = |report: &mut LoadReport, kind: UnsupportedKind, reason: String| {
+            report.unsupported.push(Unsupported {
+                origin: outcome.origin.clone(),
+                id: rule_id.clone(),
+                title: Some(title.clone()),
+                kind,
+                reason,
+            });
+        };
+        if loaded.ids.contains(&id) {
+            refuse(report, UnsupportedKind::Invalid, format!("duplicate rule id {id}"));
+            continue;
+        }
+        let candidate = match result {
+            Ok(candidate) => *candidate,
+            Err((kind, reason)) => {
+                refuse(report, kind, reason);
+                continue;
+            }
+        };
+        let Candidate { info, compiled, needs, field_sets, aggregation, partial } = candidate;
+        report.partial.extend(partial);
+        let rule_index = loaded.rules.len() as u32;
+        loaded.needs.extend(needs.into_iter().map(|(source, need)| (rule_index, source, need)));
         let Some((aggregation, timespan)) = aggregation else {
-            rules.push(LoadedRule { info, compiled: Some(compiled), feeds: Vec::new(), field_sets });
+            loaded.ids.insert(id);
+            loaded.rules.push(LoadedRule { info, compiled: Some(compiled), feeds: Vec::new(), field_sets });
             continue;
         };
         // The detection half counts events for the aggregation and is no finding alone.
-        let correlation = correlations.len() as u32;
+        let correlation = loaded.correlations.len() as u32;
         let events = LoadedRule {
             info: SigmaRuleInfo {
                 id: format!("{id}{EVENTS_SUFFIX}"),
-                title: format!("{} (events counted)", rule.title),
+                title: format!("{} (events counted)", info.title),
                 standalone: false,
                 ..info.clone()
             },
@@ -197,9 +271,10 @@ pub(crate) fn load_file(
             }],
             field_sets,
         };
-        rules.push(events);
-        correlations.push(CorrelationSpec {
-            rule: rules.len() as u32,
+        loaded.ids.insert(events.info.id.clone());
+        loaded.rules.push(events);
+        loaded.correlations.push(CorrelationSpec {
+            rule: loaded.rules.len() as u32,
             measure: if aggregation.field.is_some() { Measure::ValueCount } else { Measure::EventCount },
             inputs: vec![rule_index],
             input_refs: vec![vec![id.clone()]],
@@ -210,7 +285,8 @@ pub(crate) fn load_file(
             feeds_parent: false,
         });
         let measure = if aggregation.field.is_some() { "value_count" } else { "event_count" };
-        rules.push(LoadedRule {
+        loaded.ids.insert(id);
+        loaded.rules.push(LoadedRule {
             info: SigmaRuleInfo {
                 kind: SigmaRuleKind::Correlation {
                     measure: measure.into(),

@@ -24,7 +24,10 @@ pub(crate) fn check(rule: &SigmaRule) -> Result<(), Refusal> {
     if rule.detection.conditions.is_empty() {
         return Err((UnsupportedKind::Invalid, "the rule has no condition".into()));
     }
-    for (name, detection) in &rule.detection.named {
+    // By name: `named` is a HashMap, and the reason given must not change from run to run.
+    let mut named: Vec<(&String, &Detection)> = rule.detection.named.iter().collect();
+    named.sort_unstable_by_key(|(name, _)| *name);
+    for (name, detection) in named {
         check_detection(name, detection)?;
     }
     for condition in &rule.detection.conditions {

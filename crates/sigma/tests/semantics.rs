@@ -255,6 +255,18 @@ fn a_list_of_maps_is_an_or_of_ands() {
     assert!(!fires(d, &[("Image", "C:\\w\\rundll32.exe"), ("CommandLine", "shell32.dll")]));
 }
 
+// Detections are checked by name: the reason named a random one of several (HashMap order).
+#[test]
+fn the_reason_a_rule_is_refused_is_the_same_every_time() {
+    let detection =
+        "  sel_b:\n    Image|expand: '%b%'\n  sel_a:\n    CommandLine|expand: '%a%'\n  condition: 1 of sel_*";
+    for _ in 0..8 {
+        let (kind, reason) = refused(detection);
+        assert_eq!(kind, UnsupportedKind::Modifier);
+        assert!(reason.contains("sel_a") && !reason.contains("sel_b"), "{reason}");
+    }
+}
+
 #[test]
 fn unsupported_rules_are_listed_with_reasons() {
     let (kind, reason) = refused("  sel:\n    CommandLine|expand: '%admins%'\n  condition: sel");
