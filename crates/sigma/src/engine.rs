@@ -394,6 +394,10 @@ impl SigmaEngine {
                     ),
                     ResultBody::Correlation(_) => (Vec::new(), Vec::new()),
                 };
+                // The rule engine keeps detections in a hash map: its order changes from run to run.
+                let (mut selections, mut fields): (Vec<String>, Vec<(String, String)>) = (selections, fields);
+                selections.sort_unstable();
+                fields.sort_unstable();
                 out.push(SigmaHit { rule: pair.rule as usize, source: source.name.clone(), selections, fields });
             }
         }

@@ -354,3 +354,31 @@ fn base64_encode(bytes: &[u8]) -> String {
     }
     out
 }
+
+// See: issue 16 (the rule engine keeps detections in a hash map, so the selections and
+// fields of a hit came out in a different order from run to run).
+#[test]
+fn a_hits_selections_and_fields_come_in_one_order() {
+    let names = ["sel_e", "sel_b", "sel_d", "sel_a", "sel_c", "sel_f", "sel_h", "sel_g"];
+    let fields = ["Image", "CommandLine", "ParentImage", "User", "Hashes", "Company", "Product", "Description"];
+    let mut detection = String::new();
+    for (name, field) in names.iter().zip(fields) {
+        detection.push_str(&format!("  {name}:\n    {field}|contains: 'x'\n"));
+    }
+    detection.push_str("  condition: all of sel_*");
+    let (engine, report) = engine_with("  product: windows", &detection);
+    assert_eq!(report.loaded, 1, "{:?}", report.unsupported);
+    let values: Vec<(&str, &str)> = fields.iter().map(|f| (*f, "x")).collect();
+    let event = evtx_event(&values);
+    let mut scratch = SigmaScratch::default();
+    let mut hits = Vec::new();
+    engine.scan_evtx(&event, &mut scratch, &mut hits);
+    let hit = hits.first().expect("fires");
+    let mut sorted = hit.selections.clone();
+    sorted.sort();
+    assert_eq!(hit.selections, sorted);
+    assert_eq!(hit.selections.len(), names.len());
+    let mut sorted_fields = hit.fields.clone();
+    sorted_fields.sort();
+    assert_eq!(hit.fields, sorted_fields);
+}
