@@ -107,7 +107,9 @@ rule SW_Classic_ASP_File_Writer
         $object = /Scripting\s*\.\s*FileSystemObject|ADODB\s*\.\s*Stream/ nocase ascii wide
         $create_var = /\.\s*(CreateTextFile|SaveToFile|OpenTextFile)\s*[\( ]\s*[A-Za-z_]\w{0,30}\s*[,)\r\n]/ nocase ascii wide
         $create_req = /\.\s*(CreateTextFile|SaveToFile|OpenTextFile)\s*[\( ]\s*(server\s*\.\s*mappath\s*\(\s*)?request\s*[\(\.]/ nocase ascii wide
-        $write_req = /\.\s*(write|writetext|writeline)\s*[\( ]\s*request\s*[\(\.]/ nocase ascii wide
+        // A request parameter written out; not `Request.BinaryRead`, which every upload class
+        // of an ordinary application loads into its in-memory stream before parsing the form.
+        $write_req = /\.\s*(write|writetext|writeline)\s*[\( ]\s*request\s*(\(|\.\s*(form|querystring|item|cookies)\b)/ nocase ascii wide
     condition:
         // (two request assignments near a variable path is how upload classes of ordinary
         // applications look too; the capability verdict follows the data instead)

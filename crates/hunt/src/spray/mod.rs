@@ -135,9 +135,10 @@ struct AuthInFile<'a> {
 /// A cheap test on a raw IIS line: can it be a failed logon (a 401, OWA's `reason=2`
 /// redirect) or the forms POST that names the user of the next redirect?
 fn may_be_failure(line: &[u8]) -> bool {
-    memchr::memmem::find(line, b" 401 ").is_some()
-        || memchr::memmem::find(line, b"reason=2").is_some()
-        || memchr::memmem::find(line, b"auth.owa").is_some()
+    // Searchers built once: building one per line was a visible cost.
+    static MARKERS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 3]> =
+        std::sync::LazyLock::new(|| [b" 401 ".as_slice(), b"reason=2", b"auth.owa"].map(memchr::memmem::Finder::new));
+    MARKERS.iter().any(|marker| marker.find(line).is_some())
 }
 
 impl FileDetector for AuthInFile<'_> {
@@ -181,6 +182,67 @@ impl FileDetector for AuthInFile<'_> {
     }
 }
 
+/// Whether `line` holds `user=` in any case (ActiveSync names the user in its query).
+fn names_a_user_in_its_query(line: &[u8]) -> bool {
+    memchr::memchr_iter(b'=', line).any(|at| at >= 4 && line[at - 4..at].eq_ignore_ascii_case(b"user"))
+}
+
+/// Values (sources or accounts) of pending failures, counted, with their lengths.
+#[derive(Debug, Default)]
+struct PendingValues {
+    counts: HashMap<String, u32>,
+    /// Bit n set when a value of n bytes (n < 64; bit 63 for longer) may be pending: tokens of
+    /// other lengths are not looked up. Cleared when none is pending.
+    lengths: u64,
+}
+
+impl PendingValues {
+    fn add(&mut self, value: &str) {
+        *self.counts.entry(value.to_owned()).or_default() += 1;
+        self.lengths |= length_bit(value.len());
+    }
+
+    fn remove(&mut self, value: &str) {
+        if let Some(count) = self.counts.get_mut(value) {
+            *count -= 1;
+            if *count == 0 {
+                self.counts.remove(value);
+                if self.counts.is_empty() {
+                    self.lengths = 0;
+                }
+            }
+        }
+    }
+
+    /// Whether a space-separated value of `line` is pending: as it stands for sources, trimmed
+    /// and lowercased (ASCII) for accounts, the way each is kept. A value that is not ASCII,
+    /// or an account longer than the buffer, may be one.
+    fn any_value_of(&self, line: &[u8], account: bool) -> bool {
+        if self.counts.is_empty() {
+            return false;
+        }
+        let mut lowered = [0u8; 128];
+        line.split(|b| *b == b' ').any(|token| {
+            let token = if account { token.trim_ascii() } else { token };
+            if token.is_empty() || self.lengths & length_bit(token.len()) == 0 {
+                return false;
+            }
+            if !token.is_ascii() || (account && token.len() > lowered.len()) {
+                return true;
+            }
+            let token = if account {
+                let lowered = &mut lowered[..token.len()];
+                lowered.copy_from_slice(token);
+                lowered.make_ascii_lowercase();
+                &*lowered
+            } else {
+                token
+            };
+            std::str::from_utf8(token).is_ok_and(|text| self.counts.contains_key(text))
+        })
+    }
+}
+
 fn length_bit(length: usize) -> u64 {
     1 << length.min(63)
 }
@@ -205,11 +267,9 @@ pub(crate) struct AuthLog {
     failures: Vec<AuthEvent>,
     successes: Vec<AuthEvent>,
     pending: HashSet<(String, Option<String>)>,
-    /// Per source, its pairs in `pending`: a line from no such source cannot be a kept success.
-    pending_sources: HashMap<String, u32>,
-    /// Bit n set when a source of n bytes (n < 64; bit 63 for longer) may be pending: values
-    /// of other lengths are not looked up. Cleared when no source is pending.
-    pending_lengths: u64,
+    /// The sources and the accounts of `pending`: a line without both cannot be a kept success.
+    pending_sources: PendingValues,
+    pending_accounts: PendingValues,
     /// Pairs whose first success in the file's opening was kept.
     opened: HashSet<(String, Option<String>)>,
     /// Attempts counted but not kept (beyond the bounds above).
@@ -225,7 +285,10 @@ impl AuthLog {
                 let pair = (event.source_ip.clone(), event.account.clone());
                 let was_pending = self.pending.remove(&pair);
                 if was_pending {
-                    self.forget_pending_source(&pair.0);
+                    self.pending_sources.remove(&pair.0);
+                    if let Some(account) = &pair.1 {
+                        self.pending_accounts.remove(account);
+                    }
                 }
                 if was_pending || (opening && self.opened.len() < MAX_PENDING && !self.opened.contains(&pair)) {
                     self.opened.insert(pair);
@@ -245,8 +308,10 @@ impl AuthLog {
                     && self.pending.len() < MAX_PENDING
                     && self.pending.insert((event.source_ip.clone(), event.account.clone()))
                 {
-                    *self.pending_sources.entry(event.source_ip.clone()).or_default() += 1;
-                    self.pending_lengths |= length_bit(event.source_ip.len());
+                    self.pending_sources.add(&event.source_ip);
+                    if let Some(account) = &event.account {
+                        self.pending_accounts.add(account);
+                    }
                 }
                 self.failures.push(event);
             }
@@ -259,31 +324,13 @@ impl AuthLog {
         self.pending.contains(&pair) || (opening && self.opened.len() < MAX_PENDING && !self.opened.contains(&pair))
     }
 
-    fn forget_pending_source(&mut self, source: &str) {
-        if let Some(count) = self.pending_sources.get_mut(source) {
-            *count -= 1;
-            if *count == 0 {
-                self.pending_sources.remove(source);
-                if self.pending_sources.is_empty() {
-                    self.pending_lengths = 0;
-                }
-            }
-        }
-    }
-
     /// Whether the raw IIS line `raw` can be a success this log keeps outside a file's
-    /// opening: only if a source with a pending failure is one of its space-separated values
-    /// (a busy server's successes are mostly from elsewhere and need not be parsed). A value
-    /// that is not UTF-8 may be one (sources are kept as lossy text).
+    /// opening: only if a source with a pending failure is one of its space-separated values,
+    /// and so is an account with one (or an ActiveSync `user=` query names it). A busy
+    /// server's successes are mostly other users' and need not be parsed.
     pub(crate) fn may_keep_success_in(&self, raw: &[u8]) -> bool {
-        if self.pending_sources.is_empty() {
-            return false;
-        }
-        raw.split(|b| *b == b' ').any(|value| {
-            !value.is_empty()
-                && self.pending_lengths & length_bit(value.len()) != 0
-                && std::str::from_utf8(value).map_or(true, |text| self.pending_sources.contains_key(text))
-        })
+        self.pending_sources.any_value_of(raw, false)
+            && (self.pending_accounts.any_value_of(raw, true) || names_a_user_in_its_query(raw))
     }
 
     /// Join another file's log (or a later piece's): its successes were already chosen.
@@ -324,22 +371,25 @@ mod tests {
     #[test]
     fn only_lines_from_a_source_with_a_pending_failure_can_be_kept_successes() {
         let mut log = AuthLog::default();
-        let line = |ip: &str| format!("2021-03-03 06:49:42 10.0.0.5 GET /EWS/Exchange.asmx - 443 bob {ip} Outlook 200");
+        let line = |ip: &str| format!("2021-03-03 06:49:42 10.0.0.5 GET /EWS/Exchange.asmx - 443 Bob {ip} Outlook 200");
         assert!(!log.may_keep_success_in(line("198.51.100.7").as_bytes()), "nothing failed yet");
         log.push(attempt(AttemptKind::Failure, "198.51.100.7", "bob"), false);
         assert!(log.may_keep_success_in(line("198.51.100.7").as_bytes()));
         assert!(!log.may_keep_success_in(line("198.51.100.70").as_bytes()), "a longer address is another value");
         assert!(!log.may_keep_success_in(line("1198.51.100.7").as_bytes()));
-        assert!(log.may_keep_success_in(b"198.51.100.7 at the start"));
-        assert!(log.may_keep_success_in(b"at the end 198.51.100.7"));
+        assert!(log.may_keep_success_in(b"198.51.100.7 at the start bob"));
+        assert!(log.may_keep_success_in(b"BOB at the end 198.51.100.7"));
+        assert!(!log.may_keep_success_in(b"198.51.100.7 alice"), "another account from the source");
+        assert!(log.may_keep_success_in(b"198.51.100.7 /Microsoft-Server-ActiveSync Cmd=Sync&User=BOB"));
         // The success is kept, the pair is no longer pending, and neither is the source.
         log.push(attempt(AttemptKind::Success, "198.51.100.7", "bob"), false);
         assert_eq!(log.successes.len(), 1);
         assert!(!log.may_keep_success_in(line("198.51.100.7").as_bytes()));
-        // Past the number of sources searched, every line may be one.
+        // Many pending sources: each is still looked up.
         for n in 0..=16 {
             log.push(attempt(AttemptKind::Failure, &format!("203.0.113.{n}"), "eve"), false);
         }
-        assert!(log.may_keep_success_in(line("192.0.2.1").as_bytes()));
+        assert!(log.may_keep_success_in(b"203.0.113.16 Eve"));
+        assert!(!log.may_keep_success_in(line("192.0.2.1").as_bytes()));
     }
 }

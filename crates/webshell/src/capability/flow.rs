@@ -32,6 +32,10 @@ static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// A procedure the page defines (VBScript `Function`/`Sub`, JScript `function`), by name.
+static PROCEDURE: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"(?i)\b(?:function|sub)\s+([A-Za-z_]\w*)"));
+
 static WORD: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"[A-Za-z_]\w*"));
 
 const KEYWORDS: [&str; 24] = [
@@ -299,11 +303,23 @@ pub(crate) fn tainted_sink(
     taint: &Taint,
     sources: &[Regex],
 ) -> Option<String> {
+    let mut own_procedures: Option<HashSet<String>> = None;
     for statement in statements(code) {
         for sink in sinks {
             for found in sink.find_iter(statement) {
                 let before = statement[..found.start()].chars().next_back();
                 if !method_sinks && before.is_some_and(|c| c == '.' || c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                // A name the page defines as its own procedure (a class's `Function Execute`
+                // running SQL) is that procedure when called, not the language's evaluator.
+                let own = own_procedures
+                    .get_or_insert_with(|| PROCEDURE.captures_iter(code).map(|c| c[1].to_ascii_lowercase()).collect());
+                if WORD
+                    .find_iter(found.as_str())
+                    .last()
+                    .is_some_and(|name| own.contains(&name.as_str().to_ascii_lowercase()))
+                {
                     continue;
                 }
                 let rest = &statement[found.end()..];
@@ -340,6 +356,17 @@ mod tests {
 
     fn sink(pattern: &str) -> Vec<Regex> {
         vec![Regex::new(pattern).unwrap_or_else(|e| panic!("{e}"))]
+    }
+
+    #[test]
+    fn a_procedure_the_page_defines_is_not_the_languages_evaluator() {
+        let taint_of = |code: &str| propagate(code, &sources());
+        let eval = sink(r"(?im)(?:^|:|\bthen |\belse )\s*Execute(?:Global)?\b");
+        let own = "Class Db\nPublic Function Execute(Command)\nSet Execute=Conn.Execute(Command)\nEnd Function\nEnd Class\n\
+                   id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
+        assert_eq!(tainted_sink(own, &eval, false, &taint_of(own), &sources()), None);
+        let statement = "id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
+        assert!(tainted_sink(statement, &eval, false, &taint_of(statement), &sources()).is_some());
     }
 
     #[test]

@@ -342,6 +342,10 @@ mod tests {
         assert!(e.assess(code, "", Dialect::CLike, "/x/a.aspx").iter().all(|s| s.id != "request-file-write"));
         let vb = e.assess("Execute cd(\"hw\",\"1\")", "", Dialect::Vb, "/x/a.asp");
         assert_eq!(ids(&vb), vec!["execute-computed"]);
+        // A procedure whose name starts with "execute" is not the statement.
+        let sql =
+            e.assess("Function executesql(sql,t)\nEnd Function\nexecutesql(\"x\",1)", "", Dialect::Vb, "/x/a.asp");
+        assert!(ids(&sql).is_empty(), "{:?}", ids(&sql));
         let js = e.assess("var f={'E':eval};\nf.E(Request.form(\"z\")+'');", "", Dialect::CLike, "/x/a.asp");
         assert!(ids(&js).contains(&"eval-as-value"));
         assert!(e.severity(&js) >= Some(Severity::High));
