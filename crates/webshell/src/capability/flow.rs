@@ -36,6 +36,11 @@ static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
 static PROCEDURE: LazyLock<Regex> =
     LazyLock::new(|| crate::pattern::builtin(r"(?i)\b(?:function|sub)\s+([A-Za-z_]\w*)"));
 
+/// `Set name = [Server.]CreateObject("ProgID")`: the variable and the ProgID.
+static CREATED_OBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(r#"(?i)\bset\s+([A-Za-z_]\w*)\s*=\s*(?:server\s*\.\s*)?createobject\s*\(\s*"([^"]+)""#)
+});
+
 static WORD: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"[A-Za-z_]\w*"));
 
 const KEYWORDS: [&str; 24] = [
@@ -296,20 +301,43 @@ fn call_sites(lower: &str) -> HashMap<&str, Vec<usize>> {
 }
 
 /// The first statement where a sink receives request data, for evidence.
-pub(crate) fn tainted_sink(
-    code: &str,
-    sinks: &[Regex],
-    method_sinks: bool,
-    taint: &Taint,
-    sources: &[Regex],
-) -> Option<String> {
+/// The sinks of one capability.
+pub(crate) struct Sinks<'a> {
+    pub(crate) patterns: &'a [Regex],
+    /// Whether a sink may be a member (`x.Name`): otherwise a match after `.` or a word does not count.
+    pub(crate) methods: bool,
+    /// Lowercase ProgIDs whose objects' methods are not these sinks.
+    pub(crate) not_on_objects: &'a [String],
+}
+
+pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint, sources: &[Regex]) -> Option<String> {
     let mut own_procedures: Option<HashSet<String>> = None;
+    let mut objects: Option<HashMap<String, String>> = None;
     for statement in statements(code) {
-        for sink in sinks {
+        for sink in sinks.patterns {
             for found in sink.find_iter(statement) {
                 let before = statement[..found.start()].chars().next_back();
-                if !method_sinks && before.is_some_and(|c| c == '.' || c.is_alphanumeric() || c == '_') {
+                if !sinks.methods && before.is_some_and(|c| c == '.' || c.is_alphanumeric() || c == '_') {
                     continue;
+                }
+                // `rs.Open sql, conn` on an ADODB.Recordset runs a query; Connection.Open takes
+                // the connection string: the object a method is called on decides the API.
+                if !sinks.not_on_objects.is_empty() && found.as_str().starts_with('.') {
+                    let receiver =
+                        WORD.find_iter(&statement[..found.start()]).last().filter(|w| w.end() == found.start());
+                    let objects = objects.get_or_insert_with(|| {
+                        CREATED_OBJECT
+                            .captures_iter(code)
+                            .map(|c| (c[1].to_ascii_lowercase(), c[2].to_ascii_lowercase()))
+                            .collect()
+                    });
+                    if receiver.is_some_and(|r| {
+                        objects
+                            .get(&r.as_str().to_ascii_lowercase())
+                            .is_some_and(|progid| sinks.not_on_objects.contains(progid))
+                    }) {
+                        continue;
+                    }
                 }
                 // A name the page defines as its own procedure (a class's `Function Execute`
                 // running SQL) is that procedure when called, not the language's evaluator.
@@ -364,9 +392,25 @@ mod tests {
         let eval = sink(r"(?im)(?:^|:|\bthen |\belse )\s*Execute(?:Global)?\b");
         let own = "Class Db\nPublic Function Execute(Command)\nSet Execute=Conn.Execute(Command)\nEnd Function\nEnd Class\n\
                    id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
-        assert_eq!(tainted_sink(own, &eval, false, &taint_of(own), &sources()), None);
+        assert_eq!(
+            tainted_sink(
+                own,
+                &Sinks { patterns: &eval, methods: false, not_on_objects: &[] },
+                &taint_of(own),
+                &sources()
+            ),
+            None
+        );
         let statement = "id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
-        assert!(tainted_sink(statement, &eval, false, &taint_of(statement), &sources()).is_some());
+        assert!(
+            tainted_sink(
+                statement,
+                &Sinks { patterns: &eval, methods: false, not_on_objects: &[] },
+                &taint_of(statement),
+                &sources()
+            )
+            .is_some()
+        );
     }
 
     #[test]
@@ -383,7 +427,12 @@ mod tests {
         let taint = propagate(code, &sources());
         assert!(taint.contains("cmd"));
         assert!(!taint.contains("n"));
-        let hit = tainted_sink(code, &sink(r"\bProcess\.Start\("), true, &taint, &sources());
+        let hit = tainted_sink(
+            code,
+            &Sinks { patterns: &sink(r"\bProcess\.Start\("), methods: true, not_on_objects: &[] },
+            &taint,
+            &sources(),
+        );
         assert_eq!(hit.as_deref(), Some("void Run(string cmd, int n){Process.Start(\"cmd.exe\",cmd)"));
     }
 
@@ -392,10 +441,17 @@ mod tests {
         let code = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute x\nx=Request(\"c\")";
         let taint = propagate(code, &sources());
         let eval = sink(r"(?i)\bExecute\b");
-        assert_eq!(tainted_sink(code, &eval, false, &taint, &sources()).as_deref(), Some("Execute x"));
+        assert_eq!(
+            tainted_sink(code, &Sinks { patterns: &eval, methods: false, not_on_objects: &[] }, &taint, &sources())
+                .as_deref(),
+            Some("Execute x")
+        );
         let clean = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute \"y=1\"";
         let taint = propagate(clean, &sources());
-        assert!(tainted_sink(clean, &eval, false, &taint, &sources()).is_none());
+        assert!(
+            tainted_sink(clean, &Sinks { patterns: &eval, methods: false, not_on_objects: &[] }, &taint, &sources())
+                .is_none()
+        );
     }
 
     #[test]

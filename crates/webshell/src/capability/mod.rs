@@ -81,6 +81,10 @@ struct CapabilitySpec {
     requires: Vec<String>,
     #[serde(default)]
     ignore_paths: Vec<String>,
+    /// ProgIDs whose objects' methods of the sinks' names are other APIs: a method sink called
+    /// on a variable set from `CreateObject` of one of these does not count.
+    #[serde(default)]
+    not_on_objects: Vec<String>,
     #[serde(default)]
     requires_dialect: Option<DialectName>,
     references: Vec<String>,
@@ -114,6 +118,8 @@ struct Capability {
     method_sinks: bool,
     requires: Vec<Regex>,
     ignore_paths: Vec<Regex>,
+    /// Lowercase ProgIDs (see the spec).
+    not_on_objects: Vec<String>,
     requires_dialect: Option<DialectName>,
     references: Vec<String>,
 }
@@ -172,6 +178,7 @@ impl CapabilityEngine {
                 method_sinks: spec.method_sinks,
                 requires: compile_all(&spec.requires, &what)?,
                 ignore_paths: compile_all(&spec.ignore_paths, &what)?,
+                not_on_objects: spec.not_on_objects.iter().map(|p| p.to_ascii_lowercase()).collect(),
                 requires_dialect: spec.requires_dialect,
                 references: spec.references,
             });
@@ -206,7 +213,12 @@ impl CapabilityEngine {
                         continue;
                     }
                     let taint = taint.get_or_insert_with(|| flow::propagate(code, &sources));
-                    flow::tainted_sink(code, &capability.patterns, capability.method_sinks, taint, &sources)
+                    let sinks = flow::Sinks {
+                        patterns: &capability.patterns,
+                        methods: capability.method_sinks,
+                        not_on_objects: &capability.not_on_objects,
+                    };
+                    flow::tainted_sink(code, &sinks, taint, &sources)
                 }
             };
             if let Some(evidence) = evidence {
@@ -342,6 +354,14 @@ mod tests {
         assert!(e.assess(code, "", Dialect::CLike, "/x/a.aspx").iter().all(|s| s.id != "request-file-write"));
         let vb = e.assess("Execute cd(\"hw\",\"1\")", "", Dialect::Vb, "/x/a.asp");
         assert_eq!(ids(&vb), vec!["execute-computed"]);
+        // A query opened on a Recordset is not a connection the visitor supplies; a
+        // Connection opened with request data is.
+        let query = "set conn=server.createobject(\"adodb.connection\")\nconn.open \"dsn=x\"\n\
+                     sql=\"select * from t where id=\"&request(\"id\")\n\
+                     set rs=server.createobject(\"adodb.recordset\")\nrs.open sql,conn,3,2";
+        assert!(!ids(&e.assess(query, "", Dialect::Vb, "/x/a.asp")).contains(&"request-sql-connection"));
+        let supplied = "set conn=server.createobject(\"adodb.connection\")\nconn.open request(\"dsn\")";
+        assert!(ids(&e.assess(supplied, "", Dialect::Vb, "/x/a.asp")).contains(&"request-sql-connection"));
         // A procedure whose name starts with "execute" is not the statement.
         let sql =
             e.assess("Function executesql(sql,t)\nEnd Function\nexecutesql(\"x\",1)", "", Dialect::Vb, "/x/a.asp");
