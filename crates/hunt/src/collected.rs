@@ -14,10 +14,9 @@ use seawall_sources::archive::{
     self, ArchiveError, ArchiveKind, ArchiveLimits, Bounded, Budget, Ratio, ZipEntry, ZipReader,
 };
 use seawall_sources::collection;
-use seawall_webshell::FileScanner;
 
 use crate::HuntOptions;
-use crate::dispatch::{self, Detectors, FileOutcome, Worker};
+use crate::dispatch::{self, Detectors, FileOutcome, LazyScanner, Worker};
 
 /// One unit of work: a file on disk, or one entry of a zip archive on disk.
 #[derive(Debug)]
@@ -35,6 +34,15 @@ pub(crate) struct ZipSource {
 }
 
 impl Item {
+    /// Bytes of a file on disk (0 when unknown, and for archive entries: they are read in
+    /// archive order, one open archive per worker).
+    pub(crate) fn size_on_disk(&self) -> u64 {
+        match self {
+            Item::File { path, .. } => std::fs::metadata(path).map_or(0, |m| m.len()),
+            Item::ZipEntry { .. } => 0,
+        }
+    }
+
     pub(crate) fn display(&self) -> &str {
         match self {
             Item::File { display, .. } => display,
@@ -178,7 +186,7 @@ fn read_zip_in_order<R: Read + std::io::Seek>(
     container: &str,
     budget: &Budget,
     depth: u8,
-    scanner: &mut Option<FileScanner<'_>>,
+    scanner: &mut LazyScanner<'_>,
     options: &HuntOptions,
     detectors: &Detectors<'_>,
 ) -> Vec<FileOutcome> {
@@ -220,7 +228,7 @@ fn read_tar(
     budget: &Budget,
     ratio: Ratio,
     depth: u8,
-    scanner: &mut Option<FileScanner<'_>>,
+    scanner: &mut LazyScanner<'_>,
     options: &HuntOptions,
     detectors: &Detectors<'_>,
 ) -> Vec<FileOutcome> {
@@ -258,7 +266,7 @@ fn read_entry(
     size: Option<u64>,
     reader: &mut dyn BufRead,
     depth: u8,
-    scanner: &mut Option<FileScanner<'_>>,
+    scanner: &mut LazyScanner<'_>,
     options: &HuntOptions,
     detectors: &Detectors<'_>,
 ) -> Vec<FileOutcome> {
@@ -269,7 +277,7 @@ fn read_entry(
     if let Some(kind) = archive::sniff(&head, false).or_else(|| gzip_tar(&head)) {
         return read_nested(display, kind, size, reader, depth, options, detectors, scanner);
     }
-    let mut outcome = dispatch::read_stream(display, size, reader, options, detectors, scanner.as_mut());
+    let mut outcome = dispatch::read_stream(display, size, reader, options, detectors, scanner.get());
     outcome.container = Some(container.to_owned());
     vec![outcome]
 }
@@ -288,7 +296,7 @@ fn read_nested(
     depth: u8,
     options: &HuntOptions,
     detectors: &Detectors<'_>,
-    scanner: &mut Option<FileScanner<'_>>,
+    scanner: &mut LazyScanner<'_>,
 ) -> Vec<FileOutcome> {
     let limits = ArchiveLimits::default();
     let budget = Budget::default();
@@ -298,8 +306,7 @@ fn read_nested(
             let mut inner = BufReader::with_capacity(256 * 1024, flate2::read::MultiGzDecoder::new(reader));
             let head = inner.fill_buf().map(<[u8]>::to_vec).unwrap_or_default();
             if archive::sniff(&head, true).is_none() {
-                let mut outcome =
-                    dispatch::read_stream(display, None, &mut inner, options, detectors, scanner.as_mut());
+                let mut outcome = dispatch::read_stream(display, None, &mut inner, options, detectors, scanner.get());
                 outcome.container = Some(display.to_owned());
                 return vec![outcome];
             }

@@ -86,6 +86,9 @@ pub(crate) trait FileDetector {
     /// The cheap test on a record's stored bytes (a line, an event's JSON) before
     /// any field is parsed: whether [`FileDetector::check`] should see this record.
     fn wants(&mut self, raw: &[u8]) -> bool;
+    /// The column names in force for the records that follow (a W3C `#Fields:` directive),
+    /// for detectors whose [`FileDetector::wants`] looks at a column of the raw line.
+    fn columns(&mut self, _names: &[String]) {}
     /// Look at a record that [`FileDetector::wants`] accepted (and that lies in the time range).
     fn check(&mut self, subject: Subject<'_>, found: &mut Found);
     /// The file is read: hand over what was held back.

@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use seawall_model::ErrorRecord;
@@ -72,27 +73,65 @@ pub(crate) struct Detectors<'a> {
 /// What one worker thread keeps between items: its YARA scanning context (reusing it is what
 /// makes content scanning fast) and its handle on the zip archive it last read from.
 pub(crate) struct Worker<'s> {
-    pub(crate) scanner: Option<FileScanner<'s>>,
+    pub(crate) scanner: LazyScanner<'s>,
     pub(crate) zip: Option<(PathBuf, ZipReader)>,
+}
+
+/// A worker's file scanner, built when its first file needs one (building one costs about
+/// a millisecond: not something to do per file).
+pub(crate) struct LazyScanner<'s> {
+    owner: Option<&'s WebshellScanner>,
+    built: Option<FileScanner<'s>>,
+}
+
+impl<'s> LazyScanner<'s> {
+    pub(crate) fn new(owner: Option<&'s WebshellScanner>) -> Self {
+        LazyScanner { owner, built: None }
+    }
+
+    /// The scanner, `None` when files are not scanned (`--no-file-scan`).
+    pub(crate) fn get(&mut self) -> Option<&mut FileScanner<'s>> {
+        let owner = self.owner?;
+        Some(self.built.get_or_insert_with(|| owner.file_scanner()))
+    }
 }
 
 /// Every item read on the pool, outcomes in item order (an archive gives one per entry).
 pub(crate) fn read_all(items: &[Item], options: &HuntOptions, detectors: &Detectors<'_>) -> Vec<FileOutcome> {
-    items
-        .par_iter()
-        .map_init(
-            || Worker { scanner: detectors.files.map(WebshellScanner::file_scanner), zip: None },
-            |worker, item| {
-                crate::guard::read_guarded(item.display(), || match item {
-                    Item::File { path, display } => read_file(path, display, worker, options, detectors),
-                    Item::ZipEntry { archive, entry } => {
-                        collected::read_zip_entry(archive, entry, worker, options, detectors)
-                    }
-                })
-            },
-        )
-        .flat_map_iter(|outcomes| outcomes)
-        .collect()
+    let sizes: Vec<u64> = items.iter().map(Item::size_on_disk).collect();
+    let read = |index: usize, worker: &mut Worker<'_>| {
+        let item = &items[index];
+        let outcomes = crate::guard::read_guarded(item.display(), || match item {
+            Item::File { path, display } => read_file(path, display, worker, options, detectors),
+            Item::ZipEntry { archive, entry } => collected::read_zip_entry(archive, entry, worker, options, detectors),
+        });
+        (index, outcomes)
+    };
+    let new_worker = || Worker { scanner: LazyScanner::new(detectors.files), zip: None };
+    // Largest first, so no big file is left to one core at the end.
+    let mut big: Vec<usize> = (0..items.len()).filter(|&index| sizes[index] >= 2 * chunks::PIECE).collect();
+    big.sort_by_key(|&index| std::cmp::Reverse(sizes[index]));
+    let mut small: Vec<usize> = (0..items.len()).filter(|&index| sizes[index] < 2 * chunks::PIECE).collect();
+    small.sort_by_key(|&index| std::cmp::Reverse(sizes[index]));
+    // Big files one task each: a log is read in pieces that idle workers take up.
+    let mut outcomes: Vec<(usize, Vec<FileOutcome>)> =
+        big.par_iter().with_max_len(1).map_init(new_worker, |worker, &index| read(index, worker)).collect();
+    // The rest from a shared counter by every worker of the pool, each with its own scanner:
+    // split up front (as rayon's iterators split), one worker was left scanning a long run of
+    // small files alone at the end.
+    let next = AtomicUsize::new(0);
+    let per_worker: Vec<Vec<(usize, Vec<FileOutcome>)>> = rayon::broadcast(|_| {
+        let mut worker = new_worker();
+        let mut done = Vec::new();
+        while let Some(&index) = small.get(next.fetch_add(1, Ordering::Relaxed)) {
+            done.push(read(index, &mut worker));
+        }
+        done
+    });
+    outcomes.extend(per_worker.into_iter().flatten());
+    // Back to walk order: the order of work changes nothing else.
+    outcomes.sort_unstable_by_key(|(index, _)| *index);
+    outcomes.into_iter().flat_map(|(_, outcomes)| outcomes).collect()
 }
 
 fn error(path: &str, message: String, position: Option<String>) -> ErrorRecord {
@@ -138,7 +177,7 @@ pub(crate) fn read_file(
     }
     if matches!(kind, LogKind::HeaderCsv | LogKind::Unknown) {
         outcome.bytes = size;
-        if let Some(scanner) = worker.scanner.as_mut() {
+        if let Some(scanner) = worker.scanner.get() {
             // Everything that is not a log is examined as a possible webshell or IOC file.
             let clock = Clock::start(options.stage_times);
             let examined = scanner.scan_file(path, display);
@@ -315,6 +354,7 @@ fn read_w3c(
         Some(fields) => W3cSchema::parse(&String::from_utf8_lossy(fields)),
         None => W3cSchema::parse(w3c::IIS_DEFAULT_FIELDS),
     };
+    records.columns(schema.names());
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
@@ -325,7 +365,10 @@ fn read_w3c(
             }
         };
         match w3c::line_kind(line.bytes) {
-            W3cLine::Fields(fields) => schema = W3cSchema::parse(fields),
+            W3cLine::Fields(fields) => {
+                schema = W3cSchema::parse(fields);
+                records.columns(schema.names());
+            }
             W3cLine::Directive | W3cLine::Blank => {}
             W3cLine::Invalid(_) => {
                 records.error("directive line is not text".into(), Some(format!("line {}", line.number)))

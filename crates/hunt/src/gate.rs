@@ -4,40 +4,126 @@
 //! used to search the line with its own automaton (rules, IOC addresses and user
 //! agents); one automaton over the union answers "none of them" in a single pass, and
 //! only the few lines it lets through reach the detectors' own tests.
+//!
+//! The pass was a third of a hunt's time: a DFA step waits on the previous one, so one
+//! walk over a line runs at the speed of a memory load per byte. The gate walks four
+//! lanes of the line at once (each starting where the previous one ends, less the
+//! longest literal), which lets the processor overlap the steps. Literals are cut to
+//! [`LITERAL_CAP`] bytes for the gate so the lanes' overlap stays short: a line holding a
+//! literal holds its head, and the detectors test the whole literal after the gate.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, MatchKind};
 
 use crate::detector::Detector;
 
+/// Bytes of each literal the gate searches (longer ones are cut). Measured on a busy
+/// IIS day: 24 lets through 3% more lines than whole literals, 16 ten times more.
+const LITERAL_CAP: usize = 24;
+/// Lanes walked together.
+const LANES: usize = 4;
+
 /// The union of the gated detectors' literals, ASCII case ignored.
 pub(crate) struct LineGate {
-    automaton: Option<AhoCorasick>,
+    search: Search,
+}
+
+enum Search {
+    /// No literals, or an automaton that could not be built: every line passes, so the
+    /// gate never hides a line.
+    Open,
+    Lanes(Box<Lanes>),
+    /// The union was too large for a DFA.
+    Automaton(AhoCorasick),
+}
+
+struct Lanes {
+    dfa: DFA,
+    start: StateID,
+    /// Bytes a lane shares with the next (the longest cut literal, less one).
+    overlap: usize,
 }
 
 impl LineGate {
     pub(crate) fn new(detectors: &[&dyn Detector]) -> LineGate {
-        let mut literals: Vec<String> = detectors.iter().flat_map(|d| d.gate_literals()).collect();
+        let mut literals: Vec<Vec<u8>> = detectors
+            .iter()
+            .flat_map(|d| d.gate_literals())
+            .map(|literal| literal.as_bytes()[..literal.len().min(LITERAL_CAP)].to_vec())
+            .filter(|literal| !literal.is_empty())
+            .collect();
         literals.sort_unstable();
         literals.dedup();
-        // Only "is any there" is asked: a DFA with leftmost-first semantics stops at the first.
-        let automaton = (!literals.is_empty())
-            .then(|| {
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&literals)
-                    .or_else(|_| AhoCorasickBuilder::new().ascii_case_insensitive(true).build(&literals))
-                    .ok()
-            })
-            .flatten();
-        LineGate { automaton }
+        if literals.is_empty() {
+            return LineGate { search: Search::Open };
+        }
+        let lanes =
+            DFA::builder().ascii_case_insensitive(true).match_kind(MatchKind::Standard).build(&literals).ok().and_then(
+                |dfa| {
+                    let start = dfa.start_state(Anchored::No).ok()?;
+                    let overlap = literals.iter().map(Vec::len).max().unwrap_or(1) - 1;
+                    Some(Lanes { dfa, start, overlap })
+                },
+            );
+        let search = match lanes {
+            Some(lanes) => Search::Lanes(Box::new(lanes)),
+            None => AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&literals)
+                .map_or(Search::Open, Search::Automaton),
+        };
+        LineGate { search }
     }
 
-    /// Whether `raw` holds any gated literal. Without an automaton (no literals, or one
-    /// that could not be built) every line passes, so the gate never hides a line.
+    /// Whether `raw` holds any gated literal (cut to [`LITERAL_CAP`] bytes).
     pub(crate) fn passes(&self, raw: &[u8]) -> bool {
-        self.automaton.as_ref().is_none_or(|automaton| automaton.is_match(raw))
+        match &self.search {
+            Search::Open => true,
+            Search::Lanes(lanes) => lanes.any_in(raw),
+            Search::Automaton(automaton) => automaton.is_match(raw),
+        }
+    }
+}
+
+impl Lanes {
+    fn any_in(&self, line: &[u8]) -> bool {
+        // Lanes pay off once each is well longer than the overlap they repeat.
+        if line.len() < LANES * (self.overlap + 32) {
+            return self.walk(self.start, line);
+        }
+        // Lane k covers [k * step, k * step + length): consecutive lanes share `overlap`
+        // bytes, so every literal lies whole inside one lane; the last lane runs to the end.
+        let length = (line.len() + (LANES - 1) * self.overlap).div_ceil(LANES);
+        let step = length - self.overlap;
+        let lanes: [&[u8]; LANES] = std::array::from_fn(|k| {
+            let start = k * step;
+            if k == LANES - 1 { &line[start..] } else { &line[start..start + length] }
+        });
+        let together = lanes.iter().map(|lane| lane.len()).min().unwrap_or(0);
+        let mut states = [self.start; LANES];
+        for at in 0..together {
+            for (state, lane) in states.iter_mut().zip(lanes) {
+                *state = self.dfa.next_state(Anchored::No, *state, lane[at]);
+            }
+            if states.iter().any(|&state| self.dfa.is_special(state))
+                && states.iter().any(|&state| self.dfa.is_match(state))
+            {
+                return true;
+            }
+        }
+        states.iter().zip(lanes).any(|(&state, lane)| self.walk(state, &lane[together..]))
+    }
+
+    /// One lane from `state` to its end.
+    fn walk(&self, mut state: StateID, bytes: &[u8]) -> bool {
+        for &byte in bytes {
+            state = self.dfa.next_state(Anchored::No, state, byte);
+            if self.dfa.is_special(state) && self.dfa.is_match(state) {
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -77,5 +163,31 @@ mod tests {
     fn without_literals_every_line_passes() {
         let gate = LineGate::new(&[&Literals(Vec::new())]);
         assert!(gate.passes(b"anything"));
+    }
+
+    #[test]
+    fn a_literal_anywhere_in_a_long_line_is_found_across_lane_edges() {
+        let long_literal = "Mozilla/5.0+(compatible;+ExampleBot/2.0;++http://bot.example/)";
+        let rules = Literals(vec!["/ecp/", "x.js", long_literal]);
+        let gate = LineGate::new(&[&rules]);
+        for length in [10usize, 100, 300, 1_000, 5_000] {
+            let filler: Vec<u8> = (0..length).map(|i| b"abcdefghij klmnop/"[i % 18]).collect();
+            assert!(!gate.passes(&filler), "length {length}");
+            for literal in ["/ECP/", "x.js", long_literal] {
+                for at in 0..=length {
+                    let mut line = filler[..at].to_vec();
+                    line.extend_from_slice(literal.as_bytes());
+                    line.extend_from_slice(&filler[at..]);
+                    assert!(gate.passes(&line), "{literal} at {at} of {length}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_literal_is_searched_by_its_head() {
+        let gate = LineGate::new(&[&Literals(vec!["0123456789abcdefghijklmnopqrstuvwxyz"])]);
+        assert!(gate.passes(b"x 0123456789ABCDEFGHIJKLMN y"));
+        assert!(!gate.passes(b"x 0123456789abcdefghijklm y"));
     }
 }

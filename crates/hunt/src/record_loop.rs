@@ -83,6 +83,13 @@ impl<'d> RecordLoop<'d> {
         }
     }
 
+    /// The reader's column names changed (or were first read).
+    pub(crate) fn columns(&mut self, names: &[String]) {
+        for detector in &mut self.detectors {
+            detector.columns(names);
+        }
+    }
+
     pub(crate) fn evtx(&mut self, event: &EvtxEvent) {
         self.events += 1;
         if !self.in_range(event.time) {

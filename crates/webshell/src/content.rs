@@ -42,13 +42,17 @@ pub(crate) fn text_of(bytes: &[u8]) -> String {
     decode_text(&bytes[..bytes.len().min(CONFIG_WINDOW)])
 }
 
-/// All of `bytes` as text, UTF-16LE or (lossy) UTF-8, a UTF-8 BOM dropped.
-pub(crate) fn decode_text(bytes: &[u8]) -> String {
-    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || {
+/// Whether [`decode_text`] reads `bytes` as UTF-16LE (a BOM, or NULs at most odd offsets).
+pub(crate) fn is_utf16(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xFE]) || {
         let sample = &bytes[..bytes.len().min(512)];
         sample.len() >= 8 && sample.iter().skip(1).step_by(2).filter(|&&b| b == 0).count() * 10 >= sample.len() * 4
-    };
-    if utf16 {
+    }
+}
+
+/// All of `bytes` as text, UTF-16LE or (lossy) UTF-8, a UTF-8 BOM dropped.
+pub(crate) fn decode_text(bytes: &[u8]) -> String {
+    if is_utf16(bytes) {
         let body = bytes.strip_prefix(&[0xFF, 0xFE]).unwrap_or(bytes);
         let units: Vec<u16> = body.chunks_exact(2).map(|pair| u16::from_le_bytes([pair[0], pair[1]])).collect();
         String::from_utf16_lossy(&units)

@@ -124,6 +124,8 @@ pub struct WebshellScanner {
     /// The built-in rules alone, for the normalised text (external sets were
     /// written for raw bytes).
     normalized_rules: Option<rules::RuleSet>,
+    /// The main set is the built-in rules alone and also matches the normalised page.
+    normalize_with_main: bool,
     capabilities: capability::CapabilityEngine,
     iocs: IocSet,
     stock: location::StockLists,
@@ -139,7 +141,19 @@ impl WebshellScanner {
         // The code detectors' catalog is compiled in: checked here so a broken build fails
         // at start, not in the middle of a hunt.
         detectors::CATALOG.load().map_err(|e| Error::Builtin(e.to_string()))?;
-        let (rules, mut diagnostics) = rules::compile(config.builtin_rules, &config.yara_dirs)?;
+        // The normalised page is matched by the built-in rules only: with no `--yara` sets
+        // those are the main set, compiled once (compiling was most of a hunt's start).
+        let own_normalized = config.builtin_rules && !config.yara_dirs.is_empty();
+        let (compiled, normalized_rules) = std::thread::scope(|scope| {
+            let normalized = own_normalized.then(|| scope.spawn(|| rules::compile(true, &[]).map(|(set, _)| set)));
+            let compiled = rules::compile(config.builtin_rules, &config.yara_dirs);
+            let normalized = normalized.map(|handle| {
+                handle.join().unwrap_or_else(|_| Err(Error::Builtin("compiling the built-in rules failed".into())))
+            });
+            (compiled, normalized)
+        });
+        let (rules, mut diagnostics) = compiled?;
+        let normalized_rules = normalized_rules.transpose()?;
         let mut iocs = kb.iocs()?;
         for path in &config.ioc_files {
             let parse = load_ioc_file(path)?;
@@ -156,10 +170,10 @@ impl WebshellScanner {
             }
             iocs.extend(parse.set);
         }
-        let normalized_rules =
-            if config.builtin_rules { Some(rules::compile(true, &[]).map(|(set, _)| set)?) } else { None };
+        let normalize_with_main = config.builtin_rules && config.yara_dirs.is_empty();
         let scanner = WebshellScanner {
             normalized_rules,
+            normalize_with_main,
             capabilities: capability::CapabilityEngine::embedded()?,
             want_md5: iocs.count(IocKind::Md5) > 0,
             want_sha1: iocs.count(IocKind::Sha1) > 0,
@@ -169,6 +183,11 @@ impl WebshellScanner {
             max_file_size: config.max_file_size,
         };
         Ok((scanner, diagnostics))
+    }
+
+    /// The rules that match the normalised page: the built-in ones.
+    fn normalized_set(&self) -> Option<&rules::RuleSet> {
+        if self.normalize_with_main { Some(&self.rules) } else { self.normalized_rules.as_ref() }
     }
 
     /// How many rules and indicators are loaded.
@@ -209,7 +228,7 @@ impl WebshellScanner {
     pub fn file_scanner(&self) -> FileScanner<'_> {
         let mut yara = yara_x::Scanner::new(&self.rules.rules);
         yara.set_timeout(SCAN_TIMEOUT);
-        let yara_normalized = self.normalized_rules.as_ref().map(|set| {
+        let yara_normalized = self.normalized_set().map(|set| {
             let mut scanner = yara_x::Scanner::new(&set.rules);
             scanner.set_timeout(SCAN_TIMEOUT);
             scanner
@@ -328,7 +347,7 @@ impl FileScanner<'_> {
         } else {
             normalized.applied.join(", ")
         };
-        if let (Some(scanner), Some(set)) = (self.yara_normalized.as_mut(), owner.normalized_rules.as_ref()) {
+        if let (Some(scanner), Some(set)) = (self.yara_normalized.as_mut(), owner.normalized_set()) {
             match verdict::yara(scanner, set, normalized.text.as_bytes(), display_path) {
                 Ok(found) => {
                     for mut finding in found {

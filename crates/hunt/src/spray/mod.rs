@@ -6,7 +6,7 @@
 mod attempts;
 mod judge;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::Deserialize;
 
@@ -113,6 +113,7 @@ impl Detector for AuthDetector<'_> {
                 form_posts: FormPosts::default(),
                 opening: true,
                 opening_until: None,
+                columns: None,
             }) as Box<dyn FileDetector + 'd>
         })
     }
@@ -130,10 +131,49 @@ struct AuthInFile<'a> {
     /// one day's log and the guessed password at the start of the next are joined.
     opening: bool,
     opening_until: Option<jiff::Timestamp>,
+    /// Where the columns this detector reads are (W3C columns in force), when the schema
+    /// names a status: most lines are then judged from a few values without building
+    /// their record.
+    columns: Option<IisColumns>,
 }
 
-/// A cheap test on a raw IIS line: can it be a failed logon (a 401, OWA's `reason=2`
-/// redirect) or the forms POST that names the user of the next redirect?
+/// Indexes of W3C columns; `usize::MAX` for one the schema lacks (its value reads as absent).
+#[derive(Debug, Clone, Copy)]
+struct IisColumns {
+    stem: usize,
+    status: usize,
+    substatus: usize,
+    win32: usize,
+    date: usize,
+    time: usize,
+    client: usize,
+    user: usize,
+}
+
+impl IisColumns {
+    fn of(names: &[String]) -> Option<IisColumns> {
+        let at = |name: &str| names.iter().position(|n| n.eq_ignore_ascii_case(name));
+        let or_absent = |name: &str| at(name).unwrap_or(usize::MAX);
+        Some(IisColumns {
+            stem: at("cs-uri-stem")?,
+            status: at("sc-status")?,
+            substatus: or_absent("sc-substatus"),
+            win32: or_absent("sc-win32-status"),
+            date: or_absent("date"),
+            time: or_absent("time"),
+            client: or_absent("c-ip"),
+            user: or_absent("cs-username"),
+        })
+    }
+}
+
+/// A W3C value that is not `-` (the log's empty value).
+fn given(value: Option<&[u8]>) -> Option<&[u8]> {
+    value.filter(|v| *v != b"-")
+}
+
+/// A cheap test on a raw IIS line whose columns are not known: can it be a failed logon
+/// (a 401, OWA's `reason=2` redirect) or the forms POST that names the user of the next redirect?
 fn may_be_failure(line: &[u8]) -> bool {
     // Searchers built once: building one per line was a visible cost.
     static MARKERS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 3]> =
@@ -141,12 +181,105 @@ fn may_be_failure(line: &[u8]) -> bool {
     MARKERS.iter().any(|marker| marker.find(line).is_some())
 }
 
+/// Whether an IIS line can be a failure or the forms logon, told without reading its
+/// status: the stem is read (it is near the start) and a 401 must be a space-separated value.
+fn may_be_failure_quickly(raw: &[u8], c: IisColumns) -> bool {
+    static STATUS_401: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b" 401 "));
+    let [stem] = seawall_sources::w3c::values_at(raw, [c.stem]);
+    stem.is_some_and(|stem| {
+        stem.eq_ignore_ascii_case(b"/owa/auth.owa") || stem.eq_ignore_ascii_case(b"/owa/auth/logon.aspx")
+    }) || STATUS_401.find(raw).is_some()
+        || raw.starts_with(b"401 ")
+        || raw.ends_with(b" 401")
+}
+
+impl AuthInFile<'_> {
+    /// Whether [`attempts::from_iis`] can make an attempt this log keeps of the line, told
+    /// from the few values it reads without building the record: on a busy server most
+    /// lines are 401s of Negotiate/NTLM handshakes (401.2, or 401.1 with a continuation
+    /// status) and successes of users who never failed, and building their records was
+    /// most of this detector. Keeps the opening window's clock as [`FileDetector::check`]
+    /// does and retires pending pairs as time passes ([`AuthLog::advance`]).
+    fn wants_line(&mut self, raw: &[u8], c: IisColumns) -> bool {
+        use seawall_sources::w3c::{timestamp, values_at};
+        if !self.opening && self.log.nothing_pending() && !may_be_failure_quickly(raw, c) {
+            // Only a failure can matter now, and this line cannot be one.
+            return false;
+        }
+        let [stem, status, substatus, win32, date, time, client, user] =
+            values_at(raw, [c.stem, c.status, c.substatus, c.win32, c.date, c.time, c.client, c.user]);
+        let Some(stem) = stem else { return false };
+        let config = self.detector.config;
+        let starts_with =
+            |prefix: &str| stem.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()));
+        if !config.endpoints.iter().any(|endpoint| starts_with(endpoint)) {
+            return false;
+        }
+        if stem.eq_ignore_ascii_case(b"/owa/auth.owa") {
+            // The forms POST: remembered for the redirect that tells its outcome.
+            return true;
+        }
+        if stem.eq_ignore_ascii_case(b"/owa/auth/logon.aspx") {
+            return raw.windows(8).any(|w| w.eq_ignore_ascii_case(b"reason=2"));
+        }
+        if status == Some(b"401".as_slice()) {
+            let codes = &config.iis;
+            return given(substatus).is_none_or(|s| codes.failure_substatus.iter().any(|f| f.as_bytes() == s))
+                && given(win32).is_none_or(|w| !codes.handshake_win32_status.iter().any(|h| h.as_bytes() == w));
+        }
+        if !status.is_some_and(|s| matches!(s.first(), Some(b'2' | b'3'))) {
+            return false;
+        }
+        // A success: kept in the opening (the first of its pair) or after a failure of its pair.
+        let Some(time) = date.zip(time).and_then(|(date, time)| timestamp(date, time)) else { return true };
+        let opening = self.opening && self.still_opening(time);
+        if !opening {
+            self.log.advance(time, self.lookback());
+            if self.log.nothing_pending() {
+                return false;
+            }
+        }
+        let Some(client) = given(client).and_then(|c| std::str::from_utf8(c).ok()) else { return true };
+        let user = given(user).map(<[u8]>::trim_ascii).and_then(|u| std::str::from_utf8(u).ok());
+        match user {
+            Some(user) if !user.is_empty() && user.is_ascii() => {
+                self.log.keeps_success(client, &user.to_ascii_lowercase(), opening)
+            }
+            // The user is in an ActiveSync query, or not plain text: parsed when it may be kept.
+            _ => opening || self.log.source_pending(client),
+        }
+    }
+
+    fn lookback(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_mins(self.detector.config.success_lookback_minutes)
+    }
+
+    /// Whether a record at `time` is still in the file's opening window (which starts at the
+    /// first record seen).
+    fn still_opening(&mut self, time: jiff::Timestamp) -> bool {
+        let lookback = self.lookback();
+        let until = *self.opening_until.get_or_insert(time.checked_add(lookback).unwrap_or(time));
+        self.opening = time <= until;
+        self.opening
+    }
+}
+
 impl FileDetector for AuthInFile<'_> {
     fn wants(&mut self, raw: &[u8]) -> bool {
+        if !self.web {
+            return true;
+        }
+        if let Some(columns) = self.columns {
+            return self.wants_line(raw, columns);
+        }
         // Successes only matter once something has failed: skip them until then.
-        !self.web
-            || (self.detector.endpoints.as_ref().is_some_and(|a| a.is_match(raw))
-                && (self.opening || may_be_failure(raw) || self.log.may_keep_success_in(raw)))
+        self.detector.endpoints.as_ref().is_some_and(|a| a.is_match(raw))
+            && (self.opening || may_be_failure(raw) || self.log.may_keep_success_in(raw))
+    }
+
+    fn columns(&mut self, names: &[String]) {
+        self.columns = IisColumns::of(names);
     }
 
     fn check(&mut self, subject: Subject<'_>, _found: &mut Found) {
@@ -156,12 +289,14 @@ impl FileDetector for AuthInFile<'_> {
             Subject::Evtx(event) => event.time,
             Subject::SignIn(sign_in) => Some(sign_in.time),
         };
-        if self.opening
-            && let Some(time) = time
-        {
-            let lookback = jiff::SignedDuration::from_mins(config.success_lookback_minutes);
-            let until = *self.opening_until.get_or_insert(time.checked_add(lookback).unwrap_or(time));
-            self.opening = time <= until;
+        if let Some(time) = time {
+            if self.opening {
+                self.still_opening(time);
+            }
+            // IIS writes lines in time order; exports of other sources may not be.
+            if self.web {
+                self.log.advance(time, self.lookback());
+            }
         }
         let event = match subject {
             Subject::Line(record) => {
@@ -252,6 +387,8 @@ fn length_bit(length: usize) -> u64 {
 const MAX_FAILURES: usize = 200_000;
 /// Successes kept per file (each follows a failure of its account from its source).
 const MAX_SUCCESSES: usize = 100_000;
+/// How far before the latest line a line may be written and still be judged as if in order.
+const OUT_OF_ORDER_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 /// (source, account) pairs with a failure not yet followed by a success.
 const MAX_PENDING: usize = 100_000;
 
@@ -270,6 +407,14 @@ pub(crate) struct AuthLog {
     /// The sources and the accounts of `pending`: a line without both cannot be a kept success.
     pending_sources: PendingValues,
     pending_accounts: PendingValues,
+    /// Per source with pending pairs: their accounts and the time of the source's last failure.
+    pending_of_source: HashMap<String, (Vec<Option<String>>, jiff::Timestamp)>,
+    /// `(time, source)` of failures in the order they came: when a source has not failed
+    /// for the lookback, no later success of its pairs can count, and they stop being
+    /// pending (else every later line of a busy day is looked through for them).
+    failure_order: VecDeque<(jiff::Timestamp, String)>,
+    /// The latest record time seen.
+    clock: Option<jiff::Timestamp>,
     /// Pairs whose first success in the file's opening was kept.
     opened: HashSet<(String, Option<String>)>,
     /// Attempts counted but not kept (beyond the bounds above).
@@ -288,6 +433,12 @@ impl AuthLog {
                     self.pending_sources.remove(&pair.0);
                     if let Some(account) = &pair.1 {
                         self.pending_accounts.remove(account);
+                    }
+                    if let Some((accounts, _)) = self.pending_of_source.get_mut(&pair.0) {
+                        accounts.retain(|a| *a != pair.1);
+                        if accounts.is_empty() {
+                            self.pending_of_source.remove(&pair.0);
+                        }
                     }
                 }
                 if was_pending || (opening && self.opened.len() < MAX_PENDING && !self.opened.contains(&pair)) {
@@ -312,10 +463,57 @@ impl AuthLog {
                     if let Some(account) = &event.account {
                         self.pending_accounts.add(account);
                     }
+                    let (accounts, _) = self
+                        .pending_of_source
+                        .entry(event.source_ip.clone())
+                        .or_insert_with(|| (Vec::new(), event.time));
+                    accounts.push(event.account.clone());
+                }
+                if let Some((_, last)) = self.pending_of_source.get_mut(&event.source_ip) {
+                    *last = (*last).max(event.time);
+                    self.failure_order.push_back((event.time, event.source_ip.clone()));
                 }
                 self.failures.push(event);
             }
         }
+    }
+
+    /// Records up to `now` were read: pairs whose source last failed more than `lookback`
+    /// (and a margin for lines written out of order) before the latest time seen are no
+    /// longer pending. The judge counts a success only within the lookback after a
+    /// failure of its source.
+    pub(crate) fn advance(&mut self, now: jiff::Timestamp, lookback: jiff::SignedDuration) {
+        let clock = *self.clock.insert(self.clock.map_or(now, |clock| clock.max(now)));
+        let Some(horizon) = clock.checked_sub(lookback).and_then(|t| t.checked_sub(OUT_OF_ORDER_MARGIN)).ok() else {
+            return;
+        };
+        while let Some((time, _)) = self.failure_order.front()
+            && *time < horizon
+        {
+            let Some((time, source)) = self.failure_order.pop_front() else { break };
+            if self.pending_of_source.get(&source).is_none_or(|(_, last)| *last != time) {
+                continue;
+            }
+            let Some((accounts, _)) = self.pending_of_source.remove(&source) else { continue };
+            for account in accounts {
+                if self.pending.remove(&(source.clone(), account.clone())) {
+                    self.pending_sources.remove(&source);
+                    if let Some(account) = &account {
+                        self.pending_accounts.remove(account);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a pair of `source` is pending.
+    pub(crate) fn source_pending(&self, source: &str) -> bool {
+        self.pending_of_source.contains_key(source)
+    }
+
+    /// Whether nothing is pending.
+    pub(crate) fn nothing_pending(&self) -> bool {
+        self.pending.is_empty()
     }
 
     /// Whether [`AuthLog::push`] would keep a success of `account` from `source` now.
@@ -391,5 +589,36 @@ mod tests {
         }
         assert!(log.may_keep_success_in(b"203.0.113.16 Eve"));
         assert!(!log.may_keep_success_in(line("192.0.2.1").as_bytes()));
+    }
+
+    #[test]
+    fn pairs_stop_pending_once_their_source_has_not_failed_for_the_lookback() {
+        let lookback = jiff::SignedDuration::from_mins(60);
+        let at = |minutes: i64| jiff::Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_mins(minutes);
+        let failure = |source: &str, account: &str, minutes: i64| AuthEvent {
+            time: at(minutes),
+            ..attempt(AttemptKind::Failure, source, account)
+        };
+        let mut log = AuthLog::default();
+        log.push(failure("198.51.100.7", "bob", 0), false);
+        log.push(failure("198.51.100.7", "carol", 10), false);
+        log.push(failure("203.0.113.9", "dave", 50), false);
+        // Within the lookback and the margin of the source's last failure: still pending.
+        log.advance(at(74), lookback);
+        assert!(log.keeps_success("198.51.100.7", "bob", false));
+        assert!(log.may_keep_success_in(b"198.51.100.7 bob"));
+        // Past it: both pairs of that source go; the other source's pair stays.
+        log.advance(at(76), lookback);
+        assert!(!log.keeps_success("198.51.100.7", "bob", false));
+        assert!(!log.keeps_success("198.51.100.7", "carol", false));
+        assert!(!log.may_keep_success_in(b"198.51.100.7 bob"));
+        assert!(log.keeps_success("203.0.113.9", "dave", false));
+        // A later failure of a source keeps all its pairs pending from then on.
+        log.push(failure("203.0.113.9", "erin", 100), false);
+        log.advance(at(120), lookback);
+        assert!(log.keeps_success("203.0.113.9", "dave", false), "the source failed again at 100");
+        log.advance(at(166), lookback);
+        assert!(log.nothing_pending());
+        assert!(!log.may_keep_success_in(b"203.0.113.9 erin"));
     }
 }

@@ -55,6 +55,34 @@ static EVAL_LITERAL: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r#"(?i)(?:^|[^.\w])(?:Execute|ExecuteGlobal|Eval|new Function)\(?\s*"((?:[^"\\\n]|\\.)*)""#)
 });
 
+/// Whether UTF-8 (or single-byte) `bytes` hold anything the steps below act on: server
+/// markers, a Script Encoder block, a UTF-7 code page, a source file's `Imports`/`using
+/// System`/`namespace`. The decoding keeps ASCII as it is, so searching the bytes answers
+/// for the text; most of a web root (scripts, styles) has none and is not copied to text.
+fn may_hold_code(bytes: &[u8]) -> bool {
+    // Lowercase, searched one by one in lowered copies of the bytes: a case-sensitive
+    // search for one literal is vectorised (on its rarest bytes), a case-insensitive one
+    // or an automaton over all of them walks every byte.
+    const NEEDLES: [&[u8]; 7] = [b"<%", b"runat", b"#@~^", b"codepage", b"imports ", b"using system", b"namespace "];
+    const CHUNK: usize = 16 * 1024;
+    const OVERLAP: usize = 11; // the longest needle, less one
+    static FINDERS: LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+        LazyLock::new(|| NEEDLES.iter().map(memchr::memmem::Finder::new).collect());
+    let mut lowered = [0u8; CHUNK + OVERLAP];
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = (start + CHUNK + OVERLAP).min(bytes.len());
+        let part = &mut lowered[..end - start];
+        part.copy_from_slice(&bytes[start..end]);
+        part.make_ascii_lowercase();
+        if FINDERS.iter().any(|finder| finder.find(part).is_some()) {
+            return true;
+        }
+        start += CHUNK;
+    }
+    false
+}
+
 /// Normalise a file's bytes; `None` when it holds no server code (plain
 /// HTML, JavaScript, images: nothing for the stage to do).
 pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
@@ -86,6 +114,9 @@ pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
     } else {
         window
     };
+    if !crate::content::is_utf16(window) && !may_hold_code(window) {
+        return None;
+    }
     let mut text = crate::content::decode_text(window);
     let mut applied = Vec::new();
     if utf7::declared(&text) {
@@ -187,20 +218,36 @@ fn looks_binary(bytes: &[u8]) -> bool {
     if sample.starts_with(&[0xFF, 0xFE]) || sample.starts_with(&[0xFE, 0xFF]) {
         return false;
     }
-    // One pass over byte pairs, without branches, so it vectorises: three strided passes
-    // were a tenth of a web root's scan.
-    let is_control = |b: u8| usize::from((b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F);
+    // One pass over byte pairs, without branches, counted in u8 lanes over blocks of 127
+    // pairs (at most 254 controls) so the compiler vectorises it: wide counters were a
+    // twentieth of a web root's scan.
+    let is_control =
+        |b: u8| u8::from(((b < 0x20) & !((b == b'\t') | (b == b'\n') | (b == b'\r') | (b == 0x0C))) | (b == 0x7F));
     let (mut zero_at_even, mut zero_at_odd, mut control) = (0usize, 0usize, 0usize);
-    let pairs = sample.chunks_exact(2);
+    let blocks = sample.chunks_exact(2 * 127);
+    let rest = blocks.remainder();
+    for block in blocks {
+        let (mut even, mut odd, mut controls) = (0u8, 0u8, 0u8);
+        for pair in block.chunks_exact(2) {
+            even += u8::from(pair[0] == 0);
+            odd += u8::from(pair[1] == 0);
+            // Two per pair, at most 254 per block.
+            controls += is_control(pair[0]) + is_control(pair[1]);
+        }
+        zero_at_even += usize::from(even);
+        zero_at_odd += usize::from(odd);
+        control += usize::from(controls);
+    }
+    let pairs = rest.chunks_exact(2);
     let odd_tail = pairs.remainder();
     for pair in pairs {
         zero_at_even += usize::from(pair[0] == 0);
         zero_at_odd += usize::from(pair[1] == 0);
-        control += is_control(pair[0]) + is_control(pair[1]);
+        control += usize::from(is_control(pair[0]) + is_control(pair[1]));
     }
     for &b in odd_tail {
         zero_at_even += usize::from(b == 0);
-        control += is_control(b);
+        control += usize::from(is_control(b));
     }
     let half = sample.len() / 2;
     if half > 0 && (zero_at_odd * 10 >= half * 9 || zero_at_even * 10 >= half * 9) {
@@ -417,5 +464,19 @@ mod tests {
         let n = normalize(b"<%@ LANGUAGE = VBScript.Encode %><%#@~^CAAAAA==\x7fnP7b~ \x7f+kCAAAA==^#~@%>")
             .unwrap_or_default();
         assert!(n.applied.contains(&"script-encoder"));
+    }
+
+    #[test]
+    fn the_code_test_finds_its_needles_in_any_case_across_chunk_edges() {
+        let filler = b"var x = 1; function f() { return x; }\n".repeat(2_000);
+        assert!(!may_hold_code(&filler));
+        for needle in [&b"<%"[..], b"RunAt", b"#@~^", b"CODEPAGE", b"Imports ", b"using System", b"namespace "] {
+            for at in [0usize, 16 * 1024 - 3, 16 * 1024, 40_000, filler.len()] {
+                let mut bytes = filler[..at].to_vec();
+                bytes.extend_from_slice(needle);
+                bytes.extend_from_slice(&filler[at..]);
+                assert!(may_hold_code(&bytes), "{} at {at}", String::from_utf8_lossy(needle));
+            }
+        }
     }
 }
