@@ -108,11 +108,11 @@ pub(crate) fn read_all(items: &[Item], options: &HuntOptions, detectors: &Detect
         (index, outcomes)
     };
     let new_worker = || Worker { scanner: LazyScanner::new(detectors.files), zip: None };
-    // Largest first, so no big file is left to one core at the end.
-    let mut big: Vec<usize> = (0..items.len()).filter(|&index| sizes[index] >= 2 * chunks::PIECE).collect();
-    big.sort_by_key(|&index| std::cmp::Reverse(sizes[index]));
-    let mut small: Vec<usize> = (0..items.len()).filter(|&index| sizes[index] < 2 * chunks::PIECE).collect();
-    small.sort_by_key(|&index| std::cmp::Reverse(sizes[index]));
+    // Largest first, so no big file is left to one core at the end (a stable sort: archive
+    // entries, of no size here, stay in archive order).
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&index| std::cmp::Reverse(sizes[index]));
+    let (big, small) = order.split_at(order.partition_point(|&index| sizes[index] >= 2 * chunks::PIECE));
     // Big files one task each: a log is read in pieces that idle workers take up.
     let mut outcomes: Vec<(usize, Vec<FileOutcome>)> =
         big.par_iter().with_max_len(1).map_init(new_worker, |worker, &index| read(index, worker)).collect();

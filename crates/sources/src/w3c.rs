@@ -274,11 +274,11 @@ mod tests {
         assert_eq!(beyond, None);
         assert_eq!(values_at(b"", [0]), [None]);
         assert_eq!(values_at(b"a b", [usize::MAX, 1]), [None, Some(&b"b"[..])]);
-        // Across 64-byte blocks, runs of spaces, and a last value without a space after it.
+        // Across 8-byte words, runs of spaces, and a last value without a space after it.
         let long: Vec<String> = (0..200).map(|i| "v".repeat(i % 13 + 1) + &i.to_string()).collect();
         let line = long.join("  ");
-        let record = W3cSchema::parse(&(0..200).map(|i| format!("f{i}")).collect::<Vec<_>>().join(" "));
-        let record = W3cRecord::new(&record, line.as_bytes(), 1);
+        let schema = W3cSchema::parse(&(0..200).map(|i| format!("f{i}")).collect::<Vec<_>>().join(" "));
+        let record = W3cRecord::new(&schema, line.as_bytes(), 1);
         for index in [0usize, 1, 5, 63, 64, 100, 199] {
             let [value] = values_at(line.as_bytes(), [index]);
             assert_eq!(

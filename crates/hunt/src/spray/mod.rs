@@ -469,7 +469,9 @@ impl AuthLog {
                         .or_insert_with(|| (Vec::new(), event.time));
                     accounts.push(event.account.clone());
                 }
-                if let Some((_, last)) = self.pending_of_source.get_mut(&event.source_ip) {
+                if event.kind == AttemptKind::Failure
+                    && let Some((_, last)) = self.pending_of_source.get_mut(&event.source_ip)
+                {
                     *last = (*last).max(event.time);
                     self.failure_order.push_back((event.time, event.source_ip.clone()));
                 }
