@@ -18,6 +18,7 @@ use crate::HuntOptions;
 use crate::chunks::{self, Start};
 use crate::collected::{self, Item};
 use crate::detector::{Detector, Found};
+use crate::gate::LineBatch;
 use crate::record_loop::{LoopEnd, MAX_ERRORS_PER_FILE, RecordLoop};
 use crate::stages::{Clock, Stage};
 
@@ -355,27 +356,43 @@ fn read_w3c(
         None => W3cSchema::parse(w3c::IIS_DEFAULT_FIELDS),
     };
     records.columns(schema.names());
+    // Data lines are judged in batches; anything that changes how a line is read, or adds an
+    // error, first judges the lines before it so the order stays the file's.
+    let mut batch = LineBatch::default();
+    let judge = |records: &mut RecordLoop<'_>, batch: &mut LineBatch, schema: &W3cSchema| {
+        records.lines(batch, |raw, number| W3cRecord::new(schema, raw, number));
+        batch.clear();
+    };
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
             Ok(None) => break,
             Err(e) => {
+                judge(&mut records, &mut batch, &schema);
                 records.error(format!("read error: {e}"), Some(format!("byte {}", lines.bytes_read())));
                 break;
             }
         };
         match w3c::line_kind(line.bytes) {
             W3cLine::Fields(fields) => {
+                judge(&mut records, &mut batch, &schema);
                 schema = W3cSchema::parse(fields);
                 records.columns(schema.names());
             }
             W3cLine::Directive | W3cLine::Blank => {}
             W3cLine::Invalid(_) => {
+                judge(&mut records, &mut batch, &schema);
                 records.error("directive line is not text".into(), Some(format!("line {}", line.number)))
             }
-            W3cLine::Data => records.line(line.bytes, || W3cRecord::new(&schema, line.bytes, line.number)),
+            W3cLine::Data => {
+                batch.push(line.bytes, line.number);
+                if batch.is_full() {
+                    judge(&mut records, &mut batch, &schema);
+                }
+            }
         }
     }
+    judge(&mut records, &mut batch, &schema);
     outcome.absorb(records.finish());
     outcome.bytes = lines.bytes_read();
     if let Some(cut) = lines.cut_lines() {
@@ -395,17 +412,25 @@ fn read_csv(
     let mut records = RecordLoop::new(detectors, family, path, options);
     let mut lines = LineReader::starting_at(reader, start.first_line);
     let mut schema = start.fields.as_deref().map(CsvSchema::parse).unwrap_or_default();
+    // Batched as in `read_w3c`.
+    let mut batch = LineBatch::default();
+    let judge = |records: &mut RecordLoop<'_>, batch: &mut LineBatch, schema: &CsvSchema| {
+        records.lines(batch, |raw, number| CsvRecord::new(schema, raw, number));
+        batch.clear();
+    };
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
             Ok(None) => break,
             Err(e) => {
+                judge(&mut records, &mut batch, &schema);
                 records.error(format!("read error: {e}"), Some(format!("byte {}", lines.bytes_read())));
                 break;
             }
         };
         let bytes = line.bytes;
         if let Some(fields) = bytes.strip_prefix(b"#Fields:") {
+            judge(&mut records, &mut batch, &schema);
             schema = CsvSchema::parse(fields);
             continue;
         }
@@ -414,11 +439,16 @@ fn read_csv(
         }
         if schema.is_empty() && bytes.contains(&b',') && (bytes.starts_with(b"\"") || family == "httpproxy") {
             // A header row (Export-Csv style) instead of #Fields.
+            judge(&mut records, &mut batch, &schema);
             schema = CsvSchema::parse(bytes);
             continue;
         }
-        records.line(bytes, || CsvRecord::new(&schema, bytes, line.number));
+        batch.push(bytes, line.number);
+        if batch.is_full() {
+            judge(&mut records, &mut batch, &schema);
+        }
     }
+    judge(&mut records, &mut batch, &schema);
     outcome.absorb(records.finish());
     outcome.bytes = lines.bytes_read();
     if let Some(cut) = lines.cut_lines() {

@@ -7,8 +7,9 @@
 //!
 //! The pass was a third of a hunt's time: a DFA step waits on the previous one, so one
 //! walk over a line runs at the speed of a memory load per byte. The gate walks four
-//! lanes of the line at once (each starting where the previous one ends, less the
-//! longest literal), which lets the processor overlap the steps. Literals are cut to
+//! lanes at once (each starting where the previous one ends, less the longest literal),
+//! which lets the processor overlap the steps; readers hand it batches of lines (about
+//! 64 KiB) walked as one block, so short lines get lanes too and pay the overlap once. Literals are cut to
 //! [`LITERAL_CAP`] bytes for the gate so the lanes' overlap stays short: a line holding a
 //! literal holds its head, and the detectors test the whole literal after the gate.
 
@@ -43,6 +44,50 @@ struct Lanes {
     start: StateID,
     /// Bytes a lane shares with the next (the longest cut literal, less one).
     overlap: usize,
+    /// No literal holds a line feed, so a batch of lines can be walked as one block: no
+    /// match spans two lines, and after a line feed the automaton is back at its start.
+    lines_apart: bool,
+}
+
+/// Lines gathered for one pass of the gate: each line's bytes followed by a line feed.
+#[derive(Debug, Default)]
+pub(crate) struct LineBatch {
+    block: Vec<u8>,
+    /// Offset of each line's line feed in `block`.
+    ends: Vec<usize>,
+    numbers: Vec<u64>,
+}
+
+impl LineBatch {
+    /// Bytes after which a batch is judged (lines are bounded by the reader's limit).
+    const BYTES: usize = 64 * 1024;
+
+    pub(crate) fn push(&mut self, line: &[u8], number: u64) {
+        self.block.extend_from_slice(line);
+        self.ends.push(self.block.len());
+        self.block.push(b'\n');
+        self.numbers.push(number);
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.block.len() >= Self::BYTES
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Each line with its number, in order.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = (&[u8], u64)> {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|end| end + 1));
+        starts.zip(&self.ends).zip(&self.numbers).map(|((start, &end), &number)| (&self.block[start..end], number))
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.block.clear();
+        self.ends.clear();
+        self.numbers.clear();
+    }
 }
 
 impl LineGate {
@@ -63,7 +108,8 @@ impl LineGate {
                 |dfa| {
                     let start = dfa.start_state(Anchored::No).ok()?;
                     let overlap = literals.iter().map(Vec::len).max().unwrap_or(1) - 1;
-                    Some(Lanes { dfa, start, overlap })
+                    let lines_apart = !literals.iter().any(|literal| literal.contains(&b'\n'));
+                    Some(Lanes { dfa, start, overlap, lines_apart })
                 },
             );
         let search = match lanes {
@@ -86,7 +132,90 @@ impl LineGate {
     }
 }
 
+impl LineGate {
+    /// [`passes`](Self::passes) for every line of `batch`, into `passed`.
+    pub(crate) fn passes_each(&self, batch: &LineBatch, passed: &mut Vec<bool>) {
+        passed.clear();
+        match &self.search {
+            Search::Open => passed.resize(batch.ends.len(), true),
+            Search::Lanes(lanes) if lanes.lines_apart => {
+                passed.resize(batch.ends.len(), false);
+                lanes.mark(&batch.block, &batch.ends, passed);
+            }
+            _ => passed.extend(batch.lines().map(|(line, _)| self.passes(line))),
+        }
+    }
+}
+
 impl Lanes {
+    /// Marks the lines of `block` that hold a literal. The block is cut into lanes walked
+    /// together like a long line's; a lane that finds a literal skips to the next line, which
+    /// spares the rest of a line already let through.
+    fn mark(&self, block: &[u8], ends: &[usize], passed: &mut [bool]) {
+        let mut lanes = [(0usize, 0usize); LANES];
+        if block.len() < LANES * (self.overlap + 32) {
+            lanes[0] = (0, block.len());
+        } else {
+            let length = (block.len() + (LANES - 1) * self.overlap).div_ceil(LANES);
+            let step = length - self.overlap;
+            for (k, lane) in lanes.iter_mut().enumerate() {
+                let start = k * step;
+                *lane = (start, if k == LANES - 1 { block.len() } else { start + length });
+            }
+        }
+        let mut states = [self.start; LANES];
+        // The line holding `at`, marked; where its lane goes on from.
+        let mut found = |at: usize| {
+            let line = ends.partition_point(|&end| end < at);
+            passed[line] = true;
+            ends[line] + 1
+        };
+        loop {
+            let together = lanes.iter().map(|&(at, end)| end - at).min().unwrap_or(0);
+            if together == 0 {
+                break;
+            }
+            let mut matched = false;
+            for step in 0..together {
+                for (state, &(at, _)) in states.iter_mut().zip(&lanes) {
+                    *state = self.dfa.next_state(Anchored::No, *state, block[at + step]);
+                }
+                if states.iter().any(|&state| self.dfa.is_special(state))
+                    && states.iter().any(|&state| self.dfa.is_match(state))
+                {
+                    for (state, lane) in states.iter_mut().zip(lanes.iter_mut()) {
+                        let at = lane.0 + step;
+                        if self.dfa.is_match(*state) {
+                            lane.0 = found(at).min(lane.1);
+                            *state = self.start;
+                        } else {
+                            lane.0 = at + 1;
+                        }
+                    }
+                    matched = true;
+                    break;
+                }
+            }
+            if !matched {
+                for lane in &mut lanes {
+                    lane.0 += together;
+                }
+            }
+        }
+        // Lanes still open run alone to their ends.
+        for (mut state, (mut at, end)) in states.into_iter().zip(lanes) {
+            while at < end {
+                state = self.dfa.next_state(Anchored::No, state, block[at]);
+                if self.dfa.is_special(state) && self.dfa.is_match(state) {
+                    at = found(at).min(end);
+                    state = self.start;
+                } else {
+                    at += 1;
+                }
+            }
+        }
+    }
+
     fn any_in(&self, line: &[u8]) -> bool {
         // Lanes pay off once each is well longer than the overlap they repeat.
         if line.len() < LANES * (self.overlap + 32) {
@@ -181,6 +310,34 @@ mod tests {
                     assert!(gate.passes(&line), "{literal} at {at} of {length}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_batch_is_judged_line_by_line_as_each_line_alone() {
+        let long_literal = "Mozilla/5.0+(compatible;+ExampleBot/2.0;++http://bot.example/)";
+        let gate = LineGate::new(&[&Literals(vec!["/ecp/", "x.js", "203.0.113.9", long_literal])]);
+        let pieces =
+            ["GET /owa/ ", "/ECP/", "x.j", "s ", "203.0.113.", "9", " Mozilla/5.0+(compatible;", long_literal, "-"];
+        let mut seed = 11u64;
+        for round in 0..400 {
+            let mut batch = LineBatch::default();
+            let mut lines = Vec::new();
+            for number in 0..(round % 60) {
+                let mut line = String::new();
+                for _ in 0..(seed % 40) {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    line.push_str(pieces[(seed >> 40) as usize % pieces.len()]);
+                }
+                batch.push(line.as_bytes(), number);
+                lines.push(line);
+            }
+            let mut passed = Vec::new();
+            gate.passes_each(&batch, &mut passed);
+            let alone: Vec<bool> = lines.iter().map(|line| gate.passes(line.as_bytes())).collect();
+            assert_eq!(passed, alone, "round {round}");
+            let numbers: Vec<u64> = batch.lines().map(|(_, number)| number).collect();
+            assert_eq!(numbers, (0..lines.len() as u64).collect::<Vec<_>>());
         }
     }
 

@@ -134,13 +134,16 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
     let files = plan.items;
     times.add(stages::Stage::Walk, walk_clock.elapsed());
     let pool = rayon::ThreadPoolBuilder::new().num_threads(options.threads.unwrap_or(0)).build();
-    let outcomes = match pool {
-        Ok(pool) => pool.install(|| dispatch::read_all(&files, options, &detectors)),
-        Err(e) => {
-            errors.push(ErrorRecord { source: "hunt".into(), message: format!("thread pool: {e}"), position: None });
-            dispatch::read_all(&files, options, &detectors)
-        }
+    if let Err(e) = &pool {
+        errors.push(ErrorRecord { source: "hunt".into(), message: format!("thread pool: {e}"), position: None });
+    }
+    // On the hunt's pool when there is one (`--threads 1` stays on one core), else on rayon's global one.
+    let on_pool = |work: &mut (dyn FnMut() + Send)| match &pool {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
     };
+    let mut outcomes = Vec::new();
+    on_pool(&mut || outcomes = dispatch::read_all(&files, options, &detectors));
     let mut result = HuntResult::default();
     result.stats.archive_entries =
         files.iter().filter(|item| matches!(item, collected::Item::ZipEntry { .. })).count() as u64;
@@ -196,7 +199,7 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
     result.stats.auth_events_dropped = auth.dropped;
     let judge_clock = stages::Clock::start(options.stage_times);
     let mut auth = auth.into_events();
-    result.findings.extend(spray::detect(&mut auth, &options.spray));
+    on_pool(&mut || result.findings.extend(spray::detect(&mut auth, &options.spray)));
     times.add(stages::Stage::Auth, judge_clock.elapsed());
     result.stats.stage_times = options.stage_times.then_some(times);
     result.errors.extend(errors);

@@ -9,7 +9,7 @@ use seawall_sources::evtx::EvtxEvent;
 use crate::HuntOptions;
 use crate::detector::{FileDetector, Found, Subject};
 use crate::dispatch::Detectors;
-use crate::gate::LineGate;
+use crate::gate::{LineBatch, LineGate};
 use crate::stages::{Clock, Stage, StageTimes};
 
 /// Error records listed per file; the rest are counted (a flood of bad lines must not
@@ -24,6 +24,8 @@ pub(crate) struct RecordLoop<'d> {
     /// Per detector: asked only about records the gate lets through.
     gated: Vec<bool>,
     gate: &'d LineGate,
+    /// The gate's verdicts on the batch being read (kept to reuse its memory).
+    passed: Vec<bool>,
     any_gated: bool,
     /// Per detector: the stage its time goes to.
     stages: Vec<Stage>,
@@ -59,6 +61,7 @@ impl<'d> RecordLoop<'d> {
             any_gated: gated.contains(&true),
             gated,
             gate: detectors.gate,
+            passed: Vec::new(),
             detectors: file_detectors,
             stages,
             clock: Clock::start(options.stage_times),
@@ -71,16 +74,30 @@ impl<'d> RecordLoop<'d> {
         }
     }
 
-    /// A text line whose stored bytes are `raw`; `parse` makes the record only if a detector wants it.
-    pub(crate) fn line<R: Record>(&mut self, raw: &[u8], parse: impl FnOnce() -> R) {
-        self.events += 1;
-        if !self.select(raw) {
+    /// Every line of `batch` as [`line`](Self::line) takes one; the gate judges the batch
+    /// in one pass. `parse` makes a line's record from its bytes and number.
+    pub(crate) fn lines<'b, R: Record>(&mut self, batch: &'b LineBatch, mut parse: impl FnMut(&'b [u8], u64) -> R) {
+        if batch.is_empty() {
             return;
         }
-        let record = parse();
-        if self.in_range(record.time()) {
-            self.dispatch(Subject::Line(&record));
+        let timing = self.clock.is_on();
+        let mut passed = std::mem::take(&mut self.passed);
+        if self.any_gated {
+            let gate = self.gate;
+            timed(timing, &mut self.times, Stage::Gate, || gate.passes_each(batch, &mut passed));
         }
+        for (index, (raw, number)) in batch.lines().enumerate() {
+            self.events += 1;
+            let open = self.any_gated && passed[index];
+            if !self.select_after_gate(raw, open) {
+                continue;
+            }
+            let record = parse(raw, number);
+            if self.in_range(record.time()) {
+                self.dispatch(Subject::Line(&record));
+            }
+        }
+        self.passed = passed;
     }
 
     /// The reader's column names changed (or were first read).
@@ -133,10 +150,16 @@ impl<'d> RecordLoop<'d> {
     }
 
     fn select(&mut self, raw: &[u8]) -> bool {
-        self.wanting.clear();
         let timing = self.clock.is_on();
         let gate = self.gate;
         let open = self.any_gated && timed(timing, &mut self.times, Stage::Gate, || gate.passes(raw));
+        self.select_after_gate(raw, open)
+    }
+
+    /// The detectors that want a line the gate let through (`open`) or not.
+    fn select_after_gate(&mut self, raw: &[u8], open: bool) -> bool {
+        self.wanting.clear();
+        let timing = self.clock.is_on();
         for (index, detector) in self.detectors.iter_mut().enumerate() {
             if (open || !self.gated[index])
                 && timed(timing, &mut self.times, self.stages[index], || detector.wants(raw))

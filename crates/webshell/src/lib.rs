@@ -32,6 +32,7 @@ mod verdict;
 use std::fs::File;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use seawall_kb::{IocKind, IocSet, KnowledgeBase};
@@ -117,10 +118,41 @@ pub struct LoadedCounts {
     pub iocs: usize,
 }
 
+/// The main rule set. The built-in rules alone (no `--yara` sets, whose diagnostics must be
+/// known at start) compile on a thread of their own while a hunt reads its logs: compiling
+/// was a sixth of a second with one core idle.
+#[derive(Debug, Clone)]
+struct MainRules(Arc<OnceLock<rules::RuleSet>>);
+
+impl MainRules {
+    fn ready(set: rules::RuleSet) -> MainRules {
+        MainRules(Arc::new(OnceLock::from(set)))
+    }
+
+    fn compile_builtin_in_background() -> MainRules {
+        let rules = MainRules(Arc::new(OnceLock::new()));
+        let background = rules.clone();
+        // If the thread cannot start, the first user compiles them.
+        let _ = std::thread::Builder::new().name("yara-compile".into()).spawn(move || {
+            background.get();
+        });
+        rules
+    }
+
+    /// The set, waiting for (or doing) the compilation.
+    fn get(&self) -> &rules::RuleSet {
+        self.0.get_or_init(|| match rules::compile(true, &[]) {
+            Ok((set, _)) => set,
+            // The embedded rules are compiled by the tests: failing here is a broken build.
+            Err(err) => panic!("seawall's built-in YARA rules do not compile: {err}"),
+        })
+    }
+}
+
 /// Compiled rules, IOC sets and heuristics; `Send + Sync`, one per run.
 #[derive(Debug)]
 pub struct WebshellScanner {
-    rules: rules::RuleSet,
+    rules: MainRules,
     /// The built-in rules alone, for the normalised text (external sets were
     /// written for raw bytes).
     normalized_rules: Option<rules::RuleSet>,
@@ -144,9 +176,14 @@ impl WebshellScanner {
         // The normalised page is matched by the built-in rules only: with no `--yara` sets
         // those are the main set, compiled once (compiling was most of a hunt's start).
         let own_normalized = config.builtin_rules && !config.yara_dirs.is_empty();
+        let rules_alone = config.builtin_rules && config.yara_dirs.is_empty();
         let (compiled, normalized_rules) = std::thread::scope(|scope| {
+            if rules_alone {
+                return (Ok((MainRules::compile_builtin_in_background(), Vec::new())), None);
+            }
             let normalized = own_normalized.then(|| scope.spawn(|| rules::compile(true, &[]).map(|(set, _)| set)));
-            let compiled = rules::compile(config.builtin_rules, &config.yara_dirs);
+            let compiled = rules::compile(config.builtin_rules, &config.yara_dirs)
+                .map(|(set, diagnostics)| (MainRules::ready(set), diagnostics));
             let normalized = normalized.map(|handle| {
                 handle.join().unwrap_or_else(|_| Err(Error::Builtin("compiling the built-in rules failed".into())))
             });
@@ -187,14 +224,14 @@ impl WebshellScanner {
 
     /// The rules that match the normalised page: the built-in ones.
     fn normalized_set(&self) -> Option<&rules::RuleSet> {
-        if self.normalize_with_main { Some(&self.rules) } else { self.normalized_rules.as_ref() }
+        if self.normalize_with_main { Some(self.rules.get()) } else { self.normalized_rules.as_ref() }
     }
 
     /// How many rules and indicators are loaded.
     pub fn counts(&self) -> LoadedCounts {
         LoadedCounts {
-            builtin_rules: self.rules.builtin_count,
-            external_rules: self.rules.external_count,
+            builtin_rules: self.rules.get().builtin_count,
+            external_rules: self.rules.get().external_count,
             iocs: self.iocs.len(),
         }
     }
@@ -226,7 +263,7 @@ impl WebshellScanner {
     /// uses it, e.g. rayon's `map_init(|| scanner.file_scanner(), ...)` or at
     /// the top of a scoped worker thread (see `examples/scan_tree.rs`).
     pub fn file_scanner(&self) -> FileScanner<'_> {
-        let mut yara = yara_x::Scanner::new(&self.rules.rules);
+        let mut yara = yara_x::Scanner::new(&self.rules.get().rules);
         yara.set_timeout(SCAN_TIMEOUT);
         let yara_normalized = self.normalized_set().map(|set| {
             let mut scanner = yara_x::Scanner::new(&set.rules);
@@ -315,7 +352,7 @@ impl FileScanner<'_> {
         outcome.findings.extend(verdict::hash_iocs(&owner.iocs, &hashes, display_path));
         outcome.hashes = Some(hashes);
 
-        match verdict::yara(&mut self.yara, &owner.rules, data, display_path) {
+        match verdict::yara(&mut self.yara, owner.rules.get(), data, display_path) {
             Ok(findings) => outcome.findings.extend(findings),
             Err(err) => outcome.error = Some(format!("YARA scan: {err}")),
         }

@@ -11,7 +11,9 @@
 //!
 //! A run of overlapping windows that keep the condition true is one episode and one finding.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+use rayon::prelude::*;
 
 use seawall_model::catalog::Described;
 use seawall_model::{Evidence, Finding, Location};
@@ -237,85 +239,90 @@ fn successes_after_failures(
 
 /// Findings from all attempts (sorted here by source and time).
 pub fn detect(events: &mut [AuthEvent], config: &SprayConfig) -> Vec<Finding> {
-    events.sort_by(|a, b| {
+    // Sorted and judged on the caller's rayon pool: this runs once every file is read, when
+    // one core alone would leave the other idle.
+    events.par_sort_by(|a, b| {
         (&a.source_ip, a.time, &a.path, &a.position).cmp(&(&b.source_ip, b.time, &b.path, &b.position))
     });
+    let sources: Vec<&[AuthEvent]> = events.chunk_by(|a, b| a.source_ip == b.source_ip).collect();
+    let judged: Vec<Vec<Finding>> = sources.par_iter().map(|events| judge_source(events, config)).collect();
+    judged.into_iter().flatten().collect()
+}
+
+/// Every finding about one source address; `events` are its events in time order.
+fn judge_source(events: &[AuthEvent], config: &SprayConfig) -> Vec<Finding> {
     let window = jiff::SignedDuration::from_mins(config.window_minutes);
     let lookback = jiff::SignedDuration::from_mins(config.success_lookback_minutes);
     let minutes = config.window_minutes.to_string();
-    let mut by_source: BTreeMap<&str, Vec<&AuthEvent>> = BTreeMap::new();
-    for event in events.iter() {
-        by_source.entry(event.source_ip.as_str()).or_default().push(event);
-    }
     let mut findings = Vec::new();
-    for (source, attempts) in by_source {
-        // Failures and explicit-credential uses both show one source trying many accounts.
-        let tries: Vec<&AuthEvent> = attempts.iter().copied().filter(|e| e.kind != AttemptKind::Success).collect();
-        let failures: Vec<&AuthEvent> = attempts.iter().copied().filter(|e| e.is_failure()).collect();
-        let sprays = episodes(&tries, window, |accounts, _| accounts >= config.spray_accounts);
-        // `success` when an account tried in the episode then logged on from this source.
-        let outcome = |slice: &[&AuthEvent]| {
-            let (first, last) = (slice[0].time, slice[slice.len() - 1].time);
-            let until = last.checked_add(lookback).unwrap_or(last);
-            let tried = accounts_of(slice);
-            let found = attempts.iter().any(|s| {
-                s.is_success()
-                    && s.time >= first
-                    && s.time <= until
-                    && s.account.as_ref().is_some_and(|a| tried.binary_search(a).is_ok())
-            });
-            Some(if found { "success" } else { "attempt" }.to_owned())
-        };
-        for episode in &sprays {
-            let slice = &tries[episode.first..=episode.last];
-            let accounts = accounts_of(slice).len().to_string();
-            let values = [("source", source), ("accounts", accounts.as_str()), ("minutes", minutes.as_str())];
-            let mut spray = finding(
-                CATALOG.describe(DetectorId::PasswordSpray, &[], &values),
-                slice[0],
-                episode_evidence("spray", source, slice),
-            );
-            spray.outcome = outcome(slice);
-            findings.push(spray);
-        }
-        let brute = episodes(&failures, window, |accounts, attempts| {
-            attempts >= config.brute_force_failures && accounts < config.spray_accounts
+    let source = events[0].source_ip.as_str();
+    let attempts: Vec<&AuthEvent> = events.iter().collect();
+    // Failures and explicit-credential uses both show one source trying many accounts.
+    let tries: Vec<&AuthEvent> = attempts.iter().copied().filter(|e| e.kind != AttemptKind::Success).collect();
+    let failures: Vec<&AuthEvent> = attempts.iter().copied().filter(|e| e.is_failure()).collect();
+    let sprays = episodes(&tries, window, |accounts, _| accounts >= config.spray_accounts);
+    // `success` when an account tried in the episode then logged on from this source.
+    let outcome = |slice: &[&AuthEvent]| {
+        let (first, last) = (slice[0].time, slice[slice.len() - 1].time);
+        let until = last.checked_add(lookback).unwrap_or(last);
+        let tried = accounts_of(slice);
+        let found = attempts.iter().any(|s| {
+            s.is_success()
+                && s.time >= first
+                && s.time <= until
+                && s.account.as_ref().is_some_and(|a| tried.binary_search(a).is_ok())
         });
-        for episode in &brute {
-            let slice = &failures[episode.first..=episode.last];
-            let covered = sprays.iter().any(|s| s.overlaps(&tries, slice[0].time, slice[slice.len() - 1].time));
-            if covered {
-                continue;
-            }
-            let accounts = accounts_of(slice);
-            let whom = match accounts.as_slice() {
-                [one] => format!("of {one} "),
-                _ => String::new(),
-            };
-            let failures = slice.len().to_string();
-            let values = [("whom", whom.as_str()), ("source", source), ("failures", &failures), ("minutes", &minutes)];
-            let mut brute_force = finding(
-                CATALOG.describe(DetectorId::BruteForce, &[], &values),
-                slice[0],
-                episode_evidence("brute force", source, slice),
-            );
-            brute_force.outcome = outcome(slice);
-            findings.push(brute_force);
+        Some(if found { "success" } else { "attempt" }.to_owned())
+    };
+    for episode in &sprays {
+        let slice = &tries[episode.first..=episode.last];
+        let accounts = accounts_of(slice).len().to_string();
+        let values = [("source", source), ("accounts", accounts.as_str()), ("minutes", minutes.as_str())];
+        let mut spray = finding(
+            CATALOG.describe(DetectorId::PasswordSpray, &[], &values),
+            slice[0],
+            episode_evidence("spray", source, slice),
+        );
+        spray.outcome = outcome(slice);
+        findings.push(spray);
+    }
+    let brute = episodes(&failures, window, |accounts, attempts| {
+        attempts >= config.brute_force_failures && accounts < config.spray_accounts
+    });
+    for episode in &brute {
+        let slice = &failures[episode.first..=episode.last];
+        let covered = sprays.iter().any(|s| s.overlaps(&tries, slice[0].time, slice[slice.len() - 1].time));
+        if covered {
+            continue;
         }
-        let attacks = Attacks { tries: &tries, failures: &failures, sprays: &sprays, brute: &brute };
-        findings.extend(successes_after_failures(source, &attempts, &attacks, config));
-        // Known spraying tools.
-        if let Some(tool) = attempts.iter().find(|e| {
-            e.user_agent
-                .as_deref()
-                .is_some_and(|ua| config.tool_user_agents.iter().any(|t| ua.to_ascii_lowercase().contains(t)))
-        }) {
-            findings.push(finding(
-                CATALOG.describe(DetectorId::SprayToolAgent, &[], &[("source", source)]),
-                tool,
-                vec![Evidence::text("user agent", tool.user_agent.as_deref().unwrap_or_default())],
-            ));
-        }
+        let accounts = accounts_of(slice);
+        let whom = match accounts.as_slice() {
+            [one] => format!("of {one} "),
+            _ => String::new(),
+        };
+        let failures = slice.len().to_string();
+        let values = [("whom", whom.as_str()), ("source", source), ("failures", &failures), ("minutes", &minutes)];
+        let mut brute_force = finding(
+            CATALOG.describe(DetectorId::BruteForce, &[], &values),
+            slice[0],
+            episode_evidence("brute force", source, slice),
+        );
+        brute_force.outcome = outcome(slice);
+        findings.push(brute_force);
+    }
+    let attacks = Attacks { tries: &tries, failures: &failures, sprays: &sprays, brute: &brute };
+    findings.extend(successes_after_failures(source, &attempts, &attacks, config));
+    // Known spraying tools.
+    if let Some(tool) = attempts.iter().find(|e| {
+        e.user_agent
+            .as_deref()
+            .is_some_and(|ua| config.tool_user_agents.iter().any(|t| ua.to_ascii_lowercase().contains(t)))
+    }) {
+        findings.push(finding(
+            CATALOG.describe(DetectorId::SprayToolAgent, &[], &[("source", source)]),
+            tool,
+            vec![Evidence::text("user agent", tool.user_agent.as_deref().unwrap_or_default())],
+        ));
     }
     findings
 }
