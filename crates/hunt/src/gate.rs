@@ -9,9 +9,10 @@
 //! walk over a line runs at the speed of a memory load per byte. The gate walks four
 //! lanes at once (each starting where the previous one ends, less the longest literal),
 //! which lets the processor overlap the steps; readers hand it batches of lines (about
-//! 64 KiB) walked as one block, so short lines get lanes too and pay the overlap once. Literals are cut to
-//! [`LITERAL_CAP`] bytes for the gate so the lanes' overlap stays short: a line holding a
-//! literal holds its head, and the detectors test the whole literal after the gate.
+//! 64 KiB) walked as one block, so short lines get lanes too and pay the overlap once.
+//! Literals are cut to [`LITERAL_CAP`] bytes for the gate so the lanes' overlap stays
+//! short: a line holding a literal holds its head, and the detectors test the whole
+//! literal after the gate.
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
@@ -130,9 +131,7 @@ impl LineGate {
             Search::Automaton(automaton) => automaton.is_match(raw),
         }
     }
-}
 
-impl LineGate {
     /// [`passes`](Self::passes) for every line of `batch`, into `passed`.
     pub(crate) fn passes_each(&self, batch: &LineBatch, passed: &mut Vec<bool>) {
         passed.clear();
@@ -152,17 +151,7 @@ impl Lanes {
     /// together like a long line's; a lane that finds a literal skips to the next line, which
     /// spares the rest of a line already let through.
     fn mark(&self, block: &[u8], ends: &[usize], passed: &mut [bool]) {
-        let mut lanes = [(0usize, 0usize); LANES];
-        if block.len() < LANES * (self.overlap + 32) {
-            lanes[0] = (0, block.len());
-        } else {
-            let length = (block.len() + (LANES - 1) * self.overlap).div_ceil(LANES);
-            let step = length - self.overlap;
-            for (k, lane) in lanes.iter_mut().enumerate() {
-                let start = k * step;
-                *lane = (start, if k == LANES - 1 { block.len() } else { start + length });
-            }
-        }
+        let mut lanes = self.lanes(block.len());
         let mut states = [self.start; LANES];
         // The line holding `at`, marked; where its lane goes on from.
         let mut found = |at: usize| {
@@ -216,19 +205,27 @@ impl Lanes {
         }
     }
 
-    fn any_in(&self, line: &[u8]) -> bool {
-        // Lanes pay off once each is well longer than the overlap they repeat.
-        if line.len() < LANES * (self.overlap + 32) {
-            return self.walk(self.start, line);
+    /// `(start, end)` of each lane over `len` bytes. Lane k covers [k * step, k * step +
+    /// length): consecutive lanes share `overlap` bytes, so every literal lies whole inside
+    /// one lane; the last lane runs to the end. Lanes pay off once each is well longer than
+    /// the overlap they repeat: shorter input is one lane, the others empty.
+    fn lanes(&self, len: usize) -> [(usize, usize); LANES] {
+        let mut lanes = [(0, 0); LANES];
+        if len < LANES * (self.overlap + 32) {
+            lanes[0] = (0, len);
+            return lanes;
         }
-        // Lane k covers [k * step, k * step + length): consecutive lanes share `overlap`
-        // bytes, so every literal lies whole inside one lane; the last lane runs to the end.
-        let length = (line.len() + (LANES - 1) * self.overlap).div_ceil(LANES);
+        let length = (len + (LANES - 1) * self.overlap).div_ceil(LANES);
         let step = length - self.overlap;
-        let lanes: [&[u8]; LANES] = std::array::from_fn(|k| {
+        for (k, lane) in lanes.iter_mut().enumerate() {
             let start = k * step;
-            if k == LANES - 1 { &line[start..] } else { &line[start..start + length] }
-        });
+            *lane = (start, if k == LANES - 1 { len } else { start + length });
+        }
+        lanes
+    }
+
+    fn any_in(&self, line: &[u8]) -> bool {
+        let lanes: [&[u8]; LANES] = self.lanes(line.len()).map(|(start, end)| &line[start..end]);
         let together = lanes.iter().map(|lane| lane.len()).min().unwrap_or(0);
         let mut states = [self.start; LANES];
         for at in 0..together {

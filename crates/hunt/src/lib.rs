@@ -137,13 +137,7 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
     if let Err(e) = &pool {
         errors.push(ErrorRecord { source: "hunt".into(), message: format!("thread pool: {e}"), position: None });
     }
-    // On the hunt's pool when there is one (`--threads 1` stays on one core), else on rayon's global one.
-    let on_pool = |work: &mut (dyn FnMut() + Send)| match &pool {
-        Ok(pool) => pool.install(work),
-        Err(_) => work(),
-    };
-    let mut outcomes = Vec::new();
-    on_pool(&mut || outcomes = dispatch::read_all(&files, options, &detectors));
+    let outcomes = on_pool(&pool, || dispatch::read_all(&files, options, &detectors));
     let mut result = HuntResult::default();
     result.stats.archive_entries =
         files.iter().filter(|item| matches!(item, collected::Item::ZipEntry { .. })).count() as u64;
@@ -199,11 +193,24 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
     result.stats.auth_events_dropped = auth.dropped;
     let judge_clock = stages::Clock::start(options.stage_times);
     let mut auth = auth.into_events();
-    on_pool(&mut || result.findings.extend(spray::detect(&mut auth, &options.spray)));
+    let judged = on_pool(&pool, || spray::detect(&mut auth, &options.spray));
+    result.findings.extend(judged);
     times.add(stages::Stage::Auth, judge_clock.elapsed());
     result.stats.stage_times = options.stage_times.then_some(times);
     result.errors.extend(errors);
     finding::sort_timeline(&mut result.findings);
     result.errors.sort_by(|a, b| (&a.source, &a.position, &a.message).cmp(&(&b.source, &b.position, &b.message)));
     result
+}
+
+/// `work` on the hunt's pool when there is one (`--threads 1` stays on one core), else on
+/// rayon's global pool.
+fn on_pool<T: Send>(
+    pool: &Result<rayon::ThreadPool, rayon::ThreadPoolBuildError>,
+    work: impl FnOnce() -> T + Send,
+) -> T {
+    match pool {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
 }

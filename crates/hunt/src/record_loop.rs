@@ -74,8 +74,8 @@ impl<'d> RecordLoop<'d> {
         }
     }
 
-    /// Every line of `batch` as [`line`](Self::line) takes one; the gate judges the batch
-    /// in one pass. `parse` makes a line's record from its bytes and number.
+    /// Every text line of `batch`, in order; the gate judges the batch in one pass. `parse`
+    /// makes a line's record from its bytes and number, only if a detector wants the line.
     pub(crate) fn lines<'b, R: Record>(&mut self, batch: &'b LineBatch, mut parse: impl FnMut(&'b [u8], u64) -> R) {
         if batch.is_empty() {
             return;

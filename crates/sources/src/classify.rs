@@ -85,12 +85,11 @@ fn may_be_text_log(raw: &[u8], norm: &str) -> bool {
     let sign_ins = (has("userprincipalname") && has("createddatetime") && has("ipaddress"))
         || (has("ip address") && has("date (utc)") && has("user"));
     let headers = has("#software: microsoft") || has("#log-type:") || raw.starts_with(b"#Fields: date time");
-    let iis_by_name = norm.contains("/w3svc") || norm.rsplit('/').next().is_some_and(|n| n.starts_with("u_ex"));
     let csv_header = first_data_line(raw).is_some_and(|line| {
         let commas = line.iter().filter(|&&b| b == b',').count();
         commas > 0 && !line.contains(&b' ') && (line.starts_with(b"\"") || commas >= 2)
     });
-    sign_ins || headers || iis_by_name || has("anchormailbox") || csv_header
+    sign_ins || headers || iis_by_name(norm) || has("anchormailbox") || csv_header
 }
 
 /// The first line that is neither a `#` comment nor blank, as `str::lines` splits them.
@@ -99,6 +98,11 @@ fn first_data_line(raw: &[u8]) -> Option<&[u8]> {
         let blank = std::str::from_utf8(line).is_ok_and(|l| l.trim().is_empty());
         !line.starts_with(b"#") && !blank
     })
+}
+
+/// An IIS log's folder (`W3SVC<n>`) or file name (`u_ex...`).
+fn iis_by_name(norm: &str) -> bool {
+    norm.contains("/w3svc") || norm.rsplit('/').next().is_some_and(|n| n.starts_with("u_ex"))
 }
 
 /// The HttpProxy protocol folder (`owa`, `ecp`, ...) in a normalised path.
@@ -154,7 +158,7 @@ fn classify_text(norm: &str, text: &str) -> LogKind {
             .enumerate()
             .all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() })
         && first_data.as_bytes().get(10) == Some(&b' ');
-    if looks_iis_line && (norm.contains("/w3svc") || norm.rsplit('/').next().is_some_and(|n| n.starts_with("u_ex"))) {
+    if looks_iis_line && iis_by_name(norm) {
         return LogKind::IisW3c;
     }
     let header = first_data.to_ascii_lowercase();

@@ -176,19 +176,20 @@ impl WebshellScanner {
         // The normalised page is matched by the built-in rules only: with no `--yara` sets
         // those are the main set, compiled once (compiling was most of a hunt's start).
         let own_normalized = config.builtin_rules && !config.yara_dirs.is_empty();
-        let rules_alone = config.builtin_rules && config.yara_dirs.is_empty();
-        let (compiled, normalized_rules) = std::thread::scope(|scope| {
-            if rules_alone {
-                return (Ok((MainRules::compile_builtin_in_background(), Vec::new())), None);
-            }
-            let normalized = own_normalized.then(|| scope.spawn(|| rules::compile(true, &[]).map(|(set, _)| set)));
-            let compiled = rules::compile(config.builtin_rules, &config.yara_dirs)
-                .map(|(set, diagnostics)| (MainRules::ready(set), diagnostics));
-            let normalized = normalized.map(|handle| {
-                handle.join().unwrap_or_else(|_| Err(Error::Builtin("compiling the built-in rules failed".into())))
-            });
-            (compiled, normalized)
-        });
+        let normalize_with_main = config.builtin_rules && config.yara_dirs.is_empty();
+        let (compiled, normalized_rules) = if normalize_with_main {
+            (Ok((MainRules::compile_builtin_in_background(), Vec::new())), None)
+        } else {
+            std::thread::scope(|scope| {
+                let normalized = own_normalized.then(|| scope.spawn(|| rules::compile(true, &[]).map(|(set, _)| set)));
+                let compiled = rules::compile(config.builtin_rules, &config.yara_dirs)
+                    .map(|(set, diagnostics)| (MainRules::ready(set), diagnostics));
+                let normalized = normalized.map(|handle| {
+                    handle.join().unwrap_or_else(|_| Err(Error::Builtin("compiling the built-in rules failed".into())))
+                });
+                (compiled, normalized)
+            })
+        };
         let (rules, mut diagnostics) = compiled?;
         let normalized_rules = normalized_rules.transpose()?;
         let mut iocs = kb.iocs()?;
@@ -207,7 +208,6 @@ impl WebshellScanner {
             }
             iocs.extend(parse.set);
         }
-        let normalize_with_main = config.builtin_rules && config.yara_dirs.is_empty();
         let scanner = WebshellScanner {
             normalized_rules,
             normalize_with_main,
