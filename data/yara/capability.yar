@@ -16,11 +16,11 @@ rule SW_Multi_Capability_Page
         $exec = /ProcessStartInfo|Process\s*\.\s*Start\s*\(|cmd\.exe|WScript\s*\.\s*Shell|Shell\s*\.\s*Application|72C24DD5-D70A-438B-8A42-98424B88AFB8/ nocase ascii wide
         $drives = /GetLogicalDrives|DriveInfo\b|\.Drives\b|GetDrive\s*\(|DriveType/ nocase ascii wide
         $delete = /(File|Directory)\s*\.\s*(Delete|Move)\s*\(|\.DeleteFile\b|\.DeleteFolder\b/ nocase ascii wide
-        $sql = /\b(SqlConnection|OleDbConnection|OdbcConnection|MySqlConnection)\b|ADODB\s*\.\s*Connection|xp_cmdshell/ nocase ascii wide
+        $sql = /\b(SqlConnection|OleDbConnection|OdbcConnection|MySqlConnection)\b|ADODB\s*\.\s*Connection|\bexec(ute)?\s+(master\s*\.\s*(dbo)?\s*\.\s*)?xp_cmdshell/ nocase ascii wide
         $registry = /Registry\s*\.\s*(LocalMachine|CurrentUser|ClassesRoot|Users|CurrentConfig)|RegistryKey\b|\.RegRead\b/ nocase ascii wide
         $socket = /new\s+(System\s*\.\s*Net\s*\.\s*Sockets\s*\.\s*)?(Socket|TcpClient|TcpListener)\s*\(|SocketType\s*\.\s*(Raw|Stream)/ nocase ascii wide
         $upload = /\.SaveAs\s*\(|ADODB\s*\.\s*Stream|PostedFile\b/ nocase ascii wide
-        $accounts = /WindowsIdentity\b|LogonUser\b|DirectoryEntry\s*\(|WinNT:\/\/|IIS:\/\/|net\s+user\b|Win32_Process/ nocase ascii wide
+        $accounts = /WindowsIdentity\b|LogonUser\b|DirectoryEntry\s*\(|WinNT:\/\/|IIS:\/\/|net\s+user(\s+[^|\s]|["'&])|Win32_Process/ nocase ascii wide
         $timestomp = /\.(CreationTime|LastWriteTime|LastAccessTime)\s*=|SetCreationTime|SetLastWriteTime/ nocase ascii wide
         $attributes = /FileAttributes\s*\.\s*(Hidden|System)|\.Attributes\s*=/ nocase ascii wide
         $fso = /Scripting\s*\.\s*FileSystemObject|0D43FE01-F093-11CF-8940-00A0C9054228/ nocase ascii wide

@@ -30,12 +30,16 @@ rule SW_Chopper_JScript_Eval
         id = "SW-YARA-CHOPPER-2"
         severity = "high"
         confidence = "high"
-        description = "Server-side JScript page that calls eval: the China Chopper server and its obfuscated forms"
+        description = "Server-side JScript page that evals request data, or evals with the \"unsafe\" (full trust) option: the China Chopper server and its obfuscated forms"
         reference = "https://www.mandiant.com/resources/blog/breaking-down-the-china-chopper-web-shell-part-i"
     strings:
+        // eval alone is how older JScript parses JSON; request data in its argument, or the
+        // JScript .NET "unsafe" option, is what runs the visitor's code
         $eval = /\beval\s*\(/ nocase ascii wide
+        $eval_request = /\beval\s*\([^;\n]{0,100}\bRequest\b/ nocase ascii wide
+        $unsafe = /["']unsafe["']/ nocase ascii wide
     condition:
-        filesize < 2MB and sw_jscript_server_code and $eval
+        filesize < 2MB and sw_jscript_server_code and ($eval_request or ($eval and $unsafe))
 }
 
 rule SW_Chopper_Unsafe_Eval_Obfuscated

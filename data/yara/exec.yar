@@ -60,7 +60,8 @@ rule SW_Exec_SQL_Shell
         $session_or_request = /\b(Session|Request)\s*\[\s*"/ ascii wide
         // and so does what runs
         $cmd_input = /new\s+(Sql|OleDb|Odbc|MySql|Npgsql)Command\s*\(\s*[A-Za-z_][\w\.]{0,60}(\.\s*Text\b|\.\s*Value\b|Request\b)|CommandText\s*=\s*[A-Za-z_][\w\.]{0,60}(\.\s*Text\b|Request\b)/ nocase ascii wide
-        $xp = "xp_cmdshell" nocase ascii wide
+        // run, not listed: security filters keep "xp_cmdshell|exec master|..." as words to block
+        $xp = /\bexec(ute)?\s+(master\s*\.\s*(dbo)?\s*\.\s*)?xp_cmdshell/ nocase ascii wide
         $adodb = /ADODB\s*\.\s*Connection/ nocase ascii wide
         $adodb_exec = /\.\s*Execute\s*\(?\s*request\s*\(/ nocase ascii wide
     condition:

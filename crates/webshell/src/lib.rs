@@ -433,6 +433,20 @@ pub fn normalized_page(bytes: &[u8]) -> Option<String> {
     normalize::normalize(bytes).map(|n| n.text)
 }
 
+/// Every capability the built-in engine sees in the page (id, weight, evidence),
+/// whether or not they add up to a verdict, then the normalisation's limits
+/// (id "normalisation limit"): for analysts asking why a page was
+/// or was not flagged.
+pub fn capabilities_of(bytes: &[u8], display_path: &str) -> Result<Vec<(String, u32, String)>, Error> {
+    let engine = capability::CapabilityEngine::embedded()?;
+    let Some(normalized) = normalize::normalize(bytes) else {
+        return Ok(Vec::new());
+    };
+    let shown = engine.assess(&normalized.code, &normalized.text, normalized.dialect, display_path);
+    let limits = normalized.limits.into_iter().map(|l| ("normalisation limit".to_owned(), 0, l));
+    Ok(shown.into_iter().map(|s| (s.id, s.weight, s.evidence)).chain(limits).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

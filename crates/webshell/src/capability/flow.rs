@@ -34,12 +34,26 @@ static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A procedure the page defines (VBScript `Function`/`Sub`, JScript `function`), by name.
 static PROCEDURE: LazyLock<Regex> =
-    LazyLock::new(|| crate::pattern::builtin(r"(?i)\b(?:function|sub)\s+([A-Za-z_]\w*)"));
+    // `[ \t]`, not `\s`: "End Sub" then a statement on the next line is not a definition.
+    LazyLock::new(|| crate::pattern::builtin(r"(?i)\b(?:function|sub)[ \t]+([A-Za-z_]\w*)"));
 
 /// `Set name = [Server.]CreateObject("ProgID")`: the variable and the ProgID.
 static CREATED_OBJECT: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r#"(?i)\bset\s+([A-Za-z_]\w*)\s*=\s*(?:server\s*\.\s*)?createobject\s*\(\s*"([^"]+)""#)
 });
+
+/// A text stream opened on a file: `Set f = fso.CreateTextFile(...)` / `OpenTextFile`
+/// (VBScript, JScript `var f = ...`), `new StreamWriter(...)` / `File.CreateText(...)` (.NET).
+static OPENED_STREAM: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"(?i)\b([A-Za-z_]\w*)\s*=\s*(?:[\w.]+\.(?:CreateTextFile|OpenTextFile)\b|new\s+(?:System\.IO\.)?StreamWriter\(|(?:System\.IO\.)?File\.(?:CreateText|AppendText)\()",
+    )
+});
+
+/// What `OPENED_STREAM` variables are, among the ProgIDs of created objects: a stream on a
+/// file, and one on a file whose path holds request data.
+const TEXT_STREAM: &str = "textstream";
+const TEXT_STREAM_AT_REQUEST_PATH: &str = "textstream-at-request-path";
 
 static WORD: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"[A-Za-z_]\w*"));
 
@@ -79,27 +93,54 @@ impl Taint {
     }
 }
 
+/// Lowercase names of the procedures the page defines (`Function x`, `Sub x`, `function x`).
+pub(crate) fn own_procedures(code: &str) -> HashSet<String> {
+    PROCEDURE.captures_iter(code).map(|c| c[1].to_ascii_lowercase()).collect()
+}
+
+/// Whether a walk over canonical code is inside a `"..."` literal (`\\` escapes).
+#[derive(Default)]
+struct Quotes {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Quotes {
+    /// Take the next character; true when it belongs to a literal, its quotes included.
+    fn feed(&mut self, ch: char) -> bool {
+        if !self.in_string {
+            self.in_string = ch == '"';
+            return self.in_string;
+        }
+        match ch {
+            _ if self.escaped => self.escaped = false,
+            '\\' => self.escaped = true,
+            '"' => self.in_string = false,
+            _ => {}
+        }
+        true
+    }
+}
+
+/// Whether byte `offset` of a canonical statement is inside a `"..."` literal.
+fn inside_literal(statement: &str, offset: usize) -> bool {
+    let mut quotes = Quotes::default();
+    statement[..statement.floor_char_boundary(offset)].chars().for_each(|ch| {
+        quotes.feed(ch);
+    });
+    quotes.in_string
+}
+
 /// Code text with the insides of literals blanked (names in strings are not names).
 fn strip_literals(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut quotes = Quotes::default();
     for ch in text.chars() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if ch == '\\' {
-                escaped = true;
-            } else if ch == '"' {
-                in_string = false;
-                out.push('"');
-            }
-            continue;
+        let was_inside = quotes.in_string;
+        // Keep the opening and closing quotes, nothing between them.
+        if !quotes.feed(ch) || (ch == '"' && was_inside != quotes.in_string) {
+            out.push(ch);
         }
-        if ch == '"' {
-            in_string = true;
-        }
-        out.push(ch);
     }
     out
 }
@@ -112,20 +153,12 @@ pub(crate) fn argument_text(text: &str) -> &str {
         return trimmed;
     }
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut quotes = Quotes::default();
     for (i, ch) in trimmed.char_indices() {
-        if in_string {
-            match ch {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_string = false,
-                _ => {}
-            }
+        if quotes.feed(ch) {
             continue;
         }
         match ch {
-            '"' => in_string = true,
             '(' => depth += 1,
             ')' => {
                 depth = depth.saturating_sub(1);
@@ -308,41 +341,69 @@ pub(crate) struct Sinks<'a> {
     pub(crate) methods: bool,
     /// Lowercase ProgIDs whose objects' methods are not these sinks.
     pub(crate) not_on_objects: &'a [String],
+    /// When not empty, method sinks (`.Name`) count only when called on objects of these
+    /// kinds (lowercase ProgIDs, or `textstream` / `textstream-at-request-path`).
+    pub(crate) only_on_objects: &'a [String],
+    /// Arguments that make a sink not one.
+    pub(crate) ignore_arguments: &'a [Regex],
+}
+
+/// Variables holding known objects: `Set x = CreateObject("ProgID")` -> ProgID, and
+/// streams opened on files -> `textstream`, or `textstream-at-request-path` when the
+/// opening call's arguments hold request data (all lowercase).
+fn known_objects(code: &str, taint: &Taint, sources: &[Regex]) -> HashMap<String, String> {
+    let mut objects: HashMap<String, String> =
+        CREATED_OBJECT.captures_iter(code).map(|c| (c[1].to_ascii_lowercase(), c[2].to_ascii_lowercase())).collect();
+    for c in OPENED_STREAM.captures_iter(code) {
+        let Some(call) = c.get(0) else { continue };
+        let line_end = code[call.end()..].find('\n').map_or(code.len(), |i| call.end() + i);
+        let from = if call.as_str().ends_with('(') { call.end() - 1 } else { call.end() };
+        let args = argument_text(&code[from..line_end]);
+        let kind = if taint.holds(args, sources) { TEXT_STREAM_AT_REQUEST_PATH } else { TEXT_STREAM };
+        objects.insert(c[1].to_ascii_lowercase(), kind.to_owned());
+    }
+    objects
 }
 
 pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint, sources: &[Regex]) -> Option<String> {
+    let own_procedures_of = own_procedures;
     let mut own_procedures: Option<HashSet<String>> = None;
     let mut objects: Option<HashMap<String, String>> = None;
     for statement in statements(code) {
         for sink in sinks.patterns {
             for found in sink.find_iter(statement) {
+                // A sink's name inside a string (client script written out, a pattern) is text.
+                if inside_literal(statement, found.start()) {
+                    continue;
+                }
                 let before = statement[..found.start()].chars().next_back();
                 if !sinks.methods && before.is_some_and(|c| c == '.' || c.is_alphanumeric() || c == '_') {
                     continue;
                 }
                 // `rs.Open sql, conn` on an ADODB.Recordset runs a query; Connection.Open takes
                 // the connection string: the object a method is called on decides the API.
-                if !sinks.not_on_objects.is_empty() && found.as_str().starts_with('.') {
-                    let receiver =
-                        WORD.find_iter(&statement[..found.start()]).last().filter(|w| w.end() == found.start());
-                    let objects = objects.get_or_insert_with(|| {
-                        CREATED_OBJECT
-                            .captures_iter(code)
-                            .map(|c| (c[1].to_ascii_lowercase(), c[2].to_ascii_lowercase()))
-                            .collect()
-                    });
-                    if receiver.is_some_and(|r| {
-                        objects
-                            .get(&r.as_str().to_ascii_lowercase())
-                            .is_some_and(|progid| sinks.not_on_objects.contains(progid))
-                    }) {
+                if !sinks.not_on_objects.is_empty() || !sinks.only_on_objects.is_empty() {
+                    let receiver = found
+                        .as_str()
+                        .starts_with('.')
+                        .then(|| {
+                            WORD.find_iter(&statement[..found.start()]).last().filter(|w| w.end() == found.start())
+                        })
+                        .flatten();
+                    let objects = objects.get_or_insert_with(|| known_objects(code, taint, sources));
+                    let kind = receiver.and_then(|r| objects.get(&r.as_str().to_ascii_lowercase()));
+                    let method = receiver.is_some() || found.as_str().starts_with('.');
+                    if kind.is_some_and(|k| sinks.not_on_objects.contains(k))
+                        || (method
+                            && !sinks.only_on_objects.is_empty()
+                            && !kind.is_some_and(|k| sinks.only_on_objects.contains(k)))
+                    {
                         continue;
                     }
                 }
                 // A name the page defines as its own procedure (a class's `Function Execute`
                 // running SQL) is that procedure when called, not the language's evaluator.
-                let own = own_procedures
-                    .get_or_insert_with(|| PROCEDURE.captures_iter(code).map(|c| c[1].to_ascii_lowercase()).collect());
+                let own = own_procedures.get_or_insert_with(|| own_procedures_of(code));
                 if WORD
                     .find_iter(found.as_str())
                     .last()
@@ -357,7 +418,10 @@ pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint, sources
                 } else {
                     argument_text(rest)
                 };
-                if !args.trim().is_empty() && taint.holds(args, sources) {
+                if !args.trim().is_empty()
+                    && !sinks.ignore_arguments.iter().any(|ignored| ignored.is_match(args.trim_start()))
+                    && taint.holds(args, sources)
+                {
                     return Some(statement.chars().take(EVIDENCE_CHARS).collect());
                 }
             }
@@ -382,6 +446,11 @@ mod tests {
         vec![Regex::new(r"(?i)\bRequest\b").unwrap_or_else(|e| panic!("{e}"))]
     }
 
+    /// Sinks without object or argument conditions.
+    fn plain_sinks(patterns: &[Regex], methods: bool) -> Sinks<'_> {
+        Sinks { patterns, methods, not_on_objects: &[], only_on_objects: &[], ignore_arguments: &[] }
+    }
+
     fn sink(pattern: &str) -> Vec<Regex> {
         vec![Regex::new(pattern).unwrap_or_else(|e| panic!("{e}"))]
     }
@@ -392,25 +461,9 @@ mod tests {
         let eval = sink(r"(?im)(?:^|:|\bthen |\belse )\s*Execute(?:Global)?\b");
         let own = "Class Db\nPublic Function Execute(Command)\nSet Execute=Conn.Execute(Command)\nEnd Function\nEnd Class\n\
                    id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
-        assert_eq!(
-            tainted_sink(
-                own,
-                &Sinks { patterns: &eval, methods: false, not_on_objects: &[] },
-                &taint_of(own),
-                &sources()
-            ),
-            None
-        );
+        assert_eq!(tainted_sink(own, &plain_sinks(&eval, false), &taint_of(own), &sources()), None);
         let statement = "id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
-        assert!(
-            tainted_sink(
-                statement,
-                &Sinks { patterns: &eval, methods: false, not_on_objects: &[] },
-                &taint_of(statement),
-                &sources()
-            )
-            .is_some()
-        );
+        assert!(tainted_sink(statement, &plain_sinks(&eval, false), &taint_of(statement), &sources()).is_some());
     }
 
     #[test]
@@ -429,7 +482,13 @@ mod tests {
         assert!(!taint.contains("n"));
         let hit = tainted_sink(
             code,
-            &Sinks { patterns: &sink(r"\bProcess\.Start\("), methods: true, not_on_objects: &[] },
+            &Sinks {
+                patterns: &sink(r"\bProcess\.Start\("),
+                methods: true,
+                not_on_objects: &[],
+                only_on_objects: &[],
+                ignore_arguments: &[],
+            },
             &taint,
             &sources(),
         );
@@ -441,17 +500,10 @@ mod tests {
         let code = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute x\nx=Request(\"c\")";
         let taint = propagate(code, &sources());
         let eval = sink(r"(?i)\bExecute\b");
-        assert_eq!(
-            tainted_sink(code, &Sinks { patterns: &eval, methods: false, not_on_objects: &[] }, &taint, &sources())
-                .as_deref(),
-            Some("Execute x")
-        );
+        assert_eq!(tainted_sink(code, &plain_sinks(&eval, false), &taint, &sources()).as_deref(), Some("Execute x"));
         let clean = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute \"y=1\"";
         let taint = propagate(clean, &sources());
-        assert!(
-            tainted_sink(clean, &Sinks { patterns: &eval, methods: false, not_on_objects: &[] }, &taint, &sources())
-                .is_none()
-        );
+        assert!(tainted_sink(clean, &plain_sinks(&eval, false), &taint, &sources()).is_none());
     }
 
     #[test]

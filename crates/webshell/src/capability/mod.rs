@@ -43,6 +43,9 @@ pub(crate) struct VerdictLevels {
     medium: u32,
     high: u32,
     critical: u32,
+    /// Medium or above needs a flow capability of at least this weight, or the high score.
+    #[serde(default)]
+    request_flow_weight: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +56,9 @@ struct SourcesSpec {
     #[allow(dead_code)]
     references: Vec<String>,
     patterns: Vec<String>,
+    /// Sources in ASP.NET pages only (server-control properties).
+    #[serde(default)]
+    aspnet_patterns: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -71,6 +77,9 @@ struct CapabilitySpec {
     weight: u32,
     #[serde(default)]
     decisive: bool,
+    /// Lets the score reach medium without a request-driven capability (see [verdict]).
+    #[serde(default)]
+    strong: bool,
     #[serde(default)]
     patterns: Vec<String>,
     #[serde(default)]
@@ -85,6 +94,17 @@ struct CapabilitySpec {
     /// on a variable set from `CreateObject` of one of these does not count.
     #[serde(default)]
     not_on_objects: Vec<String>,
+    /// ProgIDs (or "textstream", a stream opened on a file) whose objects alone have the
+    /// method sinks (`.Name`); sinks that are not methods are not limited.
+    #[serde(default)]
+    only_on_objects: Vec<String>,
+    /// A sink whose arguments match one of these is not one (flow capabilities).
+    #[serde(default)]
+    ignore_arguments: Vec<String>,
+    /// When not empty, a pattern match counts only when the function it calls (the last
+    /// name before its final `(`) is defined in the page or is one of these (api capabilities).
+    #[serde(default)]
+    callee_defined_or: Vec<String>,
     #[serde(default)]
     requires_dialect: Option<DialectName>,
     references: Vec<String>,
@@ -114,12 +134,18 @@ struct Capability {
     kind: Kind,
     weight: u32,
     decisive: bool,
+    strong: bool,
     patterns: Vec<Regex>,
     method_sinks: bool,
     requires: Vec<Regex>,
     ignore_paths: Vec<Regex>,
     /// Lowercase ProgIDs (see the spec).
     not_on_objects: Vec<String>,
+    /// Lowercase (see the spec).
+    only_on_objects: Vec<String>,
+    ignore_arguments: Vec<Regex>,
+    /// Lowercase (see the spec).
+    callee_defined_or: Vec<String>,
     requires_dialect: Option<DialectName>,
     references: Vec<String>,
 }
@@ -130,6 +156,10 @@ pub(crate) struct Shown {
     pub(crate) id: String,
     pub(crate) weight: u32,
     pub(crate) decisive: bool,
+    /// Shown by request data reaching a sink (a `flow` capability).
+    pub(crate) request_driven: bool,
+    /// Marked `strong` in the data.
+    pub(crate) strong: bool,
     pub(crate) evidence: String,
 }
 
@@ -137,6 +167,7 @@ pub(crate) struct Shown {
 #[derive(Debug)]
 pub(crate) struct CapabilityEngine {
     sources: Vec<Regex>,
+    aspnet_sources: Vec<Regex>,
     capabilities: Vec<Capability>,
     levels: VerdictLevels,
 }
@@ -174,17 +205,22 @@ impl CapabilityEngine {
                 kind: spec.kind,
                 weight: spec.weight,
                 decisive: spec.decisive,
+                strong: spec.strong,
                 patterns,
                 method_sinks: spec.method_sinks,
                 requires: compile_all(&spec.requires, &what)?,
                 ignore_paths: compile_all(&spec.ignore_paths, &what)?,
                 not_on_objects: spec.not_on_objects.iter().map(|p| p.to_ascii_lowercase()).collect(),
+                only_on_objects: spec.only_on_objects.iter().map(|p| p.to_ascii_lowercase()).collect(),
+                ignore_arguments: compile_all(&spec.ignore_arguments, &what)?,
+                callee_defined_or: spec.callee_defined_or.iter().map(|p| p.to_ascii_lowercase()).collect(),
                 requires_dialect: spec.requires_dialect,
                 references: spec.references,
             });
         }
         Ok(CapabilityEngine {
             sources: compile_all(&file.sources.patterns, "sources")?,
+            aspnet_sources: compile_all(&file.sources.aspnet_patterns, "sources")?,
             capabilities,
             levels: file.verdict,
         })
@@ -195,7 +231,11 @@ impl CapabilityEngine {
     pub(crate) fn assess(&self, code: &str, page: &str, dialect: Dialect, display_path: &str) -> Vec<Shown> {
         let mut taint: Option<flow::Taint> = None;
         let mut sources = self.sources.clone();
-        sources.extend(server_input_sources(page));
+        if is_aspnet(page) {
+            sources.extend(self.aspnet_sources.iter().cloned());
+            sources.extend(server_input_sources(page));
+        }
+        let mut own_procedures: Option<std::collections::HashSet<String>> = None;
         let mut shown = Vec::new();
         for capability in &self.capabilities {
             if capability.ignore_paths.iter().any(|p| p.is_match(display_path))
@@ -206,7 +246,23 @@ impl CapabilityEngine {
             }
             let evidence = match capability.kind {
                 Kind::Api => {
-                    capability.patterns.iter().find_map(|p| p.find(code)).map(|m| line_around(code, m.start()))
+                    let mut callee_allowed = |m: &regex::Match<'_>| {
+                        if capability.callee_defined_or.is_empty() {
+                            return true;
+                        }
+                        let text = m.as_str().trim_end_matches('(');
+                        let Some(callee) = text.rsplit(|c: char| !(c.is_alphanumeric() || c == '_')).next() else {
+                            return false;
+                        };
+                        let callee = callee.to_ascii_lowercase();
+                        capability.callee_defined_or.contains(&callee)
+                            || own_procedures.get_or_insert_with(|| flow::own_procedures(code)).contains(&callee)
+                    };
+                    capability.patterns.iter().find_map(|p| p.find_iter(code).find(|m| callee_allowed(m))).map(|m| {
+                        // A pattern may start with the separator before its word (`(?:^|[^.\w])`).
+                        let skip = m.as_str().chars().next().filter(|c| !c.is_alphanumeric()).map_or(0, char::len_utf8);
+                        line_around(code, (m.start() + skip).min(m.end()))
+                    })
                 }
                 Kind::Flow => {
                     if !capability.patterns.iter().any(|p| p.is_match(code)) {
@@ -217,6 +273,8 @@ impl CapabilityEngine {
                         patterns: &capability.patterns,
                         methods: capability.method_sinks,
                         not_on_objects: &capability.not_on_objects,
+                        only_on_objects: &capability.only_on_objects,
+                        ignore_arguments: &capability.ignore_arguments,
                     };
                     flow::tainted_sink(code, &sinks, taint, &sources)
                 }
@@ -226,6 +284,8 @@ impl CapabilityEngine {
                     id: capability.id.clone(),
                     weight: capability.weight,
                     decisive: capability.decisive,
+                    request_driven: capability.kind == Kind::Flow,
+                    strong: capability.strong,
                     evidence,
                 });
             }
@@ -252,7 +312,11 @@ impl CapabilityEngine {
         } else {
             None
         };
-        if decisive { by_score.max(Some(Severity::High)) } else { by_score }
+        if decisive {
+            return by_score.max(Some(Severity::High));
+        }
+        let driven = shown.iter().any(|s| (s.request_driven && s.weight >= levels.request_flow_weight) || s.strong);
+        if !driven && score < levels.high { by_score.min(Some(Severity::Low)) } else { by_score }
     }
 
     /// `SW-WEBSHELL-CAPABILITIES`: the page's capabilities add up to a webshell.
@@ -292,6 +356,17 @@ impl CapabilityEngine {
         finding.references = references;
         Some(finding)
     }
+}
+
+/// Whether the page is ASP.NET (server controls, page directives, .NET source), where
+/// server-control properties carry posted data.
+fn is_aspnet(page: &str) -> bool {
+    static ASPNET: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r#"(?i)runat\s*=\s*["']?server|<%@\s*(?:Page|Control|Master|WebHandler|WebService|Application|Import|Assembly)\b|\busing System\b|\bImports System\b"#,
+        )
+    });
+    ASPNET.is_match(page)
 }
 
 /// Inputs the page declares as server controls (`<input runat="server" id="x">`,
@@ -352,8 +427,13 @@ mod tests {
         let shown = e.assess(code, page, Dialect::CLike, "/x/a.aspx");
         assert!(shown.iter().any(|s| s.id == "request-file-write"));
         assert!(e.assess(code, "", Dialect::CLike, "/x/a.aspx").iter().all(|s| s.id != "request-file-write"));
-        let vb = e.assess("Execute cd(\"hw\",\"1\")", "", Dialect::Vb, "/x/a.asp");
+        let vb =
+            e.assess("Function cd(a,b)\ncd=a&b\nEnd Function\nExecute cd(\"hw\",\"1\")", "", Dialect::Vb, "/x/a.asp");
         assert_eq!(ids(&vb), vec!["execute-computed"]);
+        // VBScript indexes arrays with parentheses: running a name from a list is not
+        // running a value the page's own code computed; nor is a Sub's End followed by a call.
+        let listed = "Dim s\ns=Split(h,\"|\")\nSub Run()\nEnd Sub\ns(0)=1\nCall Execute(s(i)&\" x\")";
+        assert!(e.assess(listed, "", Dialect::Vb, "/x/a.asp").is_empty());
         // A query opened on a Recordset is not a connection the visitor supplies; a
         // Connection opened with request data is.
         let query = "set conn=server.createobject(\"adodb.connection\")\nconn.open \"dsn=x\"\n\
@@ -423,6 +503,102 @@ mod tests {
         let memshell = "HostingEnvironment.RegisterVirtualPathProvider(new P());\nAssembly.Load(bytes);";
         assert!(ids(&e.assess_code(memshell, "/x/a.aspx")).contains(&"memory-shell-registration"));
         assert!(!ids(&e.assess_code(memshell, "/x/Global.asax")).contains(&"memory-shell-registration"));
+    }
+
+    #[test]
+    fn a_file_the_visitor_names_filled_with_what_the_visitor_sends() {
+        let e = engine();
+        let shell = "path=request(\"p\")\ndata=request(\"d\")\nset fso=server.createobject(o)\n\
+                     set f=fso.createtextfile(path,true)\nf.write data\nf.close";
+        let shown = e.assess(shell, "", Dialect::Vb, "/x/a.asp");
+        assert!(ids(&shown).contains(&"request-file-content"), "{:?}", ids(&shown));
+        assert!(e.severity(&shown) >= Some(Severity::Medium));
+        // Near miss: the application's own log file takes request data; Response.Write echoes it.
+        let log = "set fso=server.createobject(\"scripting.filesystemobject\")\n\
+                   set f=fso.opentextfile(server.mappath(\"log.txt\"),8,true)\nf.write request(\"msg\")\n\
+                   response.write request(\"msg\")";
+        let shown = e.assess(log, "", Dialect::Vb, "/x/a.asp");
+        assert!(!ids(&shown).contains(&"request-file-content"), "{:?}", ids(&shown));
+        assert!(e.severity(&shown) < Some(Severity::Medium));
+        // Request text into an ADODB.Stream saved as a page; binary Write (upload parsing) is not it.
+        let dropper = "set s=server.createobject(\"adodb.stream\")\ns.open\ns.writetext request(\"d\")\n\
+                       s.savetofile server.mappath(\"x.asp\"),2";
+        let shown = e.assess(dropper, "", Dialect::Vb, "/x/a.asp");
+        assert!(ids(&shown).contains(&"request-stream-text") && ids(&shown).contains(&"writes-server-page"));
+        assert!(e.severity(&shown) >= Some(Severity::Medium));
+        let upload =
+            "set s=server.createobject(\"adodb.stream\")\ns.open\ns.write request.binaryread(request.totalbytes)";
+        assert!(!ids(&e.assess(upload, "", Dialect::Vb, "/x/a.asp")).contains(&"request-stream-text"));
+    }
+
+    #[test]
+    fn visitor_sql_on_a_visitor_server_is_a_client_injection_alone_is_not() {
+        let e = engine();
+        let client = "string c=Request.QueryString[\"conn\"];\nstring q=Request.QueryString[\"sql\"];\n\
+                      SqlConnection conn=new SqlConnection(c);\nSqlCommand cmd=new SqlCommand(q,conn);";
+        let shown = e.assess_code(client, "/x/a.aspx");
+        assert!(ids(&shown).contains(&"request-sql-command") && ids(&shown).contains(&"request-sql-connection"));
+        assert!(e.severity(&shown) >= Some(Severity::Medium));
+        let injectable = "SqlConnection conn=new SqlConnection(ConfigurationManager.AppSettings[\"db\"]);\n\
+                          SqlCommand cmd=new SqlCommand(\"select * from t where id=\"+Request[\"id\"],conn);";
+        let shown = e.assess_code(injectable, "/x/a.aspx");
+        assert!(ids(&shown).contains(&"request-sql-command"));
+        assert!(e.severity(&shown) < Some(Severity::Medium));
+    }
+
+    #[test]
+    fn stylesheet_script_and_carried_executables_count() {
+        let e = engine();
+        let xslt = "set x=Server.CreateObject(\"MSXML2.DOMDocument\")\n\
+                    s=\"<msxsl:script language='JScript'>new ActiveXObject('WScript.Shell').Exec(c)</msxsl:script>\"\n\
+                    response.write d.transformNode(x)";
+        let shown = e.assess(xslt, "", Dialect::Vb, "/x/a.asp");
+        assert!(ids(&shown).contains(&"xslt-script"));
+        assert!(e.severity(&shown) >= Some(Severity::Medium));
+        // Near miss: a stylesheet with script that is never transformed here.
+        assert!(
+            !ids(&e.assess("s=\"<msxsl:script>f()</msxsl:script>\"", "", Dialect::Vb, "/x/a.asp"))
+                .contains(&"xslt-script")
+        );
+        let dropper = "b=\"MZ\\x90\\x00\\x03\"\nset f=fso.CreateTextFile(p,2)\nf.Write b\n\
+                       Set w=CreateObject(\"WScript.Shell\")\nw.run p,0,false";
+        let shown = e.assess(dropper, "", Dialect::Vb, "/x/a.asp");
+        assert!(ids(&shown).contains(&"embedded-executable"));
+        assert!(e.severity(&shown) >= Some(Severity::Medium));
+    }
+
+    #[test]
+    fn text_that_only_looks_like_evaluation_is_not() {
+        let e = engine();
+        // a sink's name inside a string written to the browser
+        let client = "Response.Write \"<script>eval(x)</script>\"&Request(\"q\")";
+        assert!(e.assess(client, "", Dialect::Vb, "/x/a.asp").iter().all(|s| !s.decisive));
+        // %XX decoding through Eval("&h"...), JSON parsing through eval("(" + text + ")")
+        let hex = "s=Request(\"q\")\nv=eval(\"&h\"+Mid(s,i+1,2))";
+        assert!(e.assess(hex, "", Dialect::Vb, "/x/a.asp").iter().all(|s| !s.decisive));
+        let json = "function parse(t){return eval(\"(\"+t+\")\");}\nvar o=parse(Request.Form(\"j\"));";
+        assert!(e.assess(json, "", Dialect::CLike, "/x/a.asp").iter().all(|s| !s.decisive));
+        // but the same evaluators of request data still are
+        let shell = "s=Request(\"q\")\nv=eval(s)";
+        assert!(e.assess(shell, "", Dialect::Vb, "/x/a.asp").iter().any(|s| s.decisive));
+    }
+
+    #[test]
+    fn applications_listing_apis_need_the_visitor_to_drive_them() {
+        let e = engine();
+        // An installer probing components and writing its own cache page.
+        let installer = "Set s=Server.CreateObject(\"ADODB.Stream\")\nSet f=Server.CreateObject(\"Scripting.FileSystemObject\")\n\
+                         Set h=Server.CreateObject(\"MSXML2.ServerXMLHTTP\")\ns.SaveToFile Server.MapPath(\"cache/c.asp\"),2";
+        let shown = e.assess(installer, "", Dialect::Vb, "/x/install.asp");
+        assert!(shown.len() >= 3, "{:?}", ids(&shown));
+        assert!(e.severity(&shown) <= Some(Severity::Low), "{:?}", ids(&shown));
+        // Server-control properties are posted data in ASP.NET only: an XML node's .Text in
+        // classic ASP is not.
+        let xml = "Set s=CreateObject(\"ADODB.Stream\")\ns.SaveToFile Server.MapPath(\"/\"&d.Text),2";
+        assert!(!ids(&e.assess(xml, "", Dialect::Vb, "/x/a.asp")).contains(&"request-file-write"));
+        let page = "<%@ Page Language=\"C#\" %>";
+        let net = "File.WriteAllText(txtPath.Text,txtBody.Text);";
+        assert!(ids(&e.assess(net, page, Dialect::CLike, "/x/a.aspx")).contains(&"request-file-write"));
     }
 
     #[test]

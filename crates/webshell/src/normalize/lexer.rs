@@ -76,16 +76,41 @@ pub(crate) fn page_dialect(text: &str) -> Dialect {
         }
         from = end;
     }
-    let lower = text.to_ascii_lowercase();
+    // Signs are counted outside string literals: a long encrypted or packed literal is
+    // full of braces and semicolons whatever the language.
+    let lower = outside_quotes(text).to_ascii_lowercase();
     let vb = ["dim ", "end if", "end sub", "end function", " then", "set ", "response.write \""]
         .iter()
         .map(|k| memchr::memmem::find_iter(lower.as_bytes(), k).count())
         .sum::<usize>();
-    let c = [";\n", ";\r", "{", "var "]
+    let c = [";\n", ";\r", ";%>", "{", "var "]
         .iter()
         .map(|k| memchr::memmem::find_iter(lower.as_bytes(), k).count())
         .sum::<usize>();
-    if vb > c { Dialect::Vb } else { Dialect::CLike }
+    // Without a sign either way, the server's default: VBScript for ASP pages and VB for
+    // ASP.NET (`<compilation defaultLanguage="vb">`).
+    if vb >= c { Dialect::Vb } else { Dialect::CLike }
+}
+
+/// `text` without what stands between double quotes on one line (the quotes kept).
+fn outside_quotes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for ch in text.chars() {
+        match ch {
+            '"' => {
+                quoted = !quoted;
+                out.push(ch);
+            }
+            '\n' => {
+                quoted = false;
+                out.push(ch);
+            }
+            _ if !quoted => out.push(ch),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// ASCII case-insensitive search from `from`: candidates are found by their
@@ -557,6 +582,10 @@ mod tests {
         assert_eq!(page_dialect("<%@ Page Language='C#' %>"), Dialect::CLike);
         assert_eq!(page_dialect("<% Dim x\nIf a Then\nEnd If %>"), Dialect::Vb);
         assert_eq!(page_dialect("<% var x = 1;\n%>"), Dialect::CLike);
+        // Braces and semicolons inside a literal are not C; a page without signs is VB.
+        let packed = format!("<%\nDim k\nk=\"{}\"\nExecute(Session(\"k\"))\n%>", "{a;\\n}var ".repeat(50));
+        assert_eq!(page_dialect(&packed), Dialect::Vb);
+        assert_eq!(page_dialect("<%\nx=replace(y,\"0\",\"\")\neval x\n%>"), Dialect::Vb);
     }
 
     #[test]

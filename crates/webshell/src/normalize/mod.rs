@@ -117,15 +117,30 @@ pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
     if !crate::content::is_utf16(window) && !may_hold_code(window) {
         return None;
     }
-    let mut text = crate::content::decode_text(window);
     let mut applied = Vec::new();
+    // Script Encoder works on the page's bytes in its ANSI code page, so blocks are
+    // decoded before the bytes are read as text (see script_encoder).
+    let mut text = if crate::content::is_utf16(window) {
+        let text = crate::content::decode_text(window);
+        match script_encoder::decode_blocks(text.as_bytes(), MAX_OUTPUT) {
+            Some(decoded) => {
+                applied.push("script-encoder");
+                String::from_utf8_lossy(&decoded).into_owned()
+            }
+            None => text,
+        }
+    } else {
+        match script_encoder::decode_blocks(window, MAX_OUTPUT) {
+            Some(decoded) => {
+                applied.push("script-encoder");
+                crate::content::decode_text(&decoded)
+            }
+            None => crate::content::decode_text(window),
+        }
+    };
     if utf7::declared(&text) {
         text = utf7::decode(&text);
         applied.push("utf-7");
-    }
-    if let Some(decoded) = script_encoder::decode_blocks(&text, MAX_OUTPUT) {
-        text = decoded;
-        applied.push("script-encoder");
     }
     let (segments, page_dialect) = if lexer::has_server_markers(&text) {
         (lexer::segment(&text), lexer::page_dialect(&text))

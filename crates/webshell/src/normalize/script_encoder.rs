@@ -122,96 +122,126 @@ const DECODE: [[u8; 3]; 96] = [
 /// Decoded value of an encoded tab in each table.
 const DECODE_TAB: [u8; 3] = [0x57, 0x7B, 0x6E];
 
-const START: &str = "#@~^";
-const END: &str = "^#~@";
+const START: &[u8] = b"#@~^";
+const END: &[u8] = b"^#~@";
 
-/// Every encoded block of `text` replaced by its plain script; `None` when
-/// there is none. `budget` caps the number of decoded characters.
-pub(crate) fn decode_blocks(text: &str, budget: usize) -> Option<String> {
-    if !text.contains(START) {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+/// How the encoder treated bytes at or above 0x80: screnc.exe works on the page's
+/// ANSI code page and copies such characters unchanged without moving the table
+/// position; in a double-byte code page (936, 949, 950, 932) the byte after a lead
+/// byte is part of the same character and is copied too, even when it is ASCII.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodePage {
+    SingleByte,
+    DoubleByte,
+}
+
+/// Every encoded block of `bytes` replaced by its plain script; `None` when
+/// there is none. `budget` caps the number of decoded bytes. The page's code
+/// page is not known, so a block holding high bytes is decoded both ways and
+/// the reading that looks more like script is kept.
+pub(crate) fn decode_blocks(bytes: &[u8], budget: usize) -> Option<Vec<u8>> {
+    let finder = memchr::memmem::Finder::new(START);
+    finder.find(bytes)?;
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
     let mut decoded_any = false;
     let mut spent = 0usize;
-    while let Some(start) = rest.find(START) {
-        out.push_str(&rest[..start]);
+    while let Some(start) = finder.find(rest) {
+        out.extend_from_slice(&rest[..start]);
         let after = &rest[start + START.len()..];
-        let Some(end) = after.find(END) else {
-            out.push_str(&rest[start..]);
-            rest = "";
+        let Some(end) = memchr::memmem::find(after, END) else {
+            out.extend_from_slice(&rest[start..]);
+            rest = &[];
             break;
         };
         let block = &after[..end];
         match decode_block(block, budget.saturating_sub(spent)) {
             Some(plain) => {
                 spent += plain.len();
-                out.push_str(&plain);
+                out.extend_from_slice(&plain);
                 decoded_any = true;
             }
-            None => out.push_str(&rest[start..start + START.len() + end + END.len()]),
+            None => out.extend_from_slice(&rest[start..start + START.len() + end + END.len()]),
         }
         rest = &after[end + END.len()..];
     }
-    out.push_str(rest);
+    out.extend_from_slice(rest);
     decoded_any.then_some(out)
 }
 
 /// One block's body (between the markers): length header, payload, checksum.
-fn decode_block(block: &str, budget: usize) -> Option<String> {
+fn decode_block(block: &[u8], budget: usize) -> Option<Vec<u8>> {
     let header = block.get(..8)?;
-    if !header.ends_with("==")
-        || !header.as_bytes()[..6].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-    {
+    if !header.ends_with(b"==") || !header[..6].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/') {
         return None;
     }
     let body = &block[8..];
     // The trailing checksum (6 characters + "==") is not part of the script.
     let payload = match body.len().checked_sub(8) {
-        Some(cut) if body.ends_with("==") && body.is_char_boundary(cut) => &body[..cut],
+        Some(cut) if body.ends_with(b"==") => &body[..cut],
         _ => body,
     };
-    Some(decode_payload(payload, budget))
+    let single = decode_payload(payload, budget, CodePage::SingleByte);
+    if payload.iter().all(u8::is_ascii) {
+        return Some(single);
+    }
+    let double = decode_payload(payload, budget, CodePage::DoubleByte);
+    Some(if script_likeness(&double) > script_likeness(&single) { double } else { single })
 }
 
-/// The substitution itself, over the encoded characters.
-pub(crate) fn decode_payload(payload: &str, budget: usize) -> String {
-    let mut out = String::with_capacity(payload.len().min(budget));
+/// Words every ASP script is made of; a reading in the wrong code page turns
+/// everything after the first misread character into noise, which has none.
+fn script_likeness(decoded: &[u8]) -> usize {
+    const WORDS: [&[u8]; 10] =
+        [b"request", b"response", b"server", b"then", b"end ", b"dim ", b"set ", b"function", b"var ", b"if "];
+    let lowered = decoded.to_ascii_lowercase();
+    WORDS.iter().map(|w| memchr::memmem::find_iter(&lowered, w).count()).sum()
+}
+
+/// The substitution itself, over the encoded bytes.
+fn decode_payload(payload: &[u8], budget: usize, code_page: CodePage) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len().min(budget));
     let mut position = 0usize;
     let mut escape = false;
-    for ch in payload.chars() {
+    let mut bytes = payload.iter().copied();
+    while let Some(byte) = bytes.next() {
         if out.len() >= budget {
             break;
         }
         if escape {
             escape = false;
-            out.push(match ch {
-                '&' => '\n',
-                '#' => '\r',
-                '*' => '>',
-                '!' => '<',
-                '$' => '@',
+            out.push(match byte {
+                b'&' => b'\n',
+                b'#' => b'\r',
+                b'*' => b'>',
+                b'!' => b'<',
+                b'$' => b'@',
                 other => other,
             });
             position = (position + 1) % 64;
             continue;
         }
-        let code = u32::from(ch);
         let table = usize::from(TABLE_ORDER[position]);
-        let decoded = match code {
-            9 => Some(DECODE_TAB[table]),
-            0x20..=0x7F => usize::try_from(code - 0x20).ok().map(|i| DECODE[i][table]),
-            _ => None,
-        };
-        match decoded {
-            Some(0xFF) => {
-                escape = true;
+        let decoded = match byte {
+            9 => DECODE_TAB[table],
+            0x20..=0x7F => DECODE[usize::from(byte - 0x20)][table],
+            0x80.. => {
+                out.push(byte);
+                if code_page == CodePage::DoubleByte
+                    && (0x81..=0xFE).contains(&byte)
+                    && let Some(trail) = bytes.next()
+                {
+                    out.push(trail);
+                }
                 continue;
             }
-            Some(byte) => out.push(char::from(byte)),
-            None => out.push(ch),
+            _ => byte,
+        };
+        if decoded == 0xFF {
+            escape = true;
+            continue;
         }
+        out.push(decoded);
         position = (position + 1) % 64;
     }
     out
@@ -273,23 +303,73 @@ mod tests {
         let plain = "<%\r\nexecute request(\"x\") ' @ > <\r\n%>";
         let encoded = encode(plain);
         assert_ne!(encoded, plain);
-        assert_eq!(decode_payload(&encoded, 1 << 20), plain);
+        assert_eq!(decode_payload(encoded.as_bytes(), 1 << 20, CodePage::SingleByte), plain.as_bytes());
     }
 
     #[test]
     fn blocks_in_a_page_are_replaced_and_the_rest_kept() {
         let payload = encode("eval request(\"z\")");
         let page = format!("<%@ LANGUAGE = VBScript.Encode %><%#@~^EQAAAA=={payload}mwQAAA==^#~@%>after");
-        let decoded = decode_blocks(&page, 1 << 20).unwrap_or_default();
-        assert_eq!(decoded, "<%@ LANGUAGE = VBScript.Encode %><%eval request(\"z\")%>after");
+        let decoded = decode_blocks(page.as_bytes(), 1 << 20).unwrap_or_default();
+        assert_eq!(decoded, b"<%@ LANGUAGE = VBScript.Encode %><%eval request(\"z\")%>after");
     }
 
     #[test]
     fn budget_bounds_the_output_and_broken_blocks_stay() {
         let payload = encode(&"a".repeat(1000));
-        assert_eq!(decode_payload(&payload, 10).len(), 10);
-        assert!(decode_blocks("x #@~^ no end", 100).is_none());
-        assert!(decode_blocks("#@~^short^#~@", 100).is_none());
-        assert!(decode_blocks("#@~^a\u{20AC}\u{20AC}==xx^#~@", 100).is_none());
+        assert_eq!(decode_payload(payload.as_bytes(), 10, CodePage::SingleByte).len(), 10);
+        assert!(decode_blocks(b"x #@~^ no end", 100).is_none());
+        assert!(decode_blocks(b"#@~^short^#~@", 100).is_none());
+        assert!(decode_blocks("#@~^a\u{20AC}\u{20AC}==xx^#~@".as_bytes(), 100).is_none());
+    }
+
+    /// The encoder's output for `plain` in a code page: bytes at or above 0x80 (and,
+    /// double-byte, the byte after a lead byte) copied, the table position not moved.
+    fn encode_bytes(plain: &[u8], code_page: CodePage) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        let mut ascii = String::new();
+        let flush = |ascii: &mut String, out: &mut Vec<u8>, position: &mut usize| {
+            // Encode the ASCII run from the current position, then account for it.
+            let padded = format!("{}{}", "\u{1}".repeat(*position), ascii);
+            let encoded = encode(&padded);
+            out.extend_from_slice(&encoded.as_bytes()[*position..]);
+            *position = (*position + ascii.chars().count()) % 64;
+            ascii.clear();
+        };
+        let mut position = 0usize;
+        while i < plain.len() {
+            let byte = plain[i];
+            if byte < 0x80 {
+                ascii.push(char::from(byte));
+                i += 1;
+                continue;
+            }
+            flush(&mut ascii, &mut out, &mut position);
+            out.push(byte);
+            if code_page == CodePage::DoubleByte && (0x81..=0xFE).contains(&byte) && i + 1 < plain.len() {
+                out.push(plain[i + 1]);
+                i += 1;
+            }
+            i += 1;
+        }
+        flush(&mut ascii, &mut out, &mut position);
+        out
+    }
+
+    #[test]
+    fn high_bytes_keep_the_table_position_in_either_code_page() {
+        // Turkish (1254, one byte per letter) and Chinese (936: the trail byte of a
+        // character may be ASCII, here 0x40 '@' and 0x5B '[').
+        let turkish = b"' yaz\xFDl\xFDm\r\nif request(\"a\")=\"b\" then response.write \"x\"\r\nend if";
+        let chinese = b"' \xB0\x40\xC4\x5B\r\nset o=server.createobject(\"x\")\r\nif request(\"k\")<>\"\" then execute request(\"k\")";
+        for (plain, code_page) in [(&turkish[..], CodePage::SingleByte), (&chinese[..], CodePage::DoubleByte)] {
+            let payload = encode_bytes(plain, code_page);
+            let mut page = b"<%#@~^AAAAAA==".to_vec();
+            page.extend_from_slice(&payload);
+            page.extend_from_slice(b"AAAAAA==^#~@%>");
+            let decoded = decode_blocks(&page, 1 << 20).unwrap_or_default();
+            assert_eq!(&decoded[2..decoded.len() - 2], plain, "{code_page:?}");
+        }
     }
 }
