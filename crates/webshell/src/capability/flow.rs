@@ -62,9 +62,33 @@ const KEYWORDS: [&str; 24] = [
     "false", "null", "nothing", "and", "or", "not", "call", "this", "me", "function",
 ];
 
-/// The code split into statements.
+/// The code split into statements: at line ends and, outside literals, at `;` and, in
+/// code without semicolons (VBScript, VB.NET), at the `:` that separates statements.
 pub(crate) fn statements(code: &str) -> Vec<&str> {
-    code.split(['\n', ';']).map(str::trim).filter(|s| !s.is_empty()).collect()
+    let mut quotes = Quotes::default();
+    let colon_separates = !strip_literals(code).contains(';');
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for (i, ch) in code.char_indices() {
+        let split = match ch {
+            '\n' => {
+                quotes = Quotes::default();
+                true
+            }
+            ';' => !quotes.feed(ch),
+            ':' => !quotes.feed(ch) && colon_separates,
+            _ => {
+                quotes.feed(ch);
+                false
+            }
+        };
+        if split {
+            pieces.push(&code[start..i]);
+            start = i + 1;
+        }
+    }
+    pieces.push(&code[start..]);
+    pieces.into_iter().map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
 /// Names carrying request data.
@@ -120,6 +144,21 @@ impl Quotes {
         }
         true
     }
+}
+
+/// Characters in the longest `"..."` literal of canonical code.
+pub(crate) fn longest_literal(code: &str) -> usize {
+    let mut quotes = Quotes::default();
+    let (mut longest, mut current) = (0usize, 0usize);
+    for ch in code.chars() {
+        if quotes.feed(ch) {
+            current += 1;
+            longest = longest.max(current);
+        } else {
+            current = 0;
+        }
+    }
+    longest.saturating_sub(2)
 }
 
 /// Whether byte `offset` of a canonical statement is inside a `"..."` literal.
@@ -191,6 +230,25 @@ fn split_arguments(args: &str) -> Vec<&str> {
     }
     pieces.push(&inner[start..]);
     pieces
+}
+
+/// Parameters of the page's web methods (`[WebMethod]`, `<WebMethod()>`, JScript .NET
+/// `WebMethodAttribute function`): ASP.NET fills them from the SOAP or HTTP request.
+pub(crate) fn web_method_parameters(code: &str) -> Vec<String> {
+    static WEB_METHOD: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r"(?i)\bWebMethod(?:Attribute)?(?:\([^()\n]{0,200}\))?\W[^{\n]{0,200}?\b\w+\s*\(([^()\n]*)\)",
+        )
+    });
+    let mut names = Vec::new();
+    for c in WEB_METHOD.captures_iter(code).take(200) {
+        for piece in split_arguments(&c[1]) {
+            // JScript .NET writes `name : Type`.
+            let piece = piece.split(':').next().unwrap_or(piece);
+            names.extend(parameter_name(piece).map(str::to_owned));
+        }
+    }
+    names
 }
 
 /// A parameter's name: the last word before any default value or `As Type`.
@@ -402,12 +460,15 @@ pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint, sources
                     }
                 }
                 // A name the page defines as its own procedure (a class's `Function Execute`
-                // running SQL) is that procedure when called, not the language's evaluator.
+                // running SQL) is that procedure when called, not the language's evaluator;
+                // a method of an object (`fso.GetFolder`) is the object's whatever the page names.
                 let own = own_procedures.get_or_insert_with(|| own_procedures_of(code));
-                if WORD
-                    .find_iter(found.as_str())
-                    .last()
-                    .is_some_and(|name| own.contains(&name.as_str().to_ascii_lowercase()))
+                let called_on_object = found.as_str().starts_with('.') || before == Some('.');
+                if !called_on_object
+                    && WORD
+                        .find_iter(found.as_str())
+                        .last()
+                        .is_some_and(|name| own.contains(&name.as_str().to_ascii_lowercase()))
                 {
                     continue;
                 }

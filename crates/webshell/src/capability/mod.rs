@@ -101,6 +101,15 @@ struct CapabilitySpec {
     /// A sink whose arguments match one of these is not one (flow capabilities).
     #[serde(default)]
     ignore_arguments: Vec<String>,
+    /// What this flow capability follows instead of request data: `sources` patterns, and
+    /// with `sources_own_procedures` the results of functions the page defines.
+    #[serde(default)]
+    sources: Vec<String>,
+    #[serde(default)]
+    sources_own_procedures: bool,
+    /// The code must hold a string literal of at least this many characters.
+    #[serde(default)]
+    requires_literal_chars: usize,
     /// When not empty, a pattern match counts only when the function it calls (the last
     /// name before its final `(`) is defined in the page or is one of these (api capabilities).
     #[serde(default)]
@@ -146,8 +155,35 @@ struct Capability {
     ignore_arguments: Vec<Regex>,
     /// Lowercase (see the spec).
     callee_defined_or: Vec<String>,
+    /// Its own sources (see the spec); `None` follows request data.
+    own_sources: Option<OwnSources>,
+    requires_literal_chars: usize,
     requires_dialect: Option<DialectName>,
     references: Vec<String>,
+}
+
+/// What a flow capability follows when it is not request data.
+#[derive(Debug)]
+struct OwnSources {
+    patterns: Vec<Regex>,
+    own_procedures: bool,
+}
+
+impl OwnSources {
+    /// The source patterns for one page: the fixed ones and calls of its own functions.
+    fn for_page(&self, code: &str) -> Vec<Regex> {
+        let mut patterns = self.patterns.clone();
+        if self.own_procedures {
+            let mut names: Vec<String> = flow::own_procedures(code).iter().map(|n| regex::escape(n)).collect();
+            names.sort();
+            if !names.is_empty()
+                && let Ok(calls) = crate::pattern::compile(&format!(r"(?i)\b(?:{})\b", names.join("|")))
+            {
+                patterns.push(calls);
+            }
+        }
+        patterns
+    }
 }
 
 /// A capability shown in a page, with what showed it.
@@ -214,6 +250,11 @@ impl CapabilityEngine {
                 only_on_objects: spec.only_on_objects.iter().map(|p| p.to_ascii_lowercase()).collect(),
                 ignore_arguments: compile_all(&spec.ignore_arguments, &what)?,
                 callee_defined_or: spec.callee_defined_or.iter().map(|p| p.to_ascii_lowercase()).collect(),
+                requires_literal_chars: spec.requires_literal_chars,
+                own_sources: (!spec.sources.is_empty() || spec.sources_own_procedures).then_some(OwnSources {
+                    patterns: compile_all(&spec.sources, &what)?,
+                    own_procedures: spec.sources_own_procedures,
+                }),
                 requires_dialect: spec.requires_dialect,
                 references: spec.references,
             });
@@ -234,6 +275,10 @@ impl CapabilityEngine {
         if is_aspnet(page) {
             sources.extend(self.aspnet_sources.iter().cloned());
             sources.extend(server_input_sources(page));
+            let parameters: Vec<String> = flow::web_method_parameters(code).iter().map(|p| regex::escape(p)).collect();
+            if !parameters.is_empty() {
+                sources.extend(crate::pattern::compile(&format!(r"\b(?:{})\b", parameters.join("|"))).ok());
+            }
         }
         let mut own_procedures: Option<std::collections::HashSet<String>> = None;
         let mut shown = Vec::new();
@@ -241,6 +286,8 @@ impl CapabilityEngine {
             if capability.ignore_paths.iter().any(|p| p.is_match(display_path))
                 || !capability.requires.iter().all(|r| r.is_match(code))
                 || capability.requires_dialect.is_some_and(|d| !d.matches(dialect))
+                || (capability.requires_literal_chars > 0
+                    && flow::longest_literal(code) < capability.requires_literal_chars)
             {
                 continue;
             }
@@ -268,7 +315,6 @@ impl CapabilityEngine {
                     if !capability.patterns.iter().any(|p| p.is_match(code)) {
                         continue;
                     }
-                    let taint = taint.get_or_insert_with(|| flow::propagate(code, &sources));
                     let sinks = flow::Sinks {
                         patterns: &capability.patterns,
                         methods: capability.method_sinks,
@@ -276,7 +322,16 @@ impl CapabilityEngine {
                         only_on_objects: &capability.only_on_objects,
                         ignore_arguments: &capability.ignore_arguments,
                     };
-                    flow::tainted_sink(code, &sinks, taint, &sources)
+                    match &capability.own_sources {
+                        None => {
+                            let taint = taint.get_or_insert_with(|| flow::propagate(code, &sources));
+                            flow::tainted_sink(code, &sinks, taint, &sources)
+                        }
+                        Some(own) => {
+                            let own = own.for_page(code);
+                            flow::tainted_sink(code, &sinks, &flow::propagate(code, &own), &own)
+                        }
+                    }
                 }
             };
             if let Some(evidence) = evidence {
@@ -284,7 +339,7 @@ impl CapabilityEngine {
                     id: capability.id.clone(),
                     weight: capability.weight,
                     decisive: capability.decisive,
-                    request_driven: capability.kind == Kind::Flow,
+                    request_driven: capability.kind == Kind::Flow && capability.own_sources.is_none(),
                     strong: capability.strong,
                     evidence,
                 });
@@ -542,7 +597,8 @@ mod tests {
         let injectable = "SqlConnection conn=new SqlConnection(ConfigurationManager.AppSettings[\"db\"]);\n\
                           SqlCommand cmd=new SqlCommand(\"select * from t where id=\"+Request[\"id\"],conn);";
         let shown = e.assess_code(injectable, "/x/a.aspx");
-        assert!(ids(&shown).contains(&"request-sql-command"));
+        // a statement the page writes, with a value put in: the application's injection risk
+        assert!(!ids(&shown).contains(&"request-sql-command"));
         assert!(e.severity(&shown) < Some(Severity::Medium));
     }
 

@@ -181,12 +181,50 @@ fn decode_block(block: &[u8], budget: usize) -> Option<Vec<u8>> {
         Some(cut) if body.ends_with(b"==") => &body[..cut],
         _ => body,
     };
-    let single = decode_payload(payload, budget, CodePage::SingleByte);
-    if payload.iter().all(u8::is_ascii) {
-        return Some(single);
+    let mut readings = vec![decode_payload(payload, budget, CodePage::SingleByte)];
+    if !payload.iter().all(u8::is_ascii) {
+        readings.push(decode_payload(payload, budget, CodePage::DoubleByte));
     }
-    let double = decode_payload(payload, budget, CodePage::DoubleByte);
-    Some(if script_likeness(&double) > script_likeness(&single) { double } else { single })
+    // Copies that went through tools dropping control characters have DEL (0x7F, which
+    // the encoder writes for `e` at a third of the positions) turned into a space.
+    if payload.contains(&b' ') {
+        let repaired = restore_dropped_del(payload);
+        readings.push(decode_payload(&repaired, budget, CodePage::SingleByte));
+        if !payload.iter().all(u8::is_ascii) {
+            readings.push(decode_payload(&repaired, budget, CodePage::DoubleByte));
+        }
+    }
+    // The first reading wins ties: the text as it stands, in a single-byte code page.
+    let best = readings.iter().enumerate().max_by_key(|(i, r)| (script_likeness(r), usize::MAX - i)).map(|(i, _)| i);
+    best.map(|i| readings.swap_remove(i))
+}
+
+/// The payload with every space at a position decoded through the third table put back
+/// to DEL (what the encoder writes there for `e`); positions move as [`decode_payload`]
+/// moves them (single-byte).
+fn restore_dropped_del(payload: &[u8]) -> Vec<u8> {
+    let mut out = payload.to_vec();
+    let mut position = 0usize;
+    let mut escape = false;
+    for byte in &mut out {
+        if escape {
+            escape = false;
+            position = (position + 1) % 64;
+            continue;
+        }
+        if *byte >= 0x80 {
+            continue;
+        }
+        let table = usize::from(TABLE_ORDER[position]);
+        if *byte == b' ' && table == 2 {
+            *byte = 0x7F;
+        } else if (0x20..=0x7F).contains(byte) && DECODE[usize::from(*byte - 0x20)][table] == 0xFF {
+            escape = true;
+            continue;
+        }
+        position = (position + 1) % 64;
+    }
+    out
 }
 
 /// Words every ASP script is made of; a reading in the wrong code page turns
@@ -355,6 +393,20 @@ mod tests {
         }
         flush(&mut ascii, &mut out, &mut position);
         out
+    }
+
+    #[test]
+    fn a_copy_that_lost_its_del_characters_still_decodes() {
+        let plain =
+            "<%\r\nset server_object=server.createobject(\"x\")\r\nresponse.write request(\"e\")\r\nend if\r\n%>";
+        let damaged = encode(plain).replace('\u{7f}', " ");
+        assert!(plain.contains('e') && encode(plain).contains('\u{7f}'));
+        let page = format!("#@~^AAAAAA=={damaged}AAAAAA==^#~@");
+        assert_eq!(decode_blocks(page.as_bytes(), 1 << 20).unwrap_or_default(), plain.as_bytes());
+        // A space that is a space (a `-` in the script) stays one when nothing reads better.
+        let dashes = "a - b - c";
+        let page = format!("#@~^AAAAAA=={}AAAAAA==^#~@", encode(dashes));
+        assert_eq!(decode_blocks(page.as_bytes(), 1 << 20).unwrap_or_default(), dashes.as_bytes());
     }
 
     #[test]
