@@ -91,13 +91,80 @@ pub(crate) fn statements(code: &str) -> Vec<&str> {
     pieces.into_iter().map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
+/// How much of an expression request data must make for the expression to carry it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) enum Reach<'a> {
+    /// Request data anywhere in it (`"select ... where id=" & Request("id")`).
+    #[default]
+    Anywhere,
+    /// Request data at its start, so the visitor supplies all of it: a path with no folder of
+    /// the application in front, a whole connection string. `server_filled` are `Request`
+    /// members the server fills (the application's own folders), which never count.
+    Whole { server_filled: &'a [Regex] },
+}
+
+/// Functions that hand their (first) argument on as it is, give or take case, blanks and
+/// escapes: the visitor still supplies all of what comes out.
+static PASS_THROUGH: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"(?i)^(?:(?:Server|HttpUtility|WebUtility)\s*\.\s*(?:UrlDecode|HtmlDecode)|Trim|LTrim|RTrim|CStr|LCase|UCase|Replace|Unescape|decodeURIComponent|decodeURI|String|Convert\.ToString)\s*\(",
+    )
+});
+
+/// The start of an expression that decides who supplies all of it: opening parentheses,
+/// pass-through functions, `"" &` (a cast to string) and `this.`/`Me.` skipped.
+fn head(expression: &str) -> &str {
+    let mut text = expression;
+    loop {
+        let mut next = text.trim_start_matches(|c: char| c == '(' || c.is_whitespace());
+        if let Some(rest) = next.strip_prefix("\"\"").map(str::trim_start)
+            && let Some(rest) = rest.strip_prefix(['&', '+'])
+        {
+            next = rest;
+        }
+        if let Some(call) = PASS_THROUGH.find(next) {
+            text = &next[call.end()..];
+            continue;
+        }
+        for member in ["this.", "Me.", "me."] {
+            next = next.strip_prefix(member).unwrap_or(next);
+        }
+        if next.len() == text.len() {
+            return next;
+        }
+        text = next;
+    }
+}
+
+/// Whether stripped code starts with a source (and not with a member the server fills).
+fn starts_with_source(code: &str, sources: &[Regex], server_filled: &[Regex]) -> bool {
+    sources.iter().any(|s| s.find(code).is_some_and(|m| m.start() == 0))
+        && !server_filled.iter().any(|s| s.find(code).is_some_and(|m| m.start() == 0))
+}
+
 /// Names carrying request data.
 #[derive(Debug, Default)]
 pub(crate) struct Taint {
     names: HashSet<String>,
+    /// With [`Reach::Whole`], the server-filled members: names carry whole request values.
+    whole: Option<Vec<Regex>>,
 }
 
 impl Taint {
+    /// Whether a sink's `args` receive request data: any of them holds it, or with
+    /// [`Reach::Whole`] the first argument is all request data.
+    pub(crate) fn reaches(&self, args: &str, sources: &[Regex]) -> bool {
+        let Some(server_filled) = &self.whole else {
+            return self.holds(args, sources);
+        };
+        let first = split_arguments(args).into_iter().next().unwrap_or(args);
+        let code = strip_literals(head(first));
+        if starts_with_source(&code, sources, server_filled) {
+            return true;
+        }
+        WORD.find(&code).is_some_and(|w| w.start() == 0 && self.names.contains(&w.as_str().to_ascii_lowercase()))
+    }
+
     /// Whether `text` holds request data: a source pattern or a tainted name
     /// (outside string literals).
     pub(crate) fn holds(&self, text: &str, sources: &[Regex]) -> bool {
@@ -295,7 +362,17 @@ impl Names {
         Some(id)
     }
 
-    fn edge(&mut self, target: &str, expression: &str, sources: &[Regex]) -> Edge {
+    fn edge(&mut self, target: &str, expression: &str, sources: &[Regex], reach: Reach<'_>) -> Edge {
+        if let Reach::Whole { server_filled } = reach {
+            // Only what the expression starts with can make all of it.
+            let code = strip_literals(head(expression));
+            let from_source = starts_with_source(&code, sources, server_filled);
+            let reads = match WORD.find(&code) {
+                Some(w) if !from_source && w.start() == 0 => self.id(w.as_str()).into_iter().collect(),
+                _ => Vec::new(),
+            };
+            return Edge { target: self.id(target), from_source, reads };
+        }
         let code = strip_literals(expression);
         let from_source = sources.iter().any(|s| s.is_match(&code));
         let mut reads: Vec<usize> =
@@ -307,11 +384,15 @@ impl Names {
 }
 
 /// Follow request data through the code until nothing new is tainted.
-pub(crate) fn propagate(code: &str, sources: &[Regex]) -> Taint {
+pub(crate) fn propagate(code: &str, sources: &[Regex], reach: Reach<'_>) -> Taint {
+    let whole = match reach {
+        Reach::Whole { server_filled } => Some(server_filled.to_vec()),
+        Reach::Anywhere => None,
+    };
     // Without a source anywhere, nothing can be tainted.
     let stripped = strip_literals(code);
     if !sources.iter().any(|s| s.is_match(&stripped)) {
-        return Taint::default();
+        return Taint { names: HashSet::new(), whole };
     }
     let lower = code.to_ascii_lowercase();
     let mut names = Names::default();
@@ -322,7 +403,7 @@ pub(crate) fn propagate(code: &str, sources: &[Regex]) -> Taint {
             continue;
         }
         for caps in ASSIGNMENT.captures_iter(statement) {
-            edges.push(names.edge(&caps[1], &caps[2], sources));
+            edges.push(names.edge(&caps[1], &caps[2], sources, reach));
         }
     }
     // Each function with parameters, and the argument lists of its call sites.
@@ -342,7 +423,7 @@ pub(crate) fn propagate(code: &str, sources: &[Regex]) -> Taint {
         for &at in calls.get(name.as_str()).into_iter().flatten().take(MAX_CALL_SITES) {
             let args = split_arguments(argument_text(&code[at + name.len()..]));
             for (param, arg) in params.iter().zip(args) {
-                edges.push(names.edge(param, arg, sources));
+                edges.push(names.edge(param, arg, sources, reach));
             }
         }
     }
@@ -361,7 +442,7 @@ pub(crate) fn propagate(code: &str, sources: &[Regex]) -> Taint {
         }
     }
     let names = names.names.into_iter().zip(tainted).filter_map(|(name, tainted)| tainted.then_some(name)).collect();
-    Taint { names }
+    Taint { names, whole }
 }
 
 /// Every call in lowercase code: the name before each `(` that starts a word
@@ -481,7 +562,7 @@ pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint, sources
                 };
                 if !args.trim().is_empty()
                     && !sinks.ignore_arguments.iter().any(|ignored| ignored.is_match(args.trim_start()))
-                    && taint.holds(args, sources)
+                    && taint.reaches(args, sources)
                 {
                     return Some(statement.chars().take(EVIDENCE_CHARS).collect());
                 }
@@ -518,7 +599,7 @@ mod tests {
 
     #[test]
     fn a_procedure_the_page_defines_is_not_the_languages_evaluator() {
-        let taint_of = |code: &str| propagate(code, &sources());
+        let taint_of = |code: &str| propagate(code, &sources(), Reach::Anywhere);
         let eval = sink(r"(?im)(?:^|:|\bthen |\belse )\s*Execute(?:Global)?\b");
         let own = "Class Db\nPublic Function Execute(Command)\nSet Execute=Conn.Execute(Command)\nEnd Function\nEnd Class\n\
                    id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
@@ -530,7 +611,7 @@ mod tests {
     #[test]
     fn taint_follows_assignments_and_function_results() {
         let code = "Function g()\ng=Request(\"a\")\nEnd Function\nDim o:o=g()\np=o&\"x\"\nq=\"Request\"";
-        let taint = propagate(code, &sources());
+        let taint = propagate(code, &sources(), Reach::Anywhere);
         assert!(taint.contains("g") && taint.contains("o") && taint.contains("p"));
         assert!(!taint.contains("q"), "a literal naming Request is not request data");
     }
@@ -538,7 +619,7 @@ mod tests {
     #[test]
     fn taint_follows_parameters_of_called_functions() {
         let code = "void Run(string cmd, int n){Process.Start(\"cmd.exe\",cmd);}\nRun(Request.Form[\"c\"],1);";
-        let taint = propagate(code, &sources());
+        let taint = propagate(code, &sources(), Reach::Anywhere);
         assert!(taint.contains("cmd"));
         assert!(!taint.contains("n"));
         let hit = tainted_sink(
@@ -559,11 +640,11 @@ mod tests {
     #[test]
     fn sinks_need_request_data_and_statement_sinks_skip_methods() {
         let code = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute x\nx=Request(\"c\")";
-        let taint = propagate(code, &sources());
+        let taint = propagate(code, &sources(), Reach::Anywhere);
         let eval = sink(r"(?i)\bExecute\b");
         assert_eq!(tainted_sink(code, &plain_sinks(&eval, false), &taint, &sources()).as_deref(), Some("Execute x"));
         let clean = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute \"y=1\"";
-        let taint = propagate(clean, &sources());
+        let taint = propagate(clean, &sources(), Reach::Anywhere);
         assert!(tainted_sink(clean, &plain_sinks(&eval, false), &taint, &sources()).is_none());
     }
 

@@ -59,6 +59,9 @@ struct SourcesSpec {
     /// Sources in ASP.NET pages only (server-control properties).
     #[serde(default)]
     aspnet_patterns: Vec<String>,
+    /// Source matches the server fills, not the visitor (see `whole_argument`).
+    #[serde(default)]
+    server_filled: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -110,6 +113,10 @@ struct CapabilitySpec {
     /// The code must hold a string literal of at least this many characters.
     #[serde(default)]
     requires_literal_chars: usize,
+    /// A sink counts only when its first argument is request data from its start: the
+    /// visitor supplies all of it (a whole path or connection string), not a part.
+    #[serde(default)]
+    whole_argument: bool,
     /// When not empty, a pattern match counts only when the function it calls (the last
     /// name before its final `(`) is defined in the page or is one of these (api capabilities).
     #[serde(default)]
@@ -158,6 +165,7 @@ struct Capability {
     /// Its own sources (see the spec); `None` follows request data.
     own_sources: Option<OwnSources>,
     requires_literal_chars: usize,
+    whole_argument: bool,
     requires_dialect: Option<DialectName>,
     references: Vec<String>,
 }
@@ -204,6 +212,7 @@ pub(crate) struct Shown {
 pub(crate) struct CapabilityEngine {
     sources: Vec<Regex>,
     aspnet_sources: Vec<Regex>,
+    server_filled: Vec<Regex>,
     capabilities: Vec<Capability>,
     levels: VerdictLevels,
 }
@@ -251,6 +260,7 @@ impl CapabilityEngine {
                 ignore_arguments: compile_all(&spec.ignore_arguments, &what)?,
                 callee_defined_or: spec.callee_defined_or.iter().map(|p| p.to_ascii_lowercase()).collect(),
                 requires_literal_chars: spec.requires_literal_chars,
+                whole_argument: spec.whole_argument,
                 own_sources: (!spec.sources.is_empty() || spec.sources_own_procedures).then_some(OwnSources {
                     patterns: compile_all(&spec.sources, &what)?,
                     own_procedures: spec.sources_own_procedures,
@@ -262,6 +272,7 @@ impl CapabilityEngine {
         Ok(CapabilityEngine {
             sources: compile_all(&file.sources.patterns, "sources")?,
             aspnet_sources: compile_all(&file.sources.aspnet_patterns, "sources")?,
+            server_filled: compile_all(&file.sources.server_filled, "sources")?,
             capabilities,
             levels: file.verdict,
         })
@@ -271,6 +282,7 @@ impl CapabilityEngine {
     /// `page` the whole normalised page (for the inputs it declares).
     pub(crate) fn assess(&self, code: &str, page: &str, dialect: Dialect, display_path: &str) -> Vec<Shown> {
         let mut taint: Option<flow::Taint> = None;
+        let mut whole_taint: Option<flow::Taint> = None;
         let mut sources = self.sources.clone();
         if is_aspnet(page) {
             sources.extend(self.aspnet_sources.iter().cloned());
@@ -323,13 +335,20 @@ impl CapabilityEngine {
                         ignore_arguments: &capability.ignore_arguments,
                     };
                     match &capability.own_sources {
+                        None if capability.whole_argument => {
+                            let reach = flow::Reach::Whole { server_filled: &self.server_filled };
+                            let taint = whole_taint.get_or_insert_with(|| flow::propagate(code, &sources, reach));
+                            flow::tainted_sink(code, &sinks, taint, &sources)
+                        }
                         None => {
-                            let taint = taint.get_or_insert_with(|| flow::propagate(code, &sources));
+                            let reach = flow::Reach::Anywhere;
+                            let taint = taint.get_or_insert_with(|| flow::propagate(code, &sources, reach));
                             flow::tainted_sink(code, &sinks, taint, &sources)
                         }
                         Some(own) => {
                             let own = own.for_page(code);
-                            flow::tainted_sink(code, &sinks, &flow::propagate(code, &own), &own)
+                            let taint = flow::propagate(code, &own, flow::Reach::Anywhere);
+                            flow::tainted_sink(code, &sinks, &taint, &own)
                         }
                     }
                 }
@@ -600,6 +619,63 @@ mod tests {
         // a statement the page writes, with a value put in: the application's injection risk
         assert!(!ids(&shown).contains(&"request-sql-command"));
         assert!(e.severity(&shown) < Some(Severity::Medium));
+    }
+
+    #[test]
+    fn a_path_the_visitor_supplies_whole_is_any_file_on_the_disk() {
+        let e = engine();
+        let viewer = "file=trim(request(\"file\"))\nset fso=server.createobject(\"scripting.filesystemobject\")\n\
+                      set t=fso.opentextfile(file,1)\nresponse.write t.readall";
+        let shown = e.assess(viewer, "", Dialect::Vb, "/x/a.asp");
+        assert!(ids(&shown).contains(&"visitor-named-path"), "{:?}", ids(&shown));
+        assert!(e.severity(&shown) >= Some(Severity::Medium));
+        let upload = "string dir=txtDir.Text;\nFile1.PostedFile.SaveAs(dir+\"\\\\\"+Path.GetFileName(File1.PostedFile.FileName));";
+        let page = "<input type=\"text\" id=\"txtDir\" runat=\"server\">";
+        assert!(ids(&e.assess(upload, page, Dialect::CLike, "/x/a.aspx")).contains(&"visitor-named-path"));
+        // Near misses: the application's folder in front (MapPath, a base path, the server's own
+        // Request members), or a visitor name deleted (admin pages delete backups by name).
+        for code in [
+            "file=request(\"file\")\nset t=fso.opentextfile(server.mappath(file),1)",
+            "file=request(\"file\")\nset t=fso.opentextfile(BasePath&\"/\"&file,1)",
+            "file=\"c:\\\\logs\\\\\"&request(\"file\")\nset t=fso.opentextfile(file,1)",
+            "f=Request.PhysicalApplicationPath+\"App_Data\\\\x.txt\";\nFile.ReadAllText(f);",
+            "fso.DeleteFile request(\"backup\")",
+        ] {
+            let shown = e.assess(code, "", Dialect::Vb, "/x/a.asp");
+            assert!(!ids(&shown).contains(&"visitor-named-path"), "{code}: {:?}", ids(&shown));
+        }
+    }
+
+    #[test]
+    fn a_connection_string_the_visitor_supplies_whole_is_a_sql_client() {
+        let e = engine();
+        let client =
+            "connstr=request.form(\"cs\")\nset conn=server.createobject(\"adodb.connection\")\nconn.open connstr";
+        let shown = e.assess(client, "", Dialect::Vb, "/x/a.asp");
+        assert!(ids(&shown).contains(&"visitor-connection-string"), "{:?}", ids(&shown));
+        assert!(e.severity(&shown) >= Some(Severity::Medium));
+        // An installer puts the visitor's server and account into a string it writes.
+        let installer = "cs=\"Provider=SQLOLEDB;Data Source=\"&request(\"server\")&\";User ID=\"&request(\"user\")\n\
+                         set conn=server.createobject(\"adodb.connection\")\nconn.open cs";
+        let shown = e.assess(installer, "", Dialect::Vb, "/x/install.asp");
+        assert!(!ids(&shown).contains(&"visitor-connection-string"), "{:?}", ids(&shown));
+        assert!(e.severity(&shown) < Some(Severity::Medium));
+    }
+
+    #[test]
+    fn an_ftp_servers_local_administration_driven_from_a_page_counts() {
+        let e = engine();
+        let code = "port=request.form(\"port\")\nset x=server.createobject(\"microsoft.xmlhttp\")\n\
+                    x.open \"POST\",\"http://127.0.0.1:\"&port&\"/a\",true\n\
+                    x.send \"-SETUSERSETUP\"&vbcrlf&\"-IP=0.0.0.0\"\nx.send \"site exec \"&cmd";
+        let shown = e.assess(code, "", Dialect::Vb, "/x/a.asp");
+        assert!(ids(&shown).contains(&"ftp-server-admin"), "{:?}", ids(&shown));
+        assert!(e.severity(&shown) >= Some(Severity::Medium));
+        // Near miss: a page that fetches a feed and mentions "site execution" in its text.
+        let feed = "set x=server.createobject(\"microsoft.xmlhttp\")\nx.open \"GET\",\"http://feeds.example/rss\",false\n\
+                    response.write \"site execution time\"";
+        let shown = e.assess(feed, "", Dialect::Vb, "/x/a.asp");
+        assert!(!ids(&shown).contains(&"ftp-server-admin"), "{:?}", ids(&shown));
     }
 
     #[test]
