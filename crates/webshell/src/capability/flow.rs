@@ -32,6 +32,45 @@ static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// A VB statement calling a procedure without parentheses around its arguments:
+/// `Name arg1, arg2` or `Call Name(args)` (the name, the argument text).
+static BARE_CALL: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"(?i)^(?:call\s+)?([A-Za-z_]\w*)[ \t]+([^=\s(.][^=]*|\(.*)$"));
+
+/// `source.Read(buffer, ...)`, `source.CopyTo(target)`: the receiver's data lands in the first
+/// argument (the receiver text, the argument name).
+static FILLED_ARGUMENT: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"(?i)([A-Za-z_][\w.\[\]()]*)\.(?:Read|ReadBlock|CopyTo|CopyToAsync|ReadAsync)\(\s*([A-Za-z_]\w*)",
+    )
+});
+
+/// `name.Append(...)`, `name.push(...)`: a string builder or array takes data (the receiver
+/// name, the arguments). Streams and dictionaries are left out: upload classes write the whole
+/// request body into one, file every field in the other, and read paths back from them.
+static FILLED_RECEIVER: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(r"(?i)(?:^|[^.\w])([A-Za-z_]\w*)\.(?:Push|Append|AppendLine|AppendFormat|Concat)\b(.*)$")
+});
+
+/// Receivers of `.Write`/`.Add` that are the page's output or the server, not a container.
+const NOT_CONTAINERS: [&str; 9] =
+    ["response", "server", "console", "trace", "document", "out", "writer", "httpcontext", "context"];
+
+/// `Array.Copy(` / `Buffer.BlockCopy(`.
+static BLOCK_COPY: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"\b(?:Array\.Copy|Buffer\.BlockCopy)\("));
+
+/// VB.NET declarations with a value: `Dim x As T = value`, `Dim x As New T(args)` (the name,
+/// the value or the constructor's arguments).
+static VB_DECLARATION: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"(?i)^(?:Dim|Private|Public|Protected|Friend|Static|Shared|Const)\s+(?:Shared\s+|ReadOnly\s+)*([A-Za-z_]\w*)(?:\(\))?\s+As\s+(?:New\s+[\w.]+(?:\(\))?(\(.*)|[\w.\[\]]+(?:\(\))?\s*=\s*(.*))$",
+    )
+});
+
+/// `return value` in a C-like function body.
+static RETURN: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"^\}?\s*return\s+(.+?)\s*;?$"));
+
 /// A procedure the page defines (VBScript `Function`/`Sub`, JScript `function`), by name.
 static PROCEDURE: LazyLock<Regex> =
     // `[ \t]`, not `\s`: "End Sub" then a statement on the next line is not a definition.
@@ -107,8 +146,13 @@ pub(crate) enum Reach<'a> {
 /// escapes: the visitor still supplies all of what comes out.
 static PASS_THROUGH: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(
-        r"(?i)^(?:(?:Server|HttpUtility|WebUtility)\s*\.\s*(?:UrlDecode|HtmlDecode)|Trim|LTrim|RTrim|CStr|LCase|UCase|Replace|Unescape|decodeURIComponent|decodeURI|String|Convert\.ToString)\s*\(",
+        r"(?i)^(?:(?:Server|HttpUtility|WebUtility)\s*\.\s*(?:UrlDecode|HtmlDecode)|Trim|LTrim|RTrim|CStr|LCase|UCase|Replace|Unescape|decodeURIComponent|decodeURI|String|Convert\.ToString|(?:System\.IO\.)?Path\.(?:Combine|GetFullPath))\s*\(",
     )
+});
+
+/// What a page reaches the request through: `this.`, `Me.`, `context.`, `HttpContext.Current.`.
+static OWNER: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(r"(?i)^(?:this|me|page|(?:http)?context(?:\s*\.\s*current)?)\s*\.\s*(?:context\s*\.\s*)?")
 });
 
 /// The start of an expression that decides who supplies all of it: opening parentheses,
@@ -126,14 +170,38 @@ fn head(expression: &str) -> &str {
             text = &next[call.end()..];
             continue;
         }
-        for member in ["this.", "Me.", "me."] {
-            next = next.strip_prefix(member).unwrap_or(next);
+        if let Some(owner) = OWNER.find(next) {
+            next = &next[owner.end()..];
         }
         if next.len() == text.len() {
             return next;
         }
         text = next;
     }
+}
+
+/// The values a C-like conditional expression `c ? a : b` may take (`a` and `b`), or the
+/// expression itself.
+fn branches(expression: &str) -> Vec<&str> {
+    let mut quotes = Quotes::default();
+    let (mut depth, mut question) = (0i32, None);
+    for (i, ch) in expression.char_indices() {
+        if quotes.feed(ch) {
+            continue;
+        }
+        match ch {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            '?' if depth == 0 && question.is_none() => question = Some(i),
+            ':' if depth == 0 => {
+                if let Some(q) = question {
+                    return vec![&expression[q + 1..i], &expression[i + 1..]];
+                }
+            }
+            _ => {}
+        }
+    }
+    vec![expression]
 }
 
 /// Whether stripped code starts with a source (and not with a member the server fills).
@@ -228,6 +296,35 @@ pub(crate) fn longest_literal(code: &str) -> usize {
     longest.saturating_sub(2)
 }
 
+/// The body of the `{ ... }` block that `text` starts with (after blanks), without its braces;
+/// bounded, so an unclosed block is cut.
+fn braced_block(text: &str) -> Option<&str> {
+    const MAX_BODY: usize = 200_000;
+    let trimmed = text.trim_start();
+    let body = trimmed.strip_prefix('{')?;
+    let mut quotes = Quotes::default();
+    let mut depth = 1usize;
+    for (i, ch) in body.char_indices() {
+        if i > MAX_BODY {
+            return Some(&body[..body.floor_char_boundary(MAX_BODY)]);
+        }
+        if quotes.feed(ch) {
+            continue;
+        }
+        match ch {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&body[..i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(body)
+}
+
 /// Whether byte `offset` of a canonical statement is inside a `"..."` literal.
 fn inside_literal(statement: &str, offset: usize) -> bool {
     let mut quotes = Quotes::default();
@@ -304,7 +401,7 @@ fn split_arguments(args: &str) -> Vec<&str> {
 pub(crate) fn web_method_parameters(code: &str) -> Vec<String> {
     static WEB_METHOD: LazyLock<Regex> = LazyLock::new(|| {
         crate::pattern::builtin(
-            r"(?i)\bWebMethod(?:Attribute)?(?:\([^()\n]{0,200}\))?\W[^{\n]{0,200}?\b\w+\s*\(([^()\n]*)\)",
+            r"(?i)\bWebMethod(?:Attribute)?(?:\([^()\n]{0,200}\))?\W\s*[^{\n]{0,200}?\b\w+\s*\(([^()\n]*)\)",
         )
     });
     let mut names = Vec::new();
@@ -364,13 +461,16 @@ impl Names {
 
     fn edge(&mut self, target: &str, expression: &str, sources: &[Regex], reach: Reach<'_>) -> Edge {
         if let Reach::Whole { server_filled } = reach {
-            // Only what the expression starts with can make all of it.
-            let code = strip_literals(head(expression));
-            let from_source = starts_with_source(&code, sources, server_filled);
-            let reads = match WORD.find(&code) {
-                Some(w) if !from_source && w.start() == 0 => self.id(w.as_str()).into_iter().collect(),
-                _ => Vec::new(),
-            };
+            // Only what the expression (or a branch of `c ? a : b`) starts with can make all of it.
+            let (mut from_source, mut reads) = (false, Vec::new());
+            for branch in branches(expression) {
+                let code = strip_literals(head(branch));
+                if starts_with_source(&code, sources, server_filled) {
+                    from_source = true;
+                } else if let Some(w) = WORD.find(&code).filter(|w| w.start() == 0) {
+                    reads.extend(self.id(w.as_str()));
+                }
+            }
             return Edge { target: self.id(target), from_source, reads };
         }
         let code = strip_literals(expression);
@@ -397,9 +497,37 @@ pub(crate) fn propagate(code: &str, sources: &[Regex], reach: Reach<'_>) -> Tain
     let lower = code.to_ascii_lowercase();
     let mut names = Names::default();
     let mut edges = Vec::new();
+    // VB statements that call a procedure without parentheses (`Run a, b`, `Call Run(a)`).
+    let mut bare_calls: HashMap<String, Vec<&str>> = HashMap::new();
     for statement in statements(code) {
+        if let Some(c) = BARE_CALL.captures(statement) {
+            bare_calls.entry(c[1].to_ascii_lowercase()).or_default().push(c.get(2).map_or("", |m| m.as_str()));
+        }
+        for c in FILLED_ARGUMENT.captures_iter(statement) {
+            // `source.Read(buffer, ...)`, `source.CopyTo(stream)`: the argument receives the data.
+            edges.push(names.edge(&c[2], &c[1], sources, reach));
+        }
+        for c in FILLED_RECEIVER.captures_iter(statement) {
+            // `sb.Append(x)`: the builder now holds x.
+            if !NOT_CONTAINERS.contains(&c[1].to_ascii_lowercase().as_str()) {
+                edges.push(names.edge(&c[1], &c[2], sources, reach));
+            }
+        }
+        if let Some(c) = BLOCK_COPY.captures(statement) {
+            // Array.Copy(src, dst, n) / (src, i, dst, j, n), Buffer.BlockCopy(src, i, dst, j, n).
+            let args = split_arguments(argument_text(&statement[c.get(0).map_or(0, |m| m.end() - 1)..]));
+            let target = if args.len() >= 5 { args.get(2) } else { args.get(1) };
+            if let (Some(source), Some(target)) = (args.first(), target) {
+                edges.push(names.edge(target.trim(), source, sources, reach));
+            }
+        }
         // Every assignment holds `=`; most statements do not.
         if !statement.contains('=') {
+            continue;
+        }
+        if let Some(c) = VB_DECLARATION.captures(statement) {
+            let value = c.get(2).or_else(|| c.get(3)).map_or("", |m| m.as_str());
+            edges.push(names.edge(&c[1], value, sources, reach));
             continue;
         }
         for caps in ASSIGNMENT.captures_iter(statement) {
@@ -413,16 +541,33 @@ pub(crate) fn propagate(code: &str, sources: &[Regex], reach: Reach<'_>) -> Tain
         let (Some(name), Some(params)) = (c.get(1).or_else(|| c.get(3)), c.get(2).or_else(|| c.get(4))) else {
             continue;
         };
-        let params: Vec<&str> = split_arguments(params.as_str()).into_iter().filter_map(parameter_name).collect();
-        if params.is_empty() || functions >= MAX_FUNCTIONS {
-            continue;
+        if functions >= MAX_FUNCTIONS {
+            break;
         }
         functions += 1;
+        // A C-like function's result is what it returns.
+        let opening = c.get(0).map_or(0, |m| if m.as_str().ends_with('{') { m.end() - 1 } else { m.end() });
+        if let Some(body) = braced_block(&code[opening..]) {
+            for statement in statements(body) {
+                if let Some(value) = RETURN.captures(statement).and_then(|r| r.get(1)) {
+                    edges.push(names.edge(name.as_str(), value.as_str(), sources, reach));
+                }
+            }
+        }
+        let params: Vec<&str> = split_arguments(params.as_str()).into_iter().filter_map(parameter_name).collect();
+        if params.is_empty() {
+            continue;
+        }
         let name = name.as_str().to_ascii_lowercase();
         let calls = calls.get_or_insert_with(|| call_sites(&lower));
         for &at in calls.get(name.as_str()).into_iter().flatten().take(MAX_CALL_SITES) {
             let args = split_arguments(argument_text(&code[at + name.len()..]));
             for (param, arg) in params.iter().zip(args) {
+                edges.push(names.edge(param, arg, sources, reach));
+            }
+        }
+        for rest in bare_calls.get(name.as_str()).into_iter().flatten().take(MAX_CALL_SITES) {
+            for (param, arg) in params.iter().zip(split_arguments(rest)) {
                 edges.push(names.edge(param, arg, sources, reach));
             }
         }

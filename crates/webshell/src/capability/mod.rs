@@ -59,6 +59,9 @@ struct SourcesSpec {
     /// Sources in ASP.NET pages only (server-control properties).
     #[serde(default)]
     aspnet_patterns: Vec<String>,
+    /// Sources inside a `With Request` block.
+    #[serde(default)]
+    with_request_patterns: Vec<String>,
     /// Source matches the server fills, not the visitor (see `whole_argument`).
     #[serde(default)]
     server_filled: Vec<String>,
@@ -212,6 +215,7 @@ pub(crate) struct Shown {
 pub(crate) struct CapabilityEngine {
     sources: Vec<Regex>,
     aspnet_sources: Vec<Regex>,
+    with_request_sources: Vec<Regex>,
     server_filled: Vec<Regex>,
     capabilities: Vec<Capability>,
     levels: VerdictLevels,
@@ -272,6 +276,7 @@ impl CapabilityEngine {
         Ok(CapabilityEngine {
             sources: compile_all(&file.sources.patterns, "sources")?,
             aspnet_sources: compile_all(&file.sources.aspnet_patterns, "sources")?,
+            with_request_sources: compile_all(&file.sources.with_request_patterns, "sources")?,
             server_filled: compile_all(&file.sources.server_filled, "sources")?,
             capabilities,
             levels: file.verdict,
@@ -284,6 +289,11 @@ impl CapabilityEngine {
         let mut taint: Option<flow::Taint> = None;
         let mut whole_taint: Option<flow::Taint> = None;
         let mut sources = self.sources.clone();
+        static WITH_REQUEST: LazyLock<Regex> =
+            LazyLock::new(|| crate::pattern::builtin(r"(?im)^\s*With\s+(?:\w+\.)?Request\s*$"));
+        if WITH_REQUEST.is_match(code) {
+            sources.extend(self.with_request_sources.iter().cloned());
+        }
         if is_aspnet(page) {
             sources.extend(self.aspnet_sources.iter().cloned());
             sources.extend(server_input_sources(page));
@@ -676,6 +686,58 @@ mod tests {
                     response.write \"site execution time\"";
         let shown = e.assess(feed, "", Dialect::Vb, "/x/a.asp");
         assert!(!ids(&shown).contains(&"ftp-server-admin"), "{:?}", ids(&shown));
+    }
+
+    #[test]
+    fn request_data_is_followed_through_calls_returns_buffers_and_declarations() {
+        let e = engine();
+        let decisive =
+            |code: &str, dialect: Dialect, path: &str| e.assess(code, "", dialect, path).iter().any(|s| s.decisive);
+        // VBScript procedure called without parentheses, with a function result as argument.
+        let bare =
+            "Function P(n)\nP=Trim(Request.Form(n))\nEnd Function\nSub Run(t)\nExecuteGlobal t\nEnd Sub\nRun P(\"d\")";
+        assert!(decisive(bare, Dialect::Vb, "/x/a.asp"));
+        assert!(!decisive("Sub Run(t)\nExecuteGlobal t\nEnd Sub\nRun \"Dim a\"", Dialect::Vb, "/x/a.asp"));
+        // JScript helper that returns request data.
+        let returned = "function p(n){var v=Request.QueryString(n)+\"\";return v;}\nvar x=p(\"c\");\neval(x);";
+        assert!(decisive(returned, Dialect::CLike, "/x/a.asp"));
+        let literal = "function p(n){return \"1+1\";}\nvar y=Request(\"c\");\nvar x=p(\"c\");\neval(x);";
+        assert!(!decisive(literal, Dialect::CLike, "/x/a.asp"));
+        // The request body read into a buffer or copied into a stream, then loaded.
+        let read = "Dim buf(Request.ContentLength-1) As Byte\nRequest.InputStream.Read(buf,0,buf.Length)\nDim a As [Assembly]=[Assembly].Load(buf)";
+        assert!(decisive(read, Dialect::Vb, "/x/a.aspx"));
+        let copied =
+            "var ms=new MemoryStream();\nRequest.InputStream.CopyTo(ms);\nbyte[] b=ms.ToArray();\nAssembly.Load(b);";
+        assert!(decisive(copied, Dialect::CLike, "/x/a.aspx"));
+        let file = "var ms=new MemoryStream();\nFile.OpenRead(Server.MapPath(\"p.dll\")).CopyTo(ms);\nAssembly.Load(ms.ToArray());";
+        assert!(!decisive(file, Dialect::CLike, "/x/a.aspx"));
+        // VB.NET declarations with a value.
+        let declared = "Dim c As String = Request(\"c\")\nProcess.Start(\"cmd.exe\", \"/c \" & c)";
+        assert!(decisive(declared, Dialect::Vb, "/x/a.aspx"));
+        // `With Request` blocks name the request's members with a leading dot.
+        assert!(decisive("With Request\nExecute .Form(\"q\")\nEnd With", Dialect::Vb, "/x/a.asp"));
+        assert!(!decisive("With Response\nExecute .Form(\"q\")\nEnd With", Dialect::Vb, "/x/a.asp"));
+    }
+
+    #[test]
+    fn web_methods_wmi_and_function_values() {
+        let e = engine();
+        let web_method = "<%@ WebService Language=\"C#\" Class=\"S\" %>\n[WebMethod]\npublic string Run(string exe)\n{\nProcess.Start(exe);\n}";
+        let shown = e.assess(web_method, web_method, Dialect::CLike, "/x/a.asmx");
+        assert!(ids(&shown).contains(&"request-process"), "{:?}", ids(&shown));
+        let wmi = "t=Request.Form(\"l\")\nSet w=GetObject(\"winmgmts:\\\\.\\root\\cimv2\")\nSet p=w.Get(\"Win32_Process\")\nrc=p.Create(\"cmd /c \"&t,Null,Null,pid)";
+        assert!(ids(&e.assess(wmi, "", Dialect::Vb, "/x/a.asp")).contains(&"request-wmi-process"));
+        let inventory = "Set w=GetObject(\"winmgmts:\")\nFor Each p In w.ExecQuery(\"select * from Win32_Process\")\nResponse.Write p.Name&Request(\"sep\")\nNext";
+        assert!(!ids(&e.assess(inventory, "", Dialect::Vb, "/x/a.asp")).contains(&"request-wmi-process"));
+        let alias = "var F=Function;\nvar r=new F(\"Response\",Request.Form(\"b\")+\"\");";
+        assert!(ids(&e.assess(alias, "", Dialect::CLike, "/x/a.asp")).contains(&"eval-as-value"));
+        assert!(
+            !ids(&e.assess("var f=function(){};\nf(Request(\"x\"));", "", Dialect::CLike, "/x/a.asp"))
+                .contains(&"eval-as-value")
+        );
+        let pools = "Set p=GetObject(\"IIS://localhost/W3SVC/AppPools\")\nFor Each a In p\nResponse.Write a.WAMUserName&a.WAMUserPass\nNext";
+        let shown = e.assess(pools, "", Dialect::Vb, "/x/a.asp");
+        assert!(ids(&shown).contains(&"account-passwords") && e.severity(&shown) >= Some(Severity::Medium));
     }
 
     #[test]
