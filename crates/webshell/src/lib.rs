@@ -99,7 +99,8 @@ pub struct FileOutcome {
     /// The file's hashes (SHA-256 always; MD5/SHA-1 when an IOC set has them).
     pub hashes: Option<FileHashes>,
     /// Limits the normalising stage reached (input or output cap, time
-    /// budget); the original bytes were still scanned in full.
+    /// budget) and the bounds of the capability engine's data-flow analysis;
+    /// the original bytes were still scanned in full.
     pub normalisation_limits: Vec<String>,
 }
 
@@ -404,11 +405,16 @@ impl FileScanner<'_> {
         // The engine is read-only during assessment, so unwinding cannot leave it half-changed.
         let engine = std::panic::AssertUnwindSafe(&owner.capabilities);
         let assessed = std::panic::catch_unwind(|| {
-            engine.assess(&normalized.code, &normalized.text, normalized.dialect, display_path)
+            engine.assess_page(&normalized.code, &normalized.text, normalized.dialect, display_path)
         });
         match assessed {
-            Ok(shown) => {
-                outcome.findings.extend(owner.capabilities.finding(&shown, display_path, &normalized.applied));
+            Ok(assessment) => {
+                outcome.findings.extend(owner.capabilities.finding(
+                    &assessment.shown,
+                    display_path,
+                    &normalized.applied,
+                ));
+                outcome.normalisation_limits.extend(assessment.limits);
             }
             Err(_) => outcome.error = Some("capability assessment failed on this file (internal error)".into()),
         }
@@ -442,9 +448,10 @@ pub fn capabilities_of(bytes: &[u8], display_path: &str) -> Result<Vec<(String, 
     let Some(normalized) = normalize::normalize(bytes) else {
         return Ok(Vec::new());
     };
-    let shown = engine.assess(&normalized.code, &normalized.text, normalized.dialect, display_path);
-    let limits = normalized.limits.into_iter().map(|l| ("normalisation limit".to_owned(), 0, l));
-    Ok(shown.into_iter().map(|s| (s.id, s.weight, s.evidence)).chain(limits).collect())
+    let assessment = engine.assess_page(&normalized.code, &normalized.text, normalized.dialect, display_path);
+    let limits =
+        normalized.limits.into_iter().chain(assessment.limits).map(|l| ("normalisation limit".to_owned(), 0, l));
+    Ok(assessment.shown.into_iter().map(|s| (s.id, s.weight, s.evidence)).chain(limits).collect())
 }
 
 #[cfg(test)]

@@ -274,17 +274,18 @@ fn judge_source(events: &[AuthEvent], config: &SprayConfig) -> Vec<Finding> {
         });
         Some(if found { "success" } else { "attempt" }.to_owned())
     };
+    // An episode's finding: at its first attempt, with its attempts as evidence and its outcome.
+    let episode_finding = |detector: DetectorId, values: &[(&str, &str)], what: &str, slice: &[&AuthEvent]| {
+        let mut found =
+            finding(CATALOG.describe(detector, &[], values), slice[0], episode_evidence(what, source, slice));
+        found.outcome = outcome(slice);
+        found
+    };
     for episode in &sprays {
         let slice = &tries[episode.first..=episode.last];
         let accounts = accounts_of(slice).len().to_string();
         let values = [("source", source), ("accounts", accounts.as_str()), ("minutes", minutes.as_str())];
-        let mut spray = finding(
-            CATALOG.describe(DetectorId::PasswordSpray, &[], &values),
-            slice[0],
-            episode_evidence("spray", source, slice),
-        );
-        spray.outcome = outcome(slice);
-        findings.push(spray);
+        findings.push(episode_finding(DetectorId::PasswordSpray, &values, "spray", slice));
     }
     let brute = episodes(&failures, window, |accounts, attempts| {
         attempts >= config.brute_force_failures && accounts < config.spray_accounts
@@ -302,13 +303,7 @@ fn judge_source(events: &[AuthEvent], config: &SprayConfig) -> Vec<Finding> {
         };
         let failures = slice.len().to_string();
         let values = [("whom", whom.as_str()), ("source", source), ("failures", &failures), ("minutes", &minutes)];
-        let mut brute_force = finding(
-            CATALOG.describe(DetectorId::BruteForce, &[], &values),
-            slice[0],
-            episode_evidence("brute force", source, slice),
-        );
-        brute_force.outcome = outcome(slice);
-        findings.push(brute_force);
+        findings.push(episode_finding(DetectorId::BruteForce, &values, "brute force", slice));
     }
     let attacks = Attacks { tries: &tries, failures: &failures, sprays: &sprays, brute: &brute };
     findings.extend(successes_after_failures(source, &attempts, &attacks, config));

@@ -18,6 +18,8 @@ const MAX_PASSES: usize = 8;
 /// Functions whose parameters are followed, and call sites per function.
 const MAX_FUNCTIONS: usize = 2000;
 const MAX_CALL_SITES: usize = 200;
+/// Bytes of a function body searched for its `return`s.
+const MAX_BODY: usize = 200_000;
 /// Characters of a statement shown as evidence.
 const EVIDENCE_CHARS: usize = 200;
 
@@ -51,10 +53,6 @@ static FILLED_ARGUMENT: LazyLock<Regex> = LazyLock::new(|| {
 static FILLED_RECEIVER: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r"(?i)(?:^|[^.\w])([A-Za-z_]\w*)\.(?:Push|Append|AppendLine|AppendFormat|Concat)\b(.*)$")
 });
-
-/// Receivers of `.Write`/`.Add` that are the page's output or the server, not a container.
-const NOT_CONTAINERS: [&str; 9] =
-    ["response", "server", "console", "trace", "document", "out", "writer", "httpcontext", "context"];
 
 /// `Array.Copy(` / `Buffer.BlockCopy(`.
 static BLOCK_COPY: LazyLock<Regex> =
@@ -212,17 +210,19 @@ fn starts_with_source(code: &str, sources: &[Regex], server_filled: &[Regex]) ->
 
 /// Names carrying request data.
 #[derive(Debug, Default)]
-pub(crate) struct Taint {
+pub(crate) struct Taint<'r> {
     names: HashSet<String>,
-    /// With [`Reach::Whole`], the server-filled members: names carry whole request values.
-    whole: Option<Vec<Regex>>,
+    /// How the names carry it: anywhere in their values, or as the whole of them.
+    reach: Reach<'r>,
+    /// The passes stopped at their bound before nothing new was tainted.
+    pub(crate) capped: bool,
 }
 
-impl Taint {
+impl Taint<'_> {
     /// Whether a sink's `args` receive request data: any of them holds it, or with
     /// [`Reach::Whole`] the first argument is all request data.
     pub(crate) fn reaches(&self, args: &str, sources: &[Regex]) -> bool {
-        let Some(server_filled) = &self.whole else {
+        let Reach::Whole { server_filled } = self.reach else {
             return self.holds(args, sources);
         };
         let first = split_arguments(args).into_iter().next().unwrap_or(args);
@@ -296,17 +296,15 @@ pub(crate) fn longest_literal(code: &str) -> usize {
     longest.saturating_sub(2)
 }
 
-/// The body of the `{ ... }` block that `text` starts with (after blanks), without its braces;
-/// bounded, so an unclosed block is cut.
-fn braced_block(text: &str) -> Option<&str> {
-    const MAX_BODY: usize = 200_000;
-    let trimmed = text.trim_start();
-    let body = trimmed.strip_prefix('{')?;
+/// The body of the `{ ... }` block that `text` starts with (after blanks), without its braces,
+/// and whether it was cut at [`MAX_BODY`] bytes; an unclosed block runs to the end.
+fn braced_block(text: &str) -> Option<(&str, bool)> {
+    let body = text.trim_start().strip_prefix('{')?;
     let mut quotes = Quotes::default();
     let mut depth = 1usize;
     for (i, ch) in body.char_indices() {
         if i > MAX_BODY {
-            return Some(&body[..body.floor_char_boundary(MAX_BODY)]);
+            return Some((&body[..body.floor_char_boundary(MAX_BODY)], true));
         }
         if quotes.feed(ch) {
             continue;
@@ -316,13 +314,13 @@ fn braced_block(text: &str) -> Option<&str> {
             '}' => {
                 depth -= 1;
                 if depth == 0 {
-                    return Some(&body[..i]);
+                    return Some((&body[..i], false));
                 }
             }
             _ => {}
         }
     }
-    Some(body)
+    Some((body, false))
 }
 
 /// Whether byte `offset` of a canonical statement is inside a `"..."` literal.
@@ -483,58 +481,66 @@ impl Names {
     }
 }
 
-/// Follow request data through the code until nothing new is tainted.
-pub(crate) fn propagate(code: &str, sources: &[Regex], reach: Reach<'_>) -> Taint {
-    let whole = match reach {
-        Reach::Whole { server_filled } => Some(server_filled.to_vec()),
-        Reach::Anywhere => None,
-    };
-    // Without a source anywhere, nothing can be tainted.
-    let stripped = strip_literals(code);
-    if !sources.iter().any(|s| s.is_match(&stripped)) {
-        return Taint { names: HashSet::new(), whole };
-    }
-    let lower = code.to_ascii_lowercase();
-    let mut names = Names::default();
-    let mut edges = Vec::new();
+/// Where data moves in a page's code, found once and followed for any sources: each move is
+/// a name and the expression it receives (an assignment, an argument handed to a parameter,
+/// a buffer filled, a function's return).
+pub(crate) struct Flows<'c> {
+    code: &'c str,
+    moves: Vec<(&'c str, &'c str)>,
+    /// Bounds of the analysis the page reached (functions, call sites, body size).
+    pub(crate) limits: Vec<String>,
+}
+
+/// Every move of data in `code` (see [`Flows`]).
+pub(crate) fn flows(code: &str) -> Flows<'_> {
+    let mut moves = Vec::new();
+    let mut limits = Vec::new();
     // VB statements that call a procedure without parentheses (`Run a, b`, `Call Run(a)`).
     let mut bare_calls: HashMap<String, Vec<&str>> = HashMap::new();
     for statement in statements(code) {
-        if let Some(c) = BARE_CALL.captures(statement) {
-            bare_calls.entry(c[1].to_ascii_lowercase()).or_default().push(c.get(2).map_or("", |m| m.as_str()));
+        if let Some(c) = BARE_CALL.captures(statement)
+            && let (Some(name), Some(rest)) = (c.get(1), c.get(2))
+        {
+            bare_calls.entry(name.as_str().to_ascii_lowercase()).or_default().push(rest.as_str());
         }
         for c in FILLED_ARGUMENT.captures_iter(statement) {
             // `source.Read(buffer, ...)`, `source.CopyTo(stream)`: the argument receives the data.
-            edges.push(names.edge(&c[2], &c[1], sources, reach));
+            if let (Some(source), Some(target)) = (c.get(1), c.get(2)) {
+                moves.push((target.as_str(), source.as_str()));
+            }
         }
         for c in FILLED_RECEIVER.captures_iter(statement) {
             // `sb.Append(x)`: the builder now holds x.
-            if !NOT_CONTAINERS.contains(&c[1].to_ascii_lowercase().as_str()) {
-                edges.push(names.edge(&c[1], &c[2], sources, reach));
+            if let (Some(receiver), Some(args)) = (c.get(1), c.get(2)) {
+                moves.push((receiver.as_str(), args.as_str()));
             }
         }
-        if let Some(c) = BLOCK_COPY.captures(statement) {
+        if let Some(call) = BLOCK_COPY.find(statement) {
             // Array.Copy(src, dst, n) / (src, i, dst, j, n), Buffer.BlockCopy(src, i, dst, j, n).
-            let args = split_arguments(argument_text(&statement[c.get(0).map_or(0, |m| m.end() - 1)..]));
+            let args = split_arguments(argument_text(&statement[call.end() - 1..]));
             let target = if args.len() >= 5 { args.get(2) } else { args.get(1) };
             if let (Some(source), Some(target)) = (args.first(), target) {
-                edges.push(names.edge(target.trim(), source, sources, reach));
+                moves.push((target.trim(), source));
             }
         }
         // Every assignment holds `=`; most statements do not.
         if !statement.contains('=') {
             continue;
         }
-        if let Some(c) = VB_DECLARATION.captures(statement) {
-            let value = c.get(2).or_else(|| c.get(3)).map_or("", |m| m.as_str());
-            edges.push(names.edge(&c[1], value, sources, reach));
+        if let Some(c) = VB_DECLARATION.captures(statement)
+            && let Some(name) = c.get(1)
+        {
+            moves.push((name.as_str(), c.get(2).or_else(|| c.get(3)).map_or("", |m| m.as_str())));
             continue;
         }
-        for caps in ASSIGNMENT.captures_iter(statement) {
-            edges.push(names.edge(&caps[1], &caps[2], sources, reach));
+        for c in ASSIGNMENT.captures_iter(statement) {
+            if let (Some(target), Some(value)) = (c.get(1), c.get(2)) {
+                moves.push((target.as_str(), value.as_str()));
+            }
         }
     }
-    // Each function with parameters, and the argument lists of its call sites.
+    // Each function: what it returns, and the argument lists of its call sites.
+    let lower = code.to_ascii_lowercase();
     let mut functions = 0usize;
     let mut calls: Option<HashMap<&str, Vec<usize>>> = None;
     for c in DEFINITION.captures_iter(code) {
@@ -542,15 +548,19 @@ pub(crate) fn propagate(code: &str, sources: &[Regex], reach: Reach<'_>) -> Tain
             continue;
         };
         if functions >= MAX_FUNCTIONS {
+            limits.push(format!("data flow followed into the first {MAX_FUNCTIONS} functions only"));
             break;
         }
         functions += 1;
         // A C-like function's result is what it returns.
         let opening = c.get(0).map_or(0, |m| if m.as_str().ends_with('{') { m.end() - 1 } else { m.end() });
-        if let Some(body) = braced_block(&code[opening..]) {
+        if let Some((body, cut)) = braced_block(&code[opening..]) {
+            if cut && !limits.iter().any(|l| l.contains("function body")) {
+                limits.push(format!("a function body followed for its first {MAX_BODY} bytes only"));
+            }
             for statement in statements(body) {
                 if let Some(value) = RETURN.captures(statement).and_then(|r| r.get(1)) {
-                    edges.push(names.edge(name.as_str(), value.as_str(), sources, reach));
+                    moves.push((name.as_str(), value.as_str()));
                 }
             }
         }
@@ -558,21 +568,34 @@ pub(crate) fn propagate(code: &str, sources: &[Regex], reach: Reach<'_>) -> Tain
         if params.is_empty() {
             continue;
         }
-        let name = name.as_str().to_ascii_lowercase();
+        let lower_name = name.as_str().to_ascii_lowercase();
         let calls = calls.get_or_insert_with(|| call_sites(&lower));
-        for &at in calls.get(name.as_str()).into_iter().flatten().take(MAX_CALL_SITES) {
-            let args = split_arguments(argument_text(&code[at + name.len()..]));
-            for (param, arg) in params.iter().zip(args) {
-                edges.push(names.edge(param, arg, sources, reach));
-            }
+        let sites = calls.get(lower_name.as_str()).map_or(&[][..], Vec::as_slice);
+        let bare = bare_calls.get(lower_name.as_str()).map_or(&[][..], Vec::as_slice);
+        if sites.len() + bare.len() > MAX_CALL_SITES && !limits.iter().any(|l| l.contains("call sites")) {
+            limits.push(format!("parameters followed from the first {MAX_CALL_SITES} call sites of a function only"));
         }
-        for rest in bare_calls.get(name.as_str()).into_iter().flatten().take(MAX_CALL_SITES) {
-            for (param, arg) in params.iter().zip(split_arguments(rest)) {
-                edges.push(names.edge(param, arg, sources, reach));
-            }
+        let parenthesised = sites.iter().take(MAX_CALL_SITES).map(|&at| argument_text(&code[at + lower_name.len()..]));
+        for args in parenthesised.chain(bare.iter().take(MAX_CALL_SITES).copied()) {
+            moves.extend(params.iter().copied().zip(split_arguments(args)));
         }
     }
+    Flows { code, moves, limits }
+}
+
+/// Follow request data (`sources`, at the `reach` given) through the page's moves until
+/// nothing new is tainted.
+pub(crate) fn propagate<'r>(flows: &Flows<'_>, sources: &[Regex], reach: Reach<'r>) -> Taint<'r> {
+    // Without a source anywhere, nothing can be tainted.
+    let stripped = strip_literals(flows.code);
+    if !sources.iter().any(|s| s.is_match(&stripped)) {
+        return Taint { names: HashSet::new(), reach, capped: false };
+    }
+    let mut names = Names::default();
+    let edges: Vec<Edge> =
+        flows.moves.iter().map(|(target, expression)| names.edge(target, expression, sources, reach)).collect();
     let mut tainted = vec![false; names.names.len()];
+    let mut capped = true;
     for _ in 0..MAX_PASSES {
         let mut changed = false;
         for edge in &edges {
@@ -583,11 +606,12 @@ pub(crate) fn propagate(code: &str, sources: &[Regex], reach: Reach<'_>) -> Tain
             }
         }
         if !changed {
+            capped = false;
             break;
         }
     }
     let names = names.names.into_iter().zip(tainted).filter_map(|(name, tainted)| tainted.then_some(name)).collect();
-    Taint { names, whole }
+    Taint { names, reach, capped }
 }
 
 /// Every call in lowercase code: the name before each `(` that starts a word
@@ -635,7 +659,7 @@ pub(crate) struct Sinks<'a> {
 /// Variables holding known objects: `Set x = CreateObject("ProgID")` -> ProgID, and
 /// streams opened on files -> `textstream`, or `textstream-at-request-path` when the
 /// opening call's arguments hold request data (all lowercase).
-fn known_objects(code: &str, taint: &Taint, sources: &[Regex]) -> HashMap<String, String> {
+fn known_objects(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashMap<String, String> {
     let mut objects: HashMap<String, String> =
         CREATED_OBJECT.captures_iter(code).map(|c| (c[1].to_ascii_lowercase(), c[2].to_ascii_lowercase())).collect();
     for c in OPENED_STREAM.captures_iter(code) {
@@ -649,9 +673,8 @@ fn known_objects(code: &str, taint: &Taint, sources: &[Regex]) -> HashMap<String
     objects
 }
 
-pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint, sources: &[Regex]) -> Option<String> {
-    let own_procedures_of = own_procedures;
-    let mut own_procedures: Option<HashSet<String>> = None;
+pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint<'_>, sources: &[Regex]) -> Option<String> {
+    let mut procedures: Option<HashSet<String>> = None;
     let mut objects: Option<HashMap<String, String>> = None;
     for statement in statements(code) {
         for sink in sinks.patterns {
@@ -688,7 +711,7 @@ pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint, sources
                 // A name the page defines as its own procedure (a class's `Function Execute`
                 // running SQL) is that procedure when called, not the language's evaluator;
                 // a method of an object (`fso.GetFolder`) is the object's whatever the page names.
-                let own = own_procedures.get_or_insert_with(|| own_procedures_of(code));
+                let own = procedures.get_or_insert_with(|| own_procedures(code));
                 let called_on_object = found.as_str().starts_with('.') || before == Some('.');
                 if !called_on_object
                     && WORD
@@ -744,7 +767,7 @@ mod tests {
 
     #[test]
     fn a_procedure_the_page_defines_is_not_the_languages_evaluator() {
-        let taint_of = |code: &str| propagate(code, &sources(), Reach::Anywhere);
+        let taint_of = |code: &str| propagate(&flows(code), &sources(), Reach::Anywhere);
         let eval = sink(r"(?im)(?:^|:|\bthen |\belse )\s*Execute(?:Global)?\b");
         let own = "Class Db\nPublic Function Execute(Command)\nSet Execute=Conn.Execute(Command)\nEnd Function\nEnd Class\n\
                    id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
@@ -756,7 +779,7 @@ mod tests {
     #[test]
     fn taint_follows_assignments_and_function_results() {
         let code = "Function g()\ng=Request(\"a\")\nEnd Function\nDim o:o=g()\np=o&\"x\"\nq=\"Request\"";
-        let taint = propagate(code, &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
         assert!(taint.contains("g") && taint.contains("o") && taint.contains("p"));
         assert!(!taint.contains("q"), "a literal naming Request is not request data");
     }
@@ -764,7 +787,7 @@ mod tests {
     #[test]
     fn taint_follows_parameters_of_called_functions() {
         let code = "void Run(string cmd, int n){Process.Start(\"cmd.exe\",cmd);}\nRun(Request.Form[\"c\"],1);";
-        let taint = propagate(code, &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
         assert!(taint.contains("cmd"));
         assert!(!taint.contains("n"));
         let hit = tainted_sink(
@@ -785,12 +808,24 @@ mod tests {
     #[test]
     fn sinks_need_request_data_and_statement_sinks_skip_methods() {
         let code = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute x\nx=Request(\"c\")";
-        let taint = propagate(code, &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
         let eval = sink(r"(?i)\bExecute\b");
         assert_eq!(tainted_sink(code, &plain_sinks(&eval, false), &taint, &sources()).as_deref(), Some("Execute x"));
         let clean = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute \"y=1\"";
-        let taint = propagate(clean, &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(clean), &sources(), Reach::Anywhere);
         assert!(tainted_sink(clean, &plain_sinks(&eval, false), &taint, &sources()).is_none());
+    }
+
+    #[test]
+    fn the_bounds_of_the_analysis_are_reported() {
+        let many: String = (0..=MAX_FUNCTIONS).map(|i| format!("function f{i}(a){{return a;}}\n")).collect();
+        assert!(flows(&many).limits.iter().any(|l| l.contains("functions")));
+        let calls: String = std::iter::repeat_n("run(request(\"x\"))\n", MAX_CALL_SITES + 1).collect();
+        let code = format!("function run(c){{eval(c);}}\n{calls}");
+        assert!(flows(&code).limits.iter().any(|l| l.contains("call sites")));
+        let long = format!("function g(a){{var s=\"{}\";return a;}}", "x".repeat(MAX_BODY + 10));
+        assert!(flows(&long).limits.iter().any(|l| l.contains("function body")));
+        assert!(flows("function g(a){return a;}\ng(request(\"x\"))").limits.is_empty());
     }
 
     #[test]

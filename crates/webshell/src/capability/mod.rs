@@ -210,6 +210,14 @@ pub(crate) struct Shown {
     pub(crate) evidence: String,
 }
 
+/// What one page's assessment found.
+#[derive(Debug, Default)]
+pub(crate) struct Assessment {
+    pub(crate) shown: Vec<Shown>,
+    /// Bounds the data-flow analysis reached on the page (see `flow`).
+    pub(crate) limits: Vec<String>,
+}
+
 /// The compiled capability data.
 #[derive(Debug)]
 pub(crate) struct CapabilityEngine {
@@ -283,14 +291,24 @@ impl CapabilityEngine {
         })
     }
 
-    /// Every capability the page shows: `code` is its normalised server code,
-    /// `page` the whole normalised page (for the inputs it declares).
+    /// Every capability the page shows (see [`CapabilityEngine::assess_page`]).
+    #[cfg(test)]
     pub(crate) fn assess(&self, code: &str, page: &str, dialect: Dialect, display_path: &str) -> Vec<Shown> {
-        let mut taint: Option<flow::Taint> = None;
-        let mut whole_taint: Option<flow::Taint> = None;
-        let mut sources = self.sources.clone();
+        self.assess_page(code, page, dialect, display_path).shown
+    }
+
+    /// Every capability the page shows, and the bounds its data-flow analysis reached:
+    /// `code` is its normalised server code, `page` the whole normalised page (for the
+    /// inputs it declares).
+    pub(crate) fn assess_page(&self, code: &str, page: &str, dialect: Dialect, display_path: &str) -> Assessment {
         static WITH_REQUEST: LazyLock<Regex> =
             LazyLock::new(|| crate::pattern::builtin(r"(?im)^\s*With\s+(?:\w+\.)?Request\s*$"));
+        // The page's data moves are found once; each kind of taint is followed over them once.
+        let mut flows: Option<flow::Flows<'_>> = None;
+        let mut taint: Option<flow::Taint<'_>> = None;
+        let mut whole_taint: Option<flow::Taint<'_>> = None;
+        let mut capped = false;
+        let mut sources = self.sources.clone();
         if WITH_REQUEST.is_match(code) {
             sources.extend(self.with_request_sources.iter().cloned());
         }
@@ -344,21 +362,25 @@ impl CapabilityEngine {
                         only_on_objects: &capability.only_on_objects,
                         ignore_arguments: &capability.ignore_arguments,
                     };
+                    let flows = flows.get_or_insert_with(|| flow::flows(code));
+                    let mut follow = |sources: &[Regex], reach| {
+                        let followed = flow::propagate(flows, sources, reach);
+                        capped |= followed.capped;
+                        followed
+                    };
                     match &capability.own_sources {
                         None if capability.whole_argument => {
                             let reach = flow::Reach::Whole { server_filled: &self.server_filled };
-                            let taint = whole_taint.get_or_insert_with(|| flow::propagate(code, &sources, reach));
+                            let taint = whole_taint.get_or_insert_with(|| follow(&sources, reach));
                             flow::tainted_sink(code, &sinks, taint, &sources)
                         }
                         None => {
-                            let reach = flow::Reach::Anywhere;
-                            let taint = taint.get_or_insert_with(|| flow::propagate(code, &sources, reach));
+                            let taint = taint.get_or_insert_with(|| follow(&sources, flow::Reach::Anywhere));
                             flow::tainted_sink(code, &sinks, taint, &sources)
                         }
                         Some(own) => {
                             let own = own.for_page(code);
-                            let taint = flow::propagate(code, &own, flow::Reach::Anywhere);
-                            flow::tainted_sink(code, &sinks, &taint, &own)
+                            flow::tainted_sink(code, &sinks, &follow(&own, flow::Reach::Anywhere), &own)
                         }
                     }
                 }
@@ -374,7 +396,11 @@ impl CapabilityEngine {
                 });
             }
         }
-        shown
+        let mut limits = flows.map(|f| f.limits).unwrap_or_default();
+        if capped {
+            limits.push("data flow followed for a bounded number of passes; names tainted later were not".to_owned());
+        }
+        Assessment { shown, limits }
     }
 
     /// The verdict's severity for a set of capabilities, `None` below `low`.
