@@ -18,6 +18,8 @@ const MAX_PASSES: usize = 8;
 /// Functions whose parameters are followed, and call sites per function.
 const MAX_FUNCTIONS: usize = 2000;
 const MAX_CALL_SITES: usize = 200;
+/// Web methods whose parameters are read as request data.
+pub(crate) const MAX_WEB_METHODS: usize = 200;
 /// Bytes of a function body searched for its `return`s.
 const MAX_BODY: usize = 200_000;
 /// Characters of a statement shown as evidence.
@@ -395,22 +397,24 @@ fn split_arguments(args: &str) -> Vec<&str> {
 }
 
 /// Parameters of the page's web methods (`[WebMethod]`, `<WebMethod()>`, JScript .NET
-/// `WebMethodAttribute function`): ASP.NET fills them from the SOAP or HTTP request.
-pub(crate) fn web_method_parameters(code: &str) -> Vec<String> {
+/// `WebMethodAttribute function`): ASP.NET fills them from the SOAP or HTTP request. With
+/// them, whether there were more than [`MAX_WEB_METHODS`] web methods (the rest not read).
+pub(crate) fn web_method_parameters(code: &str) -> (Vec<String>, bool) {
     static WEB_METHOD: LazyLock<Regex> = LazyLock::new(|| {
         crate::pattern::builtin(
             r"(?i)\bWebMethod(?:Attribute)?(?:\([^()\n]{0,200}\))?\W\s*[^{\n]{0,200}?\b\w+\s*\(([^()\n]*)\)",
         )
     });
     let mut names = Vec::new();
-    for c in WEB_METHOD.captures_iter(code).take(200) {
+    let mut methods = WEB_METHOD.captures_iter(code);
+    for c in methods.by_ref().take(MAX_WEB_METHODS) {
         for piece in split_arguments(&c[1]) {
             // JScript .NET writes `name : Type`.
             let piece = piece.split(':').next().unwrap_or(piece);
             names.extend(parameter_name(piece).map(str::to_owned));
         }
     }
-    names
+    (names, methods.next().is_some())
 }
 
 /// A parameter's name: the last word before any default value or `As Type`.
@@ -826,6 +830,11 @@ mod tests {
         let long = format!("function g(a){{var s=\"{}\";return a;}}", "x".repeat(MAX_BODY + 10));
         assert!(flows(&long).limits.iter().any(|l| l.contains("function body")));
         assert!(flows("function g(a){return a;}\ng(request(\"x\"))").limits.is_empty());
+        let methods: String =
+            (0..=MAX_WEB_METHODS).map(|i| format!("[WebMethod]\npublic string M{i}(string a{i}){{}}\n")).collect();
+        let (names, more) = web_method_parameters(&methods);
+        assert!(more && names.len() == MAX_WEB_METHODS && names[0] == "a0");
+        assert!(!web_method_parameters("[WebMethod]\npublic string M(string a){}").1);
     }
 
     #[test]

@@ -308,6 +308,7 @@ impl CapabilityEngine {
         let mut taint: Option<flow::Taint<'_>> = None;
         let mut whole_taint: Option<flow::Taint<'_>> = None;
         let mut capped = false;
+        let mut limits = Vec::new();
         let mut sources = self.sources.clone();
         if WITH_REQUEST.is_match(code) {
             sources.extend(self.with_request_sources.iter().cloned());
@@ -315,7 +316,14 @@ impl CapabilityEngine {
         if is_aspnet(page) {
             sources.extend(self.aspnet_sources.iter().cloned());
             sources.extend(server_input_sources(page));
-            let parameters: Vec<String> = flow::web_method_parameters(code).iter().map(|p| regex::escape(p)).collect();
+            let (parameters, more) = flow::web_method_parameters(code);
+            if more {
+                limits.push(format!(
+                    "parameters of the first {} web methods read as request data only",
+                    flow::MAX_WEB_METHODS
+                ));
+            }
+            let parameters: Vec<String> = parameters.iter().map(|p| regex::escape(p)).collect();
             if !parameters.is_empty() {
                 sources.extend(crate::pattern::compile(&format!(r"\b(?:{})\b", parameters.join("|"))).ok());
             }
@@ -396,7 +404,7 @@ impl CapabilityEngine {
                 });
             }
         }
-        let mut limits = flows.map(|f| f.limits).unwrap_or_default();
+        limits.extend(flows.map(|f| f.limits).unwrap_or_default());
         if capped {
             limits.push("data flow followed for a bounded number of passes; names tainted later were not".to_owned());
         }
