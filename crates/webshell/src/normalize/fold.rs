@@ -375,6 +375,72 @@ pub(crate) fn decode_text_literal(text: &str) -> Option<String> {
     None
 }
 
+/// Char-code lists decoded as text at most, per region.
+const MAX_CHAR_CODE_LISTS: usize = 32;
+
+/// Lists of at least eight small numbers: `Array(69,120,...)` (VBScript), `[118,97,...]`
+/// (JScript), `{101,118,...}` (C# and VB.NET initialisers) and a literal of numbers with one
+/// separator (`"69|120|..."`, split at run time).
+static NUMBER_LIST: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?i)(?:\bArray\(|\[|\{)(\d{1,5}(?:,\d{1,5}){7,})(?:\)|\]|\})|"(\d{1,5}(?:([,|;:. _/-])\d{1,5}){7,})""#)
+});
+
+/// How a page turns each number into a character: `Chr(n - 7)`, `ChrW(n Xor 5)`,
+/// `String.fromCharCode(t[i] ^ 5)`, `(char)(b + 3)` (the operator and the constant).
+static CODE_SHIFT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)(?:\bchr[wb]?|\bfromCharCode|\(char\))\(\(?\s*[A-Za-z_][\w.]*(?:\([^()]{0,20}\)|\[[^\[\]]{0,20}\])?\s*(-|\+|\^|\bxor\b)\s*(\d{1,3})\s*\)",
+    )
+});
+
+/// Text that char-code lists in `code` spell: each list read as character codes, as they are
+/// or through a shift or XOR the page applies to each (`Chr(n - 7)`), kept when the result
+/// reads as text (printable, mostly letters). This is how pages hide code they then run
+/// (`Execute` of a string built in a loop), so the result is analysed as code.
+pub(crate) fn char_code_payloads(code: &str) -> Vec<String> {
+    let mut transforms: Vec<(char, u32)> = vec![('+', 0)];
+    for c in CODE_SHIFT.captures_iter(code).take(8) {
+        let op = match c[1].to_ascii_lowercase().as_str() {
+            "-" => '-',
+            "+" => '+',
+            _ => '^',
+        };
+        if let Ok(k) = c[2].parse::<u32>()
+            && !transforms.contains(&(op, k))
+        {
+            transforms.push((op, k));
+        }
+    }
+    let mut payloads = Vec::new();
+    for c in NUMBER_LIST.captures_iter(code).take(MAX_CHAR_CODE_LISTS) {
+        let Some(list) = c.get(1).or_else(|| c.get(2)) else { continue };
+        let numbers: Vec<u32> =
+            list.as_str().split(|ch: char| !ch.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
+        let decoded = transforms.iter().find_map(|&(op, k)| {
+            let text: Option<String> = numbers
+                .iter()
+                .map(|&n| {
+                    let code = match op {
+                        '-' => n.checked_sub(k)?,
+                        '+' => n.checked_add(k)?,
+                        _ => n ^ k,
+                    };
+                    char::from_u32(code)
+                })
+                .collect();
+            text.filter(|t| reads_as_text(t))
+        });
+        payloads.extend(decoded);
+    }
+    payloads
+}
+
+/// Printable ASCII (and line breaks, tabs) with letters for at least two fifths.
+fn reads_as_text(text: &str) -> bool {
+    let letters = text.chars().filter(char::is_ascii_alphabetic).count();
+    text.chars().all(|c| matches!(c, ' '..='~' | '\t' | '\r' | '\n')) && letters * 5 >= text.len() * 2
+}
+
 /// `name = "literal"` (with `Dim`/`Set`/`var`/a C# type in front, or none).
 static CONSTANT_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     re(r#"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})=(STR)$"#)
@@ -537,19 +603,34 @@ pub(crate) fn fold(code: &str, max_passes: usize, max_len: usize) -> Folded {
                 continue;
             }
             let mut hit = false;
-            let next = rule.pattern.replace_all(&current, |c: &Captures<'_>| match (rule.apply)(c) {
-                Some(folded) if folded != c[0] => {
-                    hit = true;
-                    folded
+            let mut next = String::new();
+            let mut copied = 0;
+            let mut places: Option<Vec<Place>> = None;
+            for c in rule.pattern.captures_iter(&current) {
+                let Some(whole) = c.get(0) else { continue };
+                // A match must start and end at the literals' real edges: the closing quote of
+                // one literal and the opening quote of the next also look like a literal.
+                let places = places.get_or_insert_with(|| literal_places(&current));
+                let last = whole.end().saturating_sub(1).max(whole.start());
+                if matches!(places.get(whole.start()), Some(Place::Inside | Place::Closing))
+                    || matches!(places.get(last), Some(Place::Inside | Place::Opening))
+                {
+                    continue;
                 }
-                _ => c[0].to_owned(),
-            });
+                if let Some(folded) = (rule.apply)(&c).filter(|folded| folded != whole.as_str()) {
+                    hit = true;
+                    next.push_str(&current[copied..whole.start()]);
+                    next.push_str(&folded);
+                    copied = whole.end();
+                }
+            }
             if hit {
+                next.push_str(&current[copied..]);
                 if next.len() > max_len {
                     return Folded { code: current, applied, incomplete: true };
                 }
                 push_once(&mut applied, rule.name);
-                current = next.into_owned();
+                current = next;
                 lower = current.to_ascii_lowercase();
                 changed = true;
             }
@@ -559,6 +640,47 @@ pub(crate) fn fold(code: &str, max_passes: usize, max_len: usize) -> Folded {
         }
     }
     Folded { code: current, applied, incomplete: true }
+}
+
+/// Where a byte of canonical code stands relative to its `"..."` literals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Outside,
+    Opening,
+    Inside,
+    Closing,
+}
+
+/// The place of every byte of `code` (literals end at a line's end, as the lexer writes them).
+fn literal_places(code: &str) -> Vec<Place> {
+    let mut places = Vec::with_capacity(code.len());
+    let (mut inside, mut escaped) = (false, false);
+    for &b in code.as_bytes() {
+        let place = if !inside {
+            if b == b'"' {
+                inside = true;
+                Place::Opening
+            } else {
+                Place::Outside
+            }
+        } else if escaped {
+            escaped = false;
+            Place::Inside
+        } else if b == b'\\' {
+            escaped = true;
+            Place::Inside
+        } else if b == b'"' {
+            inside = false;
+            Place::Closing
+        } else if b == b'\n' {
+            inside = false;
+            Place::Outside
+        } else {
+            Place::Inside
+        };
+        places.push(place);
+    }
+    places
 }
 
 fn push_once(list: &mut Vec<&'static str>, name: &'static str) {
@@ -590,6 +712,33 @@ mod tests {
         assert_eq!(folded(r#"new string(new char[]{"e","v","a","l"})"#), r#""eval""#);
         assert_eq!(folded("Encoding.UTF8.GetString(new byte[]{101,118,97,108})"), r#""eval""#);
         assert_eq!(folded("Chr(99999999999)"), "Chr(99999999999)");
+    }
+
+    #[test]
+    fn char_code_lists_are_read_as_text_through_the_pages_shift() {
+        let vb = "nums=Array(69,120,101,99,117,116,101,32,120)\nFor i=0 To 8\nb=b&Chr(nums(i))\nNext";
+        assert_eq!(char_code_payloads(vb), vec!["Execute x"]);
+        let shifted = "s=\"76|127|108|106|124|123|108|39|127\"\nFor Each n In Split(s,\"|\")\nb=b&ChrW(n-7)\nNext";
+        assert_eq!(char_code_payloads(shifted), vec!["Execute x"]);
+        let js = "var t=[101^1,0];var k=[100,119,96,109,41,40,58,33,33];for(i in k)s+=String.fromCharCode(k[i]^1);";
+        assert_eq!(char_code_payloads(js), vec!["eval();  "]);
+        // Tables of numbers that are not text stay numbers: days of months, a CRC table.
+        assert!(char_code_payloads("d=Array(31,28,31,30,31,30,31,31,30,31,30,31)").is_empty());
+        assert!(
+            char_code_payloads(
+                "var t=[0,1996959894,3993919788,2567524794,124634137,1886057615,3915621685,2657392035];"
+            )
+            .is_empty()
+        );
+        assert!(char_code_payloads("var p=[48,49,50,51,52,53,54,55,56,57];").is_empty());
+    }
+
+    #[test]
+    fn matches_start_and_end_at_the_edges_of_literals() {
+        // `"("+text+")"` holds `("+text+")` and `"+text+"`, which look like a literal in parentheses.
+        assert_eq!(folded(r#"j=eval("("+text+")");"#), r#"j=eval("("+text+")");"#);
+        assert_eq!(folded(r#"x="=("+a+")";"#), r#"x="=("+a+")";"#);
+        assert_eq!(folded(r#"x=("a")+"b";"#), r#"x="ab";"#);
     }
 
     #[test]

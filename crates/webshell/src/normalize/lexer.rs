@@ -262,6 +262,9 @@ struct Writer {
     out: String,
     pending_space: bool,
     pending_newline: bool,
+    /// C-like code: a line break inside an expression (after `=`, `+`, `(`, `,`, before `.`,
+    /// `+`, `)`) continues the statement, which ends at `;`, and is dropped.
+    join_continued: bool,
 }
 
 impl Writer {
@@ -273,7 +276,19 @@ impl Writer {
         self.pending_newline = true;
     }
 
+    /// Whether a line break before `next` is inside an expression.
+    fn continues(&self, next: char) -> bool {
+        let prev = self.out.chars().next_back();
+        let after_operator =
+            prev.is_some_and(|p| "=+-*/,(&|?:".contains(p)) && !self.out.ends_with("++") && !self.out.ends_with("--");
+        self.join_continued && (after_operator || "+-*/.?:&|)".contains(next))
+    }
+
     fn flush(&mut self, next: char) {
+        if self.pending_newline && self.continues(next) {
+            self.pending_newline = false;
+            self.pending_space = true;
+        }
         if self.pending_newline && !self.out.is_empty() && !self.out.ends_with('\n') {
             self.out.push('\n');
         } else if self.pending_space && !self.pending_newline {
@@ -352,7 +367,12 @@ pub(crate) fn unescape_canonical(inner: &str) -> String {
 /// One region of server code in canonical form.
 pub(crate) fn canonical_code(code: &str, dialect: Dialect) -> String {
     let chars: Vec<char> = code.chars().collect();
-    let mut w = Writer { out: String::with_capacity(code.len()), pending_space: false, pending_newline: false };
+    let mut w = Writer {
+        out: String::with_capacity(code.len()),
+        pending_space: false,
+        pending_newline: false,
+        join_continued: dialect == Dialect::CLike,
+    };
     let mut i = 0;
     let at = |i: usize| chars.get(i).copied();
     while i < chars.len() {
@@ -388,7 +408,7 @@ pub(crate) fn canonical_code(code: &str, dialect: Dialect) -> String {
                     }
                 }
                 if ch == '"' {
-                    let (value, next) = vb_string(&chars, i + 1);
+                    let (value, next) = vb_string(&chars, i + 1, false);
                     w.literal(&value);
                     i = next;
                     // VB.NET char literal suffix: "a"c.
@@ -425,7 +445,7 @@ pub(crate) fn canonical_code(code: &str, dialect: Dialect) -> String {
                     continue;
                 }
                 if ch == '@' && at(i + 1) == Some('"') {
-                    let (value, next) = vb_string(&chars, i + 2);
+                    let (value, next) = vb_string(&chars, i + 2, true);
                     w.literal(&value);
                     i = next;
                     continue;
@@ -445,8 +465,9 @@ pub(crate) fn canonical_code(code: &str, dialect: Dialect) -> String {
 }
 
 /// A `"..."` string with `""` escapes starting after the opening quote; ends at
-/// the closing quote or (unterminated, VBScript) the line end.
-fn vb_string(chars: &[char], mut i: usize) -> (String, usize) {
+/// the closing quote or, unless `multiline` (C# verbatim strings), the line end
+/// (unterminated, VBScript).
+fn vb_string(chars: &[char], mut i: usize, multiline: bool) -> (String, usize) {
     let mut value = String::new();
     while i < chars.len() {
         match chars[i] {
@@ -455,6 +476,9 @@ fn vb_string(chars: &[char], mut i: usize) -> (String, usize) {
                 i += 2;
             }
             '"' => return (value, i + 1),
+            // VBScript strings do not span lines: an unclosed one (a broken or damaged page)
+            // must not swallow the code after it.
+            '\n' if !multiline => return (value, i),
             c => {
                 value.push(c);
                 i += 1;
@@ -542,6 +566,18 @@ mod tests {
     fn vb_comments_whitespace_and_strings() {
         let page = "<%@ Language=VBScript %>\n<%\r\n  Dim  a ' a comment \"x\"\r\n  a = \"say \"\"hi\"\"\"   &   b\r\nRem gone\r\n Execute  (a)\r\n%>";
         assert_eq!(code_of(page), "Dim a\na=\"say \\\"hi\\\"\"&b\nExecute(a)");
+    }
+
+    #[test]
+    fn c_statements_continued_on_more_lines_are_one_line() {
+        let page = "<%@ Page Language=\"C#\" %><% string s =\n  \"a\" +\n  x\n  .Trim();\nvar t = @\"l1\nl2\";\ni++\nj = 1; %>";
+        assert_eq!(code_of(page), "string s=\"a\"+x.Trim();\nvar t=\"l1\\nl2\";\ni++\nj=1;");
+    }
+
+    #[test]
+    fn an_unclosed_vb_string_ends_at_its_line() {
+        let page = "<%\nu=http://x/\" 'site\nExecute code\n%>";
+        assert_eq!(code_of(page), "u=http://x/\" 'site\"\nExecute code");
     }
 
     #[test]

@@ -210,6 +210,13 @@ fn fold_with_evaluated(code: &str, dialect: Dialect, started: Instant, out: &mut
                     pending.push((lexer::canonical_code(&inner, dialect), depth + 1));
                 }
             }
+            // Code spelled as a list of character codes, decoded by a loop at run time.
+            for payload in fold::char_code_payloads(&folded.code) {
+                if !out.applied.contains(&"char-code-list") {
+                    out.applied.push("char-code-list");
+                }
+                pending.push((lexer::canonical_code(&payload, dialect), depth + 1));
+            }
         }
         if !result.is_empty() {
             result.push('\n');
