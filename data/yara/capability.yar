@@ -8,7 +8,9 @@ rule SW_Multi_Capability_Page
 {
     meta:
         id = "SW-YARA-CAPABILITY-1"
-        severity = "high"
+        // Low: names alone co-occur in installers and component reports that list ProgIDs to try;
+        // the capability verdict (SW-WEBSHELL-CAPABILITIES) judges the same APIs by use.
+        severity = "low"
         confidence = "medium"
         description = "One page that can browse drives, delete files, run commands, query databases, read the registry or open sockets: a full webshell (ASPXSpy class)"
         reference = "https://www.microsoft.com/security/blog/2021/02/11/web-shell-attacks-continue-to-rise/"

@@ -19,10 +19,11 @@ rule SW_Exec_Process_From_Page
         $c1 = /cmd\.exe|["']cmd["']/ nocase ascii wide
         $c2 = /["']\s*\/c\s/ nocase ascii wide
         $c3 = "powershell" nocase ascii wide
-        $c4 = /RedirectStandard(Output|Input|Error)/ nocase ascii wide
         $in1 = /\.\s*Text\b/ nocase ascii wide
         $in2 = /\bRequest\b/ nocase ascii wide
     condition:
+        // A command interpreter: applications run their own tools (an encoder, a converter) with
+        // output redirected too.
         sw_server_code and any of ($p*) and any of ($c*) and any of ($in*)
 }
 

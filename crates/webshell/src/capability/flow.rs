@@ -488,8 +488,10 @@ fn is_number(expression: &str) -> bool {
     });
     static LENGTH: LazyLock<Regex> =
         LazyLock::new(|| crate::pattern::builtin(r"(?i)^[\w.\[\]()]+\.(?:length|Count)\s*$"));
+    // VB `For i = a To b`: the counter is a number between the bounds.
+    static FOR_BOUNDS: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)^\S.*?\sTo\s"));
     let expression = expression.trim().trim_end_matches(';').trim_end();
-    if LENGTH.is_match(expression) {
+    if LENGTH.is_match(expression) || FOR_BOUNDS.is_match(&strip_literals(expression)) {
         return true;
     }
     let Some(call) = NUMBER_CALL.find(expression) else { return false };
@@ -745,6 +747,42 @@ pub(crate) struct Sinks<'a> {
     pub(crate) only_on_objects: &'a [String],
     /// Arguments that make a sink not one.
     pub(crate) ignore_arguments: &'a [Regex],
+    /// Code the page reads from its own files (through a procedure that reads a file) is the
+    /// application's: template and plugin engines run it.
+    pub(crate) ignore_file_code: bool,
+}
+
+/// APIs that read a file's text or bytes.
+static FILE_READ: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"(?i)\.OpenTextFile\b|\.OpenAsTextStream\b|\.LoadFromFile\b|\bFile\.(?:ReadAllText|ReadAllLines|ReadAllBytes|OpenText|OpenRead)\(",
+    )
+});
+
+/// The body of the page's procedure `name` (lowercase): VB `Function`/`Sub` to its `End`, a
+/// C-like function's braces; bounded by [`MAX_BODY`].
+fn procedure_body<'c>(code: &'c str, name: &str) -> Option<&'c str> {
+    static END: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\bend[ \t]+(?:function|sub)\b"));
+    let definition = PROCEDURE.captures_iter(code).find(|c| c[1].eq_ignore_ascii_case(name))?;
+    let from = definition.get(0)?.end();
+    let rest = &code[from..code.floor_char_boundary((from + MAX_BODY).min(code.len()))];
+    let brace = rest.find('{');
+    let line_end = rest.find('\n').unwrap_or(rest.len());
+    if let Some(open) = brace.filter(|&b| b <= line_end + 1)
+        && let Some((body, _)) = braced_block(&rest[open..])
+    {
+        return Some(body);
+    }
+    Some(END.find(rest).map_or(rest, |end| &rest[..end.start()]))
+}
+
+/// Whether `args` call a procedure of the page that reads a file (the code run is a file's).
+pub(crate) fn calls_file_reader(code: &str, args: &str) -> bool {
+    let own = own_procedures(code);
+    WORD.find_iter(&strip_literals(args)).any(|w| {
+        let name = w.as_str().to_ascii_lowercase();
+        own.contains(&name) && procedure_body(code, &name).is_some_and(|body| FILE_READ.is_match(body))
+    })
 }
 
 /// Variables holding known objects: `Set x = CreateObject("ProgID")` -> ProgID, `x = new T()`
@@ -829,10 +867,11 @@ pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint<'_>, sou
                 } else {
                     argument_text(rest)
                 };
-                if !args.trim().is_empty()
-                    && !sinks.ignore_arguments.iter().any(|ignored| ignored.is_match(args.trim_start()))
-                    && taint.reaches(args, sources)
-                {
+                let ignored = args.trim().is_empty()
+                    || sinks.ignore_arguments.iter().any(|ignored| ignored.is_match(args.trim_start()));
+                // The file test reads procedure bodies: last, for sinks that receive request data.
+                let reached = !ignored && taint.reaches(args, sources);
+                if reached && !(sinks.ignore_file_code && calls_file_reader(code, args)) {
                     return Some(statement.chars().take(EVIDENCE_CHARS).collect());
                 }
             }
@@ -859,7 +898,14 @@ mod tests {
 
     /// Sinks without object or argument conditions.
     fn plain_sinks(patterns: &[Regex], methods: bool) -> Sinks<'_> {
-        Sinks { patterns, methods, not_on_objects: &[], only_on_objects: &[], ignore_arguments: &[] }
+        Sinks {
+            patterns,
+            methods,
+            not_on_objects: &[],
+            only_on_objects: &[],
+            ignore_arguments: &[],
+            ignore_file_code: false,
+        }
     }
 
     fn sink(pattern: &str) -> Vec<Regex> {
@@ -899,6 +945,7 @@ mod tests {
                 not_on_objects: &[],
                 only_on_objects: &[],
                 ignore_arguments: &[],
+                ignore_file_code: false,
             },
             &taint,
             &sources(),
@@ -950,9 +997,11 @@ mod tests {
 
     #[test]
     fn numbers_taken_from_request_data_carry_none_of_it() {
-        let code = "s=Request(\"t\")\nn=ss.indexOf(s.charAt(i))\nm=CInt(s)+1\nk=Len(s)\nl=s.length\nt=InStr(s,\"x\")&s";
+        let code = "s=Request(\"t\")\nn=ss.indexOf(s.charAt(i))\nm=CInt(s)+1\nk=Len(s)\nl=s.length\nt=InStr(s,\"x\")&s\n\
+                    For c=0 To UBound(s)\nu=\"Sent To \"&s";
         let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
-        assert!(!taint.contains("n") && !taint.contains("k") && !taint.contains("l"));
+        assert!(!taint.contains("n") && !taint.contains("k") && !taint.contains("l") && !taint.contains("c"));
+        assert!(taint.contains("u"));
         assert!(taint.contains("m") && taint.contains("t"), "a number and more is more than a number");
     }
 

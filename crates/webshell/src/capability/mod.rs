@@ -116,6 +116,10 @@ struct CapabilitySpec {
     /// The code must hold a string literal of at least this many characters.
     #[serde(default)]
     requires_literal_chars: usize,
+    /// Code run through a procedure of the page that reads a file (a template or plugin
+    /// engine) does not count.
+    #[serde(default)]
+    ignore_file_code: bool,
     /// A sink counts only when its first argument is request data from its start: the
     /// visitor supplies all of it (a whole path or connection string), not a part.
     #[serde(default)]
@@ -169,6 +173,7 @@ struct Capability {
     own_sources: Option<OwnSources>,
     requires_literal_chars: usize,
     whole_argument: bool,
+    ignore_file_code: bool,
     requires_dialect: Option<DialectName>,
     references: Vec<String>,
 }
@@ -273,6 +278,7 @@ impl CapabilityEngine {
                 callee_defined_or: spec.callee_defined_or.iter().map(|p| p.to_ascii_lowercase()).collect(),
                 requires_literal_chars: spec.requires_literal_chars,
                 whole_argument: spec.whole_argument,
+                ignore_file_code: spec.ignore_file_code,
                 own_sources: (!spec.sources.is_empty() || spec.sources_own_procedures).then_some(OwnSources {
                     patterns: compile_all(&spec.sources, &what)?,
                     own_procedures: spec.sources_own_procedures,
@@ -353,7 +359,11 @@ impl CapabilityEngine {
                         capability.callee_defined_or.contains(&callee)
                             || own_procedures.get_or_insert_with(|| flow::own_procedures(code)).contains(&callee)
                     };
-                    let mut found = |m: &regex::Match<'_>| callee_allowed(m) && !in_component_list(code, m.start());
+                    let mut found = |m: &regex::Match<'_>| {
+                        callee_allowed(m)
+                            && !in_component_list(code, m.start())
+                            && !(capability.ignore_file_code && calls_file_reader_at(code, m.start()))
+                    };
                     capability.patterns.iter().find_map(|p| p.find_iter(code).find(|m| found(m))).map(|m| {
                         // A pattern may start with the separator before its word (`(?:^|[^.\w])`).
                         let skip = m.as_str().chars().next().filter(|c| !c.is_alphanumeric()).map_or(0, char::len_utf8);
@@ -370,6 +380,7 @@ impl CapabilityEngine {
                         not_on_objects: &capability.not_on_objects,
                         only_on_objects: &capability.only_on_objects,
                         ignore_arguments: &capability.ignore_arguments,
+                        ignore_file_code: capability.ignore_file_code,
                     };
                     let flows = flows.get_or_insert_with(|| flow::flows(code));
                     let mut follow = |sources: &[Regex], reach| {
@@ -537,6 +548,15 @@ fn in_component_list(code: &str, offset: usize) -> bool {
     names >= 4
 }
 
+/// Whether the statement from `offset` to its line's end calls a procedure that reads a file.
+fn calls_file_reader_at(code: &str, offset: usize) -> bool {
+    // A pattern may start with the line break before its word.
+    let start = code.floor_char_boundary(offset);
+    let start = if code[start..].starts_with('\n') { start + 1 } else { start };
+    let end = code[start..].find('\n').map_or(code.len(), |i| start + i);
+    flow::calls_file_reader(code, &code[start..end])
+}
+
 /// The line of `code` holding `offset`, bounded, for evidence.
 fn line_around(code: &str, offset: usize) -> String {
     let start = code[..offset].rfind('\n').map_or(0, |i| i + 1);
@@ -560,6 +580,19 @@ mod tests {
             let dialect = if code.contains(';') { Dialect::CLike } else { Dialect::Vb };
             self.assess(code, code, dialect, path)
         }
+    }
+
+    #[test]
+    fn code_a_page_reads_from_its_own_files_is_the_applications() {
+        let e = engine();
+        let engine_page = "Function Load(n)\nSet ts=fso.OpenTextFile(Server.MapPath(\"/t/\"&n&\".tpl\"))\nLoad=ts.ReadAll\nEnd Function\n\
+                           Function Compile(s)\nCompile=Replace(s,\"{\",\"\")\nEnd Function\n\
+                           Execute Compile(Load(Request(\"t\")))";
+        assert!(e.assess_code(engine_page, "/x/a.asp").iter().all(|s| !s.decisive));
+        // The same shape decoding the request's own text is run.
+        let decoder = "Function Load(n)\nLoad=n\nEnd Function\nFunction Compile(s)\nCompile=Replace(s,\"{\",\"\")\nEnd Function\n\
+                       Execute Compile(Load(Request(\"t\")))";
+        assert!(e.assess_code(decoder, "/x/a.asp").iter().any(|s| s.decisive));
     }
 
     #[test]
@@ -597,7 +630,10 @@ mod tests {
                      set rs=server.createobject(\"adodb.recordset\")\nrs.open sql,conn,3,2";
         assert!(!ids(&e.assess(query, "", Dialect::Vb, "/x/a.asp")).contains(&"request-sql-connection"));
         let supplied = "set conn=server.createobject(\"adodb.connection\")\nconn.open request(\"dsn\")";
-        assert!(ids(&e.assess(supplied, "", Dialect::Vb, "/x/a.asp")).contains(&"request-sql-connection"));
+        // An installer tests the connection the visitor typed in; a client runs queries on it.
+        assert!(!ids(&e.assess(supplied, "", Dialect::Vb, "/x/a.asp")).contains(&"request-sql-connection"));
+        let client = format!("{supplied}\nset rs=conn.execute(request(\"q\"))");
+        assert!(ids(&e.assess(&client, "", Dialect::Vb, "/x/a.asp")).contains(&"request-sql-connection"));
         // A procedure whose name starts with "execute" is not the statement.
         let sql =
             e.assess("Function executesql(sql,t)\nEnd Function\nexecutesql(\"x\",1)", "", Dialect::Vb, "/x/a.asp");
@@ -761,8 +797,8 @@ mod tests {
     #[test]
     fn a_connection_string_the_visitor_supplies_whole_is_a_sql_client() {
         let e = engine();
-        let client =
-            "connstr=request.form(\"cs\")\nset conn=server.createobject(\"adodb.connection\")\nconn.open connstr";
+        let client = "connstr=request.form(\"cs\")\nset conn=server.createobject(\"adodb.connection\")\nconn.open connstr\n\
+                      set rs=conn.execute(\"select name from sysobjects\")";
         let shown = e.assess(client, "", Dialect::Vb, "/x/a.asp");
         assert!(ids(&shown).contains(&"visitor-connection-string"), "{:?}", ids(&shown));
         assert!(e.severity(&shown) >= Some(Severity::Medium));
