@@ -379,6 +379,11 @@ impl FileScanner<'_> {
                 return;
             }
         };
+        // A client script (jQuery, Angular) with the words of a C# file is not server code: IIS
+        // serves .js as a file, and no page of it runs on the server without server markers.
+        if normalized.source_file && is_client_script(display_path) {
+            return;
+        }
         outcome.normalisation_limits.clone_from(&normalized.limits);
         let applied = if normalized.applied.is_empty() {
             "comments and whitespace".to_owned()
@@ -409,10 +414,14 @@ impl FileScanner<'_> {
         });
         match assessed {
             Ok(assessment) => {
+                // A class file holds a whole application's worth of APIs (uploads, downloads,
+                // files, crypto): only a decisive capability makes it a webshell.
+                let source = normalized.source_file;
                 outcome.findings.extend(owner.capabilities.finding(
                     &assessment.shown,
                     display_path,
                     &normalized.applied,
+                    source,
                 ));
                 outcome.normalisation_limits.extend(assessment.limits);
             }
@@ -429,6 +438,12 @@ impl FileScanner<'_> {
         outcome.findings = findings;
         outcome
     }
+}
+
+/// Whether the path names a file browsers run (IIS serves it as static content).
+fn is_client_script(display_path: &str) -> bool {
+    let lower = display_path.to_ascii_lowercase();
+    [".js", ".mjs", ".ts", ".json", ".css", ".map"].iter().any(|ext| lower.ends_with(ext))
 }
 
 /// The page as the content rules see it after normalisation (Script Encoder

@@ -823,7 +823,8 @@ pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint<'_>, sou
                     continue;
                 }
                 let before = statement[..found.start()].chars().next_back();
-                if !sinks.methods && before.is_some_and(|c| c == '.' || c.is_alphanumeric() || c == '_') {
+                // `$` is part of a JScript name (`scope.$eval`).
+                if !sinks.methods && before.is_some_and(|c| c == '.' || c.is_alphanumeric() || c == '_' || c == '$') {
                     continue;
                 }
                 // `rs.Open sql, conn` on an ADODB.Recordset runs a query; Connection.Open takes

@@ -424,7 +424,14 @@ impl CapabilityEngine {
     }
 
     /// The verdict's severity for a set of capabilities, `None` below `low`.
+    #[cfg(test)]
     pub(crate) fn severity(&self, shown: &[Shown]) -> Option<Severity> {
+        self.severity_of(shown, false)
+    }
+
+    /// [`CapabilityEngine::severity`]; with `decisive_only` (a source file, see
+    /// `Normalized::source_file`) a score without a decisive capability is at most low.
+    fn severity_of(&self, shown: &[Shown], decisive_only: bool) -> Option<Severity> {
         let score: u32 = shown.iter().map(|s| s.weight).sum();
         let decisive = shown.iter().any(|s| s.decisive);
         if !decisive && shown.len() < self.levels.min_capabilities {
@@ -446,12 +453,18 @@ impl CapabilityEngine {
             return by_score.max(Some(Severity::High));
         }
         let driven = shown.iter().any(|s| (s.request_driven && s.weight >= levels.request_flow_weight) || s.strong);
-        if !driven && score < levels.high { by_score.min(Some(Severity::Low)) } else { by_score }
+        if decisive_only || (!driven && score < levels.high) { by_score.min(Some(Severity::Low)) } else { by_score }
     }
 
     /// `SW-WEBSHELL-CAPABILITIES`: the page's capabilities add up to a webshell.
-    pub(crate) fn finding(&self, shown: &[Shown], display_path: &str, applied: &[&str]) -> Option<Finding> {
-        let severity = self.severity(shown)?;
+    pub(crate) fn finding(
+        &self,
+        shown: &[Shown],
+        display_path: &str,
+        applied: &[&str],
+        source_file: bool,
+    ) -> Option<Finding> {
+        let severity = self.severity_of(shown, source_file)?;
         let score: u32 = shown.iter().map(|s| s.weight).sum();
         let ids: Vec<&str> = shown.iter().map(|s| s.id.as_str()).collect();
         let mut described = CATALOG.describe(
@@ -680,7 +693,7 @@ mod tests {
         let shown = e.assess_code(code, "/site/t.aspx");
         assert_eq!(ids(&shown), vec!["request-network-target", "socket", "body-relay"]);
         assert!(e.severity(&shown) >= Some(Severity::High));
-        let finding = e.finding(&shown, "/site/t.aspx", &["concat"]).unwrap_or_else(|| panic!("no finding"));
+        let finding = e.finding(&shown, "/site/t.aspx", &["concat"], false).unwrap_or_else(|| panic!("no finding"));
         assert_eq!(finding.rule.id, "SW-WEBSHELL-CAPABILITIES");
         assert!(finding.evidence.iter().any(|ev| ev.source.starts_with("capability socket")));
     }

