@@ -216,16 +216,18 @@ pub(crate) fn segment(text: &str) -> Vec<Segment> {
             let tag_end = text[next..].find('>').map_or(text.len(), |e| next + e + 1);
             let tag = &text[next..tag_end];
             let server = attribute(tag, "runat").is_some_and(|v| v.eq_ignore_ascii_case("server"));
-            let close = find_ci(text, "</script", tag_end).unwrap_or(text.len());
-            if server {
-                let dialect = attribute(tag, "language").and_then(dialect_of_language).unwrap_or(default);
-                segments.push(Segment::Tag(collapse_markup(tag)));
-                segments.push(Segment::Code(canonical_code(&text[tag_end..close], dialect)));
-                segments.push(Segment::Tag("</script>".to_owned()));
-            } else {
-                // Client script: sent to the browser, kept as markup.
-                segments.push(Segment::Markup(collapse_markup(&text[next..close])));
+            if !server {
+                // Client script is sent to the browser as markup, but IIS runs `<% %>` blocks
+                // wherever they stand, inside a client script too: read on after the tag.
+                segments.push(Segment::Markup(collapse_markup(tag)));
+                pos = tag_end;
+                continue;
             }
+            let close = find_ci(text, "</script", tag_end).unwrap_or(text.len());
+            let dialect = attribute(tag, "language").and_then(dialect_of_language).unwrap_or(default);
+            segments.push(Segment::Tag(collapse_markup(tag)));
+            segments.push(Segment::Code(canonical_code(&text[tag_end..close], dialect)));
+            segments.push(Segment::Tag("</script>".to_owned()));
             pos = text[close..].find('>').map_or(text.len(), |e| close + e + 1);
         }
     }
@@ -566,6 +568,12 @@ mod tests {
     fn vb_comments_whitespace_and_strings() {
         let page = "<%@ Language=VBScript %>\n<%\r\n  Dim  a ' a comment \"x\"\r\n  a = \"say \"\"hi\"\"\"   &   b\r\nRem gone\r\n Execute  (a)\r\n%>";
         assert_eq!(code_of(page), "Dim a\na=\"say \\\"hi\\\"\"&b\nExecute(a)");
+    }
+
+    #[test]
+    fn server_blocks_inside_a_client_script_are_code() {
+        let page = "<script language=\"VBScript\">\n<% Set o = CreateObject(\"x\") %>\nalert(1)</script><% y = 1 %>";
+        assert_eq!(code_of(page), "Set o=CreateObject(\"x\")|y=1");
     }
 
     #[test]
