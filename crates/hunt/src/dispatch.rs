@@ -42,6 +42,9 @@ pub(crate) struct FileOutcome {
     pub(crate) errors_not_listed: u64,
     /// Not examined for webshells: over the size cap.
     pub(crate) skipped: bool,
+    /// Examined, but the webshell scanner's normalising stage or data-flow analysis stopped at
+    /// one of its bounds (the original bytes were still scanned in full).
+    pub(crate) normalisation_limited: bool,
     /// Time per stage (`--stage-times`).
     pub(crate) times: crate::stages::StageTimes,
 }
@@ -225,6 +228,7 @@ fn add_examined(outcome: &mut FileOutcome, examined: seawall_webshell::FileOutco
         outcome.found.push(finding, None);
     }
     outcome.skipped = examined.skipped.is_some();
+    outcome.normalisation_limited = !examined.normalisation_limits.is_empty();
     if let Some(message) = examined.error {
         outcome.errors.push(error(display, message, None));
     }

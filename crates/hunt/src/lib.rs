@@ -76,6 +76,9 @@ pub struct HuntStats {
     pub files_by_kind: BTreeMap<String, u64>,
     /// Files not examined for webshells because they exceed the size cap.
     pub files_skipped: u64,
+    /// Files examined for webshells whose normalised reading stopped at a bound (input or output
+    /// size, time, functions or call sites followed): matched in full as written, in part as read.
+    pub files_normalisation_limited: u64,
     /// Authentication attempts counted but not kept (beyond the detector's memory bounds).
     pub auth_events_dropped: u64,
     /// Detections that fired, before folding (each hit is in a finding's count).
@@ -158,6 +161,9 @@ pub fn hunt_with(options: &HuntOptions, rules: &RuleSet, extras: &Extras<'_>) ->
         *result.stats.files_by_kind.entry(outcome.kind).or_default() += 1;
         if outcome.skipped {
             result.stats.files_skipped += 1;
+        }
+        if outcome.normalisation_limited {
+            result.stats.files_normalisation_limited += 1;
         }
         result.stats.finding_hits += outcome.found.findings.hits();
         let mut findings = outcome.found.findings.into_findings();

@@ -69,6 +69,7 @@ pub(crate) fn run(cli: &Cli, args: &HuntArgs) -> Result<ExitCode> {
         output.end.stats.insert(format!("files.{kind}"), *count);
     }
     output.end.stats.insert("files_over_size_cap".into(), result.stats.files_skipped);
+    output.end.stats.insert("files_normalisation_limited".into(), result.stats.files_normalisation_limited);
     output.end.stats.insert("auth_events_dropped".into(), result.stats.auth_events_dropped);
     if result.stats.archive_entries > 0 || result.stats.archive_bytes > 0 {
         output.end.stats.insert("archive_entries".into(), result.stats.archive_entries);

@@ -198,3 +198,18 @@ fn a_bomb_in_a_collection_is_an_error_and_the_rest_is_still_hunted() {
         records.iter().filter(|r| r["type"] == "finding").filter_map(|r| r["data"]["rule"]["id"].as_str()).collect();
     assert!(rules.contains("SW-LOG-PROXYLOGON-26855") && rules.contains("SW-FILE-ASPNET-CLIENT-ASPX"), "{rules:?}");
 }
+
+#[test]
+fn pages_read_only_in_part_by_the_normalising_stage_are_counted() {
+    let dir = tempfile::tempdir().expect("dir");
+    let root = dir.path().join("wwwroot");
+    std::fs::create_dir_all(&root).expect("dir");
+    std::fs::write(root.join("small.aspx"), "<%@ Page Language=\"C#\" %><% Response.Write(\"hi\"); %>").expect("page");
+    // Over the stage's 1 MiB input bound: normalised in part, scanned in full as written.
+    let mut big = b"<%@ Page Language=\"C#\" %><% var x = 1; %>".to_vec();
+    big.resize(1200 * 1024, b' ');
+    std::fs::write(root.join("big.aspx"), big).expect("page");
+    let records = hunt(&root, "jsonl");
+    let end = records.iter().find(|r| r["type"] == "run_end").expect("end record");
+    assert_eq!(end["data"]["stats"]["files_normalisation_limited"], 1, "{end}");
+}
