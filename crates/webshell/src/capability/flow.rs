@@ -266,6 +266,9 @@ pub(crate) struct Taint<'r> {
     names: HashSet<String>,
     /// How the names carry it: anywhere in their values, or as the whole of them.
     reach: Reach<'r>,
+    /// Request members the server or the connection sets (the peer's address, the method): not
+    /// data the visitor writes, blanked before sources are looked for.
+    server_values: &'r [Regex],
     /// The passes stopped at their bound before nothing new was tainted.
     pub(crate) capped: bool,
 }
@@ -288,7 +291,7 @@ impl Taint<'_> {
     /// Whether `text` holds request data: a source pattern or a tainted name
     /// (outside string literals).
     pub(crate) fn holds(&self, text: &str, sources: &[Regex]) -> bool {
-        let code = strip_literals(text);
+        let code = strip_literals(&without_server_values(text, self.server_values));
         if sources.iter().any(|s| s.is_match(&code)) {
             return true;
         }
@@ -302,6 +305,17 @@ impl Taint<'_> {
     pub(crate) fn contains(&self, name: &str) -> bool {
         self.names.contains(&name.to_ascii_lowercase())
     }
+}
+
+/// `code` with the request members the server sets blanked (see [`Taint`]).
+fn without_server_values<'t>(code: &'t str, server_values: &[Regex]) -> std::borrow::Cow<'t, str> {
+    let mut code = std::borrow::Cow::Borrowed(code);
+    for pattern in server_values {
+        if let std::borrow::Cow::Owned(replaced) = pattern.replace_all(&code, "ServerValue") {
+            code = std::borrow::Cow::Owned(replaced);
+        }
+    }
+    code
 }
 
 /// Lowercase names of the procedures the page defines (`Function x`, `Sub x`, `function x`).
@@ -512,12 +526,14 @@ struct Edge {
 
 /// Lower-case names numbered in order of appearance.
 #[derive(Default)]
-struct Names {
+struct Names<'r> {
     ids: HashMap<String, usize>,
     names: Vec<String>,
+    /// See [`Taint`].
+    server_values: &'r [Regex],
 }
 
-impl Names {
+impl Names<'_> {
     fn id(&mut self, name: &str) -> Option<usize> {
         let lower = name.to_ascii_lowercase();
         if KEYWORDS.contains(&lower.as_str()) {
@@ -550,7 +566,7 @@ impl Names {
             }
             return Edge { target: self.id(target), from_source, reads };
         }
-        let code = strip_literals(expression);
+        let code = strip_literals(&without_server_values(expression, self.server_values));
         let from_source = sources.iter().any(|s| s.is_match(&code));
         let mut reads: Vec<usize> =
             if from_source { Vec::new() } else { WORD.find_iter(&code).filter_map(|w| self.id(w.as_str())).collect() };
@@ -678,13 +694,18 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
 
 /// Follow request data (`sources`, at the `reach` given) through the page's moves until
 /// nothing new is tainted.
-pub(crate) fn propagate<'r>(flows: &Flows<'_>, sources: &[Regex], reach: Reach<'r>) -> Taint<'r> {
+pub(crate) fn propagate<'r>(
+    flows: &Flows<'_>,
+    sources: &[Regex],
+    reach: Reach<'r>,
+    server_values: &'r [Regex],
+) -> Taint<'r> {
     // Without a source anywhere, nothing can be tainted.
     let stripped = strip_literals(flows.code);
     if !sources.iter().any(|s| s.is_match(&stripped)) {
-        return Taint { names: HashSet::new(), reach, capped: false };
+        return Taint { names: HashSet::new(), reach, server_values, capped: false };
     }
-    let mut names = Names::default();
+    let mut names = Names { server_values, ..Names::default() };
     let edges: Vec<Edge> =
         flows.moves.iter().map(|(target, expression)| names.edge(target, expression, sources, reach)).collect();
     let mut tainted = vec![false; names.names.len()];
@@ -704,7 +725,7 @@ pub(crate) fn propagate<'r>(flows: &Flows<'_>, sources: &[Regex], reach: Reach<'
         }
     }
     let names = names.names.into_iter().zip(tainted).filter_map(|(name, tainted)| tainted.then_some(name)).collect();
-    Taint { names, reach, capped }
+    Taint { names, reach, server_values, capped }
 }
 
 /// Every call in lowercase code: the name before each `(` that starts a word
@@ -915,7 +936,7 @@ mod tests {
 
     #[test]
     fn a_procedure_the_page_defines_is_not_the_languages_evaluator() {
-        let taint_of = |code: &str| propagate(&flows(code), &sources(), Reach::Anywhere);
+        let taint_of = |code: &str| propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
         let eval = sink(r"(?im)(?:^|:|\bthen |\belse )\s*Execute(?:Global)?\b");
         let own = "Class Db\nPublic Function Execute(Command)\nSet Execute=Conn.Execute(Command)\nEnd Function\nEnd Class\n\
                    id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
@@ -927,7 +948,7 @@ mod tests {
     #[test]
     fn taint_follows_assignments_and_function_results() {
         let code = "Function g()\ng=Request(\"a\")\nEnd Function\nDim o:o=g()\np=o&\"x\"\nq=\"Request\"";
-        let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
         assert!(taint.contains("g") && taint.contains("o") && taint.contains("p"));
         assert!(!taint.contains("q"), "a literal naming Request is not request data");
     }
@@ -935,7 +956,7 @@ mod tests {
     #[test]
     fn taint_follows_parameters_of_called_functions() {
         let code = "void Run(string cmd, int n){Process.Start(\"cmd.exe\",cmd);}\nRun(Request.Form[\"c\"],1);";
-        let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
         assert!(taint.contains("cmd"));
         assert!(!taint.contains("n"));
         let hit = tainted_sink(
@@ -957,11 +978,11 @@ mod tests {
     #[test]
     fn sinks_need_request_data_and_statement_sinks_skip_methods() {
         let code = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute x\nx=Request(\"c\")";
-        let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
         let eval = sink(r"(?i)\bExecute\b");
         assert_eq!(tainted_sink(code, &plain_sinks(&eval, false), &taint, &sources()).as_deref(), Some("Execute x"));
         let clean = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute \"y=1\"";
-        let taint = propagate(&flows(clean), &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(clean), &sources(), Reach::Anywhere, &[]);
         assert!(tainted_sink(clean, &plain_sinks(&eval, false), &taint, &sources()).is_none());
     }
 
@@ -986,13 +1007,13 @@ mod tests {
     fn calls_through_a_procedure_reference_reach_the_procedure() {
         let code = "Sub Handler_Run(arg)\nExecuteGlobal arg\nEnd Sub\nSub Show(t)\nEnd Sub\n\
                     Set fn=GetRef(name)\nfn Request(\"job\")";
-        let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
         assert!(taint.contains("arg") && taint.contains("t"), "a computed name may be any procedure");
         let prefixed = "Sub On_Run(arg)\nEnd Sub\nSub Show(t)\nEnd Sub\nSet h=GetRef(\"On_\"&a)\nh(Request(\"x\"))";
-        let taint = propagate(&flows(prefixed), &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(prefixed), &sources(), Reach::Anywhere, &[]);
         assert!(taint.contains("arg") && !taint.contains("t"));
         let named = "Sub Run(arg)\nEnd Sub\nSub Show(t)\nEnd Sub\nSet h=GetRef(\"Show\")\nh Request(\"x\")";
-        let taint = propagate(&flows(named), &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(named), &sources(), Reach::Anywhere, &[]);
         assert!(taint.contains("t") && !taint.contains("arg"));
     }
 
@@ -1000,7 +1021,7 @@ mod tests {
     fn numbers_taken_from_request_data_carry_none_of_it() {
         let code = "s=Request(\"t\")\nn=ss.indexOf(s.charAt(i))\nm=CInt(s)+1\nk=Len(s)\nl=s.length\nt=InStr(s,\"x\")&s\n\
                     For c=0 To UBound(s)\nu=\"Sent To \"&s";
-        let taint = propagate(&flows(code), &sources(), Reach::Anywhere);
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
         assert!(!taint.contains("n") && !taint.contains("k") && !taint.contains("l") && !taint.contains("c"));
         assert!(taint.contains("u"));
         assert!(taint.contains("m") && taint.contains("t"), "a number and more is more than a number");

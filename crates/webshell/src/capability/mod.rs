@@ -65,6 +65,9 @@ struct SourcesSpec {
     /// Source matches the server fills, not the visitor (see `whole_argument`).
     #[serde(default)]
     server_filled: Vec<String>,
+    /// Request members that hold what the server or the connection sets, anywhere in code.
+    #[serde(default)]
+    server_values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -230,6 +233,7 @@ pub(crate) struct CapabilityEngine {
     aspnet_sources: Vec<Regex>,
     with_request_sources: Vec<Regex>,
     server_filled: Vec<Regex>,
+    server_values: Vec<Regex>,
     capabilities: Vec<Capability>,
     levels: VerdictLevels,
 }
@@ -292,6 +296,7 @@ impl CapabilityEngine {
             aspnet_sources: compile_all(&file.sources.aspnet_patterns, "sources")?,
             with_request_sources: compile_all(&file.sources.with_request_patterns, "sources")?,
             server_filled: compile_all(&file.sources.server_filled, "sources")?,
+            server_values: compile_all(&file.sources.server_values, "sources")?,
             capabilities,
             levels: file.verdict,
         })
@@ -384,7 +389,7 @@ impl CapabilityEngine {
                     };
                     let flows = flows.get_or_insert_with(|| flow::flows(code));
                     let mut follow = |sources: &[Regex], reach| {
-                        let followed = flow::propagate(flows, sources, reach);
+                        let followed = flow::propagate(flows, sources, reach, &self.server_values);
                         capped |= followed.capped;
                         followed
                     };
@@ -593,6 +598,18 @@ mod tests {
             let dialect = if code.contains(';') { Dialect::CLike } else { Dialect::Vb };
             self.assess(code, code, dialect, path)
         }
+    }
+
+    #[test]
+    fn what_the_server_sets_in_the_request_is_not_the_visitors_data() {
+        let e = engine();
+        let log = "set ts=fso.OpenTextFile(Server.MapPath(Request(\"f\")),8,true)\n\
+                   c=now()&\",\"&Request.ServerVariables(\"REMOTE_ADDR\")\nts.Write c";
+        assert!(!ids(&e.assess_code(log, "/x/a.asp")).contains(&"request-file-content"));
+        let agent = log.replace("REMOTE_ADDR", "HTTP_USER_AGENT");
+        assert!(ids(&e.assess_code(&agent, "/x/a.asp")).contains(&"request-file-content"));
+        let peer = "IPAddress ip=IPAddress.Parse(HttpContext.Current.Request.UserHostAddress);";
+        assert!(!ids(&e.assess_code(peer, "/x/a.aspx")).contains(&"request-network-target"));
     }
 
     #[test]
