@@ -254,10 +254,17 @@ fn branches(expression: &str) -> Vec<&str> {
     vec![expression]
 }
 
-/// Whether stripped code starts with a source (and not with a member the server fills).
+/// Whether stripped code starts with a source (and not with a member the server fills), and
+/// is not the request's body stream: a reader over a stream reads no path.
 fn starts_with_source(code: &str, sources: &[Regex], server_filled: &[Regex]) -> bool {
+    static STREAM: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r"(?i)(?:\.InputStream|\bGetBufferlessInputStream\(\)|\bGetBufferedInputStream\(\))\s*\)?\s*$",
+        )
+    });
     sources.iter().any(|s| s.find(code).is_some_and(|m| m.start() == 0))
         && !server_filled.iter().any(|s| s.find(code).is_some_and(|m| m.start() == 0))
+        && !STREAM.is_match(code)
 }
 
 /// Names carrying request data.

