@@ -593,6 +593,23 @@ pub(crate) struct Flows<'c> {
     pub(crate) limits: Vec<String>,
 }
 
+/// A C-like statement that opens with a control header (`using (var r = ...) x = r.Read();`,
+/// `if (a) b = c;`) as its two statements: the header's inside and what follows it; any other
+/// statement as it is.
+fn header_and_body(statement: &str) -> Vec<&str> {
+    static HEADER: LazyLock<Regex> =
+        LazyLock::new(|| crate::pattern::builtin(r"^\}?\s*(?:else\s+)?(?:using|if|while|for|foreach|lock|fixed)\s*\("));
+    let Some(open) = HEADER.find(statement) else { return vec![statement] };
+    let header = argument_text(&statement[open.end() - 1..]);
+    let inside = header.strip_prefix('(').and_then(|h| h.strip_suffix(')'));
+    let rest = statement[open.end() - 1 + header.len()..].trim_start_matches(['{', ' ']);
+    match inside {
+        Some(inside) if !rest.is_empty() => vec![inside, rest],
+        Some(inside) => vec![inside],
+        None => vec![statement],
+    }
+}
+
 /// Every move of data in `code` (see [`Flows`]).
 pub(crate) fn flows(code: &str) -> Flows<'_> {
     let mut moves = Vec::new();
@@ -642,9 +659,11 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
             moves.push((name.as_str(), c.get(2).or_else(|| c.get(3)).map_or("", |m| m.as_str())));
             continue;
         }
-        for c in ASSIGNMENT.captures_iter(statement) {
-            if let (Some(target), Some(value)) = (c.get(1), c.get(2)) {
-                moves.push((target.as_str(), value.as_str()));
+        for piece in header_and_body(statement) {
+            for c in ASSIGNMENT.captures_iter(piece) {
+                if let (Some(target), Some(value)) = (c.get(1), c.get(2)) {
+                    moves.push((target.as_str(), value.as_str()));
+                }
             }
         }
     }
@@ -1022,6 +1041,15 @@ mod tests {
         let named = "Sub Run(arg)\nEnd Sub\nSub Show(t)\nEnd Sub\nSet h=GetRef(\"Show\")\nh Request(\"x\")";
         let taint = propagate(&flows(named), &sources(), Reach::Anywhere, &[]);
         assert!(taint.contains("t") && !taint.contains("arg"));
+    }
+
+    #[test]
+    fn assignments_after_a_control_header_are_followed() {
+        let code = "using(var sr=new StreamReader(Request.InputStream))blob=sr.ReadToEnd();\nif(ok)copy=blob;";
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
+        assert!(taint.contains("sr") && taint.contains("blob") && taint.contains("copy"));
+        assert_eq!(header_and_body("if(a==1)b=c"), vec!["a==1", "b=c"]);
+        assert_eq!(header_and_body("x=f(a)"), vec!["x=f(a)"]);
     }
 
     #[test]

@@ -602,6 +602,27 @@ mod tests {
     }
 
     #[test]
+    fn request_data_given_to_type_building_deserializers_and_script_enabled_stylesheets_runs() {
+        let e = engine();
+        let decisive = |code: &str, id: &str| e.assess_code(code, "/x/a.ashx").iter().any(|s| s.id == id && s.decisive);
+        let json = "var st=new JsonSerializerSettings{TypeNameHandling=TypeNameHandling.All};\n\
+                    using(var r=new StreamReader(context.Request.InputStream))body=r.ReadToEnd();\n\
+                    object o=JsonConvert.DeserializeObject<object>(body,st);";
+        assert!(decisive(json, "request-json-type-names"));
+        assert!(!decisive(&json.replace("TypeNameHandling.All", "TypeNameHandling.None"), "request-json-type-names"));
+        let ndcs = "var ser=new NetDataContractSerializer();\nobject p=ser.ReadObject(Request.InputStream);";
+        assert!(decisive(ndcs, "request-deserialization"));
+        let typed = "var ser=new DataContractSerializer(typeof(Order));\nobject p=ser.ReadObject(Request.InputStream);";
+        assert!(!decisive(typed, "request-deserialization"));
+        let xslt = "var x=new XslCompiledTransform();\nvar r=XmlReader.Create(new StringReader(Request.Form[\"s\"]));\n\
+                    x.Load(r,new XsltSettings(false,true),null);";
+        assert!(decisive(xslt, "request-xslt-script"));
+        assert!(!decisive(&xslt.replace("XsltSettings(false,true)", "XsltSettings.Default"), "request-xslt-script"));
+        let reflected = "Type t=Type.GetType(\"System.Diagnostics.Process\");";
+        assert!(ids(&e.assess_code(reflected, "/x/a.aspx")).contains(&"process-creation"));
+    }
+
+    #[test]
     fn a_reader_over_the_request_body_names_no_path() {
         let e = engine();
         for code in [

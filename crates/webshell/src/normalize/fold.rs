@@ -149,6 +149,29 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 bytes.map(|b| literal(&String::from_utf8_lossy(&b)))
             },
         },
+        // Lists of literals joined: ["WScript","Shell"].join("."), Join(Array("a","b"),"."),
+        // String.Join(".", new[]{"a","b"}).
+        Rule {
+            name: "join",
+            needles: &["join("],
+            pattern: re(
+                r"(?i)\[(?P<js>STR(?:,STR)*)\]\.join\((?P<jsep>STR)?\)|\bJoin\(Array\((?P<vb>STR(?:,STR)*)\)(?:,(?P<vbsep>STR))?\)|\bString\.Join\((?P<netsep>STR),new(?: string)?\[\]\{(?P<net>STR(?:,STR)*)\}\)",
+            ),
+            apply: |c| {
+                let inside = |m: regex::Match<'_>| unescape_canonical(&m.as_str()[1..m.len() - 1]);
+                let (list, separator) = if let Some(list) = c.name("js") {
+                    // JScript joins with "," when no separator is given.
+                    (list.as_str(), c.name("jsep").map_or(",".to_owned(), inside))
+                } else if let Some(list) = c.name("vb") {
+                    // VBScript's Join uses a space by default.
+                    (list.as_str(), c.name("vbsep").map_or(" ".to_owned(), inside))
+                } else {
+                    (c.name("net")?.as_str(), inside(c.name("netsep")?))
+                };
+                let items: Vec<String> = LITERAL.captures_iter(list).map(|i| value(&i, 1)).collect();
+                Some(literal(&items.join(&separator)))
+            },
+        },
         // Concatenation: "a"+"b" (C#, JScript), "a"&"b" (VB), string.Concat("a","b").
         Rule {
             name: "concat",
@@ -739,6 +762,15 @@ mod tests {
         assert_eq!(folded(r#"j=eval("("+text+")");"#), r#"j=eval("("+text+")");"#);
         assert_eq!(folded(r#"x="=("+a+")";"#), r#"x="=("+a+")";"#);
         assert_eq!(folded(r#"x=("a")+"b";"#), r#"x="ab";"#);
+    }
+
+    #[test]
+    fn lists_of_literals_joined() {
+        assert_eq!(folded(r#"x=["WScr","ipt.Sh","ell"].join("");"#), r#"x="WScript.Shell";"#);
+        assert_eq!(folded(r#"x=["a","b"].join();"#), r#"x="a,b";"#);
+        assert_eq!(folded(r#"x=Join(Array("WScript","Shell"),".")"#), r#"x="WScript.Shell""#);
+        assert_eq!(folded(r#"x=String.Join(".",new[]{"System","Diagnostics"});"#), r#"x="System.Diagnostics";"#);
+        assert_eq!(folded(r#"x=[a,"b"].join("")"#), r#"x=[a,"b"].join("")"#);
     }
 
     #[test]
