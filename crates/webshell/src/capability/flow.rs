@@ -588,6 +588,8 @@ impl Names<'_> {
 /// a buffer filled, a function's return).
 pub(crate) struct Flows<'c> {
     code: &'c str,
+    /// The code's statements (see [`statements`]), split once for every sink search.
+    pub(crate) statements: Vec<&'c str>,
     moves: Vec<(&'c str, &'c str)>,
     /// Bounds of the analysis the page reached (functions, call sites, body size).
     pub(crate) limits: Vec<String>,
@@ -618,7 +620,8 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
     let mut bare_calls: HashMap<String, Vec<&str>> = HashMap::new();
     // Procedure references taken with GetRef: calls through the alias reach the procedure.
     let mut references: Vec<(String, RefTarget)> = Vec::new();
-    for statement in statements(code) {
+    let split = statements(code);
+    for &statement in &split {
         if let Some(c) = GET_REF.captures(statement)
             && references.len() < MAX_FUNCTIONS
         {
@@ -715,26 +718,44 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
             moves.extend(params.iter().copied().zip(split_arguments(args)));
         }
     }
-    Flows { code, moves, limits }
+    Flows { code, statements: split, moves, limits }
 }
 
 /// Follow request data (`sources`, at the `reach` given) through the page's moves until
 /// nothing new is tainted.
+#[cfg(test)]
 pub(crate) fn propagate<'r>(
     flows: &Flows<'_>,
     sources: &[Regex],
     reach: Reach<'r>,
     server_values: &'r [Regex],
 ) -> Taint<'r> {
+    propagate_from(flows, sources, &HashSet::new(), reach, server_values)
+}
+
+/// [`propagate`], with `seeds` (lowercase names) carrying the data from the start: what a
+/// page's own procedures return, for capabilities that follow those.
+pub(crate) fn propagate_from<'r>(
+    flows: &Flows<'_>,
+    sources: &[Regex],
+    seeds: &HashSet<String>,
+    reach: Reach<'r>,
+    server_values: &'r [Regex],
+) -> Taint<'r> {
     // Without a source anywhere, nothing can be tainted.
     let stripped = strip_literals(flows.code);
-    if !sources.iter().any(|s| s.is_match(&stripped)) {
+    if seeds.is_empty() && !sources.iter().any(|s| s.is_match(&stripped)) {
         return Taint { names: HashSet::new(), reach, server_values, capped: false };
     }
     let mut names = Names { server_values, ..Names::default() };
     let edges: Vec<Edge> =
         flows.moves.iter().map(|(target, expression)| names.edge(target, expression, sources, reach)).collect();
     let mut tainted = vec![false; names.names.len()];
+    for seed in seeds {
+        if let Some(&id) = names.ids.get(seed) {
+            tainted[id] = true;
+        }
+    }
     let mut capped = true;
     for _ in 0..MAX_PASSES {
         let mut changed = false;
@@ -750,7 +771,9 @@ pub(crate) fn propagate<'r>(
             break;
         }
     }
-    let names = names.names.into_iter().zip(tainted).filter_map(|(name, tainted)| tainted.then_some(name)).collect();
+    let mut names: HashSet<String> =
+        names.names.into_iter().zip(tainted).filter_map(|(name, tainted)| tainted.then_some(name)).collect();
+    names.extend(seeds.iter().cloned());
     Taint { names, reach, server_values, capped }
 }
 
@@ -859,10 +882,16 @@ fn known_objects(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashMap<St
     objects
 }
 
-pub(crate) fn tainted_sink(code: &str, sinks: &Sinks<'_>, taint: &Taint<'_>, sources: &[Regex]) -> Option<String> {
+pub(crate) fn tainted_sink(
+    code: &str,
+    statements: &[&str],
+    sinks: &Sinks<'_>,
+    taint: &Taint<'_>,
+    sources: &[Regex],
+) -> Option<String> {
     let mut procedures: Option<HashSet<String>> = None;
     let mut objects: Option<HashMap<String, String>> = None;
-    for statement in statements(code) {
+    for &statement in statements {
         for sink in sinks.patterns {
             for found in sink.find_iter(statement) {
                 // A sink's name inside a string (client script written out, a pattern) is text.
@@ -966,9 +995,18 @@ mod tests {
         let eval = sink(r"(?im)(?:^|:|\bthen |\belse )\s*Execute(?:Global)?\b");
         let own = "Class Db\nPublic Function Execute(Command)\nSet Execute=Conn.Execute(Command)\nEnd Function\nEnd Class\n\
                    id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
-        assert_eq!(tainted_sink(own, &plain_sinks(&eval, false), &taint_of(own), &sources()), None);
+        assert_eq!(tainted_sink(own, &statements(own), &plain_sinks(&eval, false), &taint_of(own), &sources()), None);
         let statement = "id=Request(\"id\")\nExecute(\"Update t Set n=0 Where ID=\"&id)";
-        assert!(tainted_sink(statement, &plain_sinks(&eval, false), &taint_of(statement), &sources()).is_some());
+        assert!(
+            tainted_sink(
+                statement,
+                &statements(statement),
+                &plain_sinks(&eval, false),
+                &taint_of(statement),
+                &sources()
+            )
+            .is_some()
+        );
     }
 
     #[test]
@@ -987,6 +1025,7 @@ mod tests {
         assert!(!taint.contains("n"));
         let hit = tainted_sink(
             code,
+            &statements(code),
             &Sinks {
                 patterns: &sink(r"\bProcess\.Start\("),
                 methods: true,
@@ -1006,10 +1045,13 @@ mod tests {
         let code = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute x\nx=Request(\"c\")";
         let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
         let eval = sink(r"(?i)\bExecute\b");
-        assert_eq!(tainted_sink(code, &plain_sinks(&eval, false), &taint, &sources()).as_deref(), Some("Execute x"));
+        assert_eq!(
+            tainted_sink(code, &statements(code), &plain_sinks(&eval, false), &taint, &sources()).as_deref(),
+            Some("Execute x")
+        );
         let clean = "conn.Execute(\"select 1 where a=\"&Request(\"id\"))\nExecute \"y=1\"";
         let taint = propagate(&flows(clean), &sources(), Reach::Anywhere, &[]);
-        assert!(tainted_sink(clean, &plain_sinks(&eval, false), &taint, &sources()).is_none());
+        assert!(tainted_sink(clean, &statements(clean), &plain_sinks(&eval, false), &taint, &sources()).is_none());
     }
 
     #[test]

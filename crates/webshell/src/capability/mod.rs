@@ -189,19 +189,10 @@ struct OwnSources {
 }
 
 impl OwnSources {
-    /// The source patterns for one page: the fixed ones and calls of its own functions.
-    fn for_page(&self, code: &str) -> Vec<Regex> {
-        let mut patterns = self.patterns.clone();
-        if self.own_procedures {
-            let mut names: Vec<String> = flow::own_procedures(code).iter().map(|n| regex::escape(n)).collect();
-            names.sort();
-            if !names.is_empty()
-                && let Ok(calls) = crate::pattern::compile(&format!(r"(?i)\b(?:{})\b", names.join("|")))
-            {
-                patterns.push(calls);
-            }
-        }
-        patterns
+    /// The names that carry the data from the start on one page: its own functions (their
+    /// results), when followed; none otherwise.
+    fn seeds(&self, code: &str) -> std::collections::HashSet<String> {
+        if self.own_procedures { flow::own_procedures(code) } else { std::collections::HashSet::new() }
     }
 }
 
@@ -387,25 +378,27 @@ impl CapabilityEngine {
                         ignore_arguments: &capability.ignore_arguments,
                         ignore_file_code: capability.ignore_file_code,
                     };
-                    let flows = flows.get_or_insert_with(|| flow::flows(code));
-                    let mut follow = |sources: &[Regex], reach| {
-                        let followed = flow::propagate(flows, sources, reach, &self.server_values);
+                    let flows = &*flows.get_or_insert_with(|| flow::flows(code));
+                    let no_seeds = std::collections::HashSet::new();
+                    let mut follow = |sources: &[Regex], seeds: &std::collections::HashSet<String>, reach| {
+                        let followed = flow::propagate_from(flows, sources, seeds, reach, &self.server_values);
                         capped |= followed.capped;
                         followed
                     };
+                    let statements = &flows.statements;
                     match &capability.own_sources {
                         None if capability.whole_argument => {
                             let reach = flow::Reach::Whole { server_filled: &self.server_filled };
-                            let taint = whole_taint.get_or_insert_with(|| follow(&sources, reach));
-                            flow::tainted_sink(code, &sinks, taint, &sources)
+                            let taint = whole_taint.get_or_insert_with(|| follow(&sources, &no_seeds, reach));
+                            flow::tainted_sink(code, statements, &sinks, taint, &sources)
                         }
                         None => {
-                            let taint = taint.get_or_insert_with(|| follow(&sources, flow::Reach::Anywhere));
-                            flow::tainted_sink(code, &sinks, taint, &sources)
+                            let taint = taint.get_or_insert_with(|| follow(&sources, &no_seeds, flow::Reach::Anywhere));
+                            flow::tainted_sink(code, statements, &sinks, taint, &sources)
                         }
                         Some(own) => {
-                            let own = own.for_page(code);
-                            flow::tainted_sink(code, &sinks, &follow(&own, flow::Reach::Anywhere), &own)
+                            let taint = follow(&own.patterns, &own.seeds(code), flow::Reach::Anywhere);
+                            flow::tainted_sink(code, statements, &sinks, &taint, &own.patterns)
                         }
                     }
                 }
