@@ -817,6 +817,8 @@ pub(crate) struct Sinks<'a> {
     pub(crate) only_on_objects: &'a [String],
     /// Arguments that make a sink not one.
     pub(crate) ignore_arguments: &'a [Regex],
+    /// A sink call whose result is used as these say (the text right after the call) is not one.
+    pub(crate) ignore_following: &'a [Regex],
     /// Code the page reads from its own files (through a procedure that reads a file) is the
     /// application's: template and plugin engines run it.
     pub(crate) ignore_file_code: bool,
@@ -944,8 +946,15 @@ pub(crate) fn tainted_sink(
                 } else {
                     argument_text(rest)
                 };
+                // What the call's result is used for: `new FileInfo(name).Name` parses a name.
+                let after = if found.as_str().ends_with('(') {
+                    &statement[(found.end() - 1 + args.len()).min(statement.len())..]
+                } else {
+                    ""
+                };
                 let ignored = args.trim().is_empty()
-                    || sinks.ignore_arguments.iter().any(|ignored| ignored.is_match(args.trim_start()));
+                    || sinks.ignore_arguments.iter().any(|ignored| ignored.is_match(args.trim_start()))
+                    || sinks.ignore_following.iter().any(|ignored| ignored.is_match(after));
                 // The file test reads procedure bodies: last, for sinks that receive request data.
                 let reached = !ignored && taint.reaches(args, sources);
                 if reached && !(sinks.ignore_file_code && calls_file_reader(code, args)) {
@@ -981,6 +990,7 @@ mod tests {
             not_on_objects: &[],
             only_on_objects: &[],
             ignore_arguments: &[],
+            ignore_following: &[],
             ignore_file_code: false,
         }
     }
@@ -1032,6 +1042,7 @@ mod tests {
                 not_on_objects: &[],
                 only_on_objects: &[],
                 ignore_arguments: &[],
+                ignore_following: &[],
                 ignore_file_code: false,
             },
             &taint,

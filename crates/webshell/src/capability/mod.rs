@@ -110,6 +110,9 @@ struct CapabilitySpec {
     /// A sink whose arguments match one of these is not one (flow capabilities).
     #[serde(default)]
     ignore_arguments: Vec<String>,
+    /// A sink call followed by one of these (its result's use) is not one (flow capabilities).
+    #[serde(default)]
+    ignore_following: Vec<String>,
     /// What this flow capability follows instead of request data: `sources` patterns, and
     /// with `sources_own_procedures` the results of functions the page defines.
     #[serde(default)]
@@ -170,6 +173,7 @@ struct Capability {
     /// Lowercase (see the spec).
     only_on_objects: Vec<String>,
     ignore_arguments: Vec<Regex>,
+    ignore_following: Vec<Regex>,
     /// Lowercase (see the spec).
     callee_defined_or: Vec<String>,
     /// Its own sources (see the spec); `None` follows request data.
@@ -270,6 +274,7 @@ impl CapabilityEngine {
                 not_on_objects: spec.not_on_objects.iter().map(|p| p.to_ascii_lowercase()).collect(),
                 only_on_objects: spec.only_on_objects.iter().map(|p| p.to_ascii_lowercase()).collect(),
                 ignore_arguments: compile_all(&spec.ignore_arguments, &what)?,
+                ignore_following: compile_all(&spec.ignore_following, &what)?,
                 callee_defined_or: spec.callee_defined_or.iter().map(|p| p.to_ascii_lowercase()).collect(),
                 requires_literal_chars: spec.requires_literal_chars,
                 whole_argument: spec.whole_argument,
@@ -376,6 +381,7 @@ impl CapabilityEngine {
                         not_on_objects: &capability.not_on_objects,
                         only_on_objects: &capability.only_on_objects,
                         ignore_arguments: &capability.ignore_arguments,
+                        ignore_following: &capability.ignore_following,
                         ignore_file_code: capability.ignore_file_code,
                     };
                     let flows = &*flows.get_or_insert_with(|| flow::flows(code));
@@ -613,6 +619,17 @@ mod tests {
         assert!(!decisive(&xslt.replace("XsltSettings(false,true)", "XsltSettings.Default"), "request-xslt-script"));
         let reflected = "Type t=Type.GetType(\"System.Diagnostics.Process\");";
         assert!(ids(&e.assess_code(reflected, "/x/a.aspx")).contains(&"process-creation"));
+    }
+
+    #[test]
+    fn a_file_object_made_to_read_a_name_touches_no_file() {
+        let e = engine();
+        let name = "var f=Request.Files[0];\nvar n=new FileInfo(f.FileName).Name;";
+        let assessed = e.assess_code(name, "/x/a.aspx");
+        let shown = ids(&assessed);
+        assert!(!shown.contains(&"visitor-named-path") && !shown.contains(&"request-file-access"), "{shown:?}");
+        let read = "var t=new FileInfo(Request.Form[\"p\"]).OpenText().ReadToEnd();";
+        assert!(ids(&e.assess_code(read, "/x/a.aspx")).contains(&"visitor-named-path"));
     }
 
     #[test]
