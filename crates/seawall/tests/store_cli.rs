@@ -190,7 +190,7 @@ async fn a_killed_scan_resumes_without_loss_or_duplicates() {
 // See: issue 7 (scale across machines).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_shards_into_postgres_equal_one_process() {
-    let Some(server) = PgServer::start("three_shards_into_postgres_equal_one_process", 55442) else { return };
+    let Some(server) = PgServer::start("three_shards_into_postgres_equal_one_process", 31442) else { return };
     let fleet = Fleet::start(fleet_specs(Ipv4Addr::new(127, 77, 32, 10), 9462, 2)).await.expect("fleet");
     let dir = tempfile::tempdir().expect("dir");
     let targets = write_targets(&fleet, dir.path());

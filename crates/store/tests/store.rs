@@ -247,7 +247,7 @@ fn sqlite_refuses_a_store_of_another_schema() {
 
 #[test]
 fn postgres_round_trip_and_concurrent_shards() {
-    let Some(server) = PgServer::start("postgres_round_trip_and_concurrent_shards", 55441) else { return };
+    let Some(server) = PgServer::start("postgres_round_trip_and_concurrent_shards", 31441) else { return };
     let url = server.url.clone();
     round_trip(&|| store::open(&url).expect("open postgres"));
     concurrent_shards(&|| store::open(&url).expect("open postgres"));

@@ -17,7 +17,9 @@ fn script() -> PathBuf {
 }
 
 impl PgServer {
-    /// Start a server on 127.0.0.1:`port`. `None` when PostgreSQL is not installed and the
+    /// Start a server on 127.0.0.1:`port` (below 32768: ports from 32768 up are handed out
+    /// as the local ends of outgoing connections, which a busy test run makes many of). `None`
+    /// when PostgreSQL is not installed and the
     /// environment has no `CI`: the test says it was skipped and returns. Under CI a missing
     /// PostgreSQL fails the test.
     pub(crate) fn start(test: &str, port: u16) -> Option<PgServer> {

@@ -884,6 +884,52 @@ fn known_objects(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashMap<St
     objects
 }
 
+/// Which statements (slices of `code`) a sink may match in: those that overlap a match of it
+/// in the whole code. A match inside a statement is a match in the code at the same place,
+/// unless an earlier match in the code covers that place, and that one overlaps the statement
+/// too. Patterns anchored to a line or text edge are tried on every statement.
+fn candidate_statements(code: &str, statements: &[&str], sink: &Regex) -> Vec<bool> {
+    let base = code.as_ptr() as usize;
+    let spans: Option<Vec<(usize, usize)>> = statements
+        .iter()
+        .map(|s| {
+            let start = (s.as_ptr() as usize).checked_sub(base)?;
+            (start + s.len() <= code.len()).then_some((start, start + s.len()))
+        })
+        .collect();
+    let Some(spans) = spans.filter(|_| !has_edge_anchor(sink.as_str())) else {
+        return vec![true; statements.len()];
+    };
+    let mut candidates = vec![false; statements.len()];
+    for found in sink.find_iter(code) {
+        // Statements are in code order: the first that ends after the match starts, and on.
+        let first = spans.partition_point(|&(_, end)| end <= found.start());
+        for (index, &(start, _)) in spans.iter().enumerate().skip(first) {
+            if start >= found.end().max(found.start() + 1) {
+                break;
+            }
+            candidates[index] = true;
+        }
+    }
+    candidates
+}
+
+/// Whether a pattern holds `^` or `$` outside a bracket class (a line or text edge).
+fn has_edge_anchor(pattern: &str) -> bool {
+    let (mut in_class, mut escaped) = (false, false);
+    for ch in pattern.chars() {
+        match ch {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' => in_class = true,
+            ']' => in_class = false,
+            '^' | '$' if !in_class => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 pub(crate) fn tainted_sink(
     code: &str,
     statements: &[&str],
@@ -893,8 +939,13 @@ pub(crate) fn tainted_sink(
 ) -> Option<String> {
     let mut procedures: Option<HashSet<String>> = None;
     let mut objects: Option<HashMap<String, String>> = None;
-    for &statement in statements {
-        for sink in sinks.patterns {
+    let candidates: Vec<Vec<bool>> =
+        sinks.patterns.iter().map(|sink| candidate_statements(code, statements, sink)).collect();
+    for (index, &statement) in statements.iter().enumerate() {
+        for (sink, candidates) in sinks.patterns.iter().zip(&candidates) {
+            if !candidates[index] {
+                continue;
+            }
             for found in sink.find_iter(statement) {
                 // A sink's name inside a string (client script written out, a pattern) is text.
                 if inside_literal(statement, found.start()) {
@@ -1113,6 +1164,22 @@ mod tests {
         assert!(!taint.contains("n") && !taint.contains("k") && !taint.contains("l") && !taint.contains("c"));
         assert!(taint.contains("u"));
         assert!(taint.contains("m") && taint.contains("t"), "a number and more is more than a number");
+    }
+
+    #[test]
+    fn sinks_are_tried_on_the_statements_their_matches_overlap() {
+        let code = "a=1;b=Request(\"x\")\nProcess.Start(b);c=2";
+        let split = statements(code);
+        let start = Regex::new(r"\bProcess\.Start\(").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(candidate_statements(code, &split, &start), vec![false, false, true, false]);
+        // A match that runs over a statement's end makes both statements candidates.
+        let across = Regex::new(r"Request[^\n]*").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(candidate_statements(code, &split, &across), vec![false, true, false, false]);
+        let anchored = Regex::new(r"(?m)^c").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(candidate_statements(code, &split, &anchored), vec![true; 4]);
+        assert!(has_edge_anchor(r"(?im)(?:^|:)\s*Execute") && !has_edge_anchor(r"[^,\n]{0,9}\.asp[$]"));
+        // Statements that are not slices of the code are all tried.
+        assert_eq!(candidate_statements(code, &["Process.Start(b)"], &start), vec![true]);
     }
 
     #[test]
