@@ -531,6 +531,18 @@ struct Edge {
     reads: Vec<usize>,
 }
 
+/// Every move of a page read for data anywhere in it: the names (in order), their ids, the edges.
+type ReadMoves = (Vec<String>, HashMap<String, usize>, Vec<ReadEdge>);
+
+/// A move read once for data anywhere in it (see [`Names::read_edge`]).
+struct ReadEdge {
+    target: Option<usize>,
+    /// A number made from its operands: carries nothing.
+    number: bool,
+    stripped: String,
+    reads: Vec<usize>,
+}
+
 /// Lower-case names numbered in order of appearance.
 #[derive(Default)]
 struct Names<'r> {
@@ -553,6 +565,20 @@ impl Names<'_> {
         self.names.push(lower.clone());
         self.ids.insert(lower, id);
         Some(id)
+    }
+
+    /// What a move reads, for data anywhere in it: its names and its code without literals (a
+    /// source is looked for in it per set of sources).
+    fn read_edge(&mut self, target: &str, expression: &str) -> ReadEdge {
+        let target = self.id(target);
+        if is_number(expression) {
+            return ReadEdge { target, number: true, stripped: String::new(), reads: Vec::new() };
+        }
+        let stripped = strip_literals(&without_server_values(expression, self.server_values));
+        let mut reads: Vec<usize> = WORD.find_iter(&stripped).filter_map(|w| self.id(w.as_str())).collect();
+        reads.sort_unstable();
+        reads.dedup();
+        ReadEdge { target, number: false, stripped, reads }
     }
 
     fn edge(&mut self, target: &str, expression: &str, sources: &[Regex], reach: Reach<'_>) -> Edge {
@@ -591,6 +617,9 @@ pub(crate) struct Flows<'c> {
     /// The code's statements (see [`statements`]), split once for every sink search.
     pub(crate) statements: Vec<&'c str>,
     moves: Vec<(&'c str, &'c str)>,
+    /// The moves read for data anywhere in them (names, ids, edges), built by the first
+    /// [`propagate_from`] at that reach; every later one on the page passes the same server values.
+    anywhere: std::cell::OnceCell<ReadMoves>,
     /// Bounds of the analysis the page reached (functions, call sites, body size).
     pub(crate) limits: Vec<String>,
 }
@@ -718,7 +747,7 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
             moves.extend(params.iter().copied().zip(split_arguments(args)));
         }
     }
-    Flows { code, statements: split, moves, limits }
+    Flows { code, statements: split, moves, anywhere: std::cell::OnceCell::new(), limits }
 }
 
 /// Follow request data (`sources`, at the `reach` given) through the page's moves until
@@ -747,12 +776,35 @@ pub(crate) fn propagate_from<'r>(
     if seeds.is_empty() && !sources.iter().any(|s| s.is_match(&stripped)) {
         return Taint { names: HashSet::new(), reach, server_values, capped: false };
     }
-    let mut names = Names { server_values, ..Names::default() };
-    let edges: Vec<Edge> =
-        flows.moves.iter().map(|(target, expression)| names.edge(target, expression, sources, reach)).collect();
-    let mut tainted = vec![false; names.names.len()];
+    // Data anywhere in an expression: the expressions' names and stripped text are the same for
+    // any sources, read once per page; only whether each holds a source is asked again.
+    let built;
+    let (names, edges) = if matches!(reach, Reach::Anywhere) {
+        let table = flows.anywhere.get_or_init(|| {
+            let mut names = Names { server_values, ..Names::default() };
+            let edges = flows.moves.iter().map(|(target, expression)| names.read_edge(target, expression)).collect();
+            (names.names, names.ids, edges)
+        });
+        let edges: Vec<Edge> = table
+            .2
+            .iter()
+            .map(|read| {
+                let from_source = !read.number && sources.iter().any(|s| s.is_match(&read.stripped));
+                Edge { target: read.target, from_source, reads: read.reads.clone() }
+            })
+            .collect();
+        ((&table.0, &table.1), edges)
+    } else {
+        let mut names = Names { server_values, ..Names::default() };
+        let edges: Vec<Edge> =
+            flows.moves.iter().map(|(target, expression)| names.edge(target, expression, sources, reach)).collect();
+        built = names;
+        ((&built.names, &built.ids), edges)
+    };
+    let (names, ids) = names;
+    let mut tainted = vec![false; names.len()];
     for seed in seeds {
-        if let Some(&id) = names.ids.get(seed) {
+        if let Some(&id) = ids.get(seed) {
             tainted[id] = true;
         }
     }
@@ -772,7 +824,7 @@ pub(crate) fn propagate_from<'r>(
         }
     }
     let mut names: HashSet<String> =
-        names.names.into_iter().zip(tainted).filter_map(|(name, tainted)| tainted.then_some(name)).collect();
+        names.iter().zip(tainted).filter(|(_, tainted)| *tainted).map(|(name, _)| name.clone()).collect();
     names.extend(seeds.iter().cloned());
     Taint { names, reach, server_values, capped }
 }
