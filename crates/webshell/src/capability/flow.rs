@@ -422,7 +422,10 @@ fn strip_literals(text: &str) -> String {
 /// The arguments of the call whose `(` is at the start of `text`, or the
 /// rest of the statement when the call has no parentheses.
 pub(crate) fn argument_text(text: &str) -> &str {
-    let trimmed = text.trim_start();
+    // Canonical code holds a call on one line: an unclosed one ends there, not at the code's end
+    // (a page of calls after one unclosed parenthesis would be read once per call).
+    let line = text.find('\n').map_or(text, |end| &text[..end]);
+    let trimmed = line.trim_start();
     if !trimmed.starts_with('(') {
         return trimmed;
     }
@@ -620,6 +623,8 @@ pub(crate) struct Flows<'c> {
     /// The moves read for data anywhere in them (names, ids, edges), built by the first
     /// [`propagate_from`] at that reach; every later one on the page passes the same server values.
     anywhere: std::cell::OnceCell<ReadMoves>,
+    /// The code without the insides of its literals, made once.
+    stripped: std::cell::OnceCell<String>,
     /// Bounds of the analysis the page reached (functions, call sites, body size).
     pub(crate) limits: Vec<String>,
 }
@@ -747,7 +752,14 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
             moves.extend(params.iter().copied().zip(split_arguments(args)));
         }
     }
-    Flows { code, statements: split, moves, anywhere: std::cell::OnceCell::new(), limits }
+    Flows {
+        code,
+        statements: split,
+        moves,
+        anywhere: std::cell::OnceCell::new(),
+        stripped: std::cell::OnceCell::new(),
+        limits,
+    }
 }
 
 /// Follow request data (`sources`, at the `reach` given) through the page's moves until
@@ -772,8 +784,8 @@ pub(crate) fn propagate_from<'r>(
     server_values: &'r [Regex],
 ) -> Taint<'r> {
     // Without a source anywhere, nothing can be tainted.
-    let stripped = strip_literals(flows.code);
-    if seeds.is_empty() && !sources.iter().any(|s| s.is_match(&stripped)) {
+    let stripped = flows.stripped.get_or_init(|| strip_literals(flows.code));
+    if seeds.is_empty() && !sources.iter().any(|s| s.is_match(stripped)) {
         return Taint { names: HashSet::new(), reach, server_values, capped: false };
     }
     // Data anywhere in an expression: the expressions' names and stripped text are the same for
@@ -1238,6 +1250,7 @@ mod tests {
     fn argument_text_is_balanced() {
         assert_eq!(argument_text("(a(b),\")\")+1"), "(a(b),\")\")");
         assert_eq!(argument_text(" request(\"x\")"), "request(\"x\")");
+        assert_eq!(argument_text("(a, b\nc(d)"), "(a, b", "an unclosed call ends at its line");
         assert_eq!(split_arguments("(a, f(b, c), \"x,y\")"), vec!["a", " f(b, c)", " \"x,y\""]);
         assert_eq!(parameter_name("ByVal cmd As String"), Some("cmd"));
         assert_eq!(parameter_name("string code = \"\""), Some("code"));
