@@ -13,6 +13,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::normalize::Quotes;
+
 /// Passes over the code before giving up on a fixed point.
 const MAX_PASSES: usize = 8;
 /// Functions whose parameters are followed, and call sites per function.
@@ -330,30 +332,6 @@ pub(crate) fn own_procedures(code: &str) -> HashSet<String> {
     PROCEDURE.captures_iter(code).map(|c| c[1].to_ascii_lowercase()).collect()
 }
 
-/// Whether a walk over canonical code is inside a `"..."` literal (`\\` escapes).
-#[derive(Default)]
-struct Quotes {
-    in_string: bool,
-    escaped: bool,
-}
-
-impl Quotes {
-    /// Take the next character; true when it belongs to a literal, its quotes included.
-    fn feed(&mut self, ch: char) -> bool {
-        if !self.in_string {
-            self.in_string = ch == '"';
-            return self.in_string;
-        }
-        match ch {
-            _ if self.escaped => self.escaped = false,
-            '\\' => self.escaped = true,
-            '"' => self.in_string = false,
-            _ => {}
-        }
-        true
-    }
-}
-
 /// Characters in the longest `"..."` literal of canonical code.
 pub(crate) fn longest_literal(code: &str) -> usize {
     let mut quotes = Quotes::default();
@@ -534,8 +512,13 @@ struct Edge {
     reads: Vec<usize>,
 }
 
-/// Every move of a page read for data anywhere in it: the names (in order), their ids, the edges.
-type ReadMoves = (Vec<String>, HashMap<String, usize>, Vec<ReadEdge>);
+/// Every move of a page read for data anywhere in it.
+struct ReadMoves {
+    /// Lower-case names in order of appearance, and their ids.
+    names: Vec<String>,
+    ids: HashMap<String, usize>,
+    edges: Vec<ReadEdge>,
+}
 
 /// A move read once for data anywhere in it (see [`Names::read_edge`]).
 struct ReadEdge {
@@ -584,31 +567,24 @@ impl Names<'_> {
         ReadEdge { target, number: false, stripped, reads }
     }
 
-    fn edge(&mut self, target: &str, expression: &str, sources: &[Regex], reach: Reach<'_>) -> Edge {
+    /// What a move carries when only a value the request makes whole counts: what the
+    /// expression (or a branch of `c ? a : b`) starts with.
+    fn whole_edge(&mut self, target: &str, expression: &str, sources: &[Regex], server_filled: &[Regex]) -> Edge {
+        let target = self.id(target);
         if is_number(expression) {
             // A count, position or parsed number carries none of the text it was taken from.
-            return Edge { target: self.id(target), from_source: false, reads: Vec::new() };
+            return Edge { target, from_source: false, reads: Vec::new() };
         }
-        if let Reach::Whole { server_filled } = reach {
-            // Only what the expression (or a branch of `c ? a : b`) starts with can make all of it.
-            let (mut from_source, mut reads) = (false, Vec::new());
-            for branch in branches(expression) {
-                let code = strip_literals(head(branch));
-                if starts_with_source(&code, sources, server_filled) {
-                    from_source = true;
-                } else if let Some(w) = WORD.find(&code).filter(|w| w.start() == 0) {
-                    reads.extend(self.id(w.as_str()));
-                }
+        let (mut from_source, mut reads) = (false, Vec::new());
+        for branch in branches(expression) {
+            let code = strip_literals(head(branch));
+            if starts_with_source(&code, sources, server_filled) {
+                from_source = true;
+            } else if let Some(w) = WORD.find(&code).filter(|w| w.start() == 0) {
+                reads.extend(self.id(w.as_str()));
             }
-            return Edge { target: self.id(target), from_source, reads };
         }
-        let code = strip_literals(&without_server_values(expression, self.server_values));
-        let from_source = sources.iter().any(|s| s.is_match(&code));
-        let mut reads: Vec<usize> =
-            if from_source { Vec::new() } else { WORD.find_iter(&code).filter_map(|w| self.id(w.as_str())).collect() };
-        reads.sort_unstable();
-        reads.dedup();
-        Edge { target: self.id(target), from_source, reads }
+        Edge { target, from_source, reads }
     }
 }
 
@@ -791,29 +767,35 @@ pub(crate) fn propagate_from<'r>(
     // Data anywhere in an expression: the expressions' names and stripped text are the same for
     // any sources, read once per page; only whether each holds a source is asked again.
     let built;
-    let (names, edges) = if matches!(reach, Reach::Anywhere) {
-        let table = flows.anywhere.get_or_init(|| {
-            let mut names = Names { server_values, ..Names::default() };
-            let edges = flows.moves.iter().map(|(target, expression)| names.read_edge(target, expression)).collect();
-            (names.names, names.ids, edges)
-        });
-        let edges: Vec<Edge> = table
-            .2
-            .iter()
-            .map(|read| {
-                let from_source = !read.number && sources.iter().any(|s| s.is_match(&read.stripped));
-                Edge { target: read.target, from_source, reads: read.reads.clone() }
-            })
-            .collect();
-        ((&table.0, &table.1), edges)
-    } else {
-        let mut names = Names { server_values, ..Names::default() };
-        let edges: Vec<Edge> =
-            flows.moves.iter().map(|(target, expression)| names.edge(target, expression, sources, reach)).collect();
-        built = names;
-        ((&built.names, &built.ids), edges)
+    let (names, ids, edges) = match reach {
+        Reach::Anywhere => {
+            let table = flows.anywhere.get_or_init(|| {
+                let mut names = Names { server_values, ..Names::default() };
+                let edges =
+                    flows.moves.iter().map(|(target, expression)| names.read_edge(target, expression)).collect();
+                ReadMoves { names: names.names, ids: names.ids, edges }
+            });
+            let edges: Vec<Edge> = table
+                .edges
+                .iter()
+                .map(|read| {
+                    let from_source = !read.number && sources.iter().any(|s| s.is_match(&read.stripped));
+                    Edge { target: read.target, from_source, reads: read.reads.clone() }
+                })
+                .collect();
+            (&table.names, &table.ids, edges)
+        }
+        Reach::Whole { server_filled } => {
+            let mut names = Names::default();
+            let edges: Vec<Edge> = flows
+                .moves
+                .iter()
+                .map(|(target, expression)| names.whole_edge(target, expression, sources, server_filled))
+                .collect();
+            built = names;
+            (&built.names, &built.ids, edges)
+        }
     };
-    let (names, ids) = names;
     let mut tainted = vec![false; names.len()];
     for seed in seeds {
         if let Some(&id) = ids.get(seed) {
@@ -912,9 +894,9 @@ fn procedure_body<'c>(code: &'c str, name: &str) -> Option<&'c str> {
     Some(END.find(rest).map_or(rest, |end| &rest[..end.start()]))
 }
 
-/// Whether `args` call a procedure of the page that reads a file (the code run is a file's).
-pub(crate) fn calls_file_reader(code: &str, args: &str) -> bool {
-    let own = own_procedures(code);
+/// Whether `args` call a procedure of the page (`own`, see [`own_procedures`]) that reads a
+/// file (the code run is a file's).
+pub(crate) fn calls_file_reader(code: &str, own: &HashSet<String>, args: &str) -> bool {
     WORD.find_iter(&strip_literals(args)).any(|w| {
         let name = w.as_str().to_ascii_lowercase();
         own.contains(&name) && procedure_body(code, &name).is_some_and(|body| FILE_READ.is_match(body))
@@ -1072,7 +1054,10 @@ pub(crate) fn tainted_sink(
                     || sinks.ignore_following.iter().any(|ignored| ignored.is_match(after));
                 // The file test reads procedure bodies: last, for sinks that receive request data.
                 let reached = !ignored && taint.reaches(args, sources);
-                if reached && !(sinks.ignore_file_code && calls_file_reader(code, args)) {
+                if reached
+                    && !(sinks.ignore_file_code
+                        && calls_file_reader(code, procedures.get_or_insert_with(|| own_procedures(code)), args))
+                {
                     return Some(statement.chars().take(EVIDENCE_CHARS).collect());
                 }
             }

@@ -335,7 +335,9 @@ impl CapabilityEngine {
                 sources.extend(crate::pattern::compile(&format!(r"\b(?:{})\b", parameters.join("|"))).ok());
             }
         }
-        let mut own_procedures: Option<std::collections::HashSet<String>> = None;
+        // The page's own procedures, found when a capability first asks.
+        let own_procedures = std::cell::OnceCell::new();
+        let own = || own_procedures.get_or_init(|| flow::own_procedures(code));
         let mut shown = Vec::new();
         for capability in &self.capabilities {
             if capability.ignore_paths.iter().any(|p| p.is_match(display_path))
@@ -348,7 +350,7 @@ impl CapabilityEngine {
             }
             let evidence = match capability.kind {
                 Kind::Api => {
-                    let mut callee_allowed = |m: &regex::Match<'_>| {
+                    let callee_allowed = |m: &regex::Match<'_>| {
                         if capability.callee_defined_or.is_empty() {
                             return true;
                         }
@@ -357,13 +359,12 @@ impl CapabilityEngine {
                             return false;
                         };
                         let callee = callee.to_ascii_lowercase();
-                        capability.callee_defined_or.contains(&callee)
-                            || own_procedures.get_or_insert_with(|| flow::own_procedures(code)).contains(&callee)
+                        capability.callee_defined_or.contains(&callee) || own().contains(&callee)
                     };
-                    let mut found = |m: &regex::Match<'_>| {
+                    let found = |m: &regex::Match<'_>| {
                         callee_allowed(m)
                             && !in_component_list(code, m.start())
-                            && !(capability.ignore_file_code && calls_file_reader_at(code, m.start()))
+                            && !(capability.ignore_file_code && calls_file_reader_at(code, own(), m.start()))
                     };
                     capability.patterns.iter().find_map(|p| p.find_iter(code).find(|m| found(m))).map(|m| {
                         // A pattern may start with the separator before its word (`(?:^|[^.\w])`).
@@ -549,9 +550,7 @@ fn in_component_list(code: &str, offset: usize) -> bool {
     static PROG_ID: LazyLock<Regex> = LazyLock::new(|| {
         crate::pattern::builtin(r#"(?:^|[(,{\[])\s*"[A-Za-z][\w-]*\.[A-Za-z][\w.-]*"\s*(?:$|[),}\]])"#)
     });
-    let start = code[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = code[offset..].find('\n').map_or(code.len(), |i| offset + i);
-    let line = &code[start..end];
+    let (start, line) = line_of(code, offset);
     if !flow::inside_literal(line, offset - start) {
         return false;
     }
@@ -567,19 +566,23 @@ fn in_component_list(code: &str, offset: usize) -> bool {
 }
 
 /// Whether the statement from `offset` to its line's end calls a procedure that reads a file.
-fn calls_file_reader_at(code: &str, offset: usize) -> bool {
+fn calls_file_reader_at(code: &str, own: &std::collections::HashSet<String>, offset: usize) -> bool {
     // A pattern may start with the line break before its word.
-    let start = code.floor_char_boundary(offset);
-    let start = if code[start..].starts_with('\n') { start + 1 } else { start };
-    let end = code[start..].find('\n').map_or(code.len(), |i| start + i);
-    flow::calls_file_reader(code, &code[start..end])
+    let offset = if code[offset..].starts_with('\n') { offset + 1 } else { offset };
+    let (start, line) = line_of(code, offset);
+    flow::calls_file_reader(code, own, &line[offset - start..])
+}
+
+/// The line of `code` holding byte `offset` (a character boundary): where it starts, and its text.
+fn line_of(code: &str, offset: usize) -> (usize, &str) {
+    let start = code[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = code[offset..].find('\n').map_or(code.len(), |i| offset + i);
+    (start, &code[start..end])
 }
 
 /// The line of `code` holding `offset`, bounded, for evidence.
 fn line_around(code: &str, offset: usize) -> String {
-    let start = code[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = code[offset..].find('\n').map_or(code.len(), |i| offset + i);
-    let line = &code[start..end];
+    let (start, line) = line_of(code, offset);
     if line.len() <= 200 {
         return line.to_owned();
     }

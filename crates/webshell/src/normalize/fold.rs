@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use base64::Engine as _;
 use regex::{Captures, Regex};
 
-use super::lexer::{literal, unescape_canonical};
+use super::lexer::{Quotes, literal, unescape_canonical};
 
 /// A canonical literal (see `lexer`): group 1 is its escaped inside.
 const STR: &str = r#""((?:[^"\\\n]|\\.)*)""#;
@@ -676,34 +676,24 @@ enum Place {
 
 /// The place of every byte of `code` (literals end at a line's end, as the lexer writes them).
 fn literal_places(code: &str) -> Vec<Place> {
-    let mut places = Vec::with_capacity(code.len());
-    let (mut inside, mut escaped) = (false, false);
-    for &b in code.as_bytes() {
-        let place = if !inside {
-            if b == b'"' {
-                inside = true;
-                Place::Opening
-            } else {
-                Place::Outside
+    let mut quotes = Quotes::default();
+    code.bytes()
+        .map(|b| {
+            if b == b'\n' {
+                quotes = Quotes::default();
+                return Place::Outside;
             }
-        } else if escaped {
-            escaped = false;
-            Place::Inside
-        } else if b == b'\\' {
-            escaped = true;
-            Place::Inside
-        } else if b == b'"' {
-            inside = false;
-            Place::Closing
-        } else if b == b'\n' {
-            inside = false;
-            Place::Outside
-        } else {
-            Place::Inside
-        };
-        places.push(place);
-    }
-    places
+            // Quotes and backslashes are ASCII: a byte of a longer character is text.
+            let was_inside = quotes.in_string;
+            let belongs = quotes.feed(char::from(b));
+            match (was_inside, quotes.in_string) {
+                (false, true) => Place::Opening,
+                (true, false) => Place::Closing,
+                _ if belongs => Place::Inside,
+                _ => Place::Outside,
+            }
+        })
+        .collect()
 }
 
 fn push_once(list: &mut Vec<&'static str>, name: &'static str) {

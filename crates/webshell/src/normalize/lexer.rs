@@ -259,6 +259,30 @@ fn is_word(ch: char) -> bool {
     ch.is_alphanumeric() || ch == '_' || ch == '"' || ch == '$'
 }
 
+/// Whether a walk over canonical code is inside a `"..."` literal (`\\` escapes).
+#[derive(Default)]
+pub(crate) struct Quotes {
+    pub(crate) in_string: bool,
+    escaped: bool,
+}
+
+impl Quotes {
+    /// Take the next character; true when it belongs to a literal, its quotes included.
+    pub(crate) fn feed(&mut self, ch: char) -> bool {
+        if !self.in_string {
+            self.in_string = ch == '"';
+            return self.in_string;
+        }
+        match ch {
+            _ if self.escaped => self.escaped = false,
+            '\\' => self.escaped = true,
+            '"' => self.in_string = false,
+            _ => {}
+        }
+        true
+    }
+}
+
 /// Writes canonical code: decides on the whitespace between tokens.
 struct Writer {
     out: String,

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
-pub(crate) use lexer::Dialect;
+pub(crate) use lexer::{Dialect, Quotes};
 
 /// Bytes of a file the stage reads; webshells are small.
 pub(crate) const MAX_INPUT: usize = 1024 * 1024;
