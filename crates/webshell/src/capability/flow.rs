@@ -632,10 +632,12 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
     let mut references: Vec<(String, RefTarget)> = Vec::new();
     let split = statements(code);
     for &statement in &split {
-        if let Some(c) = GET_REF.captures(statement)
-            && references.len() < MAX_FUNCTIONS
-        {
-            references.push((c[1].to_ascii_lowercase(), RefTarget::of(&c[2])));
+        if let Some(c) = GET_REF.captures(statement) {
+            if references.len() < MAX_FUNCTIONS {
+                references.push((c[1].to_ascii_lowercase(), RefTarget::of(&c[2])));
+            } else if !limits.iter().any(|l: &String| l.contains("GetRef")) {
+                limits.push(format!("calls through GetRef followed for the first {MAX_FUNCTIONS} references only"));
+            }
         }
         if let Some(c) = BARE_CALL.captures(statement)
             && let (Some(name), Some(rest)) = (c.get(1), c.get(2))
@@ -1175,6 +1177,8 @@ mod tests {
         let long = format!("function g(a){{var s=\"{}\";return a;}}", "x".repeat(MAX_BODY + 10));
         assert!(flows(&long).limits.iter().any(|l| l.contains("function body")));
         assert!(flows("function g(a){return a;}\ng(request(\"x\"))").limits.is_empty());
+        let refs: String = (0..=MAX_FUNCTIONS).map(|i| format!("Set r{i}=GetRef(\"P\")\n")).collect();
+        assert!(flows(&refs).limits.iter().any(|l| l.contains("GetRef")));
         let methods: String =
             (0..=MAX_WEB_METHODS).map(|i| format!("[WebMethod]\npublic string M{i}(string a{i}){{}}\n")).collect();
         let (names, more) = web_method_parameters(&methods);

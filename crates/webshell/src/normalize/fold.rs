@@ -398,8 +398,9 @@ pub(crate) fn decode_text_literal(text: &str) -> Option<String> {
     None
 }
 
-/// Char-code lists decoded as text at most, per region.
-const MAX_CHAR_CODE_LISTS: usize = 32;
+/// Char-code lists decoded as text at most, per region, and the shifts tried on each.
+pub(crate) const MAX_CHAR_CODE_LISTS: usize = 32;
+pub(crate) const MAX_CODE_SHIFTS: usize = 8;
 
 /// Lists of at least eight small numbers: `Array(69,120,...)` (VBScript), `[118,97,...]`
 /// (JScript), `{101,118,...}` (C# and VB.NET initialisers) and a literal of numbers with one
@@ -420,9 +421,12 @@ static CODE_SHIFT: LazyLock<Regex> = LazyLock::new(|| {
 /// or through a shift or XOR the page applies to each (`Chr(n - 7)`), kept when the result
 /// reads as text (printable, mostly letters). This is how pages hide code they then run
 /// (`Execute` of a string built in a loop), so the result is analysed as code.
-pub(crate) fn char_code_payloads(code: &str) -> Vec<String> {
+/// With the texts, whether more lists or shifts stood in the code than are read
+/// ([`MAX_CHAR_CODE_LISTS`], [`MAX_CODE_SHIFTS`]).
+pub(crate) fn char_code_payloads(code: &str) -> (Vec<String>, bool) {
     let mut transforms: Vec<(char, u32)> = vec![('+', 0)];
-    for c in CODE_SHIFT.captures_iter(code).take(8) {
+    let mut shifts = CODE_SHIFT.captures_iter(code);
+    for c in shifts.by_ref().take(MAX_CODE_SHIFTS) {
         let op = match c[1].to_ascii_lowercase().as_str() {
             "-" => '-',
             "+" => '+',
@@ -435,7 +439,8 @@ pub(crate) fn char_code_payloads(code: &str) -> Vec<String> {
         }
     }
     let mut payloads = Vec::new();
-    for c in NUMBER_LIST.captures_iter(code).take(MAX_CHAR_CODE_LISTS) {
+    let mut lists = NUMBER_LIST.captures_iter(code);
+    for c in lists.by_ref().take(MAX_CHAR_CODE_LISTS) {
         let Some(list) = c.get(1).or_else(|| c.get(2)) else { continue };
         let numbers: Vec<u32> =
             list.as_str().split(|ch: char| !ch.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
@@ -455,7 +460,8 @@ pub(crate) fn char_code_payloads(code: &str) -> Vec<String> {
         });
         payloads.extend(decoded);
     }
-    payloads
+    let capped = shifts.next().is_some() || lists.next().is_some();
+    (payloads, capped)
 }
 
 /// Printable ASCII (and line breaks, tabs) with letters for at least two fifths.
@@ -730,20 +736,26 @@ mod tests {
     #[test]
     fn char_code_lists_are_read_as_text_through_the_pages_shift() {
         let vb = "nums=Array(69,120,101,99,117,116,101,32,120)\nFor i=0 To 8\nb=b&Chr(nums(i))\nNext";
-        assert_eq!(char_code_payloads(vb), vec!["Execute x"]);
+        assert_eq!(char_code_payloads(vb).0, vec!["Execute x"]);
         let shifted = "s=\"76|127|108|106|124|123|108|39|127\"\nFor Each n In Split(s,\"|\")\nb=b&ChrW(n-7)\nNext";
-        assert_eq!(char_code_payloads(shifted), vec!["Execute x"]);
+        assert_eq!(char_code_payloads(shifted).0, vec!["Execute x"]);
         let js = "var t=[101^1,0];var k=[100,119,96,109,41,40,58,33,33];for(i in k)s+=String.fromCharCode(k[i]^1);";
-        assert_eq!(char_code_payloads(js), vec!["eval();  "]);
+        assert_eq!(char_code_payloads(js).0, vec!["eval();  "]);
         // Tables of numbers that are not text stay numbers: days of months, a CRC table.
-        assert!(char_code_payloads("d=Array(31,28,31,30,31,30,31,31,30,31,30,31)").is_empty());
+        assert!(char_code_payloads("d=Array(31,28,31,30,31,30,31,31,30,31,30,31)").0.is_empty());
         assert!(
             char_code_payloads(
                 "var t=[0,1996959894,3993919788,2567524794,124634137,1886057615,3915621685,2657392035];"
             )
+            .0
             .is_empty()
         );
-        assert!(char_code_payloads("var p=[48,49,50,51,52,53,54,55,56,57];").is_empty());
+        assert!(char_code_payloads("var p=[48,49,50,51,52,53,54,55,56,57];").0.is_empty());
+        // More lists than are read is said, not silent.
+        let many = "x=Array(69,120,101,99,117,116,101,32,120)\n".repeat(MAX_CHAR_CODE_LISTS + 1);
+        let (payloads, capped) = char_code_payloads(&many);
+        assert!(capped && payloads.len() == MAX_CHAR_CODE_LISTS);
+        assert!(!char_code_payloads(vb).1);
     }
 
     #[test]

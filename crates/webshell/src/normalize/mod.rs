@@ -214,7 +214,15 @@ fn fold_with_evaluated(code: &str, dialect: Dialect, started: Instant, out: &mut
                 }
             }
             // Code spelled as a list of character codes, decoded by a loop at run time.
-            for payload in fold::char_code_payloads(&folded.code) {
+            let (payloads, capped) = fold::char_code_payloads(&folded.code);
+            if capped && !out.limits.iter().any(|l| l.starts_with("char-code")) {
+                out.limits.push(format!(
+                    "char-code lists: only the first {} per region decoded, with {} shifts",
+                    fold::MAX_CHAR_CODE_LISTS,
+                    fold::MAX_CODE_SHIFTS
+                ));
+            }
+            for payload in payloads {
                 if !out.applied.contains(&"char-code-list") {
                     out.applied.push("char-code-list");
                 }
