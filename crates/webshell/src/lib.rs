@@ -371,7 +371,10 @@ impl FileScanner<'_> {
         let owner = self.owner;
         // The stage parses hostile text; a bug in it must cost one file's
         // normalised findings, never the run.
-        let normalized = match std::panic::catch_unwind(|| normalize::normalize(data)) {
+        // A client script (jQuery, Angular) with the words of a C# file is not server code: IIS
+        // serves .js as a file, and no page of it runs on the server without server markers.
+        let may_be_class_file = !is_client_script(display_path);
+        let normalized = match std::panic::catch_unwind(|| normalize::normalize_file(data, may_be_class_file)) {
             Ok(Some(normalized)) => normalized,
             Ok(None) => return,
             Err(_) => {
@@ -379,11 +382,6 @@ impl FileScanner<'_> {
                 return;
             }
         };
-        // A client script (jQuery, Angular) with the words of a C# file is not server code: IIS
-        // serves .js as a file, and no page of it runs on the server without server markers.
-        if normalized.source_file && is_client_script(display_path) {
-            return;
-        }
         outcome.normalisation_limits.clone_from(&normalized.limits);
         let applied = if normalized.applied.is_empty() {
             "comments and whitespace".to_owned()

@@ -89,6 +89,13 @@ fn may_hold_code(bytes: &[u8]) -> bool {
 /// Normalise a file's bytes; `None` when it holds no server code (plain
 /// HTML, JavaScript, images: nothing for the stage to do).
 pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
+    normalize_file(bytes, true)
+}
+
+/// [`normalize`], where `may_be_class_file` says whether text without server
+/// markers may be a C#/VB.NET class file: not for a client script, which IIS
+/// serves as a file (its markers still make it a page: an include runs them).
+pub(crate) fn normalize_file(bytes: &[u8], may_be_class_file: bool) -> Option<Normalized> {
     // The patterns are compiled once per process; that cost is not this file's budget.
     fold::warm();
     LazyLock::force(&EVAL_LITERAL);
@@ -147,7 +154,7 @@ pub(crate) fn normalize(bytes: &[u8]) -> Option<Normalized> {
     }
     let (segments, page_dialect, source_file) = if lexer::has_server_markers(&text) {
         (lexer::segment(&text), lexer::page_dialect(&text), false)
-    } else if let Some(dialect) = lexer::source_file_dialect(&text) {
+    } else if let Some(dialect) = lexer::source_file_dialect(&text).filter(|_| may_be_class_file) {
         (vec![lexer::Segment::Code(lexer::canonical_code(&text, dialect))], dialect, true)
     } else {
         return None;
@@ -379,6 +386,16 @@ mod tests {
         assert!(n.code.contains("o=\"Execute\""), "{}", n.code);
         assert!(n.applied.contains(&"chr") && n.applied.contains(&"reverse"));
         assert!(n.applied.contains(&"evaluated-literal"));
+    }
+
+    #[test]
+    fn text_without_markers_is_a_class_file_only_where_one_may_be() {
+        let class = b"using System;\nnamespace N { class C { void F() { var x = 1; } } }";
+        assert!(normalize_file(class, true).is_some_and(|n| n.source_file));
+        assert!(normalize_file(class, false).is_none());
+        // Server markers still make a page of it: an include runs them.
+        let page = b"<% eval(Request.Item[\"x\"]); %>";
+        assert!(normalize_file(page, false).is_some_and(|n| !n.source_file && n.code.contains("eval(")));
     }
 
     #[test]
