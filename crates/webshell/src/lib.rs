@@ -413,13 +413,13 @@ impl FileScanner<'_> {
         match assessed {
             Ok(assessment) => {
                 // A class file holds a whole application's worth of APIs (uploads, downloads,
-                // files, crypto): only a decisive capability makes it a webshell.
-                let source = normalized.source_file;
+                // files, crypto): only a decisive capability or a high score makes it a webshell.
+                let holder = owner.capabilities.holder(&normalized.code, normalized.source_file);
                 outcome.findings.extend(owner.capabilities.finding(
                     &assessment.shown,
                     display_path,
                     &normalized.applied,
-                    source,
+                    holder,
                 ));
                 outcome.normalisation_limits.extend(assessment.limits);
             }

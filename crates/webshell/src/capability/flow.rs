@@ -481,11 +481,11 @@ fn parameter_name(piece: &str) -> Option<&str> {
 }
 
 /// Whether an expression is a number made from its operands (a position, length, count, a
-/// parsed or converted number): one call of such a function, or a `.length`/`.Count`.
+/// parsed or converted number, a GUID): one call of such a function, or a `.length`/`.Count`.
 fn is_number(expression: &str) -> bool {
     static NUMBER_CALL: LazyLock<Regex> = LazyLock::new(|| {
         crate::pattern::builtin(
-            r"(?i)^(?:[\w\[\]]+\.)*(?:indexOf|lastIndexOf|InStr|InStrRev|Len|LenB|UBound|LBound|CInt|CLng|CDbl|CSng|CByte|CBool|parseInt|parseFloat|Int|Fix|Abs|Asc|AscW|AscB|IsNumeric|IsEmpty|IsNull|IsArray|IsObject|Parse|TryParse|ToInt16|ToInt32|ToInt64|ToBoolean|ToDouble|Compare|search)\s*\(",
+            r"(?i)^(?:new\s+(?:System\.)?Guid|(?:[\w\[\]]+\.)*(?:indexOf|lastIndexOf|InStr|InStrRev|Len|LenB|UBound|LBound|CInt|CLng|CDbl|CSng|CByte|CBool|parseInt|parseFloat|Int|Fix|Abs|Asc|AscW|AscB|IsNumeric|IsEmpty|IsNull|IsArray|IsObject|Parse|TryParse|ToInt16|ToInt32|ToInt64|ToBoolean|ToDouble|Compare|search))\s*\(",
         )
     });
     static LENGTH: LazyLock<Regex> =
@@ -1212,9 +1212,10 @@ mod tests {
     #[test]
     fn numbers_taken_from_request_data_carry_none_of_it() {
         let code = "s=Request(\"t\")\nn=ss.indexOf(s.charAt(i))\nm=CInt(s)+1\nk=Len(s)\nl=s.length\nt=InStr(s,\"x\")&s\n\
-                    For c=0 To UBound(s)\nu=\"Sent To \"&s";
+                    For c=0 To UBound(s)\nu=\"Sent To \"&s\ng=new Guid(s)\nh=New System.Guid(s)\nw=new GuidText(s)";
         let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
         assert!(!taint.contains("n") && !taint.contains("k") && !taint.contains("l") && !taint.contains("c"));
+        assert!(!taint.contains("g") && !taint.contains("h") && taint.contains("w"), "a GUID is hex digits");
         assert!(taint.contains("u"));
         assert!(taint.contains("m") && taint.contains("t"), "a number and more is more than a number");
     }

@@ -29,6 +29,7 @@ const CAPABILITIES_TOML: &str = include_str!("../../../../data/webshell/capabili
 #[serde(deny_unknown_fields)]
 struct CapabilityFile {
     verdict: VerdictLevels,
+    class_files: ClassFilesSpec,
     sources: SourcesSpec,
     capability: Vec<CapabilitySpec>,
 }
@@ -46,6 +47,26 @@ pub(crate) struct VerdictLevels {
     /// Medium or above needs a flow capability of at least this weight, or the high score.
     #[serde(default)]
     request_flow_weight: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassFilesSpec {
+    #[allow(dead_code)]
+    description: String,
+    #[allow(dead_code)]
+    references: Vec<String>,
+    authorization: Vec<String>,
+}
+
+/// The file the capabilities were found in, which sets the verdict's bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holder {
+    /// A server page (or any file with server markers).
+    Page,
+    /// A C#/VB.NET class file (see `Normalized::source_file`); `authorizes` when it consults
+    /// the application's authorization (`[class_files] authorization`).
+    ClassFile { authorizes: bool },
 }
 
 #[derive(Debug, Deserialize)]
@@ -229,6 +250,7 @@ pub(crate) struct CapabilityEngine {
     with_request_sources: Vec<Regex>,
     server_filled: Vec<Regex>,
     server_values: Vec<Regex>,
+    authorization: Vec<Regex>,
     capabilities: Vec<Capability>,
     levels: VerdictLevels,
 }
@@ -293,6 +315,7 @@ impl CapabilityEngine {
             with_request_sources: compile_all(&file.sources.with_request_patterns, "sources")?,
             server_filled: compile_all(&file.sources.server_filled, "sources")?,
             server_values: compile_all(&file.sources.server_values, "sources")?,
+            authorization: compile_all(&file.class_files.authorization, "class_files")?,
             capabilities,
             levels: file.verdict,
         })
@@ -431,13 +454,23 @@ impl CapabilityEngine {
     /// The verdict's severity for a set of capabilities, `None` below `low`.
     #[cfg(test)]
     pub(crate) fn severity(&self, shown: &[Shown]) -> Option<Severity> {
-        self.severity_of(shown, false)
+        self.severity_of(shown, Holder::Page)
     }
 
-    /// [`CapabilityEngine::severity`]; with `class_file` (a source file, see
-    /// `Normalized::source_file`) a score without a decisive capability is at most low below the
-    /// high level: a class holds a whole application's worth of APIs, a page a few.
-    fn severity_of(&self, shown: &[Shown], class_file: bool) -> Option<Severity> {
+    /// What holds the code: a page, or a class file that does or does not consult the
+    /// application's authorization.
+    pub(crate) fn holder(&self, code: &str, class_file: bool) -> Holder {
+        if class_file {
+            Holder::ClassFile { authorizes: self.authorization.iter().any(|p| p.is_match(code)) }
+        } else {
+            Holder::Page
+        }
+    }
+
+    /// [`CapabilityEngine::severity`]; in a class file a score without a decisive capability is
+    /// at most low below the high level (a class holds a whole application's worth of APIs, a
+    /// page a few), and at most low behind the application's authorization.
+    fn severity_of(&self, shown: &[Shown], holder: Holder) -> Option<Severity> {
         let score: u32 = shown.iter().map(|s| s.weight).sum();
         let decisive = shown.iter().any(|s| s.decisive);
         if !decisive && shown.len() < self.levels.min_capabilities {
@@ -459,7 +492,12 @@ impl CapabilityEngine {
             return by_score.max(Some(Severity::High));
         }
         let driven = shown.iter().any(|s| (s.request_driven && s.weight >= levels.request_flow_weight) || s.strong);
-        if (class_file || !driven) && score < levels.high { by_score.min(Some(Severity::Low)) } else { by_score }
+        let capped = match holder {
+            Holder::ClassFile { authorizes: true } => true,
+            Holder::ClassFile { authorizes: false } => score < levels.high,
+            Holder::Page => !driven && score < levels.high,
+        };
+        if capped { by_score.min(Some(Severity::Low)) } else { by_score }
     }
 
     /// `SW-WEBSHELL-CAPABILITIES`: the page's capabilities add up to a webshell.
@@ -468,9 +506,9 @@ impl CapabilityEngine {
         shown: &[Shown],
         display_path: &str,
         applied: &[&str],
-        source_file: bool,
+        holder: Holder,
     ) -> Option<Finding> {
-        let severity = self.severity_of(shown, source_file)?;
+        let severity = self.severity_of(shown, holder)?;
         let score: u32 = shown.iter().map(|s| s.weight).sum();
         let ids: Vec<&str> = shown.iter().map(|s| s.id.as_str()).collect();
         let mut described = CATALOG.describe(
@@ -749,6 +787,30 @@ mod tests {
     }
 
     #[test]
+    fn class_files_behind_the_applications_authorization_need_a_decisive_capability() {
+        let e = engine();
+        let manager = "public void ProcessRequest(HttpContext context){\nstring p=context.Request.QueryString[\"path\"];\n\
+                       var f=context.Request.Files[0];\nf.SaveAs(p);\nFile.Delete(context.Request[\"del\"]);\n\
+                       foreach(var d in Directory.GetFiles(p)){}\nFile.WriteAllText(p,context.Request.Form[\"body\"]);}";
+        let shown = e.assess_code(manager, "/site/App_Code/Files.cs");
+        let open = e.holder(manager, true);
+        assert_eq!(open, Holder::ClassFile { authorizes: false });
+        assert!(e.severity_of(&shown, open) >= Some(Severity::High), "{:?}", ids(&shown));
+        let guarded = format!("if(!WebUser.IsInRoles(settings.EditorRoles)){{return;}}\n{manager}");
+        let holder = e.holder(&guarded, true);
+        assert_eq!(holder, Holder::ClassFile { authorizes: true });
+        assert!(e.severity_of(&e.assess_code(&guarded, "/site/App_Code/Files.cs"), holder) <= Some(Severity::Low));
+        // A page is not a class file, whatever it checks.
+        assert_eq!(e.holder(&guarded, false), Holder::Page);
+        // A decisive capability stays a webshell behind any check.
+        let backdoor = "if(User.Identity.IsAuthenticated){Process.Start(\"cmd.exe\",\"/c \"+Request[\"c\"]);}";
+        let holder = e.holder(backdoor, true);
+        assert_eq!(holder, Holder::ClassFile { authorizes: true });
+        assert!(e.severity_of(&e.assess_code(backdoor, "/site/App_Code/B.cs"), holder) >= Some(Severity::High));
+        assert_eq!(e.holder("if(pass==\"x\"){}", true), Holder::ClassFile { authorizes: false });
+    }
+
+    #[test]
     fn tunnel_capabilities_combine() {
         let e = engine();
         let code = "string host=Request.Headers.Get(\"X-T\");\nint port=int.Parse(Request.Headers.Get(\"X-P\"));\n\
@@ -758,7 +820,8 @@ mod tests {
         let shown = e.assess_code(code, "/site/t.aspx");
         assert_eq!(ids(&shown), vec!["request-network-target", "socket", "body-relay"]);
         assert!(e.severity(&shown) >= Some(Severity::High));
-        let finding = e.finding(&shown, "/site/t.aspx", &["concat"], false).unwrap_or_else(|| panic!("no finding"));
+        let finding =
+            e.finding(&shown, "/site/t.aspx", &["concat"], Holder::Page).unwrap_or_else(|| panic!("no finding"));
         assert_eq!(finding.rule.id, "SW-WEBSHELL-CAPABILITIES");
         assert!(finding.evidence.iter().any(|ev| ev.source.starts_with("capability socket")));
     }
