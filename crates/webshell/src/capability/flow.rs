@@ -92,6 +92,12 @@ static FILLED_ARGUMENT: LazyLock<Regex> = LazyLock::new(|| {
 /// `name.Append(...)`, `name.push(...)`: a string builder or array takes data (the receiver
 /// name, the arguments). Streams and dictionaries are left out: upload classes write the whole
 /// request body into one, file every field in the other, and read paths back from them.
+/// `d.Add k, v`, `list.Insert(i, v)`, `q.Enqueue(v)`: a collection takes data (the receiver
+/// name, the arguments). Followed only by capabilities that ask for it (`follow_containers`):
+/// code that runs what a collection holds, not the paths upload classes file in them.
+static FILLED_CONTAINER: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"(?i)(?:^|[^.\w])([A-Za-z_]\w*)\.(?:Add|Insert|Enqueue|Unshift)\b(.*)$"));
+
 static FILLED_RECEIVER: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r"(?i)(?:^|[^.\w])([A-Za-z_]\w*)\.(?:Push|Append|AppendLine|AppendFormat|Concat)\b(.*)$")
 });
@@ -596,6 +602,8 @@ pub(crate) struct Flows<'c> {
     /// The code's statements (see [`statements`]), split once for every sink search.
     pub(crate) statements: Vec<&'c str>,
     moves: Vec<(&'c str, &'c str)>,
+    /// Collections filled (`d.Add k, v`), for the capabilities that follow them.
+    container_moves: Vec<(&'c str, &'c str)>,
     /// The moves read for data anywhere in them (names, ids, edges), built by the first
     /// [`propagate_from`] at that reach; every later one on the page passes the same server values.
     anywhere: std::cell::OnceCell<ReadMoves>,
@@ -625,6 +633,7 @@ fn header_and_body(statement: &str) -> Vec<&str> {
 /// Every move of data in `code` (see [`Flows`]).
 pub(crate) fn flows(code: &str) -> Flows<'_> {
     let mut moves = Vec::new();
+    let mut container_moves = Vec::new();
     let mut limits = Vec::new();
     // VB statements that call a procedure without parentheses (`Run a, b`, `Call Run(a)`).
     let mut bare_calls: HashMap<String, Vec<&str>> = HashMap::new();
@@ -654,6 +663,11 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
             // `sb.Append(x)`: the builder now holds x.
             if let (Some(receiver), Some(args)) = (c.get(1), c.get(2)) {
                 moves.push((receiver.as_str(), args.as_str()));
+            }
+        }
+        for c in FILLED_CONTAINER.captures_iter(statement) {
+            if let (Some(receiver), Some(args)) = (c.get(1), c.get(2)) {
+                container_moves.push((receiver.as_str(), args.as_str()));
             }
         }
         if let Some(call) = BLOCK_COPY.find(statement) {
@@ -734,6 +748,7 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
         code,
         statements: split,
         moves,
+        container_moves,
         anywhere: std::cell::OnceCell::new(),
         stripped: std::cell::OnceCell::new(),
         limits,
@@ -749,17 +764,19 @@ pub(crate) fn propagate<'r>(
     reach: Reach<'r>,
     server_values: &'r [Regex],
 ) -> Taint<'r> {
-    propagate_from(flows, sources, &HashSet::new(), reach, server_values)
+    propagate_from(flows, sources, &HashSet::new(), reach, server_values, false)
 }
 
 /// [`propagate`], with `seeds` (lowercase names) carrying the data from the start: what a
-/// page's own procedures return, for capabilities that follow those.
+/// page's own procedures return, for capabilities that follow those; with `containers`, the
+/// collections the page fills carry what they were given.
 pub(crate) fn propagate_from<'r>(
     flows: &Flows<'_>,
     sources: &[Regex],
     seeds: &HashSet<String>,
     reach: Reach<'r>,
     server_values: &'r [Regex],
+    containers: bool,
 ) -> Taint<'r> {
     // Without a source anywhere, nothing can be tainted.
     let stripped = flows.stripped.get_or_init(|| strip_literals(flows.code));
@@ -770,6 +787,21 @@ pub(crate) fn propagate_from<'r>(
     // any sources, read once per page; only whether each holds a source is asked again.
     let built;
     let (names, ids, edges) = match reach {
+        Reach::Anywhere if containers => {
+            let mut names = Names { server_values, ..Names::default() };
+            let edges: Vec<Edge> = flows
+                .moves
+                .iter()
+                .chain(&flows.container_moves)
+                .map(|(target, expression)| {
+                    let read = names.read_edge(target, expression);
+                    let from_source = !read.number && sources.iter().any(|s| s.is_match(&read.stripped));
+                    Edge { target: read.target, from_source, reads: read.reads }
+                })
+                .collect();
+            built = names;
+            (&built.names, &built.ids, edges)
+        }
         Reach::Anywhere => {
             let table = flows.anywhere.get_or_init(|| {
                 let mut names = Names { server_values, ..Names::default() };
@@ -789,9 +821,11 @@ pub(crate) fn propagate_from<'r>(
         }
         Reach::Whole { server_filled } => {
             let mut names = Names::default();
+            let container_moves = if containers { &flows.container_moves[..] } else { &[] };
             let edges: Vec<Edge> = flows
                 .moves
                 .iter()
+                .chain(container_moves)
                 .map(|(target, expression)| names.whole_edge(target, expression, sources, server_filled))
                 .collect();
             built = names;

@@ -151,6 +151,9 @@ struct CapabilitySpec {
     /// visitor supplies all of it (a whole path or connection string), not a part.
     #[serde(default)]
     whole_argument: bool,
+    /// Data put into a collection (`d.Add k, v`) is followed to what reads the collection.
+    #[serde(default)]
+    follow_containers: bool,
     /// When not empty, a pattern match counts only when the function it calls (the last
     /// name before its final `(`) is defined in the page or is one of these (api capabilities).
     #[serde(default)]
@@ -201,6 +204,7 @@ struct Capability {
     own_sources: Option<OwnSources>,
     requires_literal_chars: usize,
     whole_argument: bool,
+    follow_containers: bool,
     ignore_file_code: bool,
     requires_dialect: Option<DialectName>,
     references: Vec<String>,
@@ -300,6 +304,7 @@ impl CapabilityEngine {
                 callee_defined_or: spec.callee_defined_or.iter().map(|p| p.to_ascii_lowercase()).collect(),
                 requires_literal_chars: spec.requires_literal_chars,
                 whole_argument: spec.whole_argument,
+                follow_containers: spec.follow_containers,
                 ignore_file_code: spec.ignore_file_code,
                 own_sources: (!spec.sources.is_empty() || spec.sources_own_procedures).then_some(OwnSources {
                     patterns: compile_all(&spec.sources, &what)?,
@@ -337,6 +342,9 @@ impl CapabilityEngine {
         let mut flows: Option<flow::Flows<'_>> = None;
         let mut taint: Option<flow::Taint<'_>> = None;
         let mut whole_taint: Option<flow::Taint<'_>> = None;
+        // The same, through the collections the page fills (`follow_containers`).
+        let mut container_taint: Option<flow::Taint<'_>> = None;
+        let mut whole_container_taint: Option<flow::Taint<'_>> = None;
         let mut capped = false;
         let mut limits = Vec::new();
         let mut sources = self.sources.clone();
@@ -410,8 +418,10 @@ impl CapabilityEngine {
                     };
                     let flows = &*flows.get_or_insert_with(|| flow::flows(code));
                     let no_seeds = std::collections::HashSet::new();
+                    let containers = capability.follow_containers;
                     let mut follow = |sources: &[Regex], seeds: &std::collections::HashSet<String>, reach| {
-                        let followed = flow::propagate_from(flows, sources, seeds, reach, &self.server_values);
+                        let followed =
+                            flow::propagate_from(flows, sources, seeds, reach, &self.server_values, containers);
                         capped |= followed.capped;
                         followed
                     };
@@ -419,7 +429,13 @@ impl CapabilityEngine {
                     match &capability.own_sources {
                         None if capability.whole_argument => {
                             let reach = flow::Reach::Whole { server_filled: &self.server_filled };
-                            let taint = whole_taint.get_or_insert_with(|| follow(&sources, &no_seeds, reach));
+                            let taint = if containers { &mut whole_container_taint } else { &mut whole_taint };
+                            let taint = taint.get_or_insert_with(|| follow(&sources, &no_seeds, reach));
+                            flow::tainted_sink(code, statements, &sinks, taint, &sources)
+                        }
+                        None if containers => {
+                            let taint = container_taint
+                                .get_or_insert_with(|| follow(&sources, &no_seeds, flow::Reach::Anywhere));
                             flow::tainted_sink(code, statements, &sinks, taint, &sources)
                         }
                         None => {
@@ -784,6 +800,31 @@ mod tests {
         assert!(e.severity(&shown) < Some(Severity::Medium));
         let eval_binding = "Eval(\"Name\")\nconn.Execute(\"select * from t where id=\"&Request(\"id\"))";
         assert!(e.assess_code(eval_binding, "/site/list.asp").iter().all(|s| !s.decisive));
+    }
+
+    #[test]
+    fn code_staged_in_a_collection_is_followed_by_the_code_sinks_only() {
+        let e = engine();
+        let staged = "Set cfg=Server.CreateObject(\"Scripting.Dictionary\")\ncfg.Add \"theme\", \"blue\"\n\
+                      cfg.Add \"filter\", Request.Item(\"filter\")\nFor Each k In cfg.Keys\nbuf=buf & cfg(k)\nNext\n\
+                      If Len(buf)>0 Then ExecuteGlobal buf";
+        assert!(ids(&e.assess_code(staged, "/site/d.asp")).contains(&"request-eval"));
+        let list =
+            "var parts=new List<string>();\nparts.Add(Request.Form[\"a\"]);\nProcess.Start(\"cmd.exe\",parts[0]);";
+        assert!(ids(&e.assess_code(list, "/site/p.aspx")).contains(&"request-process"));
+        // An upload class files the client's name in a dictionary; its save path is no code.
+        let upload = "Set fields=Server.CreateObject(\"Scripting.Dictionary\")\n\
+                      fields.Add \"name\", Request.Form(\"name\")\np=Server.MapPath(\"up/\" & fields(\"name\"))\n\
+                      stream.SaveToFile p, 2\nExecute \"x=1\"";
+        let found = e.assess_code(upload, "/site/up.asp");
+        assert!(
+            !ids(&found).contains(&"request-eval") && !ids(&found).contains(&"request-file-write"),
+            "{:?}",
+            ids(&found)
+        );
+        // Without the collection the staged page is not request driven.
+        let fixed = staged.replace("Request.Item(\"filter\")", "\"f\"");
+        assert!(!ids(&e.assess_code(&fixed, "/site/d.asp")).contains(&"request-eval"));
     }
 
     #[test]
