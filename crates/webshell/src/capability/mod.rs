@@ -789,6 +789,12 @@ mod tests {
         let shown = e.assess_code("Dim o:o=Request(\"k\")\nExecute o", "/site/a.asp");
         assert_eq!(ids(&shown), vec!["request-eval"]);
         assert!(e.severity(&shown) >= Some(Severity::High));
+        // JScript's Function constructor runs its text, with or without `new`.
+        for code in ["var d=String(Request.Item(\"d\"));\n(Function(d))();", "f=new Function(Request(\"d\"));f();"] {
+            assert!(ids(&e.assess_code(code, "/site/c.asp")).contains(&"request-eval"), "{code}");
+        }
+        let declared = "Function Show(x)\nShow=x\nEnd Function\nv=Show(Request(\"d\"))\nDim f:f=Function(r) r+1";
+        assert!(!ids(&e.assess_code(declared, "/site/v.asp")).contains(&"request-eval"));
     }
 
     #[test]

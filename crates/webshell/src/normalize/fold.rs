@@ -604,6 +604,72 @@ fn substitute(text: &str, constants: &[(String, String)], count: &mut usize) -> 
     out
 }
 
+/// One-parameter functions whose whole body returns one expression of the parameter
+/// (`Function r(x):r=StrReverse(x):End Function`, `function d(s){return unescape(s);}`): the
+/// wrappers obfuscators put around decoding calls, so each literal call can be folded.
+pub(crate) struct Wrappers(Vec<(Regex, String, String)>);
+
+/// At most this many wrappers are inlined per page.
+const MAX_WRAPPERS: usize = 16;
+
+impl Wrappers {
+    /// The wrappers defined anywhere in the page's code regions.
+    pub(crate) fn of<'a>(regions: impl Iterator<Item = &'a str>) -> Wrappers {
+        static VB: LazyLock<Regex> = LazyLock::new(|| {
+            re(
+                r"(?i)\bFunction ([A-Za-z_]\w*)\((?:ByVal )?([A-Za-z_]\w*)\)[:\n]([A-Za-z_]\w*)=([^:\n]{1,200})[:\n]End Function",
+            )
+        });
+        static C_LIKE: LazyLock<Regex> =
+            LazyLock::new(|| re(r"\bfunction ([A-Za-z_$][\w$]*)\(([A-Za-z_$][\w$]*)\)\{return ([^;{}\n]{1,200});?\}"));
+        let mut found = Vec::new();
+        for region in regions {
+            for c in VB.captures_iter(region) {
+                if c[1].eq_ignore_ascii_case(&c[3]) {
+                    found.push((c[1].to_owned(), c[2].to_owned(), c[4].to_owned()));
+                }
+            }
+            for c in C_LIKE.captures_iter(region) {
+                found.push((c[1].to_owned(), c[2].to_owned(), c[3].to_owned()));
+            }
+        }
+        let wrappers = found
+            .into_iter()
+            // The body uses its parameter once and calls something on it (not a bare copy).
+            .filter(|(_, parameter, body)| {
+                let uses = Regex::new(&format!(r"(?i)(?:^|[^.\w$]){}\b", regex::escape(parameter)))
+                    .map_or(0, |r| r.find_iter(body).count());
+                uses == 1 && body.contains('(') && !body.contains('"')
+            })
+            .take(MAX_WRAPPERS)
+            .filter_map(|(name, parameter, body)| {
+                let call = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\({STR}\)", regex::escape(&name))).ok()?;
+                Some((call, parameter, body))
+            })
+            .collect();
+        Wrappers(wrappers)
+    }
+
+    /// `code` with every call of a wrapper on a literal replaced by the wrapper's body.
+    pub(crate) fn inline(&self, code: &str) -> Option<String> {
+        let mut current: Option<String> = None;
+        for (call, parameter, body) in &self.0 {
+            let text = current.as_deref().unwrap_or(code);
+            if !call.is_match(text) {
+                continue;
+            }
+            let word = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\b", regex::escape(parameter))).ok()?;
+            let replaced = call.replace_all(text, |c: &Captures<'_>| {
+                let literal = format!("\"{}\"", &c[2]);
+                let inlined = word.replace(body, |w: &Captures<'_>| format!("{}{literal}", &w[1]));
+                format!("{}({inlined})", &c[1])
+            });
+            current = Some(replaced.into_owned());
+        }
+        current
+    }
+}
+
 /// The outcome of folding one code region.
 pub(crate) struct Folded {
     pub(crate) code: String,
@@ -833,6 +899,28 @@ mod tests {
         let code = "a=\"x\"\nb=a\na=f()\nc=a\nd=o.a\ne=\"u:a\"";
         let propagated = propagate_constants(code).unwrap_or_default();
         assert_eq!(propagated, "a=\"x\"\nb=\"x\"\na=f()\nc=a\nd=o.a\ne=\"u:a\"");
+    }
+
+    #[test]
+    fn wrapper_functions_around_decoders_are_inlined_on_literals() {
+        let vb = "Function r(x):r=StrReverse(x):End Function";
+        let wrappers = Wrappers::of([vb].into_iter());
+        let code = "Set o=Server.CreateObject(r(\"llehS.tpircSW\")):o.Exec(r(\"c/ exe.dmc\")&c):y=obj.r(\"ab\")";
+        let inlined = wrappers.inline(code).unwrap_or_default();
+        assert_eq!(
+            fold(&inlined, 8, 4096).code,
+            "Set o=Server.CreateObject(\"WScript.Shell\"):o.Exec(\"cmd.exe /c\"&c):y=obj.r(\"ab\")"
+        );
+        let js = Wrappers::of(["function d(s){return unescape(s);}"].into_iter());
+        assert_eq!(fold(&js.inline("x=d(\"%41B\")").unwrap_or_default(), 8, 4096).code, "x=\"AB\"");
+        // Not wrappers: a copy, a body with its own literal, a parameter used twice.
+        for page in [
+            "Function f(x):f=x:End Function",
+            "Function f(x):f=Replace(x,\"a\",\"b\"):End Function",
+            "Function f(x):f=Left(x,Len(x)-1):End Function",
+        ] {
+            assert!(Wrappers::of([page].into_iter()).inline("y=f(\"abc\")").is_none(), "{page}");
+        }
     }
 
     #[test]

@@ -161,10 +161,24 @@ pub(crate) fn normalize_file(bytes: &[u8], may_be_class_file: bool) -> Option<No
     };
 
     let mut out = Normalized { applied, limits, dialect: page_dialect, source_file, ..Normalized::default() };
+    // A wrapper defined in one region may decode literals in any other.
+    let wrappers = fold::Wrappers::of(segments.iter().filter_map(|s| match s {
+        lexer::Segment::Code(code) => Some(code.as_str()),
+        _ => None,
+    }));
     for segment in segments {
         match segment {
             lexer::Segment::Markup(markup) | lexer::Segment::Tag(markup) => push_capped(&mut out, &markup),
             lexer::Segment::Code(code) => {
+                let code = match wrappers.inline(&code) {
+                    Some(inlined) => {
+                        if !out.applied.contains(&"inlined-wrapper") {
+                            out.applied.push("inlined-wrapper");
+                        }
+                        inlined
+                    }
+                    None => code,
+                };
                 let dialect = if code.contains(';') || code.contains('{') { Dialect::CLike } else { Dialect::Vb };
                 let folded = fold_with_evaluated(&code, dialect, started, &mut out);
                 push_capped(&mut out, &folded);
