@@ -149,6 +149,27 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 bytes.map(|b| literal(&String::from_utf8_lossy(&b)))
             },
         },
+        // A literal split into a list of literals: VBScript Split("a|b","|") is Array("a","b")
+        // (a space when no separator is given), JScript "a|b".split("|") is ["a","b"]; the
+        // list can then be joined or carried by a name (see `propagate_constants`).
+        Rule {
+            name: "split",
+            needles: &["split("],
+            pattern: re(r#"(?i)\bSplit\(STR(?:,STR)?\)|STR\.split\(STR\)"#),
+            apply: |c| {
+                let (text, separator, vb) = match (c.get(1), c.get(3)) {
+                    (Some(_), _) => (value(c, 1), c.get(2).map_or(" ".to_owned(), |_| value(c, 2)), true),
+                    (None, Some(_)) => (value(c, 3), value(c, 4), false),
+                    _ => return None,
+                };
+                // Splitting into characters, or a separator that is absent, is left as written.
+                if separator.is_empty() || !text.contains(separator.as_str()) {
+                    return None;
+                }
+                let items: Vec<String> = text.split(separator.as_str()).map(literal).collect();
+                Some(if vb { format!("Array({})", items.join(",")) } else { format!("[{}]", items.join(",")) })
+            },
+        },
         // Lists of literals joined: ["WScript","Shell"].join("."), Join(Array("a","b"),"."),
         // String.Join(".", new[]{"a","b"}).
         Rule {
@@ -479,7 +500,9 @@ fn reads_as_text(text: &str) -> bool {
 
 /// `name = "literal"` (with `Dim`/`Set`/`var`/a C# type in front, or none).
 static CONSTANT_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})=(STR)$"#)
+    re(
+        r#"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})=(STR|Array\(STR(?:,STR)*\)|\[STR(?:,STR)*\])$"#,
+    )
 });
 static ASSIGNED_NAME: LazyLock<Regex> = LazyLock::new(|| {
     re(r"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})(?:\+|&)?=")
@@ -910,6 +933,19 @@ mod tests {
         let code = "a=\"x\"\nb=a\na=f()\nc=a\nd=o.a\ne=\"u:a\"";
         let propagated = propagate_constants(code).unwrap_or_default();
         assert_eq!(propagated, "a=\"x\"\nb=\"x\"\na=f()\nc=a\nd=o.a\ne=\"u:a\"");
+    }
+
+    #[test]
+    fn literals_split_into_lists_fold_and_travel_by_name() {
+        assert_eq!(folded("Join(Split(\"WScript|Shell\",\"|\"),\".\")"), "\"WScript.Shell\"");
+        assert_eq!(folded("\"a,b\".split(\",\")"), "[\"a\",\"b\"]");
+        assert_eq!(folded("x=Split(\"a b\")"), "x=Array(\"a\",\"b\")");
+        // Into characters, or by an absent separator: left as written.
+        assert_eq!(folded("x=Split(\"ab\",\"\")"), "x=Split(\"ab\",\"\")");
+        assert_eq!(folded("x=Split(\"ab\",\"|\")"), "x=Split(\"ab\",\"|\")");
+        let page = "p=Split(\"Shell|Application\",\"|\")\nSet o=CreateObject(Join(p,\".\"))";
+        let propagated = propagate_constants(&fold(page, 8, 4096).code).unwrap_or_default();
+        assert!(fold(&propagated, 8, 4096).code.contains("CreateObject(\"Shell.Application\")"), "{propagated}");
     }
 
     #[test]
