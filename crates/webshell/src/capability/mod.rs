@@ -858,6 +858,20 @@ mod tests {
     }
 
     #[test]
+    fn server_secrets_sent_to_the_visitor_are_a_disclosure() {
+        let e = engine();
+        let dump = "var mk=(MachineKeySection)WebConfigurationManager.GetSection(\"system.web/machineKey\");\n\
+                    string v=mk.ValidationKey;\nResponse.Write(\"key=\"+v);";
+        let shown = e.assess_code(dump, "/owa/auth/k.aspx");
+        assert!(ids(&shown).contains(&"secret-disclosure") && ids(&shown).contains(&"server-secrets"));
+        assert!(e.severity(&shown) >= Some(Severity::High));
+        // Checking or generating a key sends nothing of it.
+        let check = "var mk=(MachineKeySection)WebConfigurationManager.GetSection(\"system.web/machineKey\");\n\
+                     if(mk.ValidationKey==\"AutoGenerate,IsolateApps\"){Response.Write(\"auto-generated keys\");}";
+        assert!(!ids(&e.assess_code(check, "/admin/diag.aspx")).contains(&"secret-disclosure"));
+    }
+
+    #[test]
     fn tunnel_capabilities_combine() {
         let e = engine();
         let code = "string host=Request.Headers.Get(\"X-T\");\nint port=int.Parse(Request.Headers.Get(\"X-P\"));\n\
