@@ -31,6 +31,13 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r"([A-Za-z_]\w*)(?:\[[^\]\n]{0,80}\]|\([^()\n]{0,80}\))?(?:\+|&)?=([^=].*)$")
 });
 
+/// C# class definitions up to their opening brace (`public class T : Base {`).
+static CLASS_DEFINITION: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"\bclass\s+([A-Za-z_]\w*)[^{;()]{0,200}\{"));
+
+/// At most this many classes of a page are read as holders of their members' data.
+const MAX_CLASSES: usize = 64;
+
 /// Function definitions: C#/JScript (`type name(params){`), VB (`Function name(params)`).
 static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(
@@ -694,6 +701,14 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
                     moves.push((target.as_str(), value.as_str()));
                 }
             }
+        }
+    }
+    // A class the page defines holds what its body reads: `new T()` handed to a sink hands
+    // over the data the page stored in T's members (`T.Content = Request.Form["src"]`).
+    for c in CLASS_DEFINITION.captures_iter(code).take(MAX_CLASSES) {
+        let (Some(name), Some(whole)) = (c.get(1), c.get(0)) else { continue };
+        if let Some((body, _)) = braced_block(&code[whole.end() - 1..]) {
+            moves.push((name.as_str(), body));
         }
     }
     // Each function: what it returns, and the argument lists of its call sites.

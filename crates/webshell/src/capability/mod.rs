@@ -858,6 +858,18 @@ mod tests {
     }
 
     #[test]
+    fn a_registered_class_carries_what_the_page_stored_in_its_members() {
+        let e = engine();
+        let provider = "public class Mem:VirtualPathProvider\n{public static string Body=\"\";\n\
+                        public override VirtualFile GetFile(string p){return new F(p,Body);}}\n\
+                        protected void Page_Load(object s,EventArgs a){\nMem.Body=Request.Form[\"src\"];\n\
+                        HostingEnvironment.RegisterVirtualPathProvider(new Mem());}";
+        assert!(ids(&e.assess_code(provider, "/site/v.aspx")).contains(&"request-memory-shell"));
+        let fixed = provider.replace("Request.Form[\"src\"]", "File.ReadAllText(Server.MapPath(\"~/t.aspx\"))");
+        assert!(!ids(&e.assess_code(&fixed, "/site/v.aspx")).contains(&"request-memory-shell"));
+    }
+
+    #[test]
     fn server_secrets_sent_to_the_visitor_are_a_disclosure() {
         let e = engine();
         let dump = "var mk=(MachineKeySection)WebConfigurationManager.GetSection(\"system.web/machineKey\");\n\
