@@ -870,6 +870,20 @@ mod tests {
     }
 
     #[test]
+    fn mapping_more_extensions_to_the_page_handler_in_web_config_is_persistence() {
+        let e = engine();
+        let patch = "string p=Server.MapPath(\"~/web.config\");var d=new XmlDocument();d.Load(p);\n\
+                     var a=d.CreateElement(\"add\");a.SetAttribute(\"path\",\"*.jpg\");\n\
+                     a.SetAttribute(\"type\",\"System.Web.UI.PageHandlerFactory\");h.AppendChild(a);d.Save(p);";
+        let shown = e.assess_code(patch, "/site/c.aspx");
+        assert!(ids(&shown).contains(&"page-handler-mapping"));
+        assert!(e.severity(&shown) >= Some(Severity::Medium));
+        // Naming the type without writing a configuration is not it.
+        let read = "var t=Type.GetType(\"System.Web.UI.PageHandlerFactory\");Response.Write(t.FullName);";
+        assert!(!ids(&e.assess_code(read, "/site/c.aspx")).contains(&"page-handler-mapping"));
+    }
+
+    #[test]
     fn server_secrets_sent_to_the_visitor_are_a_disclosure() {
         let e = engine();
         let dump = "var mk=(MachineKeySection)WebConfigurationManager.GetSection(\"system.web/machineKey\");\n\
