@@ -31,6 +31,20 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r"([A-Za-z_]\w*)(?:\[[^\]\n]{0,80}\]|\([^()\n]{0,80}\))?(?:\+|&)?=([^=].*)$")
 });
 
+/// VBScript classes of the page (`Class GuestEntry`) and the names set to their instances
+/// (`Set e = New GuestEntry`): member calls on those reach the class's own procedures.
+static VB_CLASS: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"(?im)^\s*(?:Public\s+|Private\s+)?Class\s+([A-Za-z_]\w*)\s*$"));
+static NEW_INSTANCE: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"(?i)\bSet\s+([A-Za-z_]\w*)\s*=\s*New\s+([A-Za-z_]\w*)"));
+/// A statement that calls a member of an object: `e.Apply x`, `Call e.Apply(x)`, `e.Apply(x)`.
+static MEMBER_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(r"(?i)^(?:call\s+)?([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?:[ \t]+([^=\s(][^=]*|\(.*)|(\(.*\)))$")
+});
+/// VBScript `Property Let Name(v)` / `Property Set Name(v)`: `obj.Name = x` hands x to v.
+static PROPERTY_LET: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"(?i)\bProperty\s+(?:Let|Set)\s+([A-Za-z_]\w*)\s*\(([^()\n]*)\)"));
+
 /// C# class definitions up to their opening brace (`public class T : Base {`).
 static CLASS_DEFINITION: LazyLock<Regex> =
     LazyLock::new(|| crate::pattern::builtin(r"\bclass\s+([A-Za-z_]\w*)[^{;()]{0,200}\{"));
@@ -609,7 +623,8 @@ pub(crate) struct Flows<'c> {
     /// The code's statements (see [`statements`]), split once for every sink search.
     pub(crate) statements: Vec<&'c str>,
     moves: Vec<(&'c str, &'c str)>,
-    /// Collections filled (`d.Add k, v`), for the capabilities that follow them.
+    /// Collections filled (`d.Add k, v`) and class properties set (`Property Let`), for the
+    /// capabilities that follow them.
     container_moves: Vec<(&'c str, &'c str)>,
     /// The moves read for data anywhere in them (names, ids, edges), built by the first
     /// [`propagate_from`] at that reach; every later one on the page passes the same server values.
@@ -647,7 +662,26 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
     // Procedure references taken with GetRef: calls through the alias reach the procedure.
     let mut references: Vec<(String, RefTarget)> = Vec::new();
     let split = statements(code);
+    // Names that hold instances of the page's own VBScript classes.
+    let instances: HashSet<String> = if VB_CLASS.is_match(code) {
+        let classes: HashSet<String> = VB_CLASS.captures_iter(code).map(|c| c[1].to_ascii_lowercase()).collect();
+        NEW_INSTANCE
+            .captures_iter(code)
+            .filter(|c| classes.contains(&c[2].to_ascii_lowercase()))
+            .map(|c| c[1].to_ascii_lowercase())
+            .collect()
+    } else {
+        HashSet::new()
+    };
     for &statement in &split {
+        if !instances.is_empty()
+            && let Some(c) = MEMBER_CALL.captures(statement)
+            && instances.contains(&c[1].to_ascii_lowercase())
+            && let Some(args) = c.get(3).or_else(|| c.get(4))
+        {
+            // `e.Apply x` calls the class's procedure `Apply` (matched by name, as bare calls are).
+            bare_calls.entry(c[2].to_ascii_lowercase()).or_default().push(args.as_str());
+        }
         if let Some(c) = GET_REF.captures(statement) {
             if references.len() < MAX_FUNCTIONS {
                 references.push((c[1].to_ascii_lowercase(), RefTarget::of(&c[2])));
@@ -701,6 +735,16 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
                     moves.push((target.as_str(), value.as_str()));
                 }
             }
+        }
+    }
+    // `obj.Name = x` assigns the name `Name`; its Property Let's parameter receives it. Followed
+    // by the code-running capabilities only, as collections are: upload classes carry the
+    // client's file names through properties into their save paths.
+    for c in PROPERTY_LET.captures_iter(code).take(MAX_FUNCTIONS) {
+        if let (Some(name), Some(params)) = (c.get(1), c.get(2))
+            && let Some(parameter) = split_arguments(params.as_str()).into_iter().filter_map(parameter_name).next_back()
+        {
+            container_moves.push((parameter, name.as_str()));
         }
     }
     // A class the page defines holds what its body reads: `new T()` handed to a sink hands

@@ -858,6 +858,26 @@ mod tests {
     }
 
     #[test]
+    fn vbscript_class_members_carry_request_data_to_their_procedures() {
+        let e = engine();
+        let method = "Class Entry\nPublic Sub ApplyFormat(fmt)\nIf Len(fmt)>0 Then Execute fmt\nEnd Sub\nEnd Class\n\
+                      Set en=New Entry\nen.ApplyFormat Request.Cookies(\"f\")(\"t\")";
+        assert!(ids(&e.assess_code(method, "/site/g.asp")).contains(&"request-eval"));
+        let called =
+            method.replace("en.ApplyFormat Request.Cookies(\"f\")(\"t\")", "Call en.ApplyFormat(Request(\"t\"))");
+        assert!(ids(&e.assess_code(&called, "/site/g.asp")).contains(&"request-eval"));
+        let property = "Class W\nPrivate m_body\nPublic Property Let Body(v)\nm_body=v\nEnd Property\n\
+                        Public Sub Render()\nIf m_body<>\"\" Then ExecuteGlobal m_body\nEnd Sub\nEnd Class\n\
+                        Set w=New W\nw.Body=Request.Item(\"widget\")\nw.Render";
+        assert!(ids(&e.assess_code(property, "/site/w.asp")).contains(&"request-eval"));
+        // A fixed value, or a member of an object that is not the page's class, carries nothing.
+        let fixed = property.replace("Request.Item(\"widget\")", "\"<b>news</b>\"");
+        assert!(!ids(&e.assess_code(&fixed, "/site/w.asp")).contains(&"request-eval"));
+        let foreign = method.replace("Set en=New Entry", "Set en=Server.CreateObject(\"Some.Entry\")");
+        assert!(!ids(&e.assess_code(&foreign, "/site/g.asp")).contains(&"request-eval"));
+    }
+
+    #[test]
     fn a_registered_class_carries_what_the_page_stored_in_its_members() {
         let e = engine();
         let provider = "public class Mem:VirtualPathProvider\n{public static string Body=\"\";\n\
