@@ -354,6 +354,38 @@ fn without_server_values<'t>(code: &'t str, server_values: &[Regex]) -> std::bor
     code
 }
 
+/// `code` (without literals) with the arguments of calls that make a number emptied: what
+/// `CDbl(w)` or `Len(s)` reads carries none of its text into the expression around it. Not
+/// where the expression makes characters of numbers (`Chr(CLng("&H"&Mid(s,i,2)) Xor k)`):
+/// there the numbers are the text, one character at a time.
+fn without_number_arguments(code: &str) -> std::borrow::Cow<'_, str> {
+    static CHARACTERS_OF_NUMBERS: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(r"(?i)\b(?:Chr[WB]?|fromCharCode|ToChar|ConvertFromUtf32)\s*\(|\(\s*char\s*\)")
+    });
+    static NUMBER_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r"(?i)(?:^|[^.\w])(?:CInt|CLng|CDbl|CSng|CBool|CCur|Len|LenB|UBound|LBound|parseInt|parseFloat|Int|Fix|Abs|IsNumeric|InStr|InStrRev|(?:Convert\.)?ToInt(?:16|32|64)|(?:int|long|double|decimal|Int32|Int64|Double|Decimal)\.(?:Try)?Parse)\s*\(",
+        )
+    });
+    if !NUMBER_FUNCTION.is_match(code) || CHARACTERS_OF_NUMBERS.is_match(code) {
+        return std::borrow::Cow::Borrowed(code);
+    }
+    let mut out = String::with_capacity(code.len());
+    let mut copied = 0;
+    for call in NUMBER_FUNCTION.find_iter(code) {
+        let open = call.end() - 1;
+        if open < copied {
+            continue;
+        }
+        let arguments = argument_text(&code[open..]);
+        out.push_str(&code[copied..open]);
+        out.push_str("()");
+        copied = open + arguments.len().max(1);
+    }
+    out.push_str(&code[copied.min(code.len())..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// Lowercase names of the procedures the page defines (`Function x`, `Sub x`, `function x`).
 pub(crate) fn own_procedures(code: &str) -> HashSet<String> {
     PROCEDURE.captures_iter(code).map(|c| c[1].to_ascii_lowercase()).collect()
@@ -588,6 +620,7 @@ impl Names<'_> {
             return ReadEdge { target, number: true, stripped: String::new(), reads: Vec::new() };
         }
         let stripped = strip_literals(&without_server_values(expression, self.server_values));
+        let stripped = without_number_arguments(&stripped).into_owned();
         let mut reads: Vec<usize> = WORD.find_iter(&stripped).filter_map(|w| self.id(w.as_str())).collect();
         reads.sort_unstable();
         reads.dedup();
@@ -1309,8 +1342,16 @@ mod tests {
         let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
         assert!(!taint.contains("n") && !taint.contains("k") && !taint.contains("l") && !taint.contains("c"));
         assert!(!taint.contains("g") && !taint.contains("h") && taint.contains("w"), "a GUID is hex digits");
+        let nested =
+            "w=Request.Form(\"w\")\ne=Replace(f,\"{w}\",Replace(CStr(CDbl(w)),\",\",\".\"))\nq=\"n=\"&Len(w)&w";
+        let nested_taint = propagate(&flows(nested), &sources(), Reach::Anywhere, &[]);
+        assert!(!nested_taint.contains("e"), "only a number was made of the request data");
+        assert!(nested_taint.contains("q"), "the text itself is there too");
+        let decoder = "d=Request.Form(\"d\")\nFor i=1 To Len(d) Step 2\no=o&Chr(CLng(\"&H\"&Mid(d,i,2)) Xor 7)\nNext";
+        assert!(propagate(&flows(decoder), &sources(), Reach::Anywhere, &[]).contains("o"), "characters of numbers");
         assert!(taint.contains("u"));
-        assert!(taint.contains("m") && taint.contains("t"), "a number and more is more than a number");
+        assert!(taint.contains("t"), "a number and the text is more than a number");
+        assert!(!taint.contains("m"), "a number plus one is a number");
     }
 
     #[test]

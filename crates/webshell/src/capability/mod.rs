@@ -29,7 +29,7 @@ const CAPABILITIES_TOML: &str = include_str!("../../../../data/webshell/capabili
 #[serde(deny_unknown_fields)]
 struct CapabilityFile {
     verdict: VerdictLevels,
-    class_files: ClassFilesSpec,
+    authorization: AuthorizationSpec,
     sources: SourcesSpec,
     capability: Vec<CapabilitySpec>,
 }
@@ -51,21 +51,22 @@ pub(crate) struct VerdictLevels {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ClassFilesSpec {
+struct AuthorizationSpec {
     #[allow(dead_code)]
     description: String,
     #[allow(dead_code)]
     references: Vec<String>,
-    authorization: Vec<String>,
+    framework: Vec<String>,
+    application: Vec<String>,
 }
 
-/// The file the capabilities were found in, which sets the verdict's bar.
+/// The file the capabilities were found in, which sets the verdict's bar; `authorizes` when
+/// its code consults the application's authorization (`[authorization]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Holder {
     /// A server page (or any file with server markers).
-    Page,
-    /// A C#/VB.NET class file (see `Normalized::source_file`); `authorizes` when it consults
-    /// the application's authorization (`[class_files] authorization`).
+    Page { authorizes: bool },
+    /// A C#/VB.NET class file (see `Normalized::source_file`).
     ClassFile { authorizes: bool },
 }
 
@@ -254,7 +255,8 @@ pub(crate) struct CapabilityEngine {
     with_request_sources: Vec<Regex>,
     server_filled: Vec<Regex>,
     server_values: Vec<Regex>,
-    authorization: Vec<Regex>,
+    framework_authorization: Vec<Regex>,
+    application_authorization: Vec<Regex>,
     capabilities: Vec<Capability>,
     levels: VerdictLevels,
 }
@@ -320,7 +322,8 @@ impl CapabilityEngine {
             with_request_sources: compile_all(&file.sources.with_request_patterns, "sources")?,
             server_filled: compile_all(&file.sources.server_filled, "sources")?,
             server_values: compile_all(&file.sources.server_values, "sources")?,
-            authorization: compile_all(&file.class_files.authorization, "class_files")?,
+            framework_authorization: compile_all(&file.authorization.framework, "authorization")?,
+            application_authorization: compile_all(&file.authorization.application, "authorization")?,
             capabilities,
             levels: file.verdict,
         })
@@ -470,22 +473,24 @@ impl CapabilityEngine {
     /// The verdict's severity for a set of capabilities, `None` below `low`.
     #[cfg(test)]
     pub(crate) fn severity(&self, shown: &[Shown]) -> Option<Severity> {
-        self.severity_of(shown, Holder::Page)
+        self.severity_of(shown, Holder::Page { authorizes: false })
     }
 
-    /// What holds the code: a page, or a class file that does or does not consult the
-    /// application's authorization.
+    /// What holds the code: a page or a class file, and whether it consults the application's
+    /// authorization (the framework's anywhere, the application's own helpers in class files).
     pub(crate) fn holder(&self, code: &str, class_file: bool) -> Holder {
+        let framework = self.framework_authorization.iter().any(|p| p.is_match(code));
         if class_file {
-            Holder::ClassFile { authorizes: self.authorization.iter().any(|p| p.is_match(code)) }
+            let authorizes = framework || self.application_authorization.iter().any(|p| p.is_match(code));
+            Holder::ClassFile { authorizes }
         } else {
-            Holder::Page
+            Holder::Page { authorizes: framework }
         }
     }
 
     /// [`CapabilityEngine::severity`]; in a class file a score without a decisive capability is
     /// at most low below the high level (a class holds a whole application's worth of APIs, a
-    /// page a few), and at most low behind the application's authorization.
+    /// page a few), and in any file at most low behind the application's authorization.
     fn severity_of(&self, shown: &[Shown], holder: Holder) -> Option<Severity> {
         let score: u32 = shown.iter().map(|s| s.weight).sum();
         let decisive = shown.iter().any(|s| s.decisive);
@@ -509,9 +514,9 @@ impl CapabilityEngine {
         }
         let driven = shown.iter().any(|s| (s.request_driven && s.weight >= levels.request_flow_weight) || s.strong);
         let capped = match holder {
-            Holder::ClassFile { authorizes: true } => true,
+            Holder::ClassFile { authorizes: true } | Holder::Page { authorizes: true } => true,
             Holder::ClassFile { authorizes: false } => score < levels.high,
-            Holder::Page => !driven && score < levels.high,
+            Holder::Page { authorizes: false } => !driven && score < levels.high,
         };
         if capped { by_score.min(Some(Severity::Low)) } else { by_score }
     }
@@ -843,12 +848,14 @@ mod tests {
         let open = e.holder(manager, true);
         assert_eq!(open, Holder::ClassFile { authorizes: false });
         assert!(e.severity_of(&shown, open) >= Some(Severity::High), "{:?}", ids(&shown));
-        let guarded = format!("if(!WebUser.IsInRoles(settings.EditorRoles)){{return;}}\n{manager}");
+        let guarded = format!("if(!fileSystem.UserHasUploadPermission){{return;}}\n{manager}");
         let holder = e.holder(&guarded, true);
         assert_eq!(holder, Holder::ClassFile { authorizes: true });
         assert!(e.severity_of(&e.assess_code(&guarded, "/site/App_Code/Files.cs"), holder) <= Some(Severity::Low));
-        // A page is not a class file, whatever it checks.
-        assert_eq!(e.holder(&guarded, false), Holder::Page);
+        // In a page only the framework's checks count: its own `isAdmin` may be a shell's login.
+        assert_eq!(e.holder(&guarded, false), Holder::Page { authorizes: false });
+        let roles = "if(!User.IsInRole(\"Editors\")){return;}\n";
+        assert_eq!(e.holder(roles, false), Holder::Page { authorizes: true });
         // A decisive capability stays a webshell behind any check.
         let backdoor = "if(User.Identity.IsAuthenticated){Process.Start(\"cmd.exe\",\"/c \"+Request[\"c\"]);}";
         let holder = e.holder(backdoor, true);
@@ -927,8 +934,9 @@ mod tests {
         let shown = e.assess_code(code, "/site/t.aspx");
         assert_eq!(ids(&shown), vec!["request-network-target", "socket", "body-relay"]);
         assert!(e.severity(&shown) >= Some(Severity::High));
-        let finding =
-            e.finding(&shown, "/site/t.aspx", &["concat"], Holder::Page).unwrap_or_else(|| panic!("no finding"));
+        let finding = e
+            .finding(&shown, "/site/t.aspx", &["concat"], Holder::Page { authorizes: false })
+            .unwrap_or_else(|| panic!("no finding"));
         assert_eq!(finding.rule.id, "SW-WEBSHELL-CAPABILITIES");
         assert!(finding.evidence.iter().any(|ev| ev.source.starts_with("capability socket")));
     }
