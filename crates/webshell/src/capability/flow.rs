@@ -1023,11 +1023,23 @@ fn procedure_body<'c>(code: &'c str, name: &str) -> Option<&'c str> {
 }
 
 /// Whether `args` call a procedure of the page (`own`, see [`own_procedures`]) that reads a
-/// file (the code run is a file's).
+/// file (the code run is a file's), directly or through a name assigned such a call
+/// (`compiled = Compile(ReadTemplate(name))` then `ExecuteGlobal compiled`).
 pub(crate) fn calls_file_reader(code: &str, own: &HashSet<String>, args: &str) -> bool {
-    WORD.find_iter(&strip_literals(args)).any(|w| {
-        let name = w.as_str().to_ascii_lowercase();
-        own.contains(&name) && procedure_body(code, &name).is_some_and(|body| FILE_READ.is_match(body))
+    let reads_file =
+        |name: &str| own.contains(name) && procedure_body(code, name).is_some_and(|b| FILE_READ.is_match(b));
+    let direct =
+        |text: &str| WORD.find_iter(&strip_literals(text)).any(|w| reads_file(&w.as_str().to_ascii_lowercase()));
+    if direct(args) {
+        return true;
+    }
+    WORD.find_iter(&strip_literals(args)).take(8).any(|w| {
+        let Ok(assigned) =
+            Regex::new(&format!(r"(?im)(?:^|[:\s])(?:Set\s+)?{}\s*=([^=\n][^\n]*)$", regex::escape(w.as_str())))
+        else {
+            return false;
+        };
+        assigned.captures_iter(code).take(16).any(|c| direct(&c[1]))
     })
 }
 

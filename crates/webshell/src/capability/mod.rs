@@ -730,6 +730,15 @@ mod tests {
         let decoder = "Function Load(n)\nLoad=n\nEnd Function\nFunction Compile(s)\nCompile=Replace(s,\"{\",\"\")\nEnd Function\n\
                        Execute Compile(Load(Request(\"t\")))";
         assert!(e.assess_code(decoder, "/x/a.asp").iter().any(|s| s.decisive));
+        // Through a name the compiled template is kept in (and cached).
+        let kept = engine_page.replace(
+            "Execute Compile(Load(Request(\"t\")))",
+            "c=Application(\"k\")\nIf c=\"\" Then c=Compile(Load(Request(\"t\")))\nExecuteGlobal c",
+        );
+        assert!(e.assess_code(&kept, "/x/a.asp").iter().all(|s| !s.decisive));
+        let decoded = decoder
+            .replace("Execute Compile(Load(Request(\"t\")))", "c=Compile(Load(Request(\"t\")))\nExecuteGlobal c");
+        assert!(e.assess_code(&decoded, "/x/a.asp").iter().any(|s| s.decisive));
     }
 
     #[test]
