@@ -668,6 +668,13 @@ pub(crate) struct Flows<'c> {
     pub(crate) limits: Vec<String>,
 }
 
+impl Flows<'_> {
+    /// Whether the page fills collections or sets class properties (see `container_moves`).
+    pub(crate) fn fills_containers(&self) -> bool {
+        !self.container_moves.is_empty()
+    }
+}
+
 /// A C-like statement that opens with a control header (`using (var r = ...) x = r.Read();`,
 /// `if (a) b = c;`) as its two statements: the header's inside and what follows it; any other
 /// statement as it is.
@@ -879,21 +886,6 @@ pub(crate) fn propagate_from<'r>(
     // any sources, read once per page; only whether each holds a source is asked again.
     let built;
     let (names, ids, edges) = match reach {
-        Reach::Anywhere if containers => {
-            let mut names = Names { server_values, ..Names::default() };
-            let edges: Vec<Edge> = flows
-                .moves
-                .iter()
-                .chain(&flows.container_moves)
-                .map(|(target, expression)| {
-                    let read = names.read_edge(target, expression);
-                    let from_source = !read.number && sources.iter().any(|s| s.is_match(&read.stripped));
-                    Edge { target: read.target, from_source, reads: read.reads }
-                })
-                .collect();
-            built = names;
-            (&built.names, &built.ids, edges)
-        }
         Reach::Anywhere => {
             let table = flows.anywhere.get_or_init(|| {
                 let mut names = Names { server_values, ..Names::default() };
@@ -901,15 +893,23 @@ pub(crate) fn propagate_from<'r>(
                     flows.moves.iter().map(|(target, expression)| names.read_edge(target, expression)).collect();
                 ReadMoves { names: names.names, ids: names.ids, edges }
             });
-            let edges: Vec<Edge> = table
-                .edges
-                .iter()
-                .map(|read| {
-                    let from_source = !read.number && sources.iter().any(|s| s.is_match(&read.stripped));
-                    Edge { target: read.target, from_source, reads: read.reads.clone() }
-                })
-                .collect();
-            (&table.names, &table.ids, edges)
+            let edge_of = |read: &ReadEdge| {
+                let from_source = !read.number && sources.iter().any(|s| s.is_match(&read.stripped));
+                Edge { target: read.target, from_source, reads: read.reads.clone() }
+            };
+            let mut edges: Vec<Edge> = table.edges.iter().map(edge_of).collect();
+            if containers && !flows.container_moves.is_empty() {
+                // The page's moves as read once, and the collections' on top of them.
+                let mut names =
+                    Names { server_values, names: table.names.clone(), ids: table.ids.clone(), ..Names::default() };
+                for (target, expression) in &flows.container_moves {
+                    edges.push(edge_of(&names.read_edge(target, expression)));
+                }
+                built = names;
+                (&built.names, &built.ids, edges)
+            } else {
+                (&table.names, &table.ids, edges)
+            }
         }
         Reach::Whole { server_filled } => {
             let mut names = Names::default();
@@ -1026,6 +1026,10 @@ fn procedure_body<'c>(code: &'c str, name: &str) -> Option<&'c str> {
 /// file (the code run is a file's), directly or through a name assigned such a call
 /// (`compiled = Compile(ReadTemplate(name))` then `ExecuteGlobal compiled`).
 pub(crate) fn calls_file_reader(code: &str, own: &HashSet<String>, args: &str) -> bool {
+    // No procedure reads a file where the page reads none.
+    if !FILE_READ.is_match(code) {
+        return false;
+    }
     let reads_file =
         |name: &str| own.contains(name) && procedure_body(code, name).is_some_and(|b| FILE_READ.is_match(b));
     let direct =

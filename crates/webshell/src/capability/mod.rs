@@ -421,7 +421,8 @@ impl CapabilityEngine {
                     };
                     let flows = &*flows.get_or_insert_with(|| flow::flows(code));
                     let no_seeds = std::collections::HashSet::new();
-                    let containers = capability.follow_containers;
+                    // Without collections filled, the taint through them is the plain one.
+                    let containers = capability.follow_containers && flows.fills_containers();
                     let mut follow = |sources: &[Regex], seeds: &std::collections::HashSet<String>, reach| {
                         let followed =
                             flow::propagate_from(flows, sources, seeds, reach, &self.server_values, containers);

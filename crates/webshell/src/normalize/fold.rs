@@ -639,6 +639,29 @@ fn substitute(text: &str, constants: &[(String, String)], count: &mut usize) -> 
 /// wrappers obfuscators put around decoding calls, so each literal call can be folded.
 pub(crate) struct Wrappers(Vec<(Regex, String, String)>);
 
+/// How many times `word` stands as a name (not a member after `.`) in `code`, ignoring case.
+fn uses_of(code: &str, word: &str) -> usize {
+    let mut count = 0;
+    let mut start = None;
+    let mut previous = ' ';
+    let mut before = ' ';
+    for (i, ch) in code.char_indices().chain(std::iter::once((code.len(), ' '))) {
+        if ch.is_alphanumeric() || ch == '_' || ch == '$' {
+            if start.is_none() {
+                start = Some(i);
+                before = previous;
+            }
+        } else if let Some(from) = start.take()
+            && before != '.'
+            && code[from..i].eq_ignore_ascii_case(word)
+        {
+            count += 1;
+        }
+        previous = ch;
+    }
+    count
+}
+
 /// At most this many wrappers are inlined per page.
 const MAX_WRAPPERS: usize = 16;
 
@@ -666,11 +689,7 @@ impl Wrappers {
         let wrappers = found
             .into_iter()
             // The body uses its parameter once and calls something on it (not a bare copy).
-            .filter(|(_, parameter, body)| {
-                let uses = Regex::new(&format!(r"(?i)(?:^|[^.\w$]){}\b", regex::escape(parameter)))
-                    .map_or(0, |r| r.find_iter(body).count());
-                uses == 1 && body.contains('(') && !body.contains('"')
-            })
+            .filter(|(_, parameter, body)| body.contains('(') && !body.contains('"') && uses_of(body, parameter) == 1)
             .take(MAX_WRAPPERS)
             .filter_map(|(name, parameter, body)| {
                 let call = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\({STR}\)", regex::escape(&name))).ok()?;
