@@ -900,8 +900,7 @@ pub(crate) fn propagate_from<'r>(
             let mut edges: Vec<Edge> = table.edges.iter().map(edge_of).collect();
             if containers && !flows.container_moves.is_empty() {
                 // The page's moves as read once, and the collections' on top of them.
-                let mut names =
-                    Names { server_values, names: table.names.clone(), ids: table.ids.clone(), ..Names::default() };
+                let mut names = Names { server_values, names: table.names.clone(), ids: table.ids.clone() };
                 for (target, expression) in &flows.container_moves {
                     edges.push(edge_of(&names.read_edge(target, expression)));
                 }
