@@ -780,7 +780,7 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
     // `obj.Name = x` assigns the name `Name`; its Property Let's parameter receives it. Followed
     // by the code-running capabilities only, as collections are: upload classes carry the
     // client's file names through properties into their save paths.
-    for c in PROPERTY_LET.captures_iter(code).take(MAX_FUNCTIONS) {
+    for c in PROPERTY_LET.captures_iter(code) {
         if let (Some(name), Some(params)) = (c.get(1), c.get(2))
             && let Some(parameter) = split_arguments(params.as_str()).into_iter().filter_map(parameter_name).next_back()
         {
@@ -789,9 +789,16 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
     }
     // A class the page defines holds what its body reads: `new T()` handed to a sink hands
     // over the data the page stored in T's members (`T.Content = Request.Form["src"]`).
-    for c in CLASS_DEFINITION.captures_iter(code).take(MAX_CLASSES) {
+    for (index, c) in CLASS_DEFINITION.captures_iter(code).enumerate() {
+        if index == MAX_CLASSES {
+            limits.push(format!("classes read as holders of their members' data: the first {MAX_CLASSES} only"));
+            break;
+        }
         let (Some(name), Some(whole)) = (c.get(1), c.get(0)) else { continue };
-        if let Some((body, _)) = braced_block(&code[whole.end() - 1..]) {
+        if let Some((body, cut)) = braced_block(&code[whole.end() - 1..]) {
+            if cut && !limits.iter().any(|l| l.contains("class body")) {
+                limits.push(format!("a class body read for its first {MAX_BODY} bytes only"));
+            }
             moves.push((name.as_str(), body));
         }
     }
@@ -1036,14 +1043,27 @@ pub(crate) fn calls_file_reader(code: &str, own: &HashSet<String>, args: &str) -
     if direct(args) {
         return true;
     }
-    WORD.find_iter(&strip_literals(args)).take(8).any(|w| {
-        let Ok(assigned) =
-            Regex::new(&format!(r"(?im)(?:^|[:\s])(?:Set\s+)?{}\s*=([^=\n][^\n]*)$", regex::escape(w.as_str())))
-        else {
-            return false;
-        };
-        assigned.captures_iter(code).take(16).any(|c| direct(&c[1]))
-    })
+    let lower = code.to_ascii_lowercase();
+    WORD.find_iter(&strip_literals(args)).any(|w| assigned_values(code, &lower, w.as_str()).into_iter().any(direct))
+}
+
+/// The values `name` is assigned in `code` (`name = value`, `Set name = value`, `Then name =
+/// value`), each to the end of its line, ignoring case (`lower` is `code` in lowercase).
+fn assigned_values<'c>(code: &'c str, lower: &str, name: &str) -> Vec<&'c str> {
+    let name = name.to_ascii_lowercase();
+    let mut values = Vec::new();
+    for (at, _) in lower.match_indices(name.as_str()) {
+        let before = code[..at].chars().next_back();
+        if before.is_some_and(|c| !(c.is_whitespace() || c == ':' || c == ';')) {
+            continue;
+        }
+        let line_end = code[at..].find('\n').map_or(code.len(), |i| at + i);
+        let rest = code[at + name.len()..line_end].trim_start();
+        if let Some(value) = rest.strip_prefix('=').filter(|v| !v.starts_with('=')) {
+            values.push(value);
+        }
+    }
+    values
 }
 
 /// Variables holding known objects: `Set x = CreateObject("ProgID")` -> ProgID, `x = new T()`
@@ -1383,6 +1403,16 @@ mod tests {
         assert!(has_edge_anchor(r"(?im)(?:^|:)\s*Execute") && !has_edge_anchor(r"[^,\n]{0,9}\.asp[$]"));
         // Statements that are not slices of the code are all tried.
         assert_eq!(candidate_statements(code, &["Process.Start(b)"], &start), vec![true]);
+    }
+
+    #[test]
+    fn classes_beyond_the_bound_are_a_recorded_limit() {
+        let classes: String = (0..=MAX_CLASSES).map(|i| format!("class C{i}\n{{int x;}}\n")).collect();
+        assert!(flows(&classes).limits.iter().any(|l| l.starts_with("classes read")));
+        assert!(flows("class C\n{int x;}").limits.is_empty());
+        let code = "c=1\nSet c = Read(n)\ncount=2:c==3;c2=4\nIf c=\"\" Then c=Load(n)";
+        let values = assigned_values(code, &code.to_ascii_lowercase(), "c");
+        assert_eq!(values, vec!["1", " Read(n)", "\"\" Then c=Load(n)", "Load(n)"]);
     }
 
     #[test]

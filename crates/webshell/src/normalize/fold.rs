@@ -373,8 +373,8 @@ fn as_text(bytes: &[u8]) -> Option<String> {
     None
 }
 
-/// At most this many texts decoded from base64/hex literals are kept per region (see
-/// [`Folded::decoded`]).
+/// At most this many literals holding decoded text are read as code per region (see
+/// [`Folded::decoded_code`]).
 pub(crate) const MAX_DECODED_TEXTS: usize = 8;
 
 /// `code` with every literal that encodes text (base64, hex) replaced by that
@@ -394,9 +394,8 @@ fn decode_encoded_literals(code: &str, decoded: &mut Vec<String>) -> Option<Stri
             out.push_str(&code[copied..found.start()]);
             out.push_str(&literal(&plain));
             copied = found.end();
-            if decoded.len() < MAX_DECODED_TEXTS {
-                decoded.push(plain);
-            }
+            // Bounded by the region: every piece is the text of one of its literals.
+            decoded.push(plain);
         }
     }
     if copied == 0 {
@@ -637,14 +636,17 @@ fn substitute(text: &str, constants: &[(String, String)], count: &mut usize) -> 
 /// One-parameter functions whose whole body returns one expression of the parameter
 /// (`Function r(x):r=StrReverse(x):End Function`, `function d(s){return unescape(s);}`): the
 /// wrappers obfuscators put around decoding calls, so each literal call can be folded.
-pub(crate) struct Wrappers(Vec<(Regex, String, String)>);
+pub(crate) struct Wrappers {
+    /// A call of the wrapper on a literal, and the body before and after its parameter.
+    found: Vec<(Regex, String, String)>,
+    /// More wrappers were defined than [`MAX_WRAPPERS`].
+    pub(crate) capped: bool,
+}
 
-/// How many times `word` stands as a name (not a member after `.`) in `code`, ignoring case.
-fn uses_of(code: &str, word: &str) -> usize {
-    let mut count = 0;
-    let mut start = None;
-    let mut previous = ' ';
-    let mut before = ' ';
+/// Where `word` stands as a name (not a member after `.`) in `code`, ignoring case.
+fn name_uses(code: &str, word: &str) -> Vec<std::ops::Range<usize>> {
+    let mut uses = Vec::new();
+    let (mut start, mut previous, mut before) = (None, ' ', ' ');
     for (i, ch) in code.char_indices().chain(std::iter::once((code.len(), ' '))) {
         if ch.is_alphanumeric() || ch == '_' || ch == '$' {
             if start.is_none() {
@@ -655,15 +657,15 @@ fn uses_of(code: &str, word: &str) -> usize {
             && before != '.'
             && code[from..i].eq_ignore_ascii_case(word)
         {
-            count += 1;
+            uses.push(from..i);
         }
         previous = ch;
     }
-    count
+    uses
 }
 
 /// At most this many wrappers are inlined per page.
-const MAX_WRAPPERS: usize = 16;
+pub(crate) const MAX_WRAPPERS: usize = 16;
 
 impl Wrappers {
     /// The wrappers defined anywhere in the page's code regions.
@@ -675,44 +677,44 @@ impl Wrappers {
         });
         static C_LIKE: LazyLock<Regex> =
             LazyLock::new(|| re(r"\bfunction ([A-Za-z_$][\w$]*)\(([A-Za-z_$][\w$]*)\)\{return ([^;{}\n]{1,200});?\}"));
-        let mut found = Vec::new();
+        let mut defined: Vec<(String, String, String)> = Vec::new();
         for region in regions {
-            for c in VB.captures_iter(region) {
-                if c[1].eq_ignore_ascii_case(&c[3]) {
-                    found.push((c[1].to_owned(), c[2].to_owned(), c[4].to_owned()));
-                }
+            for c in VB.captures_iter(region).filter(|c| c[1].eq_ignore_ascii_case(&c[3])) {
+                defined.push((c[1].to_owned(), c[2].to_owned(), c[4].to_owned()));
             }
             for c in C_LIKE.captures_iter(region) {
-                found.push((c[1].to_owned(), c[2].to_owned(), c[3].to_owned()));
+                defined.push((c[1].to_owned(), c[2].to_owned(), c[3].to_owned()));
             }
         }
-        let wrappers = found
-            .into_iter()
-            // The body uses its parameter once and calls something on it (not a bare copy).
-            .filter(|(_, parameter, body)| body.contains('(') && !body.contains('"') && uses_of(body, parameter) == 1)
-            .take(MAX_WRAPPERS)
-            .filter_map(|(name, parameter, body)| {
-                let call = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\({STR}\)", regex::escape(&name))).ok()?;
-                Some((call, parameter, body))
-            })
-            .collect();
-        Wrappers(wrappers)
+        let mut found = Vec::new();
+        let mut capped = false;
+        for (name, parameter, body) in defined {
+            // The body calls something on its parameter, used once (not a bare copy, no literal).
+            let uses = name_uses(&body, &parameter);
+            let [at] = uses.as_slice() else { continue };
+            if !body.contains('(') || body.contains('"') {
+                continue;
+            }
+            if found.len() == MAX_WRAPPERS {
+                capped = true;
+                break;
+            }
+            let Ok(call) = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\({STR}\)", regex::escape(&name))) else { continue };
+            found.push((call, body[..at.start].to_owned(), body[at.end..].to_owned()));
+        }
+        Wrappers { found, capped }
     }
 
     /// `code` with every call of a wrapper on a literal replaced by the wrapper's body.
     pub(crate) fn inline(&self, code: &str) -> Option<String> {
         let mut current: Option<String> = None;
-        for (call, parameter, body) in &self.0 {
+        for (call, before, after) in &self.found {
             let text = current.as_deref().unwrap_or(code);
             if !call.is_match(text) {
                 continue;
             }
-            let word = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\b", regex::escape(parameter))).ok()?;
-            let replaced = call.replace_all(text, |c: &Captures<'_>| {
-                let literal = format!("\"{}\"", &c[2]);
-                let inlined = word.replace(body, |w: &Captures<'_>| format!("{}{literal}", &w[1]));
-                format!("{}({inlined})", &c[1])
-            });
+            let replaced =
+                call.replace_all(text, |c: &Captures<'_>| format!("{}({before}\"{}\"{after})", &c[1], &c[2]));
             current = Some(replaced.into_owned());
         }
         current
@@ -725,9 +727,28 @@ pub(crate) struct Folded {
     pub(crate) applied: Vec<&'static str>,
     /// Stopped by the pass limit or output cap before reaching a fixed point.
     pub(crate) incomplete: bool,
-    /// Texts decoded from base64/hex literals: hidden text is read as code too, since a page
-    /// may run it through its own decoder.
+    /// Texts decoded from base64/hex literals (see [`Folded::decoded_code`]).
     pub(crate) decoded: Vec<String>,
+}
+
+impl Folded {
+    /// The folded region's literals that hold decoded text (pieces joined after decoding
+    /// included) and look like code: hidden text may be code the page runs through its own
+    /// decoder. At most [`MAX_DECODED_TEXTS`]; the flag says more were left out.
+    pub(crate) fn decoded_code(&self) -> (Vec<String>, bool) {
+        if self.decoded.is_empty() {
+            return (Vec::new(), false);
+        }
+        let mut texts: Vec<String> = LITERAL
+            .captures_iter(&self.code)
+            .map(|c| unescape_canonical(&c[1]))
+            .filter(|t| t.len() > 8 && t.contains('(') && self.decoded.iter().any(|d| t.contains(d.as_str())))
+            .take(MAX_DECODED_TEXTS + 1)
+            .collect();
+        let capped = texts.len() > MAX_DECODED_TEXTS;
+        texts.truncate(MAX_DECODED_TEXTS);
+        (texts, capped)
+    }
 }
 
 /// Fold `code` until nothing changes, at most `max_passes` passes, never

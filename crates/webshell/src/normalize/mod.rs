@@ -166,6 +166,9 @@ pub(crate) fn normalize_file(bytes: &[u8], may_be_class_file: bool) -> Option<No
         lexer::Segment::Code(code) => Some(code.as_str()),
         _ => None,
     }));
+    if wrappers.capped {
+        out.limits.push(format!("wrapper functions: only the first {} inlined", fold::MAX_WRAPPERS));
+    }
     for segment in segments {
         match segment {
             lexer::Segment::Markup(markup) | lexer::Segment::Tag(markup) => push_capped(&mut out, &markup),
@@ -217,7 +220,7 @@ fn fold_with_evaluated(code: &str, dialect: Dialect, started: Instant, out: &mut
                 folded.code = again.code;
             }
         }
-        for name in folded.applied {
+        for &name in &folded.applied {
             if !out.applied.contains(&name) {
                 out.applied.push(name);
             }
@@ -235,24 +238,19 @@ fn fold_with_evaluated(code: &str, dialect: Dialect, started: Instant, out: &mut
                     pending.push((lexer::canonical_code(&inner, dialect), depth + 1));
                 }
             }
-            // Text hidden in base64/hex may be code the page decodes and runs with its own
-            // decoder: each literal of the folded region that holds decoded text (pieces joined
-            // after decoding included) is read as code too.
-            if !folded.decoded.is_empty() {
-                static ANY_LITERAL: LazyLock<Regex> =
-                    LazyLock::new(|| crate::pattern::builtin(r#""((?:[^"\\\n]|\\.)*)""#));
-                let texts: Vec<String> = ANY_LITERAL
-                    .captures_iter(&folded.code)
-                    .map(|c| lexer::unescape_canonical(&c[1]))
-                    .filter(|t| t.len() > 8 && t.contains('(') && folded.decoded.iter().any(|d| t.contains(d.as_str())))
-                    .take(fold::MAX_DECODED_TEXTS)
-                    .collect();
-                for text in texts {
-                    if !out.applied.contains(&"decoded-literal") {
-                        out.applied.push("decoded-literal");
-                    }
-                    pending.push((lexer::canonical_code(&text, dialect), depth + 1));
+            // Text hidden in base64/hex may be code the page runs through its own decoder.
+            let (texts, capped) = folded.decoded_code();
+            if capped && !out.limits.iter().any(|l| l.starts_with("decoded literals")) {
+                out.limits.push(format!(
+                    "decoded literals: only the first {} per region read as code",
+                    fold::MAX_DECODED_TEXTS
+                ));
+            }
+            for text in texts {
+                if !out.applied.contains(&"decoded-literal") {
+                    out.applied.push("decoded-literal");
                 }
+                pending.push((lexer::canonical_code(&text, dialect), depth + 1));
             }
             // Code spelled as a list of character codes, decoded by a loop at run time.
             let (payloads, capped) = fold::char_code_payloads(&folded.code);
@@ -409,6 +407,8 @@ fn push_capped(out: &mut Normalized, piece: &str) {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+
     use super::*;
 
     #[test]
@@ -434,6 +434,28 @@ mod tests {
         // Decoded text without code stays a literal only.
         let plain = normalize(b"<% t=\"SGVsbG8gd29ybGQgYWdhaW4=\" %>").unwrap_or_default();
         assert!(!plain.applied.contains(&"decoded-literal") && plain.code.contains("\"Hello world again\""));
+    }
+
+    #[test]
+    fn wrappers_and_decoded_code_beyond_their_bounds_are_recorded_limits() {
+        let mut page = String::from("<%\n");
+        for i in 0..=fold::MAX_WRAPPERS {
+            page.push_str(&format!("Function w{i}(x):w{i}=StrReverse(x):End Function\n"));
+        }
+        page.push_str("y=w0(\"cba\")\n%>");
+        let n = normalize(page.as_bytes()).unwrap_or_default();
+        assert!(n.code.contains("y=\"abc\""), "{}", n.code);
+        assert!(n.limits.iter().any(|l| l.starts_with("wrapper functions")), "{:?}", n.limits);
+        // Nine literals of hidden code: eight read as code, the rest a limit.
+        let mut hidden = String::from("<%\n");
+        for i in 0..=fold::MAX_DECODED_TEXTS {
+            let code = format!("Dim v{i}:v{i}=Request.Form(\"k\")");
+            hidden.push_str(&format!("p{i}=\"{}\"\n", base64::engine::general_purpose::STANDARD.encode(code)));
+        }
+        hidden.push_str("%>");
+        let n = normalize(hidden.as_bytes()).unwrap_or_default();
+        assert!(n.applied.contains(&"decoded-literal"));
+        assert!(n.limits.iter().any(|l| l.starts_with("decoded literals")), "{:?}", n.limits);
     }
 
     #[test]
