@@ -52,10 +52,11 @@ static CLASS_DEFINITION: LazyLock<Regex> =
 /// At most this many classes of a page are read as holders of their members' data.
 const MAX_CLASSES: usize = 64;
 
-/// Function definitions: C#/JScript (`type name(params){`), VB (`Function name(params)`).
+/// Function definitions: C#/JScript (`type name(params){`, `List<T>name(params){` as canonical
+/// code writes it), VB (`Function name(params)`).
 static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(
-        r"(?i)(?:\b(?:function|sub)\s+([A-Za-z_]\w*)\(([^()\n]*)\))|(?:\b[A-Za-z_][\w.<>\[\]]*\s+([A-Za-z_]\w*)\(([^()\n]*)\)\s*\{)",
+        r"(?i)(?:\b(?:function|sub)\s+([A-Za-z_]\w*)\(([^()\n]*)\))|(?:\b[A-Za-z_][\w.<>\[\],]*?(?:\s+|[>\]])([A-Za-z_]\w*)\(([^()\n]*)\)\s*\{)",
     )
 });
 
@@ -123,6 +124,14 @@ static FILLED_RECEIVER: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r"(?i)(?:^|[^.\w])([A-Za-z_]\w*)\.(?:Push|Append|AppendLine|AppendFormat|Concat)\b(.*)$")
 });
 
+/// `For Each item [As T] In collection` (VB), `foreach([T] item in collection)` (C#),
+/// `for(var item in collection)` (JScript): the item, the collection.
+static FOR_EACH: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"(?i)^For\s+Each\s+([A-Za-z_]\w*)(?:\s+As\s+[\w.()]+)?\s+In\s+(.+)$|^(?:\}\s*)?for(?:each)?\s*\(\s*(?:(?:var|let|const|[\w.<>\[\],]+)\s+)?([A-Za-z_]\w*)\s+in\s+(.+)$",
+    )
+});
+
 /// `Array.Copy(` / `Buffer.BlockCopy(`.
 static BLOCK_COPY: LazyLock<Regex> =
     LazyLock::new(|| crate::pattern::builtin(r"\b(?:Array\.Copy|Buffer\.BlockCopy)\("));
@@ -152,6 +161,35 @@ static CREATED_OBJECT: LazyLock<Regex> = LazyLock::new(|| {
 /// type's last name.
 static NEW_OBJECT: LazyLock<Regex> =
     LazyLock::new(|| crate::pattern::builtin(r"\b([A-Za-z_]\w*)\s*=\s*new\s+(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\s*\("));
+
+/// `t = typeof(T)` / `t = Type.GetType("N.T, Assembly")` (C#, or VB `Dim t As Type = ...`).
+static TYPE_NAMED: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r#"\b([A-Za-z_]\w*)(?:\s+As\s+[\w.]+)?\s*=\s*(?:typeof\(|(?:[\w.]+\.)?GetType\(\s*")[^\n]*"#,
+    )
+});
+
+/// `o = [(Cast)]Activator.CreateInstance(...)` to the line's end (the name, the arguments).
+static REFLECTED_OBJECT: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"\b([A-Za-z_]\w*)(?:\s+As\s+[\w.]+)?\s*=\s*(?:\([\w.]+\)\s*)?(?:[\w.]+\.)?CreateInstance\(([^\n]*)",
+    )
+});
+
+/// The last name of the type a text reflects on: `typeof(T)`, `GetType("N.T, ...")`, or a
+/// dotted literal (`CreateInstance("System.Web", "System.Web.UI.LosFormatter")`), lower case.
+fn reflected_type(text: &str) -> Option<String> {
+    static NAMED: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r#"\btypeof\(\s*(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\s*\)|"(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)\s*(?:,[^"]*)?""#,
+        )
+    });
+    NAMED
+        .captures_iter(text)
+        .filter_map(|c| c.get(1).or_else(|| c.get(2)))
+        .last()
+        .map(|m| m.as_str().to_ascii_lowercase())
+}
 
 /// A text stream opened on a file: `Set f = fso.CreateTextFile(...)` / `OpenTextFile`
 /// (VBScript, JScript `var f = ...`), `new StreamWriter(...)` / `File.CreateText(...)` (.NET).
@@ -231,7 +269,10 @@ static PASS_THROUGH: LazyLock<Regex> = LazyLock::new(|| {
 
 /// What a page reaches the request through: `this.`, `Me.`, `context.`, `HttpContext.Current.`.
 static OWNER: LazyLock<Regex> = LazyLock::new(|| {
-    crate::pattern::builtin(r"(?i)^(?:this|me|page|(?:http)?context(?:\s*\.\s*current)?)\s*\.\s*(?:context\s*\.\s*)?")
+    // A handler's `context` parameter may carry its procedure's mark (see `scope`).
+    crate::pattern::builtin(
+        r"(?i)^(?:this|me|page|(?:http)?context(?:ǂ\d+)?(?:\s*\.\s*current)?)\s*\.\s*(?:context\s*\.\s*)?",
+    )
 });
 
 /// The start of an expression that decides who supplies all of it: opening parentheses,
@@ -406,33 +447,6 @@ pub(crate) fn longest_literal(code: &str) -> usize {
     longest.saturating_sub(2)
 }
 
-/// The body of the `{ ... }` block that `text` starts with (after blanks), without its braces,
-/// and whether it was cut at [`MAX_BODY`] bytes; an unclosed block runs to the end.
-fn braced_block(text: &str) -> Option<(&str, bool)> {
-    let body = text.trim_start().strip_prefix('{')?;
-    let mut quotes = Quotes::default();
-    let mut depth = 1usize;
-    for (i, ch) in body.char_indices() {
-        if i > MAX_BODY {
-            return Some((&body[..body.floor_char_boundary(MAX_BODY)], true));
-        }
-        if quotes.feed(ch) {
-            continue;
-        }
-        match ch {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some((&body[..i], false));
-                }
-            }
-            _ => {}
-        }
-    }
-    Some((body, false))
-}
-
 /// Whether byte `offset` of a canonical statement is inside a `"..."` literal.
 pub(crate) fn inside_literal(statement: &str, offset: usize) -> bool {
     let mut quotes = Quotes::default();
@@ -487,7 +501,7 @@ pub(crate) fn argument_text(text: &str) -> &str {
 }
 
 /// Top-level comma-separated pieces of an argument list `(a, f(b, c))`.
-fn split_arguments(args: &str) -> Vec<&str> {
+pub(crate) fn split_arguments(args: &str) -> Vec<&str> {
     let inner = args.trim().strip_prefix('(').map_or(args, |a| a.strip_suffix(')').unwrap_or(a));
     let mut pieces = Vec::new();
     let (mut depth, mut start, mut in_string) = (0i32, 0usize, false);
@@ -518,18 +532,59 @@ pub(crate) fn web_method_parameters(code: &str) -> (Vec<String>, bool) {
     });
     let mut names = Vec::new();
     let mut methods = WEB_METHOD.captures_iter(code);
-    for c in methods.by_ref().take(MAX_WEB_METHODS) {
-        for piece in split_arguments(&c[1]) {
+    let push_parameters = |names: &mut Vec<String>, parameters: &str| {
+        for piece in split_arguments(parameters) {
             // JScript .NET writes `name : Type`.
             let piece = piece.split(':').next().unwrap_or(piece);
             names.extend(parameter_name(piece).map(str::to_owned));
         }
+    };
+    for c in methods.by_ref().take(MAX_WEB_METHODS) {
+        push_parameters(&mut names, &c[1]);
     }
-    (names, methods.next().is_some())
+    let mut more = methods.next().is_some();
+    // WCF: the service contract's operations (`[OperationContract]` on the interface) are
+    // implemented by methods of the same name, whose parameters WCF fills from the message.
+    let operations = operation_names(code);
+    more |= operations.len() > MAX_WEB_METHODS;
+    if !operations.is_empty() {
+        for c in DEFINITION.captures_iter(code) {
+            let (Some(name), Some(parameters)) = (c.get(1).or_else(|| c.get(3)), c.get(2).or_else(|| c.get(4))) else {
+                continue;
+            };
+            if operations.iter().take(MAX_WEB_METHODS).any(|o| o.eq_ignore_ascii_case(name.as_str())) {
+                push_parameters(&mut names, parameters.as_str());
+            }
+        }
+    }
+    (names, more)
+}
+
+/// Names of the WCF operations the code declares: the method after each `[OperationContract]`
+/// (`<OperationContract()>` in VB.NET), past other attributes on their own lines.
+fn operation_names(code: &str) -> Vec<String> {
+    static CALLED_NAME: LazyLock<Regex> =
+        LazyLock::new(|| crate::pattern::builtin(r"(?i)(?:\b(?:Function|Sub)\s+)?([A-Za-z_]\w*)\s*\("));
+    let mut names = Vec::new();
+    for found in memchr::memmem::find_iter(code.as_bytes(), b"OperationContract").take(MAX_WEB_METHODS + 1) {
+        // The rest of the attribute's line after it closes, then the lines that follow.
+        let line_end = code[found..].find('\n').map_or(code.len(), |i| found + i);
+        let after = code[found..line_end].find([']', '>']).map_or(line_end, |i| found + i + 1);
+        let mut lines = std::iter::once(&code[after..line_end])
+            .chain(code[line_end..].split('\n'))
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('[') && !l.starts_with('<'));
+        if let Some(declaration) = lines.next()
+            && let Some(c) = CALLED_NAME.captures(declaration)
+        {
+            names.push(c[1].to_owned());
+        }
+    }
+    names
 }
 
 /// A parameter's name: the last word before any default value or `As Type`.
-fn parameter_name(piece: &str) -> Option<&str> {
+pub(crate) fn parameter_name(piece: &str) -> Option<&str> {
     let before_default = piece.split('=').next().unwrap_or(piece);
     let lower = before_default.to_ascii_lowercase();
     let cut = lower.find(" as ").map_or(before_default, |at| &before_default[..at]);
@@ -759,6 +814,13 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
                 moves.push((target.trim(), source));
             }
         }
+        // A loop variable holds the items of what it loops over (`For Each p In parts`,
+        // `foreach(var p in parts)`, JScript `for(var k in o)`).
+        if let Some(c) = FOR_EACH.captures(statement)
+            && let (Some(item), Some(collection)) = (c.get(1).or_else(|| c.get(3)), c.get(2).or_else(|| c.get(4)))
+        {
+            moves.push((item.as_str(), collection.as_str()));
+        }
         // Every assignment holds `=`; most statements do not.
         if !statement.contains('=') {
             continue;
@@ -795,7 +857,7 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
             break;
         }
         let (Some(name), Some(whole)) = (c.get(1), c.get(0)) else { continue };
-        if let Some((body, cut)) = braced_block(&code[whole.end() - 1..]) {
+        if let Some((body, cut)) = crate::normalize::braced_block(&code[whole.end() - 1..], MAX_BODY) {
             if cut && !limits.iter().any(|l| l.contains("class body")) {
                 limits.push(format!("a class body read for its first {MAX_BODY} bytes only"));
             }
@@ -817,7 +879,7 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
         functions += 1;
         // A C-like function's result is what it returns.
         let opening = c.get(0).map_or(0, |m| if m.as_str().ends_with('{') { m.end() - 1 } else { m.end() });
-        if let Some((body, cut)) = braced_block(&code[opening..]) {
+        if let Some((body, cut)) = crate::normalize::braced_block(&code[opening..], MAX_BODY) {
             if cut && !limits.iter().any(|l| l.contains("function body")) {
                 limits.push(format!("a function body followed for its first {MAX_BODY} bytes only"));
             }
@@ -1021,7 +1083,7 @@ fn procedure_body<'c>(code: &'c str, name: &str) -> Option<&'c str> {
     let brace = rest.find('{');
     let line_end = rest.find('\n').unwrap_or(rest.len());
     if let Some(open) = brace.filter(|&b| b <= line_end + 1)
-        && let Some((body, _)) = braced_block(&rest[open..])
+        && let Some((body, _)) = crate::normalize::braced_block(&rest[open..], MAX_BODY)
     {
         return Some(body);
     }
@@ -1076,6 +1138,22 @@ fn known_objects(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashMap<St
         CREATED_OBJECT.captures_iter(code).map(|c| (c[1].to_ascii_lowercase(), c[2].to_ascii_lowercase())).collect();
     for c in NEW_OBJECT.captures_iter(code) {
         objects.entry(c[1].to_ascii_lowercase()).or_insert_with(|| c[2].to_ascii_lowercase());
+    }
+    // Objects built by reflection from a named type: `t = Type.GetType("N.T")` (or `typeof(T)`),
+    // then `o = Activator.CreateInstance(t)`, are instances of T as much as `new T()` is.
+    if memchr::memmem::find(code.as_bytes(), b"CreateInstance(").is_some() {
+        let types: HashMap<String, String> = TYPE_NAMED
+            .captures_iter(code)
+            .filter_map(|c| Some((c[1].to_ascii_lowercase(), reflected_type(c.get(0)?.as_str())?)))
+            .collect();
+        for c in REFLECTED_OBJECT.captures_iter(code) {
+            let args = &c[2];
+            let kind = reflected_type(args)
+                .or_else(|| WORD.find_iter(args).find_map(|w| types.get(&w.as_str().to_ascii_lowercase()).cloned()));
+            if let Some(kind) = kind {
+                objects.entry(c[1].to_ascii_lowercase()).or_insert(kind);
+            }
+        }
     }
     for c in OPENED_STREAM.captures_iter(code) {
         let Some(call) = c.get(0) else { continue };
@@ -1345,6 +1423,35 @@ mod tests {
         let (names, more) = web_method_parameters(&methods);
         assert!(more && names.len() == MAX_WEB_METHODS && names[0] == "a0");
         assert!(!web_method_parameters("[WebMethod]\npublic string M(string a){}").1);
+    }
+
+    #[test]
+    fn parameters_of_wcf_operations_are_request_data() {
+        let code = "[ServiceContract]\npublic interface IFeed\n{\n[OperationContract,WebGet(UriTemplate=\"l?c={c}\")]\n\
+                    List<Item>Latest(int c);\n[OperationContract]\n[WebInvoke(Method=\"POST\")]\nstring Ingest(Stream body);\n}\n\
+                    public class Feed:IFeed\n{\npublic List<Item>Latest(int count)\n{\nreturn null;\n}\n\
+                    public string Ingest(Stream payload)\n{\nreturn Run(payload);\n}\nstring Run(string s)\n{\nreturn s;\n}\n}";
+        let (names, more) = web_method_parameters(code);
+        assert!(!more);
+        for name in ["count", "payload"] {
+            assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+        }
+        assert!(!names.iter().any(|n| n == "s"), "a helper's parameter is not the message's");
+        let vb = "<OperationContract()>\nFunction Ping(ByVal host As String) As String\nEnd Interface\n\
+                  Public Function Ping(ByVal target As String) As String Implements IDiag.Ping";
+        assert_eq!(web_method_parameters(vb).0, vec!["host", "target"]);
+    }
+
+    #[test]
+    fn loop_variables_hold_the_items_of_their_collections() {
+        let code = "pref=Request.Cookies(\"v\")\nseg=Split(pref,\".\")\nFor Each p In seg\nz=z&ChrW(CLng(p)-17)\nNext\n\
+                    foreach(string f in Request.Form.AllKeys)\nk=f;\nfor(var j in Request.QueryString)q=j;\n\
+                    For Each w As String In words\nu=w\nNext";
+        let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
+        for name in ["p", "z", "f", "k", "j", "q"] {
+            assert!(taint.contains(name), "{name}");
+        }
+        assert!(!taint.contains("w") && !taint.contains("u"), "a list of the page's own");
     }
 
     #[test]

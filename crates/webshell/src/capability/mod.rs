@@ -12,6 +12,7 @@
 //! every capability found, with the statement or API that showed it.
 
 mod flow;
+mod scope;
 
 use std::sync::LazyLock;
 
@@ -339,6 +340,9 @@ impl CapabilityEngine {
     /// `code` is its normalised server code, `page` the whole normalised page (for the
     /// inputs it declares).
     pub(crate) fn assess_page(&self, code: &str, page: &str, dialect: Dialect, display_path: &str) -> Assessment {
+        // Each VB procedure's locals are its own names (see `scope`).
+        let scoped = if dialect == Dialect::Vb { scope::scope_vb_locals(code) } else { None };
+        let code = scoped.as_deref().unwrap_or(code);
         static WITH_REQUEST: LazyLock<Regex> =
             LazyLock::new(|| crate::pattern::builtin(r"(?im)^\s*With\s+(?:\w+\.)?Request\s*$"));
         // The page's data moves are found once; each kind of taint is followed over them once.
@@ -460,7 +464,7 @@ impl CapabilityEngine {
                     decisive: capability.decisive,
                     request_driven: capability.kind == Kind::Flow && capability.own_sources.is_none(),
                     strong: capability.strong,
-                    evidence,
+                    evidence: scope::unscoped(&evidence).into_owned(),
                 });
             }
         }
@@ -572,7 +576,7 @@ impl CapabilityEngine {
 fn is_aspnet(page: &str) -> bool {
     static ASPNET: LazyLock<Regex> = LazyLock::new(|| {
         crate::pattern::builtin(
-            r#"(?i)runat\s*=\s*["']?server|<%@\s*(?:Page|Control|Master|WebHandler|WebService|Application|Import|Assembly)\b|\busing System\b|\bImports System\b"#,
+            r#"(?i)runat\s*=\s*["']?server|<%@\s*(?:Page|Control|Master|WebHandler|WebService|ServiceHost|Application|Import|Assembly)\b|\busing System\b|\bImports System\b"#,
         )
     });
     ASPNET.is_match(page)
@@ -680,6 +684,15 @@ mod tests {
                     x.Load(r,new XsltSettings(false,true),null);";
         assert!(decisive(xslt, "request-xslt-script"));
         assert!(!decisive(&xslt.replace("XsltSettings(false,true)", "XsltSettings.Default"), "request-xslt-script"));
+        // A formatter built by reflection from its type's name is that formatter.
+        let built = "Type ft=Type.GetType(\"System.Web.UI.LosFormatter, System.Web\");\n\
+                     dynamic f=Activator.CreateInstance(ft);\nobject o=f.Deserialize(Request.Form[\"s\"]);";
+        assert!(decisive(built, "request-deserialization"));
+        let cast = "var f=(IFormatter)Activator.CreateInstance(Type.GetType(\"System.Runtime.Serialization.Formatters.Binary.BinaryFormatter\"));\n\
+                    using(var ms=new MemoryStream(Convert.FromBase64String(Request.Form[\"t\"])))o=f.Deserialize(ms);";
+        assert!(decisive(cast, "request-deserialization"));
+        let fixed = "Type ft=typeof(XmlSerializer);\nvar f=Activator.CreateInstance(ft);\nobject o=f.Deserialize(Request.InputStream);";
+        assert!(!decisive(fixed, "request-deserialization"), "a serializer of fixed types");
         let reflected = "Type t=Type.GetType(\"System.Diagnostics.Process\");";
         assert!(ids(&e.assess_code(reflected, "/x/a.aspx")).contains(&"process-creation"));
     }

@@ -4,12 +4,34 @@
 //! language construct; [`fold`] applies them until nothing changes or the
 //! budget is spent.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use base64::Engine as _;
 use regex::{Captures, Regex};
 
 use super::lexer::{Quotes, literal, unescape_canonical};
+
+/// Whether a member name read by late binding is a plain identifier.
+fn is_identifier(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// What a reflected call runs on: the target object, or for a static call (`null` target) the
+/// type the reflection started from (`typeof(T)`, `Type.GetType("N.T")`, VB `GetType(T)`).
+fn reflected_target(receiver: &str, target: &str) -> Option<String> {
+    static TYPE_OF: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r#"(?i)^(?:typeof\(([\w.]+)\)|(?:Type\.)?GetType\((?:"([\w.]+)(?:,[^"]*)?"|([\w.]+))\))$"#,
+        )
+    });
+    if !(target.eq_ignore_ascii_case("null") || target.eq_ignore_ascii_case("nothing")) {
+        return Some(target.to_owned());
+    }
+    let c = TYPE_OF.captures(receiver)?;
+    c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)).map(|m| m.as_str().to_owned())
+}
 
 /// A canonical literal (see `lexer`): group 1 is its escaped inside.
 const STR: &str = r#""((?:[^"\\\n]|\\.)*)""#;
@@ -170,13 +192,14 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 Some(if vb { format!("Array({})", items.join(",")) } else { format!("[{}]", items.join(",")) })
             },
         },
-        // Lists of literals joined: ["WScript","Shell"].join("."), Join(Array("a","b"),"."),
+        // Lists of literals joined: ["WScript","Shell"].join("."), ["l","l"].reverse().join(""),
+        // Join(Array("a","b"),"."),
         // String.Join(".", new[]{"a","b"}).
         Rule {
             name: "join",
             needles: &["join("],
             pattern: re(
-                r"(?i)\[(?P<js>STR(?:,STR)*)\]\.join\((?P<jsep>STR)?\)|\bJoin\(Array\((?P<vb>STR(?:,STR)*)\)(?:,(?P<vbsep>STR))?\)|\bString\.Join\((?P<netsep>STR),new(?: string)?\[\]\{(?P<net>STR(?:,STR)*)\}\)",
+                r"(?i)\[(?P<js>STR(?:,STR)*)\](?P<rev>\.reverse\(\))?\.join\((?P<jsep>STR)?\)|\bJoin\(Array\((?P<vb>STR(?:,STR)*)\)(?:,(?P<vbsep>STR))?\)|\bString\.Join\((?P<netsep>STR),new(?: string)?\[\]\{(?P<net>STR(?:,STR)*)\}\)",
             ),
             apply: |c| {
                 let inside = |m: regex::Match<'_>| unescape_canonical(&m.as_str()[1..m.len() - 1]);
@@ -189,7 +212,10 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 } else {
                     (c.name("net")?.as_str(), inside(c.name("netsep")?))
                 };
-                let items: Vec<String> = LITERAL.captures_iter(list).map(|i| value(&i, 1)).collect();
+                let mut items: Vec<String> = LITERAL.captures_iter(list).map(|i| value(&i, 1)).collect();
+                if c.name("rev").is_some() {
+                    items.reverse();
+                }
                 Some(literal(&items.join(&separator)))
             },
         },
@@ -282,6 +308,65 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 r"(?i)\b(?:unescape|decodeURIComponent|decodeURI|(?:System\.Web\.)?(?:HttpUtility|Server)\.UrlDecode)\(STR\)",
             ),
             apply: |c| Some(literal(&percent_decode(&value(c, 1)))),
+        },
+        // Late binding by name, the call it makes: VB's CallByName(o,"M",CallType.Method,args) is
+        // o.M(args) (CallType.Get reads o.M, Let/Set assign it: o.M=(v)).
+        Rule {
+            name: "late-binding",
+            needles: &["callbyname("],
+            pattern: re(
+                r"(?i)\b(?:(?:Microsoft\.VisualBasic\.)?Interaction\.)?CallByName\(([A-Za-z_][\w.]*(?:\(\))?),STR,(?:(?:Microsoft\.VisualBasic\.)?CallType\.)?(Method|Get|Let|Set|[1248])(,|\))",
+            ),
+            apply: |c| {
+                let member = value(c, 2);
+                if !is_identifier(&member) {
+                    return None;
+                }
+                let (object, close) = (&c[1], &c[4] == ")");
+                match c[3].to_ascii_lowercase().as_str() {
+                    "method" | "get" | "1" | "2" => Some(format!("{object}.{member}({}", if close { ")" } else { "" })),
+                    "let" | "set" | "4" | "8" if !close => Some(format!("{object}.{member}=(")),
+                    _ => None,
+                }
+            },
+        },
+        // Reflection's InvokeMember("M", flags, binder, target, new object[]{args}) is target.M(args)
+        // (a static member on the type reflected: typeof(T), Type.GetType("N.T"), VB GetType(T)).
+        Rule {
+            name: "late-binding",
+            needles: &[".invokemember(\""],
+            pattern: re(
+                r"([A-Za-z_][\w.]*(?:\([^()\n]*\))?)\.InvokeMember\(STR,([^,()\n]*(?:\([^()\n]*\))?[^,()\n]*),(?:null|Nothing),([A-Za-z_][\w.]*(?:\(\))?),(?:new (?:object\[\]|Object\(\))\{([^{}\n]*)\}|null|Nothing)\)",
+            ),
+            apply: |c| {
+                let member = value(c, 2);
+                let target = reflected_target(&c[1], &c[4])?;
+                if !is_identifier(&member) {
+                    return None;
+                }
+                let args = c.get(5).map_or("", |a| a.as_str());
+                if c[3].contains("SetProperty") || c[3].contains("SetField") {
+                    Some(format!("{target}.{member}=({args})"))
+                } else {
+                    Some(format!("{target}.{member}({args})"))
+                }
+            },
+        },
+        // ... and GetMethod("M", types).Invoke(target, new object[]{args}).
+        Rule {
+            name: "late-binding",
+            needles: &[".getmethod(\""],
+            pattern: re(
+                r"([A-Za-z_][\w.]*(?:\([^()\n]*\))?)\.GetMethod\(STR(?:,[^\n]{0,200}?)?\)\.Invoke\(([A-Za-z_][\w.]*(?:\(\))?),(?:new (?:object\[\]|Object\(\))\{([^{}\n]*)\}|null|Nothing)\)",
+            ),
+            apply: |c| {
+                let member = value(c, 2);
+                let target = reflected_target(&c[1], &c[3])?;
+                if !is_identifier(&member) {
+                    return None;
+                }
+                Some(format!("{target}.{member}({})", c.get(4).map_or("", |a| a.as_str())))
+            },
         },
         // Eval of a literal expression is the expression: VBScript Eval("request") and JScript
         // eval("Request") return the Request object, so eval("x")(...) is x(...).
@@ -497,14 +582,27 @@ fn reads_as_text(text: &str) -> bool {
     text.chars().all(|c| matches!(c, ' '..='~' | '\t' | '\r' | '\n')) && letters * 5 >= text.len() * 2
 }
 
-/// `name = "literal"` (with `Dim`/`Set`/`var`/a C# type in front, or none).
+/// `name = "literal"` (with `Dim`/`Set`/`var`/a C# type in front, or none; VB.NET's
+/// `Dim name As String = "literal"`).
 static CONSTANT_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})=(STR|Array\(STR(?:,STR)*\)|\[STR(?:,STR)*\])$"#,
+        r#"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})(?:\s+As\s+String)?=(STR|Array\(STR(?:,STR)*\)|\[STR(?:,STR)*\])$"#,
     )
 });
 static ASSIGNED_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})(?:\+|&)?=")
+    re(
+        r"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})(?:\s+As\s+[\w.]+(?:\(\))?)?(?:\+|&)?=",
+    )
+});
+/// A statement that starts or ends a loop: VB `For`/`Do`/`While`/`Next`/`Loop`/`Wend`, C-like
+/// `for(`/`while(`/`do{`.
+static LOOP_EDGE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)^\s*(?:For|Do|While|Loop|Next|Wend)\b|\b(?:for|while)\s*\(|\bdo\s*\{"));
+/// An assignment inside a statement that is not one: after `Then`/`Else` (VBScript one-line
+/// `If`), after a C-like control header or brace (`if(ok)x=...`, `{x+=...`), and every compound
+/// assignment (`x&=...`). Group 1 is the name, group 2 what follows the `=` (an `==` is a test).
+static EMBEDDED_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)(?:(?:\bthen|\belse)\s+|[){]\s*)([A-Za-z_]\w{0,60})\s*=(.|$)|(?:^|[^\w.])([A-Za-z_]\w{0,60})\s*[-+&*/]=")
 });
 
 /// Constant propagation: a name assigned a literal stands for that literal in
@@ -513,6 +611,7 @@ static ASSIGNED_NAME: LazyLock<Regex> = LazyLock::new(|| {
 pub(crate) fn propagate_constants(code: &str) -> Option<String> {
     const MAX_SUBSTITUTIONS: usize = 4096;
     let mut constants: Vec<(String, String)> = Vec::new();
+    let mut crossed: HashSet<String> = HashSet::new();
     let mut out = String::with_capacity(code.len());
     let mut substitutions = 0usize;
     let mut changed = false;
@@ -522,6 +621,27 @@ pub(crate) fn propagate_constants(code: &str) -> Option<String> {
             _ => (piece, ""),
         };
         let assigned = ASSIGNED_NAME.captures(statement).map(|c| c[1].to_ascii_lowercase());
+        // Past a loop's start or end, a name that uses itself (`o=o&Chr(c)`) is being built by
+        // the loop: its literal is where the building starts, not its value.
+        if LOOP_EDGE.is_match(statement) {
+            crossed.extend(constants.iter().map(|(n, _)| n.clone()));
+        }
+        if let Some(name) = assigned.as_ref().filter(|n| crossed.contains(*n)) {
+            constants.retain(|(n, _)| n != name);
+        }
+        // A name assigned inside the statement (a one-line `If`, a loop body) is no constant
+        // from here on: `z=""` then `If ok Then z=z&c` in a loop builds z.
+        if !constants.is_empty() && statement.contains('=') {
+            for c in EMBEDDED_ASSIGNMENT.captures_iter(statement) {
+                let name = match (c.get(1), c.get(2), c.get(3)) {
+                    (Some(name), next, _) if next.is_none_or(|n| n.as_str() != "=") => name.as_str(),
+                    (_, _, Some(name)) => name.as_str(),
+                    _ => continue,
+                };
+                let name = name.to_ascii_lowercase();
+                constants.retain(|(n, _)| *n != name);
+            }
+        }
         // The right-hand side (or the whole statement) with known constants put in.
         let rhs_start = if assigned.is_some() { statement.find('=').map_or(0, |i| i + 1) } else { 0 };
         let mut rewritten = statement[..rhs_start].to_owned();
@@ -543,6 +663,7 @@ pub(crate) fn propagate_constants(code: &str) -> Option<String> {
             let folded =
                 if substituted { fold(&rewritten, 4, rewritten.len() * 4 + 64).code } else { rewritten.clone() };
             if let Some(c) = CONSTANT_ASSIGNMENT.captures(&folded) {
+                crossed.remove(&name);
                 constants.push((name, c[2].to_owned()));
                 if constants.len() > 256 {
                     constants.remove(0);
@@ -636,9 +757,17 @@ fn substitute(text: &str, constants: &[(String, String)], count: &mut usize) -> 
 /// One-parameter functions whose whole body returns one expression of the parameter
 /// (`Function r(x):r=StrReverse(x):End Function`, `function d(s){return unescape(s);}`): the
 /// wrappers obfuscators put around decoding calls, so each literal call can be folded.
+/// A call of a wrapper on a literal, the body before and after its parameter, and whether the
+/// body has literals of its own.
+struct Wrapper {
+    call: Regex,
+    before: String,
+    after: String,
+    literal: bool,
+}
+
 pub(crate) struct Wrappers {
-    /// A call of the wrapper on a literal, and the body before and after its parameter.
-    found: Vec<(Regex, String, String)>,
+    found: Vec<Wrapper>,
     /// More wrappers were defined than [`MAX_WRAPPERS`].
     pub(crate) capped: bool,
 }
@@ -692,7 +821,7 @@ impl Wrappers {
             // The body calls something on its parameter, used once (not a bare copy, no literal).
             let uses = name_uses(&body, &parameter);
             let [at] = uses.as_slice() else { continue };
-            if !body.contains('(') || body.contains('"') {
+            if !body.contains('(') {
                 continue;
             }
             if found.len() == MAX_WRAPPERS {
@@ -700,7 +829,12 @@ impl Wrappers {
                 break;
             }
             let Ok(call) = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\({STR}\)", regex::escape(&name))) else { continue };
-            found.push((call, body[..at.start].to_owned(), body[at.end..].to_owned()));
+            found.push(Wrapper {
+                call,
+                before: body[..at.start].to_owned(),
+                after: body[at.end..].to_owned(),
+                literal: body.contains('"'),
+            });
         }
         Wrappers { found, capped }
     }
@@ -708,14 +842,28 @@ impl Wrappers {
     /// `code` with every call of a wrapper on a literal replaced by the wrapper's body.
     pub(crate) fn inline(&self, code: &str) -> Option<String> {
         let mut current: Option<String> = None;
-        for (call, before, after) in &self.found {
+        for wrapper in &self.found {
             let text = current.as_deref().unwrap_or(code);
-            if !call.is_match(text) {
+            if !wrapper.call.is_match(text) {
                 continue;
             }
-            let replaced =
-                call.replace_all(text, |c: &Captures<'_>| format!("{}({before}\"{}\"{after})", &c[1], &c[2]));
-            current = Some(replaced.into_owned());
+            let (before, after) = (&wrapper.before, &wrapper.after);
+            let replaced = wrapper.call.replace_all(text, |c: &Captures<'_>| {
+                let inlined = format!("({before}\"{}\"{after})", &c[2]);
+                // A body with literals of its own (`Replace(s,"~","")`) is inlined where it folds
+                // to one literal: a decoder's, not a template's that wraps its argument in markup.
+                if wrapper.literal {
+                    let folded = fold(&inlined, 8, inlined.len() * 4 + 64).code;
+                    let inner = folded.strip_prefix('(').and_then(|f| f.strip_suffix(')')).unwrap_or(&folded);
+                    if LITERAL.find(inner).is_none_or(|m| m.len() != inner.len()) {
+                        return c[0].to_owned();
+                    }
+                }
+                format!("{}{inlined}", &c[1])
+            });
+            if replaced != text {
+                current = Some(replaced.into_owned());
+            }
         }
         current
     }
@@ -957,6 +1105,44 @@ mod tests {
     }
 
     #[test]
+    fn late_binding_by_name_is_the_call_it_makes() {
+        assert_eq!(
+            folded("CallByName(sh,\"Shell\"&\"Execute\",CallType.Method,Environ(\"ComSpec\"),\"/c \"&t)"),
+            "sh.ShellExecute(Environ(\"ComSpec\"),\"/c \"&t)"
+        );
+        assert_eq!(folded("CallByName(spec,\"Arguments\",CallType.Let,\"/c \"&x)"), "spec.Arguments=(\"/c \"&x)");
+        assert_eq!(
+            folded("a=CallByName(CallByName(job,\"StandardOutput\",CallType.Get),\"ReadToEnd\",CallType.Method)"),
+            "a=job.StandardOutput().ReadToEnd()"
+        );
+        assert_eq!(folded("CallByName(o,\"a b\",CallType.Method)"), "CallByName(o,\"a b\",CallType.Method)");
+        assert_eq!(
+            folded("r=t.GetType().InvokeMember(\"Run\",BindingFlags.InvokeMethod,null,sh,new object[]{cmd,0})"),
+            "r=sh.Run(cmd,0)"
+        );
+        assert_eq!(
+            folded(
+                "typeof(Cfg).InvokeMember(\"Path\",BindingFlags.SetProperty|BindingFlags.Static,null,null,new object[]{p})"
+            ),
+            "Cfg.Path=(p)"
+        );
+        assert_eq!(
+            folded(
+                "Type.GetType(\"System.Diagnostics.Process, System\").GetMethod(\"Start\",new[]{typeof(string),typeof(string)}).Invoke(null,new object[]{\"cmd.exe\",c})"
+            ),
+            "System.Diagnostics.Process.Start(\"cmd.exe\",c)"
+        );
+        assert_eq!(
+            folded("t.GetMethod(\"AddScript\",new[]{typeof(string)}).Invoke(ps,new object[]{s+\"|x\"})"),
+            "ps.AddScript(s+\"|x\")"
+        );
+        // a static call on a type held by a variable names no type
+        let unknown = "t.GetMethod(\"Create\",Type.EmptyTypes).Invoke(null,null)";
+        assert_eq!(folded(unknown), unknown);
+        assert_eq!(folded("var h=[\"l\",\"l\",\"e\",\"h\",\"S\"].reverse().join(\"\")"), "var h=\"Shell\"");
+    }
+
+    #[test]
     fn eval_of_a_literal_name_is_the_name() {
         assert_eq!(folded(r#"eval(eval(chr(114)+chr(101)+"quest")("a"))"#), r#"eval((request)("a"))"#);
         assert_eq!(folded(r#"x.eval("a")"#), r#"x.eval("a")"#);
@@ -973,6 +1159,26 @@ mod tests {
         let code = "a=\"x\"\nb=a\na=f()\nc=a\nd=o.a\ne=\"u:a\"";
         let propagated = propagate_constants(code).unwrap_or_default();
         assert_eq!(propagated, "a=\"x\"\nb=\"x\"\na=f()\nc=a\nd=o.a\ne=\"u:a\"");
+        // a name built inside a one-line If or a loop body is no constant there or after
+        let built = "z=\"\"\nFor Each p In s\nIf IsNumeric(p)Then z=z&ChrW(p)\nNext\nEval(z)";
+        assert_eq!(propagate_constants(built), None);
+        let looped = "o=\"\"\nFor i=1 To Len(s) Step 2\no=o&Chr(CInt(\"&H\"&Mid(s,i,2)))\nNext\nExecuteGlobal o";
+        assert_eq!(propagate_constants(looped), None, "built by the loop");
+        let typed = "Dim hk As String=\"HKLM\\\\\"\n.Arguments=\"save \"&hk&h";
+        assert_eq!(
+            propagate_constants(typed).as_deref(),
+            Some("Dim hk As String=\"HKLM\\\\\"\n.Arguments=\"save \"&\"HKLM\\\\\"&h")
+        );
+        let straight = "x=\"Exe\"\nx=x&\"cute\"\ny=x";
+        assert_eq!(propagate_constants(straight).as_deref(), Some("x=\"Exe\"\nx=\"Exe\"&\"cute\"\ny=\"Execute\""));
+        let braced = "var z=\"\";for(i=0;i<n;i++){z+=c[i];}\neval(z)";
+        assert_eq!(propagate_constants(braced), None);
+        let tested = "k=\"a\"\nIf k=\"a\" Then x=1\nif(k==\"a\")y=k";
+        assert_eq!(
+            propagate_constants(tested).as_deref(),
+            Some("k=\"a\"\nIf \"a\"=\"a\" Then x=1\nif(\"a\"==\"a\")y=\"a\""),
+            "a test is no assignment"
+        );
     }
 
     #[test]
@@ -1000,12 +1206,15 @@ mod tests {
         );
         let js = Wrappers::of(["function d(s){return unescape(s);}"].into_iter());
         assert_eq!(fold(&js.inline("x=d(\"%41B\")").unwrap_or_default(), 8, 4096).code, "x=\"AB\"");
-        // Not wrappers: a copy, a body with its own literal, a parameter used twice.
-        for page in [
-            "Function f(x):f=x:End Function",
-            "Function f(x):f=Replace(x,\"a\",\"b\"):End Function",
-            "Function f(x):f=Left(x,Len(x)-1):End Function",
-        ] {
+        // A body with literals of its own is inlined where the call folds to one literal.
+        let replaces =
+            Wrappers::of(["Function U(s)\nU=Replace(Replace(s,\"~\",\"\"),\"^\",\"\")\nEnd Function"].into_iter());
+        let inlined = replaces.inline("Set sh=CreateObject(U(\"W~Scr^ipt.Shell\"))").unwrap_or_default();
+        assert_eq!(fold(&inlined, 8, 4096).code, "Set sh=CreateObject(\"WScript.Shell\")");
+        let markup = Wrappers::of(["Function B(s)\nB=\"<b>\"&Server.HTMLEncode(s)&\"</b>\"\nEnd Function"].into_iter());
+        assert_eq!(markup.inline("x=B(\"a\")"), None, "a template's call stays");
+        // Not wrappers: a copy, a parameter used twice.
+        for page in ["Function f(x):f=x:End Function", "Function f(x):f=Left(x,Len(x)-1):End Function"] {
             assert!(Wrappers::of([page].into_iter()).inline("y=f(\"abc\")").is_none(), "{page}");
         }
     }

@@ -564,6 +564,33 @@ fn c_string(chars: &[char], mut i: usize, quote: char) -> (String, usize) {
     (value, i)
 }
 
+/// The body of the `{ ... }` block that `text` starts with (after blanks), without its braces,
+/// and whether it was cut at `max` bytes; an unclosed block runs to the end.
+pub(crate) fn braced_block(text: &str, max: usize) -> Option<(&str, bool)> {
+    let body = text.trim_start().strip_prefix('{')?;
+    let mut quotes = Quotes::default();
+    let mut depth = 1usize;
+    for (i, ch) in body.char_indices() {
+        if i > max {
+            return Some((&body[..body.floor_char_boundary(max)], true));
+        }
+        if quotes.feed(ch) {
+            continue;
+        }
+        match ch {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((&body[..i], false));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some((body, false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

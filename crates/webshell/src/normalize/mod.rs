@@ -11,6 +11,7 @@
 //! whole stage after [`TIME_BUDGET`]; each limit reached is reported in
 //! [`Normalized::limits`].
 
+mod decoders;
 mod fold;
 mod lexer;
 mod script_encoder;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
-pub(crate) use lexer::{Dialect, Quotes};
+pub(crate) use lexer::{Dialect, Quotes, braced_block};
 
 /// Bytes of a file the stage reads; webshells are small.
 pub(crate) const MAX_INPUT: usize = 1024 * 1024;
@@ -169,19 +170,31 @@ pub(crate) fn normalize_file(bytes: &[u8], may_be_class_file: bool) -> Option<No
     if wrappers.capped {
         out.limits.push(format!("wrapper functions: only the first {} inlined", fold::MAX_WRAPPERS));
     }
+    // ... and so may the page's own character decoders.
+    let decoders = decoders::Decoders::of(segments.iter().filter_map(|s| match s {
+        lexer::Segment::Code(code) => Some(code.as_str()),
+        _ => None,
+    }));
+    if decoders.capped {
+        out.limits.push(format!("character decoders: only the first {} run", decoders::MAX_DECODERS));
+    }
     for segment in segments {
         match segment {
             lexer::Segment::Markup(markup) | lexer::Segment::Tag(markup) => push_capped(&mut out, &markup),
             lexer::Segment::Code(code) => {
-                let code = match wrappers.inline(&code) {
-                    Some(inlined) => {
-                        if !out.applied.contains(&"inlined-wrapper") {
-                            out.applied.push("inlined-wrapper");
+                let mut rewritten = |code: String, step: Option<String>, name: &'static str| match step {
+                    Some(changed) => {
+                        if !out.applied.contains(&name) {
+                            out.applied.push(name);
                         }
-                        inlined
+                        changed
                     }
                     None => code,
                 };
+                let inlined = wrappers.inline(&code);
+                let code = rewritten(code, inlined, "inlined-wrapper");
+                let decoded = decoders.apply(&code);
+                let code = rewritten(code, decoded, "page-decoder");
                 let dialect = if code.contains(';') || code.contains('{') { Dialect::CLike } else { Dialect::Vb };
                 let folded = fold_with_evaluated(&code, dialect, started, &mut out);
                 push_capped(&mut out, &folded);
