@@ -125,10 +125,10 @@ static FILLED_RECEIVER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// `For Each item [As T] In collection` (VB), `foreach([T] item in collection)` (C#),
-/// `for(var item in collection)` (JScript): the item, the collection.
+/// `for(var item in collection)` (JScript) up to the collection: the item.
 static FOR_EACH: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(
-        r"(?i)^For\s+Each\s+([A-Za-z_]\w*)(?:\s+As\s+[\w.()]+)?\s+In\s+(.+)$|^(?:\}\s*)?for(?:each)?\s*\(\s*(?:(?:var|let|const|[\w.<>\[\],]+)\s+)?([A-Za-z_]\w*)\s+in\s+(.+)$",
+        r"(?i)^(?:For[ \t]+Each[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?:[ \t]+As[ \t]+[A-Za-z0-9_.()]+)?[ \t]+In[ \t]|(?:\}[ \t]*)?for(?:each)?[ \t]*\([ \t]*(?:(?:var|let|const|[A-Za-z0-9_.<>\[\],]+)[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]+in[ \t])",
     )
 });
 
@@ -368,8 +368,11 @@ impl Taint<'_> {
     /// Whether `text` holds request data: a source pattern or a tainted name
     /// (outside string literals).
     pub(crate) fn holds(&self, text: &str, sources: &[Regex]) -> bool {
-        let code = strip_literals(&without_server_values(text, self.server_values));
-        if sources.iter().any(|s| s.is_match(&code)) {
+        let blanked = without_server_values(text, self.server_values);
+        let code = strip_literals(&blanked);
+        // A source that names a literal (a form field called "password") is looked for with
+        // the literals in; the others without, so text that mentions `Request` is no source.
+        if sources.iter().any(|s| source_in(s, &code, &blanked)) {
             return true;
         }
         if self.names.is_empty() {
@@ -382,6 +385,13 @@ impl Taint<'_> {
     pub(crate) fn contains(&self, name: &str) -> bool {
         self.names.contains(&name.to_ascii_lowercase())
     }
+}
+
+/// Whether a source is in an expression: looked for without the literals (text that mentions
+/// `Request` is no source), unless the source names a literal itself (a form field called
+/// "password"), then with them.
+fn source_in(source: &Regex, stripped: &str, with_literals: &str) -> bool {
+    if source.as_str().contains('"') { source.is_match(with_literals) } else { source.is_match(stripped) }
 }
 
 /// `code` with the request members the server sets blanked (see [`Taint`]).
@@ -445,6 +455,37 @@ pub(crate) fn longest_literal(code: &str) -> usize {
         }
     }
     longest.saturating_sub(2)
+}
+
+/// Whether a sink's argument is one name the page tested against an anchored pattern of digits,
+/// operators and blanks only (`re.Pattern="^[0-9.+*/() -]{1,64}$"`, then `re.Test(expr)`, JScript
+/// `/^[\d+*\/ -]+$/.test(expr)`): a calculator's expression, a number, carries no code or path.
+fn validated_arithmetic(code: &str, args: &str) -> bool {
+    static NAME: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"^[\s(]*([A-Za-z_]\w*)[\s)]*$"));
+    static VB_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r#"(?i)\b([A-Za-z_]\w*)\.Pattern\s*=\s*"\^\[([^\]"\n]{1,60})\](?:\{\d{1,4}(?:,\d{0,4})?\}|[+*])\$""#,
+        )
+    });
+    static JS_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r"/\^\[((?:[^\]/\\\n]|\\.){1,60})\](?:\{\d{1,4}(?:,\d{0,4})?\}|[+*])\$/\.test\(\s*([A-Za-z_]\w*)\s*\)",
+        )
+    });
+    let Some(name) = NAME.captures(args).map(|c| c[1].to_ascii_lowercase()) else { return false };
+    // Digits, operators, blanks, parentheses and the escapes \d \s \. only: no letter of code.
+    let arithmetic = |class: &str| {
+        let unescaped = class.replace("\\\\", "\\").replace("\\d", "").replace("\\s", "");
+        !unescaped.chars().any(|c| c.is_ascii_alphabetic())
+    };
+    let tested = |object: &str| {
+        let test = format!("{}.test(", object.to_ascii_lowercase());
+        code.to_ascii_lowercase().match_indices(&test).any(|(at, _)| {
+            NAME.captures(argument_text(&code[at + test.len() - 1..])).is_some_and(|c| c[1].eq_ignore_ascii_case(&name))
+        })
+    };
+    VB_PATTERN.captures_iter(code).any(|c| arithmetic(&c[2]) && tested(&c[1]))
+        || JS_PATTERN.captures_iter(code).any(|c| arithmetic(&c[1]) && c[2].eq_ignore_ascii_case(&name))
 }
 
 /// Whether byte `offset` of a canonical statement is inside a `"..."` literal.
@@ -640,6 +681,8 @@ struct ReadEdge {
     /// A number made from its operands: carries nothing.
     number: bool,
     stripped: String,
+    /// The expression with its literals, when it has any: for sources that name a literal.
+    with_literals: String,
     reads: Vec<usize>,
 }
 
@@ -672,14 +715,22 @@ impl Names<'_> {
     fn read_edge(&mut self, target: &str, expression: &str) -> ReadEdge {
         let target = self.id(target);
         if is_number(expression) {
-            return ReadEdge { target, number: true, stripped: String::new(), reads: Vec::new() };
+            return ReadEdge {
+                target,
+                number: true,
+                stripped: String::new(),
+                with_literals: String::new(),
+                reads: Vec::new(),
+            };
         }
-        let stripped = strip_literals(&without_server_values(expression, self.server_values));
+        let blanked = without_server_values(expression, self.server_values);
+        let with_literals = if blanked.contains('"') { blanked.clone().into_owned() } else { String::new() };
+        let stripped = strip_literals(&blanked);
         let stripped = without_number_arguments(&stripped).into_owned();
         let mut reads: Vec<usize> = WORD.find_iter(&stripped).filter_map(|w| self.id(w.as_str())).collect();
         reads.sort_unstable();
         reads.dedup();
-        ReadEdge { target, number: false, stripped, reads }
+        ReadEdge { target, number: false, stripped, with_literals, reads }
     }
 
     /// What a move carries when only a value the request makes whole counts: what the
@@ -816,10 +867,11 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
         }
         // A loop variable holds the items of what it loops over (`For Each p In parts`,
         // `foreach(var p in parts)`, JScript `for(var k in o)`).
-        if let Some(c) = FOR_EACH.captures(statement)
-            && let (Some(item), Some(collection)) = (c.get(1).or_else(|| c.get(3)), c.get(2).or_else(|| c.get(4)))
+        if statement.starts_with(['F', 'f', '}'])
+            && let Some(c) = FOR_EACH.captures(statement)
+            && let (Some(item), Some(whole)) = (c.get(1).or_else(|| c.get(2)), c.get(0))
         {
-            moves.push((item.as_str(), collection.as_str()));
+            moves.push((item.as_str(), &statement[whole.end()..]));
         }
         // Every assignment holds `=`; most statements do not.
         if !statement.contains('=') {
@@ -948,9 +1000,11 @@ pub(crate) fn propagate_from<'r>(
 ) -> Taint<'r> {
     // Without a source anywhere, nothing can be tainted.
     let stripped = flows.stripped.get_or_init(|| strip_literals(flows.code));
-    if seeds.is_empty() && !sources.iter().any(|s| s.is_match(stripped)) {
+    if seeds.is_empty() && !sources.iter().any(|s| source_in(s, stripped, flows.code)) {
         return Taint { names: HashSet::new(), reach, server_values, capped: false };
     }
+    // Which sources name a literal (see `source_in`), asked once.
+    let literal_sources: Vec<bool> = sources.iter().map(|s| s.as_str().contains('"')).collect();
     // Data anywhere in an expression: the expressions' names and stripped text are the same for
     // any sources, read once per page; only whether each holds a source is asked again.
     let built;
@@ -963,7 +1017,11 @@ pub(crate) fn propagate_from<'r>(
                 ReadMoves { names: names.names, ids: names.ids, edges }
             });
             let edge_of = |read: &ReadEdge| {
-                let from_source = !read.number && sources.iter().any(|s| s.is_match(&read.stripped));
+                let from_source = !read.number
+                    && sources
+                        .iter()
+                        .zip(&literal_sources)
+                        .any(|(s, &literal)| s.is_match(if literal { &read.with_literals } else { &read.stripped }));
                 Edge { target: read.target, from_source, reads: read.reads.clone() }
             };
             let mut edges: Vec<Edge> = table.edges.iter().map(edge_of).collect();
@@ -1298,6 +1356,7 @@ pub(crate) fn tainted_sink(
                 if reached
                     && !(sinks.ignore_file_code
                         && calls_file_reader(code, procedures.get_or_insert_with(|| own_procedures(code)), args))
+                    && !validated_arithmetic(code, args)
                 {
                     return Some(statement.chars().take(EVIDENCE_CHARS).collect());
                 }
@@ -1452,6 +1511,23 @@ mod tests {
             assert!(taint.contains(name), "{name}");
         }
         assert!(!taint.contains("w") && !taint.contains("u"), "a list of the page's own");
+    }
+
+    #[test]
+    fn an_expression_tested_to_be_arithmetic_carries_no_code() {
+        let eval = sink(r"(?i)\bEval\b");
+        let calc = "expr=Trim(Request.Form(\"expr\"))\nSet re=New RegExp\nre.Pattern=\"^[0-9\\\\.\\\\s\\\\+\\\\-\\\\*/\\\\(\\\\)]{1,64}$\"\n\
+                    If re.Test(expr)Then\nresult=Eval(expr)";
+        let found = |code: &str| {
+            let taint = propagate(&flows(code), &sources(), Reach::Anywhere, &[]);
+            tainted_sink(code, &statements(code), &plain_sinks(&eval, false), &taint, &sources())
+        };
+        assert_eq!(found(calc), None);
+        assert!(found(&calc.replace("0-9", "0-9a-z")).is_some(), "letters make code");
+        assert!(found(&calc.replace("re.Test(expr)", "re.Test(other)")).is_some(), "another name was tested");
+        let js = "var e=String(Request.Form(\"e\"));\nif(/^[\\d+\\-*\\/(). ]+$/.test(e))r=eval(e);";
+        assert_eq!(found(js), None);
+        assert!(found(&js.replace("\\d", "\\w")).is_some());
     }
 
     #[test]

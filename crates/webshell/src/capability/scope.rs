@@ -46,7 +46,10 @@ pub(crate) fn scope_vb_locals(code: &str) -> Option<String> {
     let mut out = String::with_capacity(code.len() + 64);
     let (mut i, mut number, mut changed) = (0usize, 0usize, false);
     while i < lines.len() {
-        let Some(start) = PROCEDURE_START.captures(lines[i].trim_start()) else {
+        let line = lines[i].trim_start();
+        // Every procedure header starts with one of these letters (Function, Sub, Private, ...).
+        let header = line.starts_with(['F', 'f', 'S', 's', 'P', 'p', 'O', 'o', 'D', 'd', 'A', 'a', 'N', 'n']);
+        let Some(start) = header.then(|| PROCEDURE_START.captures(line)).flatten() else {
             out.push_str(lines[i]);
             i += 1;
             continue;

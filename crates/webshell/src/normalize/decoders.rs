@@ -23,6 +23,9 @@ static VB_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
         r"(?im)^(?:(?:Public|Private|Friend|Shared|Static)\s+)*Function\s+([A-Za-z_]\w*)\s*\(([^()\n]*(?:\(\)[^()\n]*)*)\)",
     )
 });
+/// Calls that make a character (see [`MAKES_CHARACTER`]), found fast.
+static MAKER: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"(?i)\bChr[WB]?\s*\(|\(char\)|\bfromCharCode\b|\bConvert\.ToChar\b"));
 static VB_END: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\bEnd\s+Function\b"));
 static C_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r"\b(?:function\s+|[A-Za-z_][\w.<>\[\]]*\s+)([A-Za-z_$][\w$]*)\s*\(([^()\n]*)\)\s*\{")
@@ -31,7 +34,14 @@ static C_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
 /// shifted by (digits 3 or a name 4), or no shift at all.
 static MAKES_CHARACTER: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(
-        r"(?i)(?:\bChr[WB]?|\bfromCharCode|\(char\)|\bConvert\.ToChar)\s*\(\s*(\(?\s*[^()\n]{0,40}?(?:\([^()\n]{0,40}(?:\([^()\n]{0,20}\))?[^()\n]{0,20}\))?[^()\n]{0,20}?)\s*(?:(-|\+|\^|\bXor\b)\s*(?:(\d{1,4})|([A-Za-z_]\w*))\s*)?\)",
+        r"(?i)(?:\bChr[WB]?|\bfromCharCode|\(char\)|\bConvert\.ToChar)\s*\(\s*(\(?\s*[^()\n]{0,40}?(?:\([^()\n]{0,40}(?:\([^()\n]{0,20}\))?[^()\n]{0,20}\))?[^()\n]{0,20}?)\s*(?:(-|\+|\^|\bXor\b|\\|/|\*)\s*(?:(\d{1,4})|([A-Za-z_]\w*))\s*)?\)",
+    )
+});
+/// An array of numbers written in place: VB.NET `New Integer(){...}`, C# `new int[]{...}` /
+/// `new[]{...}`, VBScript `Array(...)`, JScript `[...]`.
+static NUMBER_ARRAY: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"(?i)^(?:New\s+\w+\(\)\s*\{([\d,\s]+)\}|new\s*\w*\[\]\s*\{([\d,\s]+)\}|Array\(([\d,\s]+)\)|\[([\d,\s]+)\])$",
     )
 });
 static LITERAL_ARGUMENT: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r#"^"((?:[^"\\\n]|\\.)*)"$"#));
@@ -63,20 +73,25 @@ impl Decoders {
     pub(crate) fn of<'a>(regions: impl Iterator<Item = &'a str>) -> Decoders {
         let mut decoders = Decoders::default();
         for region in regions {
-            let lower = region.to_ascii_lowercase();
-            if !["chr", "(char)", "fromcharcode", "tochar"].iter().any(|needle| lower.contains(needle)) {
+            // Where characters are made: a definition counts only with one within its body's reach.
+            let makers: Vec<usize> = MAKER.find_iter(region).map(|m| m.start()).collect();
+            if makers.is_empty() {
                 continue;
             }
+            let near_maker = |start: usize| {
+                let first = makers.partition_point(|&at| at < start);
+                makers.get(first).is_some_and(|&at| at < start + MAX_BODY)
+            };
             let mut definitions: Vec<(String, String, String)> = Vec::new();
             for c in VB_FUNCTION.captures_iter(region) {
-                let Some(start) = c.get(0) else { continue };
+                let Some(start) = c.get(0).filter(|m| near_maker(m.end())) else { continue };
                 let rest = &region[start.end()..region.floor_char_boundary(start.end() + MAX_BODY)];
                 if let Some(end) = VB_END.find(rest) {
                     definitions.push((c[1].to_owned(), c[2].to_owned(), rest[..end.start()].to_owned()));
                 }
             }
             for c in C_FUNCTION.captures_iter(region) {
-                let Some(start) = c.get(0) else { continue };
+                let Some(start) = c.get(0).filter(|m| near_maker(m.end())) else { continue };
                 if let Some((body, false)) = super::braced_block(&region[start.end() - 1..], MAX_BODY) {
                     definitions.push((c[1].to_owned(), c[2].to_owned(), body.to_owned()));
                 }
@@ -87,7 +102,8 @@ impl Decoders {
                     decoders.capped = true;
                     return decoders;
                 }
-                let Ok(call) = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\(([^()\n]*)\)", regex::escape(&name))) else {
+                let Ok(call) = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\(((?:[^()\n]|\(\))*)\)", regex::escape(&name)))
+                else {
                     continue;
                 };
                 decoders.found.push(Decoder { call, shift });
@@ -128,6 +144,8 @@ fn shift_of(body: &str, parameters: &str) -> Option<Shift> {
     let op = |text: &str| match text.to_ascii_lowercase().as_str() {
         "-" => '-',
         "+" => '+',
+        "\\" | "/" => '/',
+        "*" => '*',
         _ => '^',
     };
     static PLAIN: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"^[A-Za-z_]\w*(?:\(\w+\)|\[\w+\])?$"));
@@ -169,9 +187,20 @@ fn decode_call(shift: Shift, arguments: &str) -> Option<String> {
         char::from_u32(match op {
             '-' => n.checked_sub(k)?,
             '+' => n.checked_add(k)?,
+            '/' => n.checked_div(k)?,
+            '*' => n.checked_mul(k)?,
             _ => n ^ k,
         })
     };
+    // One array of numbers as the argument: `D(New Integer(){261,249})`, `d(new[]{83,65})`.
+    if !matches!(shift, Shift::Parameter(..))
+        && let Some(c) = NUMBER_ARRAY.captures(arguments.trim())
+    {
+        let list = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)).or_else(|| c.get(4))?;
+        let numbers: Option<Vec<u32>> = list.as_str().split(',').map(|n| number(n.trim())).collect();
+        let text: String = numbers?.into_iter().map(apply).collect::<Option<_>>()?;
+        return printable(text);
+    }
     let text: String = match LITERAL_ARGUMENT.captures(args.first()?) {
         // A literal comes out as it went in without a shift.
         Some(_) if shift == Shift::None => return None,
@@ -186,7 +215,13 @@ fn decode_call(shift: Shift, arguments: &str) -> Option<String> {
             numbers.into_iter().map(apply).collect::<Option<_>>()?
         }
     };
-    (text.chars().all(|c| matches!(c, ' '..='~')) && text.chars().any(|c| c.is_ascii_alphabetic())).then_some(text)
+    printable(text)
+}
+
+/// The text when it is all printable ASCII with a letter.
+fn printable(text: String) -> Option<String> {
+    (text.len() >= 2 && text.chars().all(|c| matches!(c, ' '..='~')) && text.chars().any(|c| c.is_ascii_alphabetic()))
+        .then_some(text)
 }
 
 #[cfg(test)]
@@ -215,6 +250,12 @@ mod tests {
         assert_eq!(decoded("Function One(c)\nOne=Chr(c)\nEnd Function", "a=One(65,66)"), None);
         assert_eq!(decoded(part, "t=Part(a,b)"), None);
         assert_eq!(decoded(part, "t=Part(1,2,3)"), None);
+        let thirds = "Function D(ByVal a()As Integer)As String\nDim s As String=\"\"\nFor Each n As Integer In a\ns&=ChrW(n\\3)\nNext\nReturn s\nEnd Function";
+        assert_eq!(
+            decoded(thirds, "o=CreateObject(D(New Integer(){261,249,297,342,315,336,348,138,249,312,303,324,324}))")
+                .as_deref(),
+            Some("o=CreateObject(\"WScript.Shell\")")
+        );
         let hex = "Function cd(ByVal s,ByVal key)\nFor i=1 To Len(s)Step 2\nc=Mid(s,i,2)\ncd=cd&Chr((\"&H\"&c)-p)\nNext\nEnd Function";
         assert_eq!(decoded(hex, "Execute cd(\"hwem+sirx\",\"1314\")"), None, "a shift this reading cannot follow");
         // A body cut inside a character is cut before it.

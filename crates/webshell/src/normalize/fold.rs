@@ -219,6 +219,19 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 Some(literal(&items.join(&separator)))
             },
         },
+        // An item of a list of literals: ["a","b"][1] (JScript, C# arrays carried by name),
+        // Array("a","b")(1) (VBScript).
+        Rule {
+            name: "index",
+            needles: &["\"][", "\")("],
+            pattern: re(r"(?:\[(?P<js>STR(?:,STR)*)\]\[|\bArray\((?P<vb>STR(?:,STR)*)\)\()(?P<i>\d{1,3})[\])]"),
+            apply: |c| {
+                let list = c.name("js").or_else(|| c.name("vb"))?;
+                let index: usize = c.name("i")?.as_str().parse().ok()?;
+                let item = LITERAL.captures_iter(list.as_str()).nth(index)?;
+                Some(literal(&value(&item, 1)))
+            },
+        },
         // Concatenation: "a"+"b" (C#, JScript), "a"&"b" (VB), string.Concat("a","b").
         Rule {
             name: "concat",
@@ -586,12 +599,12 @@ fn reads_as_text(text: &str) -> bool {
 /// `Dim name As String = "literal"`).
 static CONSTANT_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})(?:\s+As\s+String)?=(STR|Array\(STR(?:,STR)*\)|\[STR(?:,STR)*\])$"#,
+        r#"^(?:(?:public|private|protected|internal|static|readonly|const)\s+)*(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+|string\[\]\s*)?([A-Za-z_]\w{0,60})(?:\s+As\s+String)?=(STR|Array\(STR(?:,STR)*\)|\[STR(?:,STR)*\]|(?:new(?: ?string)?\[\])?\{STR(?:,STR)*\})$"#,
     )
 });
 static ASSIGNED_NAME: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+)?([A-Za-z_]\w{0,60})(?:\s+As\s+[\w.]+(?:\(\))?)?(?:\+|&)?=",
+        r"^(?:(?:public|private|protected|internal|static|readonly|const)\s+)*(?:(?:Dim|Set|Const|var|let|string|String|object|dynamic)\s+|string\[\]\s*)?([A-Za-z_]\w{0,60})(?:\s+As\s+[\w.]+(?:\(\))?)?(?:\+|&)?=",
     )
 });
 /// A statement that starts or ends a loop: VB `For`/`Do`/`While`/`Next`/`Loop`/`Wend`, C-like
@@ -602,7 +615,10 @@ static LOOP_EDGE: LazyLock<Regex> =
 /// `If`), after a C-like control header or brace (`if(ok)x=...`, `{x+=...`), and every compound
 /// assignment (`x&=...`). Group 1 is the name, group 2 what follows the `=` (an `==` is a test).
 static EMBEDDED_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:(?:\bthen|\belse)\s+|[){]\s*)([A-Za-z_]\w{0,60})\s*=(.|$)|(?:^|[^\w.])([A-Za-z_]\w{0,60})\s*[-+&*/]=")
+    // ASCII classes: with Unicode ones the regex crate runs its slowest engine on every statement.
+    re(
+        r"(?i)(?:(?:\bthen|\belse)[ \t]+|[){][ \t]*)([A-Za-z_][A-Za-z0-9_]{0,60})[ \t]*=(.|$)|(?:^|[^A-Za-z0-9_.])([A-Za-z_][A-Za-z0-9_]{0,60})[ \t]*[-+&*/]=",
+    )
 });
 
 /// Constant propagation: a name assigned a literal stands for that literal in
@@ -631,7 +647,10 @@ pub(crate) fn propagate_constants(code: &str) -> Option<String> {
         }
         // A name assigned inside the statement (a one-line `If`, a loop body) is no constant
         // from here on: `z=""` then `If ok Then z=z&c` in a loop builds z.
-        if !constants.is_empty() && statement.contains('=') {
+        if !constants.is_empty()
+            && statement.contains('=')
+            && constants.iter().any(|(name, _)| contains_ignoring_case(statement, name))
+        {
             for c in EMBEDDED_ASSIGNMENT.captures_iter(statement) {
                 let name = match (c.get(1), c.get(2), c.get(3)) {
                     (Some(name), next, _) if next.is_none_or(|n| n.as_str() != "=") => name.as_str(),
@@ -664,7 +683,12 @@ pub(crate) fn propagate_constants(code: &str) -> Option<String> {
                 if substituted { fold(&rewritten, 4, rewritten.len() * 4 + 64).code } else { rewritten.clone() };
             if let Some(c) = CONSTANT_ASSIGNMENT.captures(&folded) {
                 crossed.remove(&name);
-                constants.push((name, c[2].to_owned()));
+                // A C# array initialiser stands for a list the way JScript writes one.
+                let value = match (c[2].find('{'), c[2].ends_with('}')) {
+                    (Some(open), true) => format!("[{}]", &c[2][open + 1..c[2].len() - 1]),
+                    _ => c[2].to_owned(),
+                };
+                constants.push((name, value));
                 if constants.len() > 256 {
                     constants.remove(0);
                 }
@@ -674,6 +698,12 @@ pub(crate) fn propagate_constants(code: &str) -> Option<String> {
         out.push_str(end);
     }
     changed.then_some(out)
+}
+
+/// Whether `text` holds `lower` (lower-case ASCII) in any case.
+fn contains_ignoring_case(text: &str, lower: &str) -> bool {
+    let (text, needle) = (text.as_bytes(), lower.as_bytes());
+    !needle.is_empty() && text.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Canonical code cut after every `\n`, `;` and `:` that is not inside a literal.
@@ -1164,6 +1194,12 @@ mod tests {
         assert_eq!(propagate_constants(built), None);
         let looped = "o=\"\"\nFor i=1 To Len(s) Step 2\no=o&Chr(CInt(\"&H\"&Mid(s,i,2)))\nNext\nExecuteGlobal o";
         assert_eq!(propagate_constants(looped), None, "built by the loop");
+        let array = "static readonly string[]P={\"System.Web.UI.\",\"Object\",\"StateFormatter\"};\nType t=Type.GetType(P[0]+P[1]+P[2]);";
+        let folded = fold(&propagate_constants(array).unwrap_or_default(), 8, 4096).code;
+        assert!(folded.ends_with("Type t=Type.GetType(\"System.Web.UI.ObjectStateFormatter\");"), "{folded}");
+        let vb = "p=Array(\"WScript\",\"Shell\")\nSet o=CreateObject(p(0)&\".\"&p(1))";
+        let folded = fold(&propagate_constants(vb).unwrap_or_default(), 8, 4096).code;
+        assert!(folded.ends_with("Set o=CreateObject(\"WScript.Shell\")"), "{folded}");
         let typed = "Dim hk As String=\"HKLM\\\\\"\n.Arguments=\"save \"&hk&h";
         assert_eq!(
             propagate_constants(typed).as_deref(),
