@@ -691,6 +691,17 @@ mod tests {
         let cast = "var f=(IFormatter)Activator.CreateInstance(Type.GetType(\"System.Runtime.Serialization.Formatters.Binary.BinaryFormatter\"));\n\
                     using(var ms=new MemoryStream(Convert.FromBase64String(Request.Form[\"t\"])))o=f.Deserialize(ms);";
         assert!(decisive(cast, "request-deserialization"));
+        let dataset = "AppContext.SetSwitch(\"Switch.System.Data.AllowArbitraryDataSetTypeInstantiation\",true);\n\
+                       var ds=new DataSet();\nds.ReadXml(fuData.PostedFile.InputStream,XmlReadMode.ReadSchema);";
+        assert!(decisive(
+            &format!("<asp:FileUpload runat=\"server\" ID=\"fuData\"/>\n{dataset}"),
+            "request-dataset-types"
+        ));
+        let guarded = dataset.replace("\",true)", "\",false)");
+        assert!(!decisive(
+            &format!("<asp:FileUpload runat=\"server\" ID=\"fuData\"/>\n{guarded}"),
+            "request-dataset-types"
+        ));
         let fixed = "Type ft=typeof(XmlSerializer);\nvar f=Activator.CreateInstance(ft);\nobject o=f.Deserialize(Request.InputStream);";
         assert!(!decisive(fixed, "request-deserialization"), "a serializer of fixed types");
         let reflected = "Type t=Type.GetType(\"System.Diagnostics.Process\");";

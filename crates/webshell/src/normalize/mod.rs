@@ -14,6 +14,7 @@
 mod decoders;
 mod fold;
 mod lexer;
+mod razor;
 mod script_encoder;
 mod utf7;
 
@@ -67,7 +68,21 @@ fn may_hold_code(bytes: &[u8]) -> bool {
     // Lowercase, searched one by one in lowered copies of the bytes: a case-sensitive
     // search for one literal is vectorised (on its rarest bytes), a case-insensitive one
     // or an automaton over all of them walks every byte.
-    const NEEDLES: [&[u8]; 7] = [b"<%", b"runat", b"#@~^", b"codepage", b"imports ", b"using system", b"namespace "];
+    // `@{`, `@code` (VB `@Code`), `@functions`, `@model`, `@using `: Razor views.
+    const NEEDLES: [&[u8]; 12] = [
+        b"<%",
+        b"runat",
+        b"#@~^",
+        b"codepage",
+        b"imports ",
+        b"using system",
+        b"namespace ",
+        b"@{",
+        b"@code",
+        b"@functions",
+        b"@model",
+        b"@using ",
+    ];
     const CHUNK: usize = 16 * 1024;
     const OVERLAP: usize = 11; // the longest needle, less one
     static FINDERS: LazyLock<Vec<memchr::memmem::Finder<'static>>> =
@@ -155,6 +170,9 @@ pub(crate) fn normalize_file(bytes: &[u8], may_be_class_file: bool) -> Option<No
     }
     let (segments, page_dialect, source_file) = if lexer::has_server_markers(&text) {
         (lexer::segment(&text), lexer::page_dialect(&text), false)
+    } else if let Some(dialect) = razor::razor_dialect(&text).filter(|_| may_be_class_file) {
+        // A Razor view runs on the server like a page.
+        (razor::razor_segments(&text, dialect), dialect, false)
     } else if let Some(dialect) = lexer::source_file_dialect(&text).filter(|_| may_be_class_file) {
         (vec![lexer::Segment::Code(lexer::canonical_code(&text, dialect))], dialect, true)
     } else {
