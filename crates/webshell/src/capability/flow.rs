@@ -259,11 +259,11 @@ pub(crate) enum Reach<'a> {
     Whole { server_filled: &'a [Regex] },
 }
 
-/// Functions that hand their (first) argument on as it is, give or take case, blanks and
-/// escapes: the visitor still supplies all of what comes out.
+/// Functions that hand their (first) argument on as it is, give or take case, blanks,
+/// escapes and base64: the visitor still supplies all of what comes out.
 static PASS_THROUGH: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(
-        r"(?i)^(?:(?:Server|HttpUtility|WebUtility)\s*\.\s*(?:UrlDecode|HtmlDecode)|Trim|LTrim|RTrim|CStr|LCase|UCase|Replace|Unescape|decodeURIComponent|decodeURI|String|Convert\.ToString|(?:System\.IO\.)?Path\.(?:Combine|GetFullPath))\s*\(",
+        r"(?i)^(?:(?:Server|HttpUtility|WebUtility)\s*\.\s*(?:UrlDecode|HtmlDecode)|Trim|LTrim|RTrim|CStr|LCase|UCase|Replace|Unescape|decodeURIComponent|decodeURI|String|Convert\.ToString|(?:System\.IO\.)?Path\.(?:Combine|GetFullPath)|(?:System\.Text\.)?Encoding\.\w+\.GetString|(?:System\.)?Convert\.FromBase64String)\s*\(",
     )
 });
 

@@ -843,6 +843,21 @@ mod tests {
     }
 
     #[test]
+    fn a_visitor_supplied_address_for_an_outbound_request_is_a_relay() {
+        let e = engine();
+        let has = |code: &str| ids(&e.assess_code(code, "/x/p.aspx")).contains(&"request-url-fetch");
+        let header = "string u=Encoding.UTF8.GetString(Convert.FromBase64String(Request.Headers[\"X-Route\"]));\n\
+                      var w=(HttpWebRequest)WebRequest.Create(u);";
+        assert!(has(header));
+        assert!(!has(&header.replace("Create(u)", "Create(\"https://backend.local/api/\"+u)")), "a fixed backend");
+        let asp = "Set h=Server.CreateObject(\"MSXML2.ServerXMLHTTP\")\nt=Request.ServerVariables(\"HTTP_X_TARGET\")\n\
+                   h.open Request.ServerVariables(\"REQUEST_METHOD\"),t,False";
+        assert!(ids(&e.assess_code(asp, "/x/p.asp")).contains(&"request-url-fetch"));
+        let recordset = "Set rs=Server.CreateObject(\"ADODB.Recordset\")\nrs.open \"select 1\",Request(\"c\"),1";
+        assert!(!ids(&e.assess_code(recordset, "/x/p.asp")).contains(&"request-url-fetch"));
+    }
+
+    #[test]
     fn request_driven_eval_alone_is_a_webshell() {
         let e = engine();
         let shown = e.assess_code("Dim o:o=Request(\"k\")\nExecute o", "/site/a.asp");
