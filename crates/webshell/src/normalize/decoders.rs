@@ -30,13 +30,6 @@ static VB_END: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)
 static C_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r"\b(?:function\s+|[A-Za-z_][\w.<>\[\]]*\s+)([A-Za-z_$][\w$]*)\s*\(([^()\n]*)\)\s*\{")
 });
-/// Making a character: group 1 the operand expression, then the operator (2) and what is
-/// shifted by (digits 3 or a name 4), or no shift at all.
-static MAKES_CHARACTER: LazyLock<Regex> = LazyLock::new(|| {
-    crate::pattern::builtin(
-        r"(?i)(?:\bChr[WB]?|\bfromCharCode|\(char\)|\bConvert\.ToChar)\s*\(\s*(\(?\s*[^()\n]{0,40}?(?:\([^()\n]{0,40}(?:\([^()\n]{0,20}\))?[^()\n]{0,20}\))?[^()\n]{0,20}?)\s*(?:(-|\+|\^|\bXor\b|\\|/|\*)\s*(?:(\d{1,4})|([A-Za-z_]\w*))\s*)?\)",
-    )
-});
 /// An array of numbers written in place: VB.NET `New Integer(){...}`, C# `new int[]{...}` /
 /// `new[]{...}`, VBScript `Array(...)`, JScript `[...]`.
 static NUMBER_ARRAY: LazyLock<Regex> = LazyLock::new(|| {
@@ -46,18 +39,31 @@ static NUMBER_ARRAY: LazyLock<Regex> = LazyLock::new(|| {
 });
 static LITERAL_ARGUMENT: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r#"^"((?:[^"\\\n]|\\.)*)"$"#));
 
+/// How a decoder makes each character from the code of its input (`x`): an arithmetic
+/// expression of `x`, integer constants and at most one of its parameters (`p`), as
+/// `ChrW((n Xor 19) - 3)`, `(char)(c - k)` or `String.fromCharCode(s.charCodeAt(i) ^ 7)` write it.
+#[derive(Debug, Clone, PartialEq)]
+struct CharExpr {
+    tokens: Vec<Token>,
+    /// The parameter the expression reads, by position.
+    parameter: Option<usize>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Shift {
-    None,
-    Constant(char, u32),
-    /// By the call's argument at this position.
-    Parameter(char, usize),
+enum Token {
+    X,
+    P,
+    Number(i64),
+    /// `+ - * / %` and `x` for exclusive or.
+    Op(char),
+    Open,
+    Close,
 }
 
 #[derive(Debug)]
 struct Decoder {
     call: Regex,
-    shift: Shift,
+    make: CharExpr,
 }
 
 /// The character decoders a page defines.
@@ -82,22 +88,22 @@ impl Decoders {
                 let first = makers.partition_point(|&at| at < start);
                 makers.get(first).is_some_and(|&at| at < start + MAX_BODY)
             };
-            let mut definitions: Vec<(String, String, String)> = Vec::new();
+            let mut definitions: Vec<(String, String, String, bool)> = Vec::new();
             for c in VB_FUNCTION.captures_iter(region) {
                 let Some(start) = c.get(0).filter(|m| near_maker(m.end())) else { continue };
                 let rest = &region[start.end()..region.floor_char_boundary(start.end() + MAX_BODY)];
                 if let Some(end) = VB_END.find(rest) {
-                    definitions.push((c[1].to_owned(), c[2].to_owned(), rest[..end.start()].to_owned()));
+                    definitions.push((c[1].to_owned(), c[2].to_owned(), rest[..end.start()].to_owned(), true));
                 }
             }
             for c in C_FUNCTION.captures_iter(region) {
                 let Some(start) = c.get(0).filter(|m| near_maker(m.end())) else { continue };
                 if let Some((body, false)) = super::braced_block(&region[start.end() - 1..], MAX_BODY) {
-                    definitions.push((c[1].to_owned(), c[2].to_owned(), body.to_owned()));
+                    definitions.push((c[1].to_owned(), c[2].to_owned(), body.to_owned(), false));
                 }
             }
-            for (name, parameters, body) in definitions {
-                let Some(shift) = shift_of(&body, &parameters) else { continue };
+            for (name, parameters, body, vb) in definitions {
+                let Some(make) = char_expression(&body, &parameters, vb) else { continue };
                 if decoders.found.len() == MAX_DECODERS {
                     decoders.capped = true;
                     return decoders;
@@ -106,7 +112,7 @@ impl Decoders {
                 else {
                     continue;
                 };
-                decoders.found.push(Decoder { call, shift });
+                decoders.found.push(Decoder { call, make });
             }
         }
         decoders
@@ -121,7 +127,7 @@ impl Decoders {
                 continue;
             }
             let replaced =
-                decoder.call.replace_all(text, |c: &regex::Captures<'_>| match decode_call(decoder.shift, &c[2]) {
+                decoder.call.replace_all(text, |c: &regex::Captures<'_>| match decode_call(&decoder.make, &c[2]) {
                     Some(decoded) => format!("{}{}", &c[1], literal(&decoded)),
                     None => c[0].to_owned(),
                 });
@@ -134,33 +140,161 @@ impl Decoders {
 }
 
 /// How the body makes its characters, when it makes them in a loop over its input.
-fn shift_of(body: &str, parameters: &str) -> Option<Shift> {
+fn char_expression(body: &str, parameters: &str, vb: bool) -> Option<CharExpr> {
     static LOOP: LazyLock<Regex> =
         LazyLock::new(|| crate::pattern::builtin(r"(?i)\bFor\b|\bforeach\b|\bwhile\b|\.Select\(|\.map\("));
+    // What stands for the input's character code: Asc/AscW of a piece, charCodeAt, an int cast.
+    static CODE_OF: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r"(?i)\bAsc[WB]?\s*\((?:[^()]|\([^()]*\))*\)|[A-Za-z_][\w.]*\.charCodeAt\([^()]*\)|\(int\)\s*[A-Za-z_]\w*(?:\[[^\]]*\])?|\bConvert\.ToInt32\([^()]*\)",
+        )
+    });
     if !LOOP.is_match(body) {
         return None;
     }
-    let c = MAKES_CHARACTER.captures(body)?;
-    let op = |text: &str| match text.to_ascii_lowercase().as_str() {
-        "-" => '-',
-        "+" => '+',
-        "\\" | "/" => '/',
-        "*" => '*',
-        _ => '^',
+    let maker = MAKER.find(body)?;
+    let after = &body[maker.end()..];
+    // `Chr(` ends at its parenthesis; `(char)` is followed by a parenthesised or bare operand.
+    let argument = if maker.as_str().ends_with('(') {
+        inside_parentheses(&body[maker.end() - 1..])?
+    } else if after.trim_start().starts_with('(') {
+        inside_parentheses(after.trim_start())?
+    } else {
+        let name = after.trim_start();
+        &name[..name.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(name.len())]
     };
-    static PLAIN: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"^[A-Za-z_]\w*(?:\(\w+\)|\[\w+\])?$"));
-    match (c.get(2), c.get(3), c.get(4)) {
-        // No shift: the character of a plain number (`Chr(c)`, `Chr(a(i))`), nothing computed.
-        (None, _, _) => PLAIN.is_match(c[1].trim()).then_some(Shift::None),
-        (Some(o), Some(k), _) => Some(Shift::Constant(op(o.as_str()), k.as_str().parse().ok()?)),
-        (Some(o), None, Some(name)) => {
-            let index = parameters
-                .split(',')
-                .position(|p| parameter_name(p).is_some_and(|n| n.eq_ignore_ascii_case(name.as_str())))?;
-            Some(Shift::Parameter(op(o.as_str()), index))
+    let argument = CODE_OF.replace_all(argument, " X ");
+    let names: Vec<String> = parameters.split(',').filter_map(parameter_name).map(str::to_ascii_lowercase).collect();
+    let mut tokens = Vec::new();
+    let (mut parameter, mut input): (Option<usize>, Option<String>) = (None, None);
+    let mut chars = argument.char_indices().peekable();
+    while let Some((at, ch)) = chars.next() {
+        match ch {
+            ' ' | '\t' => {}
+            '(' => tokens.push(Token::Open),
+            ')' => tokens.push(Token::Close),
+            '+' | '-' | '*' | '/' | '\\' | '%' => tokens.push(Token::Op(if ch == '\\' { '/' } else { ch })),
+            // `^` is VB's power, C#'s and JScript's exclusive or.
+            '^' if !vb => tokens.push(Token::Op('x')),
+            '0'..='9' => {
+                let mut end = at + 1;
+                while chars.peek().is_some_and(|(_, c)| c.is_ascii_digit()) {
+                    end = chars.next().map_or(end, |(i, c)| i + c.len_utf8());
+                }
+                tokens.push(Token::Number(argument[at..end].parse().ok()?));
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                let mut end = at + c.len_utf8();
+                while chars.peek().is_some_and(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '.') {
+                    end = chars.next().map_or(end, |(i, c)| i + c.len_utf8());
+                }
+                let word = argument[at..end].to_ascii_lowercase();
+                match word.as_str() {
+                    "xor" => tokens.push(Token::Op('x')),
+                    "mod" => tokens.push(Token::Op('%')),
+                    "x" if &argument[at..end] == "X" => tokens.push(Token::X),
+                    _ => {
+                        if let Some(index) = names.iter().position(|n| *n == word) {
+                            // The loop reads the input; a parameter read in the expression is the key.
+                            if names.len() > 1 && index > 0 {
+                                if parameter.replace(index).is_some_and(|p| p != index) {
+                                    return None;
+                                }
+                                tokens.push(Token::P);
+                                continue;
+                            }
+                        }
+                        // Anything else is the loop's item: one name only, indexed or not.
+                        if input.get_or_insert_with(|| word.clone()) != &word {
+                            return None;
+                        }
+                        if chars.peek().is_some_and(|(_, c)| *c == '(' || *c == '[') {
+                            let (open, _) = chars.next()?;
+                            let close = if argument[open..].starts_with('(') { ')' } else { ']' };
+                            for (_, c) in chars.by_ref() {
+                                if c == close {
+                                    break;
+                                }
+                            }
+                        }
+                        tokens.push(Token::X);
+                    }
+                }
+            }
+            _ => return None,
         }
-        _ => None,
     }
+    let make = CharExpr { tokens, parameter };
+    // It must compute: one input code gives one number.
+    evaluate(&make.tokens, 65, 1).map(|_| make)
+}
+
+/// The value of the expression for input code `x` and parameter `p` (`*` `/` `%` before `+`
+/// `-`, before exclusive or), `None` when it does not compute.
+fn evaluate(tokens: &[Token], x: i64, p: i64) -> Option<i64> {
+    fn level(tokens: &[Token], at: &mut usize, x: i64, p: i64, depth: u8) -> Option<i64> {
+        let ops: &[char] = match depth {
+            0 => &['x'],
+            1 => &['+', '-'],
+            _ => &['*', '/', '%'],
+        };
+        let mut value = if depth == 2 { operand(tokens, at, x, p)? } else { level(tokens, at, x, p, depth + 1)? };
+        while let Some(Token::Op(op)) =
+            tokens.get(*at).copied().filter(|t| matches!(t, Token::Op(o) if ops.contains(o)))
+        {
+            *at += 1;
+            let right = if depth == 2 { operand(tokens, at, x, p)? } else { level(tokens, at, x, p, depth + 1)? };
+            value = match op {
+                'x' => value ^ right,
+                '+' => value.checked_add(right)?,
+                '-' => value.checked_sub(right)?,
+                '*' => value.checked_mul(right)?,
+                '/' => value.checked_div(right)?,
+                _ => value.checked_rem(right)?,
+            };
+        }
+        Some(value)
+    }
+    fn operand(tokens: &[Token], at: &mut usize, x: i64, p: i64) -> Option<i64> {
+        let token = *tokens.get(*at)?;
+        *at += 1;
+        match token {
+            Token::X => Some(x),
+            Token::P => Some(p),
+            Token::Number(n) => Some(n),
+            Token::Op('-') => operand(tokens, at, x, p)?.checked_neg(),
+            Token::Open => {
+                let value = level(tokens, at, x, p, 0)?;
+                (tokens.get(*at) == Some(&Token::Close)).then(|| *at += 1)?;
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+    if !tokens.contains(&Token::X) {
+        return None;
+    }
+    let mut at = 0;
+    let value = level(tokens, &mut at, x, p, 0)?;
+    (at == tokens.len()).then_some(value)
+}
+
+/// The text between a parenthesis that `text` starts with and its match.
+fn inside_parentheses(text: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    for (i, ch) in text.char_indices().take(400) {
+        match ch {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(&text[1..i]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A parameter's name: the word before `As` (VB), else the last word before a default (C#).
@@ -173,49 +307,55 @@ fn parameter_name(piece: &str) -> Option<&str> {
     }
 }
 
-/// The text a decoder call returns: a literal shifted character by character, or a list of
-/// numbers made into characters; `None` unless it is all printable text with a letter.
-fn decode_call(shift: Shift, arguments: &str) -> Option<String> {
-    let args: Vec<&str> = arguments.split(',').map(str::trim).collect();
-    let number = |text: &str| -> Option<u32> { text.parse().ok() };
-    let (op, k, from) = match shift {
-        Shift::None => ('+', 0, args.len()),
-        Shift::Constant(op, k) => (op, k, args.len()),
-        Shift::Parameter(op, index) => (op, number(args.get(index)?)?, index),
+/// The text a decoder call returns: a literal made over character by character, or a list of
+/// numbers made into characters; `None` unless it is all printable text with a letter and
+/// differs from its input.
+fn decode_call(make: &CharExpr, arguments: &str) -> Option<String> {
+    let args: Vec<&str> = split_top_level(arguments);
+    let number = |text: &str| -> Option<i64> { text.trim().parse().ok() };
+    let p = match make.parameter {
+        Some(index) => number(args.get(index)?)?,
+        None => 0,
     };
-    let apply = |n: u32| -> Option<char> {
-        char::from_u32(match op {
-            '-' => n.checked_sub(k)?,
-            '+' => n.checked_add(k)?,
-            '/' => n.checked_div(k)?,
-            '*' => n.checked_mul(k)?,
-            _ => n ^ k,
-        })
-    };
+    let apply = |n: i64| -> Option<char> { char::from_u32(u32::try_from(evaluate(&make.tokens, n, p)?).ok()?) };
     // One array of numbers as the argument: `D(New Integer(){261,249})`, `d(new[]{83,65})`.
-    if !matches!(shift, Shift::Parameter(..))
-        && let Some(c) = NUMBER_ARRAY.captures(arguments.trim())
-    {
+    if let Some(c) = NUMBER_ARRAY.captures(args.first()?.trim()) {
         let list = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)).or_else(|| c.get(4))?;
-        let numbers: Option<Vec<u32>> = list.as_str().split(',').map(|n| number(n.trim())).collect();
-        let text: String = numbers?.into_iter().map(apply).collect::<Option<_>>()?;
-        return printable(text);
+        let numbers: Option<Vec<i64>> = list.as_str().split(',').map(number).collect();
+        return printable(numbers?.into_iter().map(apply).collect::<Option<_>>()?);
     }
-    let text: String = match LITERAL_ARGUMENT.captures(args.first()?) {
-        // A literal comes out as it went in without a shift.
-        Some(_) if shift == Shift::None => return None,
-        Some(c) => unescape_canonical(&c[1]).chars().map(|ch| apply(ch as u32)).collect::<Option<_>>()?,
-        None => {
-            let numbers: Option<Vec<u32>> =
-                args.iter().enumerate().filter(|(i, _)| *i != from).map(|(_, a)| number(a)).collect();
-            let numbers = numbers?;
-            if numbers.len() < 2 {
-                return None;
+    if let Some(c) = LITERAL_ARGUMENT.captures(args.first()?.trim()) {
+        let input = unescape_canonical(&c[1]);
+        let text: String = input.chars().map(|ch| apply(i64::from(u32::from(ch)))).collect::<Option<_>>()?;
+        return if text == input { None } else { printable(text) };
+    }
+    // A list of numbers as the arguments (`ParamArray`), the parameter's own left out.
+    let numbers: Option<Vec<i64>> =
+        args.iter().enumerate().filter(|(i, _)| Some(*i) != make.parameter).map(|(_, a)| number(a)).collect();
+    let numbers = numbers?;
+    if numbers.len() < 2 {
+        return None;
+    }
+    printable(numbers.into_iter().map(apply).collect::<Option<_>>()?)
+}
+
+/// Arguments split at the commas outside brackets and literals.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let (mut pieces, mut depth, mut start, mut in_string) = (Vec::new(), 0i32, 0usize, false);
+    for (i, ch) in text.char_indices() {
+        match ch {
+            '"' => in_string = !in_string,
+            '(' | '[' | '{' if !in_string => depth += 1,
+            ')' | ']' | '}' if !in_string => depth -= 1,
+            ',' if !in_string && depth == 0 => {
+                pieces.push(&text[start..i]);
+                start = i + 1;
             }
-            numbers.into_iter().map(apply).collect::<Option<_>>()?
+            _ => {}
         }
-    };
-    printable(text)
+    }
+    pieces.push(&text[start..]);
+    pieces
 }
 
 /// The text when it is all printable ASCII with a letter.
@@ -250,6 +390,10 @@ mod tests {
         assert_eq!(decoded("Function One(c)\nOne=Chr(c)\nEnd Function", "a=One(65,66)"), None);
         assert_eq!(decoded(part, "t=Part(a,b)"), None);
         assert_eq!(decoded(part, "t=Part(1,2,3)"), None);
+        let chained = "Function Q(ParamArray v()As Integer)As String\nDim sb As New System.Text.StringBuilder()\n\
+                       For Each n As Integer In v\nsb.Append(ChrW((n Xor 19)-3))\nNext\nReturn sb.ToString()\nEnd Function";
+        let codes: Vec<String> = "cmd.exe".chars().map(|c| ((u32::from(c) + 3) ^ 19).to_string()).collect();
+        assert_eq!(decoded(chained, &format!("f=Q({})", codes.join(","))).as_deref(), Some("f=\"cmd.exe\""));
         let thirds = "Function D(ByVal a()As Integer)As String\nDim s As String=\"\"\nFor Each n As Integer In a\ns&=ChrW(n\\3)\nNext\nReturn s\nEnd Function";
         assert_eq!(
             decoded(thirds, "o=CreateObject(D(New Integer(){261,249,297,342,315,336,348,138,249,312,303,324,324}))")
