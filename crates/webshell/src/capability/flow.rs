@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::normalize::Quotes;
+use crate::normalize::{Quotes, split_arguments};
 
 /// Passes over the code before giving up on a fixed point.
 const MAX_PASSES: usize = 8;
@@ -539,27 +539,6 @@ pub(crate) fn argument_text(text: &str) -> &str {
         }
     }
     trimmed
-}
-
-/// Top-level comma-separated pieces of an argument list `(a, f(b, c))`.
-pub(crate) fn split_arguments(args: &str) -> Vec<&str> {
-    let inner = args.trim().strip_prefix('(').map_or(args, |a| a.strip_suffix(')').unwrap_or(a));
-    let mut pieces = Vec::new();
-    let (mut depth, mut start, mut in_string) = (0i32, 0usize, false);
-    for (i, ch) in inner.char_indices() {
-        match ch {
-            '"' => in_string = !in_string,
-            '(' | '[' | '{' if !in_string => depth += 1,
-            ')' | ']' | '}' if !in_string => depth -= 1,
-            ',' if !in_string && depth == 0 => {
-                pieces.push(&inner[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    pieces.push(&inner[start..]);
-    pieces
 }
 
 /// Parameters of the page's web methods (`[WebMethod]`, `<WebMethod()>`, JScript .NET

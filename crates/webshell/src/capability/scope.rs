@@ -63,12 +63,12 @@ pub(crate) fn scope_vb_locals(code: &str) -> Option<String> {
         let own = start[1].to_ascii_lowercase();
         let mut locals: HashSet<String> = HashSet::new();
         if let Some(parameters) = start.get(2) {
-            for piece in super::flow::split_arguments(&format!("({})", parameters.as_str())) {
+            for piece in crate::normalize::split_arguments(&format!("({})", parameters.as_str())) {
                 locals.extend(super::flow::parameter_name(piece).map(str::to_ascii_lowercase));
             }
         }
         for dim in DIM.captures_iter(&block) {
-            for piece in super::flow::split_arguments(&format!("({})", &dim[1])) {
+            for piece in crate::normalize::split_arguments(&format!("({})", &dim[1])) {
                 locals.extend(WORD.find(piece.trim()).map(|w| w.as_str().to_ascii_lowercase()));
             }
         }

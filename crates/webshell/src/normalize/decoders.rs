@@ -311,7 +311,7 @@ fn parameter_name(piece: &str) -> Option<&str> {
 /// numbers made into characters; `None` unless it is all printable text with a letter and
 /// differs from its input.
 fn decode_call(make: &CharExpr, arguments: &str) -> Option<String> {
-    let args: Vec<&str> = split_top_level(arguments);
+    let args: Vec<&str> = super::split_arguments(arguments);
     let number = |text: &str| -> Option<i64> { text.trim().parse().ok() };
     let p = match make.parameter {
         Some(index) => number(args.get(index)?)?,
@@ -337,25 +337,6 @@ fn decode_call(make: &CharExpr, arguments: &str) -> Option<String> {
         return None;
     }
     printable(numbers.into_iter().map(apply).collect::<Option<_>>()?)
-}
-
-/// Arguments split at the commas outside brackets and literals.
-fn split_top_level(text: &str) -> Vec<&str> {
-    let (mut pieces, mut depth, mut start, mut in_string) = (Vec::new(), 0i32, 0usize, false);
-    for (i, ch) in text.char_indices() {
-        match ch {
-            '"' => in_string = !in_string,
-            '(' | '[' | '{' if !in_string => depth += 1,
-            ')' | ']' | '}' if !in_string => depth -= 1,
-            ',' if !in_string && depth == 0 => {
-                pieces.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    pieces.push(&text[start..]);
-    pieces
 }
 
 /// The text when it is all printable ASCII with a letter.

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
-pub(crate) use lexer::{Dialect, Quotes, braced_block};
+pub(crate) use lexer::{Dialect, Quotes, braced_block, split_arguments};
 
 /// Bytes of a file the stage reads; webshells are small.
 pub(crate) const MAX_INPUT: usize = 1024 * 1024;
