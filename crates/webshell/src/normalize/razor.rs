@@ -77,7 +77,8 @@ fn csharp_code_at(text: &str, from: usize) -> Option<(String, usize)> {
     let rest = &text[from..];
     if rest.starts_with('{') {
         let (body, _) = braced_block(rest, MAX_BLOCK)?;
-        return Some((body.to_owned(), from + 1 + body.len() + 1));
+        // An unclosed block runs to the text's end.
+        return Some((body.to_owned(), (from + 1 + body.len() + 1).min(text.len())));
     }
     if rest.starts_with('(') {
         let inner = balanced(rest, '(', ')')?;
@@ -94,7 +95,7 @@ fn csharp_code_at(text: &str, from: usize) -> Option<(String, usize)> {
             } else {
                 format!("{keyword}{{\n{body}\n}}")
             };
-            return Some((code, open + 1 + body.len() + 1));
+            return Some((code, (open + 1 + body.len() + 1).min(text.len())));
         }
         return None;
     }
@@ -250,6 +251,16 @@ mod tests {
         let normalized = super::super::normalize(view.as_bytes()).unwrap_or_else(|| panic!("no code"));
         assert!(normalized.code.contains("Dim fb As String=Request.Form(\"fb\")"), "{}", normalized.code);
         assert!(!normalized.source_file);
+    }
+
+    #[test]
+    fn unclosed_blocks_run_to_the_end() {
+        // Found by the webshell_page fuzz target: the end of an unclosed block was read past
+        // the text's end.
+        for view in ["@{\nvar a=Request[\"x\"];", "<p>x</p>\n@if (a) {\nb();", "@functions {"] {
+            let segments = razor_segments(view, Dialect::CLike);
+            assert!(segments.iter().any(|s| matches!(s, Segment::Code(_))), "{view}");
+        }
     }
 
     #[test]
