@@ -858,6 +858,36 @@ mod tests {
     }
 
     #[test]
+    fn administrator_accounts_private_keys_and_download_tools_are_seen() {
+        let e = engine();
+        let has = |code: &str, id: &str| ids(&e.assess_code(code, "/x/a.aspx")).contains(&id);
+        let vbs = "Set grp=GetObject(\"WinNT://\"&host&\"/Administrators,group\")\ngrp.Add \"WinNT://\"&host&\"/\"&u&\",user\"";
+        assert!(has(vbs, "local-admin-account"));
+        assert!(has("var g=machine.Children.Find(\"Administrators\",\"group\");", "local-admin-account"));
+        assert!(!has("var g=machine.Children.Find(\"Users\",\"group\");", "local-admin-account"));
+        let created = "Set comp=GetObject(\"WinNT://\"&host&\",computer\")\nSet usr=comp.Create(\"user\",Request.Form(\"u\"))\n\
+                       usr.SetPassword Request.Form(\"p\")\nSet grp=GetObject(\"WinNT://\"&host&\"/Administrators,group\")";
+        let shown = e.assess_code(created, "/x/useradd.asp");
+        assert!(
+            ids(&shown).contains(&"request-account") && e.severity(&shown) >= Some(Severity::High),
+            "{:?}",
+            ids(&shown)
+        );
+        let pfx =
+            "var s=new X509Store(StoreName.My,StoreLocation.LocalMachine);\nbyte[]b=c.Export(X509ContentType.Pfx,pw);";
+        assert!(has(pfx, "private-key-export"));
+        assert!(
+            !has(&pfx.replace("X509ContentType.Pfx", "X509ContentType.Cert"), "private-key-export"),
+            "the public part"
+        );
+        assert!(has(
+            "Process.Start(\"certutil.exe\",\"-urlcache -split -f \"+u+\" c:\\\\t\\\\a.exe\");",
+            "lolbin-download"
+        ));
+        assert!(!has("Process.Start(\"certutil.exe\",\"-dump\");", "lolbin-download"));
+    }
+
+    #[test]
     fn request_driven_eval_alone_is_a_webshell() {
         let e = engine();
         let shown = e.assess_code("Dim o:o=Request(\"k\")\nExecute o", "/site/a.asp");

@@ -7,6 +7,7 @@
 //! XOR of a constant or of one of its parameters; each call on literals is replaced by the
 //! text it returns, so the rules and the data-flow engine see the names.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -23,9 +24,12 @@ static VB_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
         r"(?im)^(?:(?:Public|Private|Friend|Shared|Static)\s+)*Function\s+([A-Za-z_]\w*)\s*\(([^()\n]*(?:\(\)[^()\n]*)*)\)",
     )
 });
-/// Calls that make a character (see [`MAKES_CHARACTER`]), found fast.
-static MAKER: LazyLock<Regex> =
-    LazyLock::new(|| crate::pattern::builtin(r"(?i)\bChr[WB]?\s*\(|\(char\)|\bfromCharCode\b|\bConvert\.ToChar\b"));
+/// Calls that make a character or reverse a text, found fast.
+static MAKER: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"(?i)\bChr[WB]?\s*\(|\(char\)|\bfromCharCode\b|\bConvert\.ToChar\b|\bArray\.Reverse\(|\bStrReverse\(|\.reverse\(\)",
+    )
+});
 static VB_END: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\bEnd\s+Function\b"));
 static C_FUNCTION: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r"\b(?:function\s+|[A-Za-z_][\w.<>\[\]]*\s+)([A-Za-z_$][\w$]*)\s*\(([^()\n]*)\)\s*\{")
@@ -60,16 +64,20 @@ enum Token {
     Close,
 }
 
+/// What a decoder does to its input.
 #[derive(Debug)]
-struct Decoder {
-    call: Regex,
-    make: CharExpr,
+enum Make {
+    /// Makes each character by an expression of the input's code.
+    Characters(CharExpr),
+    /// Reverses the text (`char[] a = s.ToCharArray(); Array.Reverse(a); return new string(a);`).
+    Reverse,
 }
 
 /// The character decoders a page defines.
 #[derive(Debug, Default)]
 pub(crate) struct Decoders {
-    found: Vec<Decoder>,
+    /// By lower-case name.
+    found: HashMap<String, Make>,
     /// More decoders were defined than [`MAX_DECODERS`].
     pub(crate) capped: bool,
 }
@@ -103,16 +111,16 @@ impl Decoders {
                 }
             }
             for (name, parameters, body, vb) in definitions {
-                let Some(make) = char_expression(&body, &parameters, vb) else { continue };
+                let make = match char_expression(&body, &parameters, vb) {
+                    Some(expression) => Make::Characters(expression),
+                    None if reverses(&body, &parameters) => Make::Reverse,
+                    None => continue,
+                };
                 if decoders.found.len() == MAX_DECODERS {
                     decoders.capped = true;
                     return decoders;
                 }
-                let Ok(call) = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\(((?:[^()\n]|\(\))*)\)", regex::escape(&name)))
-                else {
-                    continue;
-                };
-                decoders.found.push(Decoder { call, make });
+                decoders.found.entry(name.to_ascii_lowercase()).or_insert(make);
             }
         }
         decoders
@@ -120,22 +128,43 @@ impl Decoders {
 
     /// `code` with every call of a decoder on literals replaced by the text it returns.
     pub(crate) fn apply(&self, code: &str) -> Option<String> {
-        let mut current: Option<String> = None;
-        for decoder in &self.found {
-            let text = current.as_deref().unwrap_or(code);
-            if !decoder.call.is_match(text) {
-                continue;
-            }
-            let replaced =
-                decoder.call.replace_all(text, |c: &regex::Captures<'_>| match decode_call(&decoder.make, &c[2]) {
-                    Some(decoded) => format!("{}{}", &c[1], literal(&decoded)),
-                    None => c[0].to_owned(),
-                });
-            if replaced != text {
-                current = Some(replaced.into_owned());
-            }
+        // One pattern for every call, the name looked up: no regex compiled per decoder.
+        static CALL: LazyLock<Regex> =
+            LazyLock::new(|| crate::pattern::builtin(r"(^|[^.\w$])([A-Za-z_]\w*)\(((?:[^()\n]|\(\))*)\)"));
+        if self.found.is_empty() {
+            return None;
         }
-        current
+        let replaced = CALL.replace_all(code, |c: &regex::Captures<'_>| {
+            let decoded = self.found.get(&c[2].to_ascii_lowercase()).and_then(|make| decode(make, &c[3]));
+            match decoded {
+                Some(text) => format!("{}{}", &c[1], literal(&text)),
+                None => c[0].to_owned(),
+            }
+        });
+        (replaced != code).then(|| replaced.into_owned())
+    }
+}
+
+/// Whether a one-parameter body reverses its text and does nothing else to it.
+fn reverses(body: &str, parameters: &str) -> bool {
+    static REVERSE: LazyLock<Regex> =
+        LazyLock::new(|| crate::pattern::builtin(r"(?i)\bArray\.Reverse\(|\bStrReverse\(|\.reverse\(\)|\.Reverse\(\)"));
+    static OTHER_WORK: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(
+            r#"(?i)\bChr[WB]?\s*\(|\(char\)|fromCharCode|\bReplace\(|\.replace\(|\bMid\(|Substring\(|"[^"]+""#,
+        )
+    });
+    !parameters.contains(',') && body.len() <= 400 && REVERSE.is_match(body) && !OTHER_WORK.is_match(body)
+}
+
+/// The text a decoder call on literals returns.
+fn decode(make: &Make, arguments: &str) -> Option<String> {
+    match make {
+        Make::Characters(expression) => decode_call(expression, arguments),
+        Make::Reverse => {
+            let c = LITERAL_ARGUMENT.captures(arguments.trim())?;
+            printable(unescape_canonical(&c[1]).chars().rev().collect())
+        }
     }
 }
 
@@ -371,6 +400,16 @@ mod tests {
         assert_eq!(decoded("Function One(c)\nOne=Chr(c)\nEnd Function", "a=One(65,66)"), None);
         assert_eq!(decoded(part, "t=Part(a,b)"), None);
         assert_eq!(decoded(part, "t=Part(1,2,3)"), None);
+        let reverse = "static string T(string s){char[]a=s.ToCharArray();Array.Reverse(a);return new string(a);}";
+        assert_eq!(
+            decoded(reverse, "Type pt=sys.GetType(T(\"ssecorP.scitsongaiD.metsyS\"));").as_deref(),
+            Some("Type pt=sys.GetType(\"System.Diagnostics.Process\");")
+        );
+        let vb_reverse = "Function R(v)\nR=StrReverse(v)\nEnd Function";
+        assert_eq!(decoded(vb_reverse, "x=R(\"llehS.tpircSW\")").as_deref(), Some("x=\"WScript.Shell\""));
+        let not_only =
+            "static string T(string s){char[]a=s.Substring(1).ToCharArray();Array.Reverse(a);return new string(a);}";
+        assert_eq!(decoded(not_only, "x=T(\"abc\")"), None, "more than a reversal");
         let chained = "Function Q(ParamArray v()As Integer)As String\nDim sb As New System.Text.StringBuilder()\n\
                        For Each n As Integer In v\nsb.Append(ChrW((n Xor 19)-3))\nNext\nReturn sb.ToString()\nEnd Function";
         let codes: Vec<String> = "cmd.exe".chars().map(|c| ((u32::from(c) + 3) ^ 19).to_string()).collect();

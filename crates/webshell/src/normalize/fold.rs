@@ -381,6 +381,28 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 Some(format!("{target}.{member}({})", c.get(4).map_or("", |a| a.as_str())))
             },
         },
+        // ... and GetProperty("P").SetValue(target, value[, null]) is target.P=(value); GetValue(target)
+        // reads target.P (fields alike).
+        Rule {
+            name: "late-binding",
+            needles: &[".setvalue(", ".getvalue("],
+            pattern: re(
+                r"[A-Za-z_][\w.]*(?:\([^()\n]*\))?\.Get(?:Property|Field)\(STR(?:,[^()\n]*)?\)\.(?:SetValue\(([A-Za-z_][\w.]*),([^\n]*?)(?:,(?:null|Nothing))?\)(;|\n|$)|GetValue\(([A-Za-z_][\w.]*)(?:,(?:null|Nothing))?\))",
+            ),
+            apply: |c| {
+                let member = value(c, 1);
+                if !is_identifier(&member) {
+                    return None;
+                }
+                match (c.get(2), c.get(3), c.get(4), c.get(5)) {
+                    (Some(target), Some(assigned), Some(end), _) => {
+                        Some(format!("{}.{member}=({}){}", target.as_str(), assigned.as_str(), end.as_str()))
+                    }
+                    (_, _, _, Some(target)) => Some(format!("{}.{member}", target.as_str())),
+                    _ => None,
+                }
+            },
+        },
         // Eval of a literal expression is the expression: VBScript Eval("request") and JScript
         // eval("Request") return the Request object, so eval("x")(...) is x(...).
         Rule {
@@ -1166,6 +1188,11 @@ mod tests {
             folded("t.GetMethod(\"AddScript\",new[]{typeof(string)}).Invoke(ps,new object[]{s+\"|x\"})"),
             "ps.AddScript(s+\"|x\")"
         );
+        assert_eq!(
+            folded("it.GetProperty(\"Arguments\").SetValue(si,\" /c \"+tk,null);\nx=1"),
+            "si.Arguments=(\" /c \"+tk);\nx=1"
+        );
+        assert_eq!(folded("o=pt.GetProperty(\"StandardOutput\").GetValue(pr,null);"), "o=pr.StandardOutput;");
         // a static call on a type held by a variable names no type
         let unknown = "t.GetMethod(\"Create\",Type.EmptyTypes).Invoke(null,null)";
         assert_eq!(folded(unknown), unknown);

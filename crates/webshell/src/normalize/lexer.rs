@@ -197,7 +197,8 @@ pub(crate) fn segment(text: &str) -> Vec<Segment> {
                 let directive = &text[next..close];
                 segments.push(Segment::Tag(collapse_markup(directive)));
                 let lower = directive.to_ascii_lowercase();
-                if lower.contains("webhandler") || lower.contains("webservice") {
+                // .ashx, .asmx and a WCF .svc with its code inline: what follows is the class.
+                if lower.contains("webhandler") || lower.contains("webservice") || lower.contains("servicehost") {
                     rest_is_code =
                         Some(attribute(directive, "language").and_then(dialect_of_language).unwrap_or(default));
                 }
@@ -682,6 +683,8 @@ mod tests {
 
     #[test]
     fn handler_body_after_directive_is_code() {
+        let svc = "<%@ ServiceHost Language=\"C#\" Service=\"S\" %>\nusing System;\npublic class S { string M(string a) { return a + \"x\"; } }";
+        assert!(segment(svc).iter().any(|s| matches!(s, Segment::Code(c) if c.contains("return a+\"x\";"))));
         let page = "<%@ WebHandler Language=\"C#\" Class=\"H\" %>\nusing System; // c\npublic class H { }";
         assert_eq!(code_of(page), "using System;\npublic class H{}");
     }

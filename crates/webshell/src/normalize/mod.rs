@@ -11,6 +11,7 @@
 //! whole stage after [`TIME_BUDGET`]; each limit reached is reported in
 //! [`Normalized::limits`].
 
+mod aliases;
 mod decoders;
 mod fold;
 mod lexer;
@@ -196,23 +197,40 @@ pub(crate) fn normalize_file(bytes: &[u8], may_be_class_file: bool) -> Option<No
     if decoders.capped {
         out.limits.push(format!("character decoders: only the first {} run", decoders::MAX_DECODERS));
     }
+    // Wrappers and decoders first, in every region: a name for a method or type may be what a
+    // decoder returns (`GetMethod(Flip("...")))`).
+    let mut segments = segments;
+    for segment in &mut segments {
+        if let lexer::Segment::Code(code) = segment {
+            if let Some(inlined) = wrappers.inline(code) {
+                note_applied(&mut out.applied, "inlined-wrapper");
+                *code = inlined;
+            }
+            if let Some(decoded) = decoders.apply(code) {
+                note_applied(&mut out.applied, "page-decoder");
+                *code = decoded;
+            }
+        }
+    }
+    // ... then names that stand for a method or a type.
+    let aliases = aliases::Aliases::of(segments.iter().filter_map(|s| match s {
+        lexer::Segment::Code(code) => Some(code.as_str()),
+        _ => None,
+    }));
+    if aliases.capped {
+        out.limits.push(format!("method and type aliases: only the first {} of a kind followed", aliases::MAX_ALIASES));
+    }
     for segment in segments {
         match segment {
             lexer::Segment::Markup(markup) | lexer::Segment::Tag(markup) => push_capped(&mut out, &markup),
             lexer::Segment::Code(code) => {
-                let mut rewritten = |code: String, step: Option<String>, name: &'static str| match step {
-                    Some(changed) => {
-                        if !out.applied.contains(&name) {
-                            out.applied.push(name);
-                        }
-                        changed
+                let code = match aliases.apply(&code) {
+                    Some(called) => {
+                        note_applied(&mut out.applied, "alias");
+                        called
                     }
                     None => code,
                 };
-                let inlined = wrappers.inline(&code);
-                let code = rewritten(code, inlined, "inlined-wrapper");
-                let decoded = decoders.apply(&code);
-                let code = rewritten(code, decoded, "page-decoder");
                 let dialect = if code.contains(';') || code.contains('{') { Dialect::CLike } else { Dialect::Vb };
                 let folded = fold_with_evaluated(&code, dialect, started, &mut out);
                 push_capped(&mut out, &folded);
@@ -228,6 +246,13 @@ pub(crate) fn normalize_file(bytes: &[u8], may_be_class_file: bool) -> Option<No
         }
     }
     Some(out)
+}
+
+/// Record a rewriting step once.
+fn note_applied(applied: &mut Vec<&'static str>, name: &'static str) {
+    if !applied.contains(&name) {
+        applied.push(name);
+    }
 }
 
 /// Fold one code region, then unpack string literals it evaluates as code
