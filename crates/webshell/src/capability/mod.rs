@@ -906,7 +906,10 @@ mod tests {
         let e = engine();
         let log = "using(var r=new StreamReader(Request.InputStream))body=r.ReadToEnd();\n\
                    File.AppendAllText(Server.MapPath(\"~/App_Data/payments.log\"),DateTime.UtcNow+\" \"+body);";
-        assert!(!ids(&e.assess_code(log, "/api/hook.aspx")).contains(&"request-file-write"), "the application's own log");
+        assert!(
+            !ids(&e.assess_code(log, "/api/hook.aspx")).contains(&"request-file-write"),
+            "the application's own log"
+        );
         let named = log.replace("Server.MapPath(\"~/App_Data/payments.log\")", "Server.MapPath(Request[\"f\"])");
         assert!(ids(&e.assess_code(&named, "/api/hook.aspx")).contains(&"request-file-write"));
         let upload = "var f=Request.Files[0];\nf.SaveAs(Server.MapPath(\"~/up/\")+f.FileName);";
