@@ -647,21 +647,21 @@ struct Edge {
 }
 
 /// Every move of a page read for data anywhere in it.
-struct ReadMoves {
+struct ReadMoves<'c> {
     /// Lower-case names in order of appearance, and their ids.
     names: Vec<String>,
     ids: HashMap<String, usize>,
-    edges: Vec<ReadEdge>,
+    edges: Vec<ReadEdge<'c>>,
 }
 
 /// A move read once for data anywhere in it (see [`Names::read_edge`]).
-struct ReadEdge {
+struct ReadEdge<'c> {
     target: Option<usize>,
     /// A number made from its operands: carries nothing.
     number: bool,
     stripped: String,
-    /// The expression with its literals, when it has any: for sources that name a literal.
-    with_literals: String,
+    /// The expression as written, literals in: for sources that name a literal.
+    with_literals: &'c str,
     reads: Vec<usize>,
 }
 
@@ -691,25 +691,17 @@ impl Names<'_> {
 
     /// What a move reads, for data anywhere in it: its names and its code without literals (a
     /// source is looked for in it per set of sources).
-    fn read_edge(&mut self, target: &str, expression: &str) -> ReadEdge {
+    fn read_edge<'c>(&mut self, target: &str, expression: &'c str) -> ReadEdge<'c> {
         let target = self.id(target);
         if is_number(expression) {
-            return ReadEdge {
-                target,
-                number: true,
-                stripped: String::new(),
-                with_literals: String::new(),
-                reads: Vec::new(),
-            };
+            return ReadEdge { target, number: true, stripped: String::new(), with_literals: "", reads: Vec::new() };
         }
-        let blanked = without_server_values(expression, self.server_values);
-        let with_literals = if blanked.contains('"') { blanked.clone().into_owned() } else { String::new() };
-        let stripped = strip_literals(&blanked);
+        let stripped = strip_literals(&without_server_values(expression, self.server_values));
         let stripped = without_number_arguments(&stripped).into_owned();
         let mut reads: Vec<usize> = WORD.find_iter(&stripped).filter_map(|w| self.id(w.as_str())).collect();
         reads.sort_unstable();
         reads.dedup();
-        ReadEdge { target, number: false, stripped, with_literals, reads }
+        ReadEdge { target, number: false, stripped, with_literals: expression, reads }
     }
 
     /// What a move carries when only a value the request makes whole counts: what the
@@ -746,7 +738,7 @@ pub(crate) struct Flows<'c> {
     container_moves: Vec<(&'c str, &'c str)>,
     /// The moves read for data anywhere in them (names, ids, edges), built by the first
     /// [`propagate_from`] at that reach; every later one on the page passes the same server values.
-    anywhere: std::cell::OnceCell<ReadMoves>,
+    anywhere: std::cell::OnceCell<ReadMoves<'c>>,
     /// The code without the insides of its literals, made once.
     stripped: std::cell::OnceCell<String>,
     /// Bounds of the analysis the page reached (functions, call sites, body size).
@@ -1000,7 +992,7 @@ pub(crate) fn propagate_from<'r>(
                     && sources
                         .iter()
                         .zip(&literal_sources)
-                        .any(|(s, &literal)| s.is_match(if literal { &read.with_literals } else { &read.stripped }));
+                        .any(|(s, &literal)| s.is_match(if literal { read.with_literals } else { &read.stripped }));
                 Edge { target: read.target, from_source, reads: read.reads.clone() }
             };
             let mut edges: Vec<Edge> = table.edges.iter().map(edge_of).collect();

@@ -20,6 +20,26 @@ const MARK: char = 'ǂ';
 /// Lines a procedure may span before it is left as it is (an unclosed one, a broken page).
 const MAX_PROCEDURE_LINES: usize = 5000;
 
+/// The words a procedure header may start with.
+const HEADER_WORDS: [&str; 16] = [
+    "Function",
+    "Sub",
+    "Property",
+    "Public",
+    "Private",
+    "Protected",
+    "Friend",
+    "Shared",
+    "Static",
+    "Overrides",
+    "Overridable",
+    "Overloads",
+    "Default",
+    "Async",
+    "Shadows",
+    "NotOverridable",
+];
+
 /// `[modifiers] Function|Sub|Property Get/Let/Set Name[(parameters)]` at a line's start.
 static PROCEDURE_START: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(
@@ -47,8 +67,9 @@ pub(crate) fn scope_vb_locals(code: &str) -> Option<String> {
     let (mut i, mut number, mut changed) = (0usize, 0usize, false);
     while i < lines.len() {
         let line = lines[i].trim_start();
-        // Every procedure header starts with one of these letters (Function, Sub, Private, ...).
-        let header = line.starts_with(['F', 'f', 'S', 's', 'P', 'p', 'O', 'o', 'D', 'd', 'A', 'a', 'N', 'n']);
+        // Every procedure header starts with one of these words (Function, Sub, Private, ...).
+        let first = line.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+        let header = HEADER_WORDS.iter().any(|w| first.eq_ignore_ascii_case(w));
         let Some(start) = header.then(|| PROCEDURE_START.captures(line)).flatten() else {
             out.push_str(lines[i]);
             i += 1;

@@ -661,7 +661,7 @@ pub(crate) fn propagate_constants(code: &str) -> Option<String> {
         let assigned = ASSIGNED_NAME.captures(statement).map(|c| c[1].to_ascii_lowercase());
         // Past a loop's start or end, a name that uses itself (`o=o&Chr(c)`) is being built by
         // the loop: its literal is where the building starts, not its value.
-        if LOOP_EDGE.is_match(statement) {
+        if !constants.is_empty() && LOOP_EDGE.is_match(statement) {
             crossed.extend(constants.iter().map(|(n, _)| n.clone()));
         }
         if let Some(name) = assigned.as_ref().filter(|n| crossed.contains(*n)) {
@@ -669,10 +669,7 @@ pub(crate) fn propagate_constants(code: &str) -> Option<String> {
         }
         // A name assigned inside the statement (a one-line `If`, a loop body) is no constant
         // from here on: `z=""` then `If ok Then z=z&c` in a loop builds z.
-        if !constants.is_empty()
-            && statement.contains('=')
-            && constants.iter().any(|(name, _)| contains_ignoring_case(statement, name))
-        {
+        if !constants.is_empty() && statement.contains('=') && contains_any_name(statement, &constants) {
             for c in EMBEDDED_ASSIGNMENT.captures_iter(statement) {
                 let name = match (c.get(1), c.get(2), c.get(3)) {
                     (Some(name), next, _) if next.is_none_or(|n| n.as_str() != "=") => name.as_str(),
@@ -722,10 +719,10 @@ pub(crate) fn propagate_constants(code: &str) -> Option<String> {
     changed.then_some(out)
 }
 
-/// Whether `text` holds `lower` (lower-case ASCII) in any case.
-fn contains_ignoring_case(text: &str, lower: &str) -> bool {
-    let (text, needle) = (text.as_bytes(), lower.as_bytes());
-    !needle.is_empty() && text.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+/// Whether `text` holds one of the constants' (lower-case) names, in any case.
+fn contains_any_name(text: &str, constants: &[(String, String)]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    constants.iter().any(|(name, _)| memchr::memmem::find(lower.as_bytes(), name.as_bytes()).is_some())
 }
 
 /// Canonical code cut after every `\n`, `;` and `:` that is not inside a literal.
