@@ -39,6 +39,13 @@ static METHOD_HANDLE: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// Compile the patterns now (see `normalize::warm`): by reading a small page.
+pub(crate) fn warm() {
+    let page = "Func<byte[],Assembly>l=Assembly.Load;\nType t=Type.GetType(\"N.T\");\nMethodInfo m=t.GetMethod(\"M\");\n\
+                m.Invoke(null,new object[]{l(b)});";
+    let _ = Aliases::of([page].into_iter()).apply(page);
+}
+
 /// The aliases of a page's code regions.
 #[derive(Debug, Default)]
 pub(crate) struct Aliases {

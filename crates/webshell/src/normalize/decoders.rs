@@ -64,6 +64,13 @@ enum Token {
     Close,
 }
 
+/// Compile the patterns now (see `normalize::warm`): by running the reader on a small page.
+pub(crate) fn warm() {
+    let page = "Function W(ParamArray c())\nFor Each v In c\ns=s&Chr(v Xor 1)\nNext\nW=s\nEnd Function\n\
+                static string R(string s){char[]a=s.ToCharArray();Array.Reverse(a);return new string(a);}";
+    let _ = Decoders::of([page].into_iter()).apply("x=W(64,67)&R(\"cba\")&W(New Integer(){64})");
+}
+
 /// What a decoder does to its input.
 #[derive(Debug)]
 enum Make {

@@ -93,6 +93,8 @@ pub(crate) fn warm() {
     LazyLock::force(&LITERAL);
     LazyLock::force(&CONSTANT_ASSIGNMENT);
     LazyLock::force(&ASSIGNED_NAME);
+    LazyLock::force(&LOOP_EDGE);
+    LazyLock::force(&EMBEDDED_ASSIGNMENT);
 }
 
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)&h[0-9a-f]+&?|0x[0-9a-f]+|\d+|[-+*]"));
@@ -809,14 +811,14 @@ fn substitute(text: &str, constants: &[(String, String)], count: &mut usize) -> 
 /// A call of a wrapper on a literal, the body before and after its parameter, and whether the
 /// body has literals of its own.
 struct Wrapper {
-    call: Regex,
     before: String,
     after: String,
     literal: bool,
 }
 
 pub(crate) struct Wrappers {
-    found: Vec<Wrapper>,
+    /// By lower-case name.
+    found: std::collections::HashMap<String, Wrapper>,
     /// More wrappers were defined than [`MAX_WRAPPERS`].
     pub(crate) capped: bool,
 }
@@ -864,7 +866,7 @@ impl Wrappers {
                 defined.push((c[1].to_owned(), c[2].to_owned(), c[3].to_owned()));
             }
         }
-        let mut found = Vec::new();
+        let mut found = std::collections::HashMap::new();
         let mut capped = false;
         for (name, parameter, body) in defined {
             // The body calls something on its parameter, used once (not a bare copy, no literal).
@@ -877,9 +879,7 @@ impl Wrappers {
                 capped = true;
                 break;
             }
-            let Ok(call) = Regex::new(&format!(r"(?i)(^|[^.\w$]){}\({STR}\)", regex::escape(&name))) else { continue };
-            found.push(Wrapper {
-                call,
+            found.entry(name.to_ascii_lowercase()).or_insert(Wrapper {
                 before: body[..at.start].to_owned(),
                 after: body[at.end..].to_owned(),
                 literal: body.contains('"'),
@@ -890,31 +890,27 @@ impl Wrappers {
 
     /// `code` with every call of a wrapper on a literal replaced by the wrapper's body.
     pub(crate) fn inline(&self, code: &str) -> Option<String> {
-        let mut current: Option<String> = None;
-        for wrapper in &self.found {
-            let text = current.as_deref().unwrap_or(code);
-            if !wrapper.call.is_match(text) {
-                continue;
-            }
-            let (before, after) = (&wrapper.before, &wrapper.after);
-            let replaced = wrapper.call.replace_all(text, |c: &Captures<'_>| {
-                let inlined = format!("({before}\"{}\"{after})", &c[2]);
-                // A body with literals of its own (`Replace(s,"~","")`) is inlined where it folds
-                // to one literal: a decoder's, not a template's that wraps its argument in markup.
-                if wrapper.literal {
-                    let folded = fold(&inlined, 8, inlined.len() * 4 + 64).code;
-                    let inner = folded.strip_prefix('(').and_then(|f| f.strip_suffix(')')).unwrap_or(&folded);
-                    if LITERAL.find(inner).is_none_or(|m| m.len() != inner.len()) {
-                        return c[0].to_owned();
-                    }
-                }
-                format!("{}{inlined}", &c[1])
-            });
-            if replaced != text {
-                current = Some(replaced.into_owned());
-            }
+        // One pattern for every call on a literal, the name looked up: no regex per wrapper.
+        static CALL: LazyLock<Regex> = LazyLock::new(|| re(r"(^|[^.\w$])([A-Za-z_$][\w$]*)\(STR\)"));
+        if self.found.is_empty() {
+            return None;
         }
-        current
+        let replaced = CALL.replace_all(code, |c: &Captures<'_>| {
+            let Some(wrapper) = self.found.get(&c[2].to_ascii_lowercase()) else { return c[0].to_owned() };
+            let (before, after) = (&wrapper.before, &wrapper.after);
+            let inlined = format!("({before}\"{}\"{after})", &c[3]);
+            // A body with literals of its own (`Replace(s,"~","")`) is inlined where it folds
+            // to one literal: a decoder's, not a template's that wraps its argument in markup.
+            if wrapper.literal {
+                let folded = fold(&inlined, 8, inlined.len() * 4 + 64).code;
+                let inner = folded.strip_prefix('(').and_then(|f| f.strip_suffix(')')).unwrap_or(&folded);
+                if LITERAL.find(inner).is_none_or(|m| m.len() != inner.len()) {
+                    return c[0].to_owned();
+                }
+            }
+            format!("{}{inlined}", &c[1])
+        });
+        (replaced != code).then(|| replaced.into_owned())
     }
 }
 

@@ -26,6 +26,13 @@ static VB_MARKERS: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r"(?im)(?:^|[\s>])@(?:Code|Functions)\s*$|^@(?:ModelType|Imports|Inherits)\s+[A-Za-z_]")
 });
 
+/// Compile the patterns now (see `normalize::warm`): by reading two small views.
+pub(crate) fn warm() {
+    let _ = razor_dialect("@{ }");
+    let _ = razor_segments("@{ var a = 1; }\n@if (a) { b(); }\n@A.B(c)[0] @(d)", Dialect::CLike);
+    let _ = razor_segments("@Code\nDim a = 1\nEnd Code\n@If a Then\nb()\nEnd If\n@A.B(c)", Dialect::Vb);
+}
+
 /// The Razor dialect of a text without `<% %>` markers, if it is a Razor view.
 pub(crate) fn razor_dialect(text: &str) -> Option<Dialect> {
     let head = &text[..text.floor_char_boundary(64 * 1024)];
