@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::normalize::{Quotes, split_arguments};
+use crate::normalize::{Quotes, parameter_name, split_arguments};
 
 /// Passes over the code before giving up on a fixed point.
 const MAX_PASSES: usize = 8;
@@ -601,17 +601,6 @@ fn operation_names(code: &str) -> Vec<String> {
         }
     }
     names
-}
-
-/// A parameter's name: the last word before any default value or `As Type`.
-pub(crate) fn parameter_name(piece: &str) -> Option<&str> {
-    let before_default = piece.split('=').next().unwrap_or(piece);
-    let lower = before_default.to_ascii_lowercase();
-    let cut = lower.find(" as ").map_or(before_default, |at| &before_default[..at]);
-    WORD.find_iter(cut).last().map(|m| m.as_str()).filter(|w| {
-        let l = w.to_ascii_lowercase();
-        l != "byval" && l != "byref" && l != "optional"
-    })
 }
 
 /// Whether an expression is a number made from its operands (a position, length, count, a
@@ -1577,5 +1566,7 @@ mod tests {
         assert_eq!(split_arguments("(a, f(b, c), \"x,y\")"), vec!["a", " f(b, c)", " \"x,y\""]);
         assert_eq!(parameter_name("ByVal cmd As String"), Some("cmd"));
         assert_eq!(parameter_name("string code = \"\""), Some("code"));
+        assert_eq!(parameter_name("ByVal ParamArray codes()As Integer"), Some("codes"), "canonical VB writes `()As`");
+        assert_eq!(parameter_name("ByVal"), None);
     }
 }

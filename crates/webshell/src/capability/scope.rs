@@ -53,7 +53,7 @@ static LAMBDA_START: LazyLock<Regex> =
     LazyLock::new(|| crate::pattern::builtin(r"(?i)\b(?:Function|Sub)\s*\([^()\n]*\)\s*$"));
 static DIM: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?im)(?:^|:)\s*(?:Dim|Static)\s+([^:\n]+)"));
 static EVALUATES: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\b(?:Execute(?:Global)?|Eval)\b"));
-static LITERAL: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r#""(?:[^"\\\n]|\\.)*""#));
+static LITERAL: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(crate::normalize::LITERAL_PATTERN));
 static WORD: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"[A-Za-z_]\w*"));
 
 /// `code` with the locals of every VB procedure marked with the procedure's number, or
@@ -85,7 +85,7 @@ pub(crate) fn scope_vb_locals(code: &str) -> Option<String> {
         let mut locals: HashSet<String> = HashSet::new();
         if let Some(parameters) = start.get(2) {
             for piece in crate::normalize::split_arguments(&format!("({})", parameters.as_str())) {
-                locals.extend(super::flow::parameter_name(piece).map(str::to_ascii_lowercase));
+                locals.extend(crate::normalize::parameter_name(piece).map(str::to_ascii_lowercase));
             }
         }
         for dim in DIM.captures_iter(&block) {

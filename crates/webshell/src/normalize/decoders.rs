@@ -41,7 +41,8 @@ static NUMBER_ARRAY: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)^(?:New\s+\w+\(\)\s*\{([\d,\s]+)\}|new\s*\w*\[\]\s*\{([\d,\s]+)\}|Array\(([\d,\s]+)\)|\[([\d,\s]+)\])$",
     )
 });
-static LITERAL_ARGUMENT: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r#"^"((?:[^"\\\n]|\\.)*)"$"#));
+static LITERAL_ARGUMENT: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(&format!("^{}$", super::fold::STR)));
 
 /// How a decoder makes each character from the code of its input (`x`): an arithmetic
 /// expression of `x`, integer constants and at most one of its parameters (`p`), as
@@ -69,6 +70,11 @@ pub(crate) fn warm() {
     let page = "Function W(ParamArray c())\nFor Each v In c\ns=s&Chr(v Xor 1)\nNext\nW=s\nEnd Function\n\
                 static string R(string s){char[]a=s.ToCharArray();Array.Reverse(a);return new string(a);}";
     let _ = Decoders::of([page].into_iter()).apply("x=W(64,67)&R(\"cba\")&W(New Integer(){64})");
+}
+
+/// The text between a parenthesis that `text` starts with and its match.
+fn inside_parentheses(text: &str) -> Option<&str> {
+    super::bracketed(text, '(', ')', 400).map(|b| &b[1..b.len() - 1])
 }
 
 /// What a decoder does to its input.
@@ -200,7 +206,8 @@ fn char_expression(body: &str, parameters: &str, vb: bool) -> Option<CharExpr> {
         &name[..name.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(name.len())]
     };
     let argument = CODE_OF.replace_all(argument, " X ");
-    let names: Vec<String> = parameters.split(',').filter_map(parameter_name).map(str::to_ascii_lowercase).collect();
+    let names: Vec<String> =
+        parameters.split(',').filter_map(super::parameter_name).map(str::to_ascii_lowercase).collect();
     let mut tokens = Vec::new();
     let (mut parameter, mut input): (Option<usize>, Option<String>) = (None, None);
     let mut chars = argument.char_indices().peekable();
@@ -313,34 +320,6 @@ fn evaluate(tokens: &[Token], x: i64, p: i64) -> Option<i64> {
     let mut at = 0;
     let value = level(tokens, &mut at, x, p, 0)?;
     (at == tokens.len()).then_some(value)
-}
-
-/// The text between a parenthesis that `text` starts with and its match.
-fn inside_parentheses(text: &str) -> Option<&str> {
-    let mut depth = 0usize;
-    for (i, ch) in text.char_indices().take(400) {
-        match ch {
-            '(' => depth += 1,
-            ')' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(&text[1..i]);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// A parameter's name: the word before `As` (VB), else the last word before a default (C#).
-fn parameter_name(piece: &str) -> Option<&str> {
-    static WORD: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"[A-Za-z_]\w*"));
-    let words: Vec<&str> = WORD.find_iter(piece.split('=').next().unwrap_or(piece)).map(|m| m.as_str()).collect();
-    match words.iter().position(|w| w.eq_ignore_ascii_case("as")) {
-        Some(at) => at.checked_sub(1).and_then(|i| words.get(i)).copied(),
-        None => words.last().copied(),
-    }
 }
 
 /// The text a decoder call returns: a literal made over character by character, or a list of

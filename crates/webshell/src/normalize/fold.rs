@@ -34,7 +34,7 @@ fn reflected_target(receiver: &str, target: &str) -> Option<String> {
 }
 
 /// A canonical literal (see `lexer`): group 1 is its escaped inside.
-const STR: &str = r#""((?:[^"\\\n]|\\.)*)""#;
+pub(crate) const STR: &str = r#""((?:[^"\\\n]|\\.)*)""#;
 
 /// A literal's value from a capture of [`STR`].
 fn value(caps: &Captures<'_>, group: usize) -> String {

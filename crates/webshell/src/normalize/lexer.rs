@@ -592,6 +592,44 @@ pub(crate) fn braced_block(text: &str, max: usize) -> Option<(&str, bool)> {
     Some((body, false))
 }
 
+/// The text from the opening bracket `text` starts with to its closing one, both included,
+/// brackets inside literals left out; `None` when it does not close within `max` bytes.
+pub(crate) fn bracketed(text: &str, open: char, close: char, max: usize) -> Option<&str> {
+    let mut quotes = Quotes::default();
+    let mut depth = 0usize;
+    for (i, ch) in text.char_indices().take_while(|(i, _)| *i < max) {
+        if quotes.feed(ch) {
+            continue;
+        }
+        if ch == open {
+            depth += 1;
+        } else if ch == close {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(&text[..i + close.len_utf8()]);
+            }
+        }
+    }
+    None
+}
+
+/// A parameter's name: the word before `As` (VB, `ByVal a As T`, canonical `a()As T`), else
+/// the last word before any default value (C#, JScript); modifiers alone are no name.
+pub(crate) fn parameter_name(piece: &str) -> Option<&str> {
+    let before_default = piece.split('=').next().unwrap_or(piece);
+    let words: Vec<&str> = before_default
+        // Letters beyond ASCII too: the scoper marks procedure locals with one (`nǂ1`).
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with(|c: char| c.is_alphabetic() || c == '_'))
+        .collect();
+    let name = match words.iter().position(|w| w.eq_ignore_ascii_case("as")) {
+        Some(at) => words.get(at.checked_sub(1)?)?,
+        None => words.last()?,
+    };
+    let modifier = ["byval", "byref", "optional", "paramarray"].iter().any(|m| name.eq_ignore_ascii_case(m));
+    (!modifier).then_some(name)
+}
+
 /// Top-level comma-separated pieces of an argument list `(a, f(b, c))`.
 pub(crate) fn split_arguments(args: &str) -> Vec<&str> {
     let inner = args.trim().strip_prefix('(').map_or(args, |a| a.strip_suffix(')').unwrap_or(a));

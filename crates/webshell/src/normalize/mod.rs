@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
-pub(crate) use lexer::{Dialect, Quotes, braced_block, split_arguments};
+pub(crate) use fold::STR as LITERAL_PATTERN;
+pub(crate) use lexer::{Dialect, Quotes, braced_block, bracketed, parameter_name, split_arguments};
 
 /// Bytes of a file the stage reads; webshells are small.
 pub(crate) const MAX_INPUT: usize = 1024 * 1024;
@@ -172,7 +173,13 @@ pub(crate) fn normalize_file(bytes: &[u8], may_be_class_file: bool) -> Option<No
         (lexer::segment(&text), lexer::page_dialect(&text), false)
     } else if let Some(dialect) = razor::razor_dialect(&text).filter(|_| may_be_class_file) {
         // A Razor view runs on the server like a page.
-        (razor::razor_segments(&text, dialect), dialect, false)
+        let (segments, limited) = razor::razor_segments(&text, dialect);
+        if limited {
+            limits.push(
+                "Razor view: scan budget spent looking for the ends of constructs; the rest read as markup".to_owned(),
+            );
+        }
+        (segments, dialect, false)
     } else if let Some(dialect) = lexer::source_file_dialect(&text).filter(|_| may_be_class_file) {
         (vec![lexer::Segment::Code(lexer::canonical_code(&text, dialect))], dialect, true)
     } else {

@@ -12,10 +12,30 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::lexer::{Dialect, Segment, braced_block, canonical_code, collapse_markup};
+use super::lexer::{Dialect, Segment, braced_block, bracketed, canonical_code, collapse_markup};
 
 /// Bytes of one Razor block read as code.
 const MAX_BLOCK: usize = 256 * 1024;
+
+/// Bytes the reader may scan looking for the ends of constructs, per byte of the view: an
+/// unclosed `@(` or `@If` scans far, and a view of thousands of them would scan without end.
+const SCAN_PER_BYTE: usize = 16;
+
+/// What is left of the bytes the reader may scan.
+struct Budget(std::cell::Cell<usize>);
+
+impl Budget {
+    /// Take `bytes`; false once the budget is spent.
+    fn spend(&self, bytes: usize) -> bool {
+        let left = self.0.get();
+        self.0.set(left.saturating_sub(bytes));
+        left >= bytes
+    }
+
+    fn spent(&self) -> bool {
+        self.0.get() == 0
+    }
+}
 
 static CSHARP_MARKERS: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(
@@ -45,8 +65,12 @@ pub(crate) fn razor_dialect(text: &str) -> Option<Dialect> {
     }
 }
 
-/// A Razor view cut into markup and canonical code.
-pub(crate) fn razor_segments(text: &str, dialect: Dialect) -> Vec<Segment> {
+/// A Razor view cut into markup and canonical code, and whether the reader stopped looking for
+/// code before the end (its scan budget spent; the rest is markup).
+pub(crate) fn razor_segments(text: &str, dialect: Dialect) -> (Vec<Segment>, bool) {
+    let budget = Budget(std::cell::Cell::new(text.len().saturating_mul(SCAN_PER_BYTE).max(MAX_BLOCK)));
+    // VB blocks end with keywords, looked for case-insensitively in one lower-cased copy.
+    let lower = if dialect == Dialect::Vb { text.to_ascii_lowercase() } else { String::new() };
     let mut segments = Vec::new();
     let mut markup_from = 0;
     let mut pos = 0;
@@ -58,9 +82,12 @@ pub(crate) fn razor_segments(text: &str, dialect: Dialect) -> Vec<Segment> {
             continue;
         }
         let found = match dialect {
-            Dialect::CLike => csharp_code_at(text, at + 1),
-            Dialect::Vb => vb_code_at(text, at + 1),
+            Dialect::CLike => csharp_code_at(text, at + 1, &budget),
+            Dialect::Vb => vb_code_at(text, &lower, at + 1, &budget),
         };
+        if budget.spent() {
+            break;
+        }
         let Some((code, end)) = found else { continue };
         if markup_from < at {
             segments.push(Segment::Markup(collapse_markup(&text[markup_from..at])));
@@ -72,11 +99,11 @@ pub(crate) fn razor_segments(text: &str, dialect: Dialect) -> Vec<Segment> {
     if markup_from < text.len() {
         segments.push(Segment::Markup(collapse_markup(&text[markup_from..])));
     }
-    segments
+    (segments, budget.spent())
 }
 
 /// C# code that starts after an `@` at `from`, and where it ends.
-fn csharp_code_at(text: &str, from: usize) -> Option<(String, usize)> {
+fn csharp_code_at(text: &str, from: usize, budget: &Budget) -> Option<(String, usize)> {
     static KEYWORD_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
         crate::pattern::builtin(r"^(?:functions|code|if|foreach|for|while|using|switch|lock|try|do)\b[^{\n]{0,400}")
     });
@@ -84,17 +111,19 @@ fn csharp_code_at(text: &str, from: usize) -> Option<(String, usize)> {
     let rest = &text[from..];
     if rest.starts_with('{') {
         let (body, _) = braced_block(rest, MAX_BLOCK)?;
+        budget.spend(body.len());
         // An unclosed block runs to the text's end.
         return Some((body.to_owned(), (from + 1 + body.len() + 1).min(text.len())));
     }
     if rest.starts_with('(') {
-        let inner = balanced(rest, '(', ')')?;
+        let inner = balanced(rest, '(', ')', budget)?;
         return Some((inner.to_owned(), from + inner.len()));
     }
     if let Some(header) = KEYWORD_BLOCK.find(rest) {
         let open = from + header.end();
         if text[open..].starts_with('{') {
             let (body, _) = braced_block(&text[open..], MAX_BLOCK)?;
+            budget.spend(body.len());
             let keyword = header.as_str().trim();
             // `@functions { ... }` holds members; a control block is a statement with its body.
             let code = if keyword.starts_with("functions") || keyword.starts_with("code") {
@@ -114,8 +143,8 @@ fn csharp_code_at(text: &str, from: usize) -> Option<(String, usize)> {
     let mut end = name.end();
     while let Some(next) = rest[end..].chars().next() {
         let piece = match next {
-            '(' => balanced(&rest[end..], '(', ')'),
-            '[' => balanced(&rest[end..], '[', ']'),
+            '(' => balanced(&rest[end..], '(', ')', budget),
+            '[' => balanced(&rest[end..], '[', ']', budget),
             '.' => IMPLICIT.find(&rest[end + 1..]).map(|m| &rest[end..end + 1 + m.end()]),
             _ => None,
         };
@@ -126,7 +155,7 @@ fn csharp_code_at(text: &str, from: usize) -> Option<(String, usize)> {
 }
 
 /// VB code that starts after an `@` at `from`, and where it ends.
-fn vb_code_at(text: &str, from: usize) -> Option<(String, usize)> {
+fn vb_code_at(text: &str, lower: &str, from: usize, budget: &Budget) -> Option<(String, usize)> {
     static BLOCK: LazyLock<Regex> =
         LazyLock::new(|| crate::pattern::builtin(r"(?i)^(Code|Functions|If|For|While|Do|Select|Using|Try|With)\b"));
     static IMPLICIT: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"));
@@ -140,11 +169,13 @@ fn vb_code_at(text: &str, from: usize) -> Option<(String, usize)> {
             "while" => "end while".to_owned(),
             _ => format!("end {word}"),
         };
-        let lower = rest[..rest.floor_char_boundary(MAX_BLOCK)].to_ascii_lowercase();
-        let end = lower.match_indices(&close).find(|(i, _)| {
-            lower[..*i].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
-                && lower[i + close.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric())
-        })?;
+        let window = &lower[from..lower.floor_char_boundary(from + MAX_BLOCK)];
+        let end = window.match_indices(&close).find(|(i, _)| {
+            window[..*i].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
+                && window[i + close.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+        });
+        budget.spend(end.map_or(window.len(), |(i, _)| i));
+        let end = end?;
         let block_end = end.0 + close.len();
         let code = if word == "code" || word == "functions" {
             rest[keyword[0].len()..end.0].to_owned()
@@ -154,7 +185,7 @@ fn vb_code_at(text: &str, from: usize) -> Option<(String, usize)> {
         return Some((code, from + block_end));
     }
     if rest.starts_with('(') {
-        let inner = balanced(rest, '(', ')')?;
+        let inner = balanced(rest, '(', ')', budget)?;
         return Some((inner.to_owned(), from + inner.len()));
     }
     let name = IMPLICIT.find(rest)?;
@@ -166,7 +197,7 @@ fn vb_code_at(text: &str, from: usize) -> Option<(String, usize)> {
     }
     let mut end = name.end();
     while rest[end..].starts_with('(') {
-        let Some(call) = balanced(&rest[end..], '(', ')') else { break };
+        let Some(call) = balanced(&rest[end..], '(', ')', budget) else { break };
         end += call.len();
         if rest[end..].starts_with('.')
             && let Some(member) = IMPLICIT.find(&rest[end + 1..])
@@ -177,25 +208,12 @@ fn vb_code_at(text: &str, from: usize) -> Option<(String, usize)> {
     Some((rest[..end].to_owned(), from + end))
 }
 
-/// The text from an opening bracket to its closing one, both included, outside literals.
-fn balanced(text: &str, open: char, close: char) -> Option<&str> {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    for (i, ch) in text.char_indices().take_while(|(i, _)| *i < MAX_BLOCK) {
-        match ch {
-            '"' => in_string = !in_string,
-            _ if in_string => {}
-            c if c == open => depth += 1,
-            c if c == close => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(&text[..i + close.len_utf8()]);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+/// The text from an opening bracket to its closing one, both included, outside literals; what
+/// was scanned is taken from the budget.
+fn balanced<'t>(text: &'t str, open: char, close: char, budget: &Budget) -> Option<&'t str> {
+    let found = bracketed(text, open, close, MAX_BLOCK);
+    budget.spend(found.map_or(text.len().min(MAX_BLOCK), str::len));
+    found
 }
 
 /// Code without the markup lines Razor allows inside blocks (`<p>...</p>`, `@:text`).
@@ -216,6 +234,7 @@ mod tests {
     fn code_of(text: &str) -> String {
         let dialect = razor_dialect(text).unwrap_or_else(|| panic!("not Razor: {text}"));
         razor_segments(text, dialect)
+            .0
             .into_iter()
             .filter_map(|s| match s {
                 Segment::Code(code) => Some(code),
@@ -265,9 +284,20 @@ mod tests {
         // Found by the webshell_page fuzz target: the end of an unclosed block was read past
         // the text's end.
         for view in ["@{\nvar a=Request[\"x\"];", "<p>x</p>\n@if (a) {\nb();", "@functions {"] {
-            let segments = razor_segments(view, Dialect::CLike);
+            let (segments, _) = razor_segments(view, Dialect::CLike);
             assert!(segments.iter().any(|s| matches!(s, Segment::Code(_))), "{view}");
         }
+    }
+
+    #[test]
+    fn a_view_of_unclosed_constructs_spends_a_bounded_scan() {
+        // Each unclosed `@(` would scan to the end: the budget stops the reader, and says so.
+        let hostile = "@(".repeat(200_000);
+        let (segments, limited) = razor_segments(&hostile, Dialect::CLike);
+        assert!(limited && segments.iter().any(|s| matches!(s, Segment::Markup(_))));
+        let vb = "@If x Then\n".repeat(50_000);
+        assert!(razor_segments(&vb, Dialect::Vb).1);
+        assert!(!razor_segments("@Code\nDim a=1\nEnd Code", Dialect::Vb).1);
     }
 
     #[test]
