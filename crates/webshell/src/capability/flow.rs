@@ -202,10 +202,26 @@ static OPENED_STREAM: LazyLock<Regex> = LazyLock::new(|| {
 /// What `OPENED_STREAM` variables are, among the ProgIDs of created objects: a stream on a
 /// file, and one on a file whose path holds request data.
 const TEXT_STREAM: &str = "textstream";
+/// ... a stream that appends to its file (`OpenTextFile(p, 8)`, `File.AppendText`,
+/// `new StreamWriter(p, true)`): what a log is written through.
+const TEXT_STREAM_APPENDING: &str = "textstream-appending";
 const TEXT_STREAM_AT_REQUEST_PATH: &str = "textstream-at-request-path";
 /// ... a stream opened on a path ending in a server-page extension, and on one that is both.
 const TEXT_STREAM_AT_SERVER_PAGE: &str = "textstream-at-server-page";
 const TEXT_STREAM_AT_REQUEST_PAGE: &str = "textstream-at-request-page";
+
+/// `File.AppendText(`: a stream that appends whatever its arguments.
+static APPENDING_STREAM: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\bAppendText\($"));
+
+/// Whether the arguments of `OpenTextFile(path, mode, ...)` / `new StreamWriter(path, append)`
+/// open the file for appending: the mode 8 (`ForAppending`) or the flag `true` second.
+fn appends(args: &str) -> bool {
+    let pieces = crate::normalize::split_arguments(args);
+    pieces.get(1).is_some_and(|mode| {
+        let mode = mode.trim();
+        mode == "8" || mode.eq_ignore_ascii_case("ForAppending") || mode.eq_ignore_ascii_case("true")
+    })
+}
 
 /// A literal ending in an extension IIS runs as script.
 static SERVER_PAGE_LITERAL: LazyLock<Regex> =
@@ -1182,6 +1198,7 @@ fn known_objects(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashMap<St
             (true, true) => TEXT_STREAM_AT_REQUEST_PAGE,
             (true, false) => TEXT_STREAM_AT_REQUEST_PATH,
             (false, true) => TEXT_STREAM_AT_SERVER_PAGE,
+            (false, false) if APPENDING_STREAM.is_match(call.as_str()) || appends(args) => TEXT_STREAM_APPENDING,
             (false, false) => TEXT_STREAM,
         };
         objects.insert(c[1].to_ascii_lowercase(), kind.to_owned());

@@ -843,6 +843,32 @@ mod tests {
     }
 
     #[test]
+    fn a_logon_page_that_appends_passwords_to_a_file_is_a_harvester() {
+        let e = engine();
+        let has = |code: &str| ids(&e.assess_code(code, "/site/logon.aspx")).contains(&"credential-log");
+        let net = "if(Request.HttpMethod==\"POST\"){\nstring line=Request.Form[\"username\"]+\"\\t\"+Request.Form[\"password\"];\n\
+                   File.AppendAllText(@\"c:\\x\\r.gif\",line);\n}";
+        assert!(has(net));
+        let vb = "Set fso=CreateObject(\"Scripting.FileSystemObject\")\nSet f=fso.OpenTextFile(Server.MapPath(\"l.txt\"),8,True)\n\
+                  f.WriteLine Request.Form(\"user\")&\":\"&Request.Form(\"pass\")\nf.Close";
+        assert!(has(vb));
+        let writer = "var w=new StreamWriter(p,true);\nw.WriteLine(Request.Form[\"pwd\"]);";
+        assert!(has(writer));
+        // Written once to a file it overwrites (an installer's configuration), or another field: not one.
+        assert!(!has("Set f=fso.OpenTextFile(Server.MapPath(\"c.asp\"),2,True)\nf.Write Request.Form(\"pass\")"));
+        assert!(!has("var w=new StreamWriter(p,false);\nw.WriteLine(Request.Form[\"pwd\"]);"));
+        assert!(!has("File.AppendAllText(@\"c:\\x\\r.log\",Request.Form[\"comment\"]);"));
+    }
+
+    #[test]
+    fn lsa_secrets_read_through_the_api_are_a_credential_dump() {
+        let e = engine();
+        let code = "[DllImport(\"advapi32.dll\")]\nstatic extern uint LsaRetrievePrivateData(IntPtr p,ref LSA_UNICODE_STRING k,out IntPtr d);\n\
+                    st=LsaRetrievePrivateData(pol,ref key,out pd);";
+        assert!(ids(&e.assess_code(code, "/site/info.ashx")).contains(&"credential-dump"));
+    }
+
+    #[test]
     fn a_visitor_supplied_address_for_an_outbound_request_is_a_relay() {
         let e = engine();
         let has = |code: &str| ids(&e.assess_code(code, "/x/p.aspx")).contains(&"request-url-fetch");

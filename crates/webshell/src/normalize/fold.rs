@@ -559,10 +559,11 @@ static NUMBER_LIST: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// How a page turns each number into a character: `Chr(n - 7)`, `ChrW(n Xor 5)`,
-/// `String.fromCharCode(t[i] ^ 5)`, `(char)(b + 3)` (the operator and the constant).
+/// `String.fromCharCode(t[i] ^ 5)`, `(char)(b + 3)`, or a list element shifted into a name
+/// first (`c = t(i) - 7` then `Chr(c)`): the operator and the constant.
 static CODE_SHIFT: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)(?:\bchr[wb]?|\bfromCharCode|\(char\))\(\(?\s*[A-Za-z_][\w.]*(?:\([^()]{0,20}\)|\[[^\[\]]{0,20}\])?\s*(-|\+|\^|\bxor\b)\s*(\d{1,3})\s*\)",
+        r"(?im)(?:(?:\bchr[wb]?|\bfromCharCode|\(char\))\(\(?\s*[A-Za-z_][\w.]*(?:\([^()]{0,20}\)|\[[^\[\]]{0,20}\])?|=\s*[A-Za-z_]\w*(?:\(\w{1,20}\)|\[\w{1,20}\]))\s*(-|\+|\^|\bxor\b)\s*(\d{1,3})\s*(?:\)|;|:|$)",
     )
 });
 
@@ -611,6 +612,46 @@ pub(crate) fn char_code_payloads(code: &str) -> (Vec<String>, bool) {
     }
     let capped = shifts.next().is_some() || lists.next().is_some();
     (payloads, capped)
+}
+
+/// A name that gathers the items of a list of literals one by one: `b=b&Array("Ex","ecute")(i)`
+/// in a loop (VBScript, the list carried there by name), `s+=new[]{"Ex","ecute"}[i]` (C#),
+/// `s+=["Ex","ecute"][i]` (JScript).
+static PIECE_GATHERED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?P<to>[A-Za-z_]\w*)(?:&=|\+=|=(?P<from>[A-Za-z_]\w*)[&+])(?:Array\((?P<vb>STR(?:,STR)+)\)\([A-Za-z_]\w*\)|(?:new(?: ?string)?\[\])?\{(?P<net>STR(?:,STR)+)\}\[[A-Za-z_]\w*\]|\[(?P<js>STR(?:,STR)+)\]\[[A-Za-z_]\w*\])",
+    )
+});
+/// The same through a loop over the list: `For Each p In Array(...)` then `b=b&p` (VBScript),
+/// `foreach(var p in new[]{...}) s+=p;` (C#).
+static PIECE_LOOP: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\bFor Each (?P<item>[A-Za-z_]\w*) In Array\((?P<vb>STR(?:,STR)+)\)\n(?P<to>[A-Za-z_]\w*)(?:&=|=(?P<from>[A-Za-z_]\w*)&)(?P<added>[A-Za-z_]\w*)\b|\bforeach\((?:var|string) (?P<nitem>[A-Za-z_]\w*) in (?:new(?: ?string)?\[\])?\{(?P<net>STR(?:,STR)+)\}\)\{?\n?[A-Za-z_]\w*\+=(?P<nadded>[A-Za-z_]\w*)\b",
+    )
+});
+
+/// Text a page spells as a list of pieces it gathers into one name at run time (`Split` of a
+/// literal then a loop that appends each item): the pieces joined, kept when they read as text.
+/// The code the page then runs from that name is this text ([`MAX_CHAR_CODE_LISTS`] lists).
+pub(crate) fn piece_list_payloads(code: &str) -> (Vec<String>, bool) {
+    let same = |c: &Captures<'_>, a: &str, b: &str| match (c.name(a), c.name(b)) {
+        (Some(a), Some(b)) => a.as_str().eq_ignore_ascii_case(b.as_str()),
+        _ => true,
+    };
+    let gathered = PIECE_GATHERED.captures_iter(code).filter(|c| same(c, "to", "from"));
+    let looped = PIECE_LOOP
+        .captures_iter(code)
+        .filter(|c| same(c, "to", "from") && same(c, "item", "added") && same(c, "nitem", "nadded"));
+    let mut lists = gathered.chain(looped);
+    let mut payloads = Vec::new();
+    for c in lists.by_ref().take(MAX_CHAR_CODE_LISTS) {
+        let Some(list) = c.name("vb").or_else(|| c.name("net")).or_else(|| c.name("js")) else { continue };
+        let text: String = LITERAL.captures_iter(list.as_str()).map(|i| value(&i, 1)).collect();
+        if text.len() >= 4 && reads_as_text(&text) && !payloads.contains(&text) {
+            payloads.push(text);
+        }
+    }
+    (payloads, lists.next().is_some())
 }
 
 /// Printable ASCII (and line breaks, tabs) with letters for at least two fifths.
@@ -1072,6 +1113,8 @@ mod tests {
         assert_eq!(char_code_payloads(vb).0, vec!["Execute x"]);
         let shifted = "s=\"76|127|108|106|124|123|108|39|127\"\nFor Each n In Split(s,\"|\")\nb=b&ChrW(n-7)\nNext";
         assert_eq!(char_code_payloads(shifted).0, vec!["Execute x"]);
+        let through_a_name = "t=Array(76,127,108,106,124,123,108,39,127)\nFor i=0 To 8\nc=t(i)-7\nb=b&Chr(c)\nNext";
+        assert_eq!(char_code_payloads(through_a_name).0, vec!["Execute x"]);
         let js = "var t=[101^1,0];var k=[100,119,96,109,41,40,58,33,33];for(i in k)s+=String.fromCharCode(k[i]^1);";
         assert_eq!(char_code_payloads(js).0, vec!["eval();  "]);
         // Tables of numbers that are not text stay numbers: days of months, a CRC table.
@@ -1089,6 +1132,20 @@ mod tests {
         let (payloads, capped) = char_code_payloads(&many);
         assert!(capped && payloads.len() == MAX_CHAR_CODE_LISTS);
         assert!(!char_code_payloads(vb).1);
+    }
+
+    #[test]
+    fn lists_of_pieces_gathered_by_a_loop_are_read_as_their_text() {
+        let page = "a=Split(\"Ex|ecu|te R|equest(\\\"v\\\")\",\"|\")\nFor i=0 To UBound(a)\nb=b&a(i)\nNext";
+        let folded = folded(&propagate_constants(&folded(page)).unwrap_or_default());
+        assert_eq!(piece_list_payloads(&folded).0, vec!["Execute Request(\"v\")"], "{folded}");
+        let each = "For Each p In Array(\"Ex\",\"ecute x\")\ns=s&p\nNext";
+        assert_eq!(piece_list_payloads(each).0, vec!["Execute x"]);
+        let net = "foreach(var p in new[]{\"Sys\",\"tem.Diag\"}){\nr+=p;}";
+        assert_eq!(piece_list_payloads(net).0, vec!["System.Diag"]);
+        // A list read item by item into another name, or a name that is not the gatherer, is not text.
+        assert!(piece_list_payloads("For Each p In Array(\"Ex\",\"ecute x\")\ns=t&p\nNext").0.is_empty());
+        assert!(piece_list_payloads("b=c&Array(\"Ex\",\"ecute x\")(i)").0.is_empty());
     }
 
     #[test]

@@ -483,12 +483,33 @@ pub(crate) fn canonical_code(code: &str, dialect: Dialect) -> String {
                     i = next;
                     continue;
                 }
+                // C# and JScript take `\u0041` in an identifier as the letter itself
+                // (`\u0041ssembly.\u004Coad`): read the name as the compiler does.
+                if ch == '\\'
+                    && at(i + 1) == Some('u')
+                    && let Some(letter) = identifier_escape(&chars, i + 2)
+                {
+                    w.push(letter);
+                    i += 6;
+                    continue;
+                }
             }
         }
         w.push(ch);
         i += 1;
     }
     w.out
+}
+
+/// The letter a `\uXXXX` escape (its four hex digits at `from`) stands for in an identifier:
+/// a letter, digit or `_`; anything else is left as written.
+fn identifier_escape(chars: &[char], from: usize) -> Option<char> {
+    let digits: String = chars.get(from..from + 4)?.iter().collect();
+    if !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let letter = char::from_u32(u32::from_str_radix(&digits, 16).ok()?)?;
+    (letter.is_alphanumeric() || letter == '_').then_some(letter)
 }
 
 /// A `"..."` string with `""` escapes starting after the opening quote; ends at
@@ -758,5 +779,13 @@ mod tests {
         let value = "a\"b\\c\nd\u{1}";
         let lit = literal(value);
         assert_eq!(unescape_canonical(&lit[1..lit.len() - 1]), value);
+    }
+
+    #[test]
+    fn escaped_letters_in_c_sharp_names_are_read_as_the_letters() {
+        let code = r#"System.Reflection.\u0041ssembly.\u004Coad(\u0062).CreateInstance("\u0055")"#;
+        assert_eq!(canonical_code(code, Dialect::CLike), r#"System.Reflection.Assembly.Load(b).CreateInstance("U")"#);
+        // An escape that is not a letter, or not four hex digits, stays as written.
+        assert_eq!(canonical_code(r"a\u0020b\u00zz", Dialect::CLike), r"a\u0020b\u00zz");
     }
 }

@@ -343,6 +343,17 @@ fn fold_with_evaluated(code: &str, dialect: Dialect, started: Instant, out: &mut
                 }
                 pending.push((lexer::canonical_code(&payload, dialect), depth + 1));
             }
+            // Code spelled as pieces a loop gathers into one name.
+            let (payloads, capped) = fold::piece_list_payloads(&folded.code);
+            if capped && !out.limits.iter().any(|l| l.starts_with("piece lists")) {
+                out.limits.push(format!("piece lists: only the first {} per region read", fold::MAX_CHAR_CODE_LISTS));
+            }
+            for payload in payloads {
+                if !out.applied.contains(&"piece-list") {
+                    out.applied.push("piece-list");
+                }
+                pending.push((lexer::canonical_code(&payload, dialect), depth + 1));
+            }
         }
         if !result.is_empty() {
             result.push('\n');
