@@ -861,6 +861,27 @@ mod tests {
     }
 
     #[test]
+    fn request_code_run_by_roslyn_or_json_picking_its_types_is_code_execution() {
+        let e = engine();
+        let roslyn = "var c=Request.Cookies[\"k\"].Value;\nvar r=CSharpScript.EvaluateAsync<object>(c,opts).Result;";
+        assert!(ids(&e.assess_code(roslyn, "/Views/a.cshtml")).contains(&"request-script-engine"));
+        let resolver = "var s=new JavaScriptSerializer(new SimpleTypeResolver());\nvar o=s.DeserializeObject(Request.Form[\"j\"]);";
+        assert!(ids(&e.assess_code(resolver, "/api/p.ashx")).contains(&"request-json-type-resolver"));
+        let plain = "var s=new JavaScriptSerializer();\nvar o=s.DeserializeObject(Request.Form[\"j\"]);";
+        assert!(!ids(&e.assess_code(plain, "/api/p.ashx")).contains(&"request-json-type-resolver"));
+    }
+
+    #[test]
+    fn exchange_mailbox_export_cmdlets_are_mail_theft() {
+        let e = engine();
+        let export = "verb=\"New-MailboxExportRequest\";\nps.AddCommand(verb);";
+        assert!(ids(&e.assess_code(export, "/ecp/auth/t.aspx")).contains(&"mailbox-export"));
+        let role = "args[\"Role\"]=\"Mailbox Import Export\";";
+        assert!(ids(&e.assess_code(role, "/ecp/auth/t.aspx")).contains(&"mailbox-export"));
+        assert!(!ids(&e.assess_code("ps.AddCommand(\"Get-Mailbox\");", "/x.aspx")).contains(&"mailbox-export"));
+    }
+
+    #[test]
     fn lsa_secrets_read_through_the_api_are_a_credential_dump() {
         let e = engine();
         let code = "[DllImport(\"advapi32.dll\")]\nstatic extern uint LsaRetrievePrivateData(IntPtr p,ref LSA_UNICODE_STRING k,out IntPtr d);\n\

@@ -25,6 +25,9 @@ static ALIAS: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// `class Name` (C#) / `Class Name` (VB): the classes a page declares.
+static CLASS: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\bclass\s+([A-Za-z_]\w*)"));
+
 /// `t = [x.]GetType("N.T[, assembly]")` / `t = typeof(N.T)` (the name, the type).
 static TYPE_NAME: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(
@@ -75,6 +78,15 @@ impl Aliases {
     }
 
     fn read_delegates(&mut self, region: &str) {
+        // A delegate kept in a field of a class the page declares is called through that
+        // class (`Parser.Parse(x)` for `static Func<string, object> Parse = XamlReader.Parse;`).
+        let classes: Vec<String> = CLASS
+            .captures_iter(region)
+            .take(MAX_ALIASES)
+            .map(|c| regex::escape(&c[1]))
+            .chain(["this".to_owned()])
+            .collect();
+        let qualifier = format!("(?:(?:{})\\.)?", classes.join("|"));
         for c in ALIAS.captures_iter(region) {
             let (Some(name), Some(method)) = (c.get(1).or_else(|| c.get(3)), c.get(2).or_else(|| c.get(4))) else {
                 continue;
@@ -83,7 +95,9 @@ impl Aliases {
                 self.capped = true;
                 return;
             }
-            let Ok(call) = Regex::new(&format!(r"(^|[^.\w$]){}\(", regex::escape(name.as_str()))) else { continue };
+            let Ok(call) = Regex::new(&format!(r"(^|[^.\w$]){qualifier}{}\(", regex::escape(name.as_str()))) else {
+                continue;
+            };
             self.delegates.push((call, method.as_str().to_owned()));
         }
     }
@@ -186,6 +200,13 @@ mod tests {
         let wrapped = "Action<string>w=new Action<string>(Response.Write);\nw(s);";
         assert!(applied(wrapped).is_some_and(|t| t.ends_with("Response.Write(s);")));
         // A lambda or a called method is no alias.
+        let field = "static class P\n{\npublic static Func<string,object>Parse=XamlReader.Parse;\n}\nr=P.Parse(d);\nq=x.Parse(d);";
+        assert_eq!(
+            applied(field).as_deref(),
+            Some(
+                "static class P\n{\npublic static Func<string,object>Parse=XamlReader.Parse;\n}\nr=XamlReader.Parse(d);\nq=x.Parse(d);"
+            )
+        );
         let lambda = "Func<string,object>mk=n=>Activator.CreateInstance(n);\nmk(a);\nFunc<int>g=F.Get();\ng();";
         assert_eq!(applied(lambda), None);
     }

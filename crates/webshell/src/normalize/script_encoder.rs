@@ -149,21 +149,24 @@ pub(crate) fn decode_blocks(bytes: &[u8], budget: usize) -> Option<Vec<u8>> {
     while let Some(start) = finder.find(rest) {
         out.extend_from_slice(&rest[..start]);
         let after = &rest[start + START.len()..];
-        let Some(end) = memchr::memmem::find(after, END) else {
-            out.extend_from_slice(&rest[start..]);
-            rest = &[];
-            break;
+        let (block, next) = match memchr::memmem::find(after, END) {
+            Some(end) => (&after[..end], end + END.len()),
+            // A copy cut short or damaged: the block runs to its server block's close (the
+            // encoder never writes `>` bare) or the page's end, and is read as far as it goes.
+            None => {
+                let end = memchr::memmem::find(after, b"%>").unwrap_or(after.len());
+                (&after[..end], end)
+            }
         };
-        let block = &after[..end];
         match decode_block(block, budget.saturating_sub(spent)) {
             Some(plain) => {
                 spent += plain.len();
                 out.extend_from_slice(&plain);
                 decoded_any = true;
             }
-            None => out.extend_from_slice(&rest[start..start + START.len() + end + END.len()]),
+            None => out.extend_from_slice(&rest[start..start + START.len() + next]),
         }
-        rest = &after[end + END.len()..];
+        rest = &after[next..];
     }
     out.extend_from_slice(rest);
     decoded_any.then_some(out)
@@ -192,6 +195,14 @@ fn decode_block(block: &[u8], budget: usize) -> Option<Vec<u8>> {
         readings.push(decode_payload(&repaired, budget, CodePage::SingleByte));
         if !payload.iter().all(u8::is_ascii) {
             readings.push(decode_payload(&repaired, budget, CodePage::DoubleByte));
+        }
+    }
+    // Copies saved through a tool that took the page's double-byte text for Latin-1 or
+    // Windows-1252 and wrote it as UTF-8 (every high byte now two): the bytes put back.
+    if let Some(restored) = undo_double_encoding(payload) {
+        readings.push(decode_payload(&restored, budget, CodePage::DoubleByte));
+        if restored.contains(&b' ') {
+            readings.push(decode_payload(&restore_dropped_del(&restored), budget, CodePage::DoubleByte));
         }
     }
     // The first reading wins ties: the text as it stands, in a single-byte code page.
@@ -225,6 +236,50 @@ fn restore_dropped_del(payload: &[u8]) -> Vec<u8> {
         position = (position + 1) % 64;
     }
     out
+}
+
+/// The bytes a UTF-8 payload stood for before it was read as Latin-1 or Windows-1252 and
+/// written as UTF-8; `None` unless it holds such characters and nothing else beyond ASCII.
+fn undo_double_encoding(payload: &[u8]) -> Option<Vec<u8>> {
+    const WINDOWS_1252: [(char, u8); 27] = [
+        ('\u{20AC}', 0x80),
+        ('\u{201A}', 0x82),
+        ('\u{0192}', 0x83),
+        ('\u{201E}', 0x84),
+        ('\u{2026}', 0x85),
+        ('\u{2020}', 0x86),
+        ('\u{2021}', 0x87),
+        ('\u{02C6}', 0x88),
+        ('\u{2030}', 0x89),
+        ('\u{0160}', 0x8A),
+        ('\u{2039}', 0x8B),
+        ('\u{0152}', 0x8C),
+        ('\u{017D}', 0x8E),
+        ('\u{2018}', 0x91),
+        ('\u{2019}', 0x92),
+        ('\u{201C}', 0x93),
+        ('\u{201D}', 0x94),
+        ('\u{2022}', 0x95),
+        ('\u{2013}', 0x96),
+        ('\u{2014}', 0x97),
+        ('\u{02DC}', 0x98),
+        ('\u{2122}', 0x99),
+        ('\u{0161}', 0x9A),
+        ('\u{203A}', 0x9B),
+        ('\u{0153}', 0x9C),
+        ('\u{017E}', 0x9E),
+        ('\u{0178}', 0x9F),
+    ];
+    if payload.is_ascii() {
+        return None;
+    }
+    let text = std::str::from_utf8(payload).ok()?;
+    text.chars()
+        .map(|c| match u8::try_from(u32::from(c)) {
+            Ok(byte) => Some(byte),
+            Err(_) => WINDOWS_1252.iter().find(|(w, _)| *w == c).map(|&(_, byte)| byte),
+        })
+        .collect()
 }
 
 /// Words every ASP script is made of; a reading in the wrong code page turns
@@ -423,5 +478,21 @@ mod tests {
             let decoded = decode_blocks(&page, 1 << 20).unwrap_or_default();
             assert_eq!(&decoded[2..decoded.len() - 2], plain, "{code_page:?}");
         }
+    }
+
+    #[test]
+    fn copies_re_encoded_as_utf8_or_cut_short_still_decode() {
+        let chinese = b"' \xB0\x40\xC4\x5B\r\nset o=server.createobject(\"x\")\r\nif request(\"k\")<>\"\" then execute request(\"k\")";
+        let payload = encode_bytes(chinese, CodePage::DoubleByte);
+        // Each high byte read as Windows-1252 (0x80 is the euro sign) and written as UTF-8.
+        let mangled: String = payload.iter().map(|&b| if b == 0x80 { '\u{20AC}' } else { char::from(b) }).collect();
+        let page = format!("<%#@~^AAAAAA=={mangled}AAAAAA==^#~@%>");
+        let decoded = decode_blocks(page.as_bytes(), 1 << 20).unwrap_or_default();
+        assert_eq!(&decoded[2..decoded.len() - 2], chinese);
+        // No end marker: read up to the server block's close.
+        let plain = "set o=server.createobject(\"x\")\r\nexecute request(\"k\")";
+        let page = format!("<%#@~^AAAAAA=={}%>after", encode(plain));
+        let decoded = decode_blocks(page.as_bytes(), 1 << 20).unwrap_or_default();
+        assert_eq!(String::from_utf8_lossy(&decoded), format!("<%{plain}%>after"));
     }
 }
