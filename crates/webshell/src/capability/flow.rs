@@ -31,6 +31,14 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     crate::pattern::builtin(r"([A-Za-z_]\w*)(?:\[[^\]\n]{0,80}\]|\([^()\n]{0,80}\))?(?:\+|&)?=([^=].*)$")
 });
 
+/// The members an object initializer sets: `new T { A = x, B = y }` (C#, on one line once
+/// canonical).
+static INITIALIZER: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"\bnew\s+[A-Za-z_][\w.]*(?:<[^<>\n]{0,80}>)?(?:\([^()\n]{0,80}\))?\s*\{([^{}\n]{1,2000})\}",
+    )
+});
+
 /// VBScript classes of the page (`Class GuestEntry`) and the names set to their instances
 /// (`Set e = New GuestEntry`): member calls on those reach the class's own procedures.
 static VB_CLASS: LazyLock<Regex> =
@@ -408,6 +416,68 @@ impl Taint<'_> {
 /// "password"), then with them.
 fn source_in(source: &Regex, stripped: &str, with_literals: &str) -> bool {
     if source.as_str().contains('"') { source.is_match(with_literals) } else { source.is_match(stripped) }
+}
+
+/// A dictionary the page creates: `Set d = CreateObject("Scripting.Dictionary")`,
+/// `var d = new Dictionary<string, string>()` / `new Hashtable()`.
+static DICTIONARY: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r#"(?i)\bset\s+([A-Za-z_]\w*)\s*=\s*(?:server\s*\.\s*)?createobject\s*\(\s*"Scripting\.Dictionary"\s*\)|\b([A-Za-z_]\w*)\s*=\s*new\s+(?:System\.Collections(?:\.Generic)?\.)?(?:Dictionary<[^<>\n]{1,80}>|Hashtable)\s*\(\s*\)\s*;"#,
+    )
+});
+
+/// At most this many dictionaries are looked at per page.
+const MAX_DICTIONARIES: usize = 16;
+
+/// Lookups in the page's dictionaries that hold literals only (every `d.Add k, v`, `d(k) = v`,
+/// `d[k] = v` stores a literal or a number): `d(key)` is one of those literals whatever the key,
+/// so a key from the request does not make it request data (a dispatch table of the page's own
+/// procedure names). Patterns of such lookups, to blank as the server's own values are.
+pub(crate) fn literal_table_lookups(code: &str) -> Vec<Regex> {
+    if !code.contains("Dictionary") && !code.contains("Hashtable") {
+        return Vec::new();
+    }
+    let mut lookups = Vec::new();
+    for c in DICTIONARY.captures_iter(code).take(MAX_DICTIONARIES) {
+        let Some(name) = c.get(1).or_else(|| c.get(2)) else { continue };
+        let name = regex::escape(name.as_str());
+        let Ok(setter) = Regex::new(&format!(
+            r"(?im)(?:^|[^.\w]){name}(?:\.Add\b\s*\(?(?P<add>[^\n]*)|(?:\.Item)?\s*[(\[][^\n]*?[)\]]\s*=(?P<set>[^=\n][^\n]*))$"
+        )) else {
+            continue;
+        };
+        let mut setters = 0usize;
+        let literal_only = setter.captures_iter(code).all(|s| {
+            setters += 1;
+            let value = match (s.name("add"), s.name("set")) {
+                (Some(add), _) => {
+                    let args = add.as_str().trim().trim_end_matches(';').trim_end_matches(')');
+                    split_arguments(args).get(1).map_or("", |v| v.trim())
+                }
+                (None, Some(set)) => set.as_str().trim().trim_end_matches(';'),
+                _ => "",
+            };
+            literal_or_number(value)
+        });
+        if setters > 0
+            && literal_only
+            && let Ok(lookup) = Regex::new(&format!(r"(?i)\b{name}(?:\.Item)?\s*(?:\([^()\n]*\)|\[[^\[\]\n]*\])"))
+        {
+            lookups.push(lookup);
+        }
+    }
+    lookups
+}
+
+/// A literal (`"text"`, `'c'`) or a number, as canonical code writes them.
+fn literal_or_number(value: &str) -> bool {
+    static LITERAL: LazyLock<Regex> = LazyLock::new(|| {
+        crate::pattern::builtin(&format!(
+            "^(?:{}|-?\\d+(?:\\.\\d+)?|true|false|True|False)$",
+            crate::normalize::LITERAL_PATTERN
+        ))
+    });
+    LITERAL.is_match(value)
 }
 
 /// `code` with the request members the server sets blanked (see [`Taint`]).
@@ -863,6 +933,20 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
             for c in ASSIGNMENT.captures_iter(piece) {
                 if let (Some(target), Some(value)) = (c.get(1), c.get(2)) {
                     moves.push((target.as_str(), value.as_str()));
+                }
+            }
+        }
+        // An object initializer sets members as `o.Host = x` does: `new Pipe { Host = x }`.
+        if statement.contains('{') {
+            for c in INITIALIZER.captures_iter(statement) {
+                let Some(inside) = c.get(1) else { continue };
+                for member in split_arguments(inside.as_str()) {
+                    if let Some((name, value)) = member.split_once('=')
+                        && !value.starts_with('=')
+                        && WORD.find(name.trim()).is_some_and(|w| w.as_str() == name.trim())
+                    {
+                        moves.push((name.trim(), value));
+                    }
                 }
             }
         }

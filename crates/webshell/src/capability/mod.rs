@@ -347,6 +347,10 @@ impl CapabilityEngine {
             LazyLock::new(|| crate::pattern::builtin(r"(?im)^\s*With\s+(?:\w+\.)?Request\s*$"));
         // The page's data moves are found once; each kind of taint is followed over them once.
         let mut flows: Option<flow::Flows<'_>> = None;
+        // Request members the server sets, and lookups in the page's tables of literals: blanked
+        // before request data is looked for.
+        let mut blanked = self.server_values.clone();
+        blanked.extend(flow::literal_table_lookups(code));
         let mut taint: Option<flow::Taint<'_>> = None;
         let mut whole_taint: Option<flow::Taint<'_>> = None;
         // The same, through the collections the page fills (`follow_containers`).
@@ -428,8 +432,7 @@ impl CapabilityEngine {
                     // Without collections filled, the taint through them is the plain one.
                     let containers = capability.follow_containers && flows.fills_containers();
                     let mut follow = |sources: &[Regex], seeds: &std::collections::HashSet<String>, reach| {
-                        let followed =
-                            flow::propagate_from(flows, sources, seeds, reach, &self.server_values, containers);
+                        let followed = flow::propagate_from(flows, sources, seeds, reach, &blanked, containers);
                         capped |= followed.capped;
                         followed
                     };
@@ -869,6 +872,29 @@ mod tests {
         assert!(ids(&e.assess_code(resolver, "/api/p.ashx")).contains(&"request-json-type-resolver"));
         let plain = "var s=new JavaScriptSerializer();\nvar o=s.DeserializeObject(Request.Form[\"j\"]);";
         assert!(!ids(&e.assess_code(plain, "/api/p.ashx")).contains(&"request-json-type-resolver"));
+    }
+
+    #[test]
+    fn members_set_by_an_object_initializer_carry_request_data() {
+        let e = engine();
+        let code = "class Pipe\n{\npublic string Host;\npublic int Port;\npublic void Go()\n{\nvar tc=new TcpClient();\ntc.Connect(Host,Port);\n}\n}\n\
+                    var parts=Request.Headers[\"X-D\"].Split(':');\nvar p=new Pipe{Host=parts[0],Port=int.Parse(parts[1])};\np.Go();";
+        assert!(ids(&e.assess_code(code, "/api/r.ashx")).contains(&"request-network-target"));
+        let fixed = code.replace("Host=parts[0]", "Host=\"hooks.example.com\"").replace("int.Parse(parts[1])", "443");
+        assert!(!ids(&e.assess_code(&fixed, "/api/r.ashx")).contains(&"request-network-target"));
+    }
+
+    #[test]
+    fn a_lookup_in_a_table_of_literals_is_a_literal_whatever_the_key() {
+        let e = engine();
+        let dispatch = "Set h=Server.CreateObject(\"Scripting.Dictionary\")\nh.Add \"text\",\"Render_Text\"\n\
+                        h.Add \"image\",\"Render_Image\"\nk=Request(\"t\")\nIf h.Exists(k) Then\nExecute \"Call \"&h(k)&\"(b)\"\nEnd If";
+        assert!(!ids(&e.assess_code(dispatch, "/cms/page.asp")).contains(&"request-eval"));
+        // A table that also stores request data, or the key run as code, is request code.
+        let stored = dispatch.replace("h.Add \"image\",\"Render_Image\"", "h.Add \"image\",Request(\"c\")");
+        assert!(ids(&e.assess_code(&stored, "/cms/page.asp")).contains(&"request-eval"));
+        let keyed = dispatch.replace("&h(k)&", "&k&");
+        assert!(ids(&e.assess_code(&keyed, "/cms/page.asp")).contains(&"request-eval"));
     }
 
     #[test]
