@@ -218,6 +218,14 @@ const TEXT_STREAM_AT_REQUEST_PATH: &str = "textstream-at-request-path";
 const TEXT_STREAM_AT_SERVER_PAGE: &str = "textstream-at-server-page";
 const TEXT_STREAM_AT_REQUEST_PAGE: &str = "textstream-at-request-page";
 
+/// The arguments of a writer opened over a stream that is no file: an outgoing HTTP request's
+/// body, a response's, a socket's, memory.
+static OVER_A_STREAM: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"(?i)^\(\s*(?:[\w.]+(?:\(\))?\.(?:GetRequestStream|GetResponseStream|GetStream)\(\s*\)|[\w.]+\.(?:OutputStream|BaseStream)|new (?:System\.IO\.)?MemoryStream\([^()\n]*\))\s*[,)]",
+    )
+});
+
 /// `File.AppendText(`: a stream that appends whatever its arguments.
 static APPENDING_STREAM: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\bAppendText\($"));
 
@@ -1141,22 +1149,31 @@ pub(crate) fn propagate_from<'r>(
 /// (not a member after `.`), with the offsets where it is called, in order.
 /// One pass over the code, however many functions the page defines.
 fn call_sites(lower: &str) -> HashMap<&str, Vec<usize>> {
+    static PAGE_CLASS: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"\bclass\s+([a-z_]\w*)"));
+    // `Helper.Run(x)` on a class the page declares (or `this.Run(x)`) calls the page's own `Run`.
+    let mut classes: HashSet<&str> =
+        PAGE_CLASS.captures_iter(lower).filter_map(|c| c.get(1)).map(|m| m.as_str()).take(MAX_CLASSES).collect();
+    classes.insert("this");
     let mut sites: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut word_start: Option<usize> = None;
     let mut before_word: Option<char> = None;
     let mut previous: Option<char> = None;
+    let mut last_word: Option<(usize, usize)> = None;
+    let mut on_page_class = false;
     for (i, ch) in lower.char_indices() {
         if ch.is_alphanumeric() || ch == '_' {
             if word_start.is_none() {
                 word_start = Some(i);
                 before_word = previous;
+                on_page_class = previous == Some('.')
+                    && last_word.is_some_and(|(start, end)| end + 1 == i && classes.contains(&lower[start..end]));
             }
         } else {
-            if let Some(start) = word_start.take()
-                && ch == '('
-                && before_word != Some('.')
-            {
-                sites.entry(&lower[start..i]).or_default().push(start);
+            if let Some(start) = word_start.take() {
+                last_word = Some((start, i));
+                if ch == '(' && (before_word != Some('.') || on_page_class) {
+                    sites.entry(&lower[start..i]).or_default().push(start);
+                }
             }
         }
         previous = Some(ch);
@@ -1278,6 +1295,10 @@ fn known_objects(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashMap<St
         let line_end = code[call.end()..].find('\n').map_or(code.len(), |i| call.end() + i);
         let from = if call.as_str().ends_with('(') { call.end() - 1 } else { call.end() };
         let args = argument_text(&code[from..line_end]);
+        if OVER_A_STREAM.is_match(args) {
+            // A writer over an HTTP body, a socket or memory writes no file.
+            continue;
+        }
         let kind = match (taint.holds(args, sources), SERVER_PAGE_LITERAL.is_match(args)) {
             (true, true) => TEXT_STREAM_AT_REQUEST_PAGE,
             (true, false) => TEXT_STREAM_AT_REQUEST_PATH,
@@ -1435,6 +1456,8 @@ mod tests {
     fn call_sites_are_word_starts_before_a_parenthesis_and_not_members() {
         let sites = call_sites("run(a);x.run(b);rerun(c);run (d);\nrun(e)");
         assert_eq!(sites.get("run"), Some(&vec![0, 34]));
+        let classed = call_sites("class probe\n{\n}\nprobe.eval(t);x.eval(u);this.eval(v)");
+        assert_eq!(classed.get("eval"), Some(&vec![22, 45]), "the page's class and `this`, not another object");
         assert_eq!(sites.get("rerun"), Some(&vec![16]));
         assert!(!sites.contains_key("x"));
     }

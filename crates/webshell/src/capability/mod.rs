@@ -898,6 +898,19 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_over_an_outgoing_request_body_writes_no_file() {
+        let e = engine();
+        let post = "var request=(HttpWebRequest)WebRequest.Create(url);\nstring data=Request.Form[\"c\"];\n\
+                    using(var writer=new StreamWriter(request.GetRequestStream()))\n{\nwriter.Write(data);\n}";
+        let shown = e.assess_code(post, "/App_Code/Akismet.cs");
+        for id in ["request-file-write", "request-file-content", "visitor-named-path"] {
+            assert!(!ids(&shown).contains(&id), "{id}: {:?}", ids(&shown));
+        }
+        let file = post.replace("request.GetRequestStream()", "Request.Form[\"p\"]");
+        assert!(ids(&e.assess_code(&file, "/x/a.aspx")).contains(&"request-file-content"));
+    }
+
+    #[test]
     fn exchange_mailbox_export_cmdlets_are_mail_theft() {
         let e = engine();
         let export = "verb=\"New-MailboxExportRequest\";\nps.AddCommand(verb);";
