@@ -911,6 +911,23 @@ mod tests {
     }
 
     #[test]
+    fn request_templates_compiled_and_machine_key_internals_are_caught() {
+        let e = engine();
+        let template =
+            "var body=Request.Unvalidated.Form[\"tpl\"];\nlit.Text=Engine.Razor.RunCompile(body,key,typeof(M),model);";
+        assert!(ids(&e.assess_code(template, "/Templates/p.aspx")).contains(&"request-script-engine"));
+        let fixed = "lit.Text=Engine.Razor.RunCompile(File.ReadAllText(Server.MapPath(\"~/t/mail.cshtml\")),key);";
+        assert!(!ids(&e.assess_code(fixed, "/Templates/p.aspx")).contains(&"request-script-engine"));
+        let internals =
+            "var t=typeof(MachineKeySection);\nvar cfg=t.GetMethod(\"GetApplicationConfig\",Any).Invoke(null,null);";
+        assert!(ids(&e.assess_code(internals, "/admin/x.aspx")).contains(&"machinekey-internals"));
+        let folded = "var cfg=MachineKeySection.GetApplicationConfig();";
+        assert!(ids(&e.assess_code(folded, "/admin/x.aspx")).contains(&"machinekey-internals"));
+        let configured = "var s=(MachineKeySection)WebConfigurationManager.GetSection(\"system.web/machineKey\");";
+        assert!(!ids(&e.assess_code(configured, "/admin/x.aspx")).contains(&"machinekey-internals"));
+    }
+
+    #[test]
     fn exchange_mailbox_export_cmdlets_are_mail_theft() {
         let e = engine();
         let export = "verb=\"New-MailboxExportRequest\";\nps.AddCommand(verb);";
