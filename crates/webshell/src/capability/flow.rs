@@ -226,6 +226,13 @@ static OVER_A_STREAM: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// `fs = new FileStream(path, FileMode.Append, ...)` / `fs = File.Open(path, FileMode.Append)`.
+static APPENDING_FILE_STREAM: LazyLock<Regex> = LazyLock::new(|| {
+    crate::pattern::builtin(
+        r"\b([A-Za-z_]\w*)\s*=\s*(?:new\s+(?:System\.IO\.)?FileStream|(?:System\.IO\.)?File\.Open)\([^;\n]{0,200}?\bFileMode\.Append\b",
+    )
+});
+
 /// `File.AppendText(`: a stream that appends whatever its arguments.
 static APPENDING_STREAM: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\bAppendText\($"));
 
@@ -1307,6 +1314,13 @@ fn known_objects(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashMap<St
             (false, false) => TEXT_STREAM,
         };
         objects.insert(c[1].to_ascii_lowercase(), kind.to_owned());
+    }
+    // A byte stream opened to append (`new FileStream(p, FileMode.Append)`, `File.Open(p,
+    // FileMode.Append)`) is a log as much as an appending text stream is.
+    if code.contains("FileMode.Append") {
+        for c in APPENDING_FILE_STREAM.captures_iter(code) {
+            objects.insert(c[1].to_ascii_lowercase(), TEXT_STREAM_APPENDING.to_owned());
+        }
     }
     objects
 }

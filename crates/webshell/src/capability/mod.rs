@@ -857,6 +857,13 @@ mod tests {
         assert!(has(vb));
         let writer = "var w=new StreamWriter(p,true);\nw.WriteLine(Request.Form[\"pwd\"]);";
         assert!(has(writer));
+        let bytes = "string l=Request.Form[\"username\"]+Request.Form[\"password\"];\nbyte[] b=Encoding.UTF8.GetBytes(l);\n\
+                     using(FileStream fs=new FileStream(f,FileMode.Append,FileAccess.Write))\n{\nfs.Write(b,0,b.Length);\n}";
+        assert!(has(bytes));
+        assert!(!has(&bytes.replace("FileMode.Append", "FileMode.Create")));
+        let stomp = "File.SetLastWriteTime(f,new DateTime(2019,3,12,8,14,0));";
+        assert!(ids(&e.assess_code(stomp, "/owa/auth/logon.aspx")).contains(&"timestomp"));
+        assert!(!ids(&e.assess_code("File.SetLastWriteTime(f,DateTime.Now);", "/x.aspx")).contains(&"timestomp"));
         // Written once to a file it overwrites (an installer's configuration), or another field: not one.
         assert!(!has("Set f=fso.OpenTextFile(Server.MapPath(\"c.asp\"),2,True)\nf.Write Request.Form(\"pass\")"));
         assert!(!has("var w=new StreamWriter(p,false);\nw.WriteLine(Request.Form[\"pwd\"]);"));
