@@ -120,6 +120,9 @@ struct CapabilitySpec {
     method_sinks: bool,
     #[serde(default)]
     requires: Vec<String>,
+    /// The capability does not apply to code that matches one of these.
+    #[serde(default)]
+    unless: Vec<String>,
     #[serde(default)]
     ignore_paths: Vec<String>,
     /// ProgIDs whose objects' methods of the sinks' names are other APIs: a method sink called
@@ -193,6 +196,7 @@ struct Capability {
     patterns: Vec<Regex>,
     method_sinks: bool,
     requires: Vec<Regex>,
+    unless: Vec<Regex>,
     ignore_paths: Vec<Regex>,
     /// Lowercase ProgIDs (see the spec).
     not_on_objects: Vec<String>,
@@ -299,6 +303,7 @@ impl CapabilityEngine {
                 patterns,
                 method_sinks: spec.method_sinks,
                 requires: compile_all(&spec.requires, &what)?,
+                unless: compile_all(&spec.unless, &what)?,
                 ignore_paths: compile_all(&spec.ignore_paths, &what)?,
                 not_on_objects: spec.not_on_objects.iter().map(|p| p.to_ascii_lowercase()).collect(),
                 only_on_objects: spec.only_on_objects.iter().map(|p| p.to_ascii_lowercase()).collect(),
@@ -384,6 +389,7 @@ impl CapabilityEngine {
         for capability in &self.capabilities {
             if capability.ignore_paths.iter().any(|p| p.is_match(display_path))
                 || !capability.requires.iter().all(|r| r.is_match(code))
+                || capability.unless.iter().any(|r| r.is_match(code))
                 || capability.requires_dialect.is_some_and(|d| !d.matches(dialect))
                 || (capability.requires_literal_chars > 0
                     && flow::longest_literal(code) < capability.requires_literal_chars)
@@ -932,6 +938,21 @@ mod tests {
         assert!(ids(&e.assess_code(folded, "/admin/x.aspx")).contains(&"machinekey-internals"));
         let configured = "var s=(MachineKeySection)WebConfigurationManager.GetSection(\"system.web/machineKey\");";
         assert!(!ids(&e.assess_code(configured, "/admin/x.aspx")).contains(&"machinekey-internals"));
+    }
+
+    #[test]
+    fn an_upload_that_takes_only_images_is_the_applications() {
+        let e = engine();
+        let upload = "Set st=Server.CreateObject(\"ADODB.Stream\")\nd=Request.BinaryRead(Request.TotalBytes)\n\
+                      ext=LCase(Mid(f,InStrRev(f,\".\")+1))\nIf ext<>\"jpg\" And ext<>\"png\" Then\nResponse.End\nEnd If\n\
+                      st.WriteText d\nst.SaveToFile Server.MapPath(\"up/\"&n&\".\"&ext),2";
+        let shown = ids(&e.assess_code(upload, "/legacy/upload.asp")).join(",");
+        assert!(!shown.contains("request-stream-text") && !shown.contains("request-file-write"), "{shown}");
+        let any = upload.replace("If ext<>\"jpg\" And ext<>\"png\" Then", "If ext=\"\" Then");
+        assert!(ids(&e.assess_code(&any, "/legacy/upload.asp")).contains(&"request-stream-text"));
+        let net = "var ext=Path.GetExtension(Request.Files[0].FileName);\nif(!new[]{\".jpg\",\".png\"}.Contains(ext))return;\n\
+                   Request.Files[0].SaveAs(Server.MapPath(\"~/up/\"+Guid.NewGuid()+ext));";
+        assert!(!ids(&e.assess_code(net, "/up/a.aspx")).contains(&"request-file-write"));
     }
 
     #[test]
