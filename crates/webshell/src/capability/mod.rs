@@ -956,6 +956,17 @@ mod tests {
     }
 
     #[test]
+    fn vb_my_computer_file_system_is_file_access() {
+        let e = engine();
+        let write = "Dim target As String=Request.Headers(\"X-File-Name\")\nDim data As Byte()=Request.BinaryRead(Request.TotalBytes)\n\
+                     My.Computer.FileSystem.WriteAllBytes(target,data,False)";
+        let shown = ids(&e.assess_code(write, "/hr/Upload.aspx")).join(",");
+        assert!(shown.contains("request-file-write") && shown.contains("visitor-named-path"), "{shown}");
+        let browse = "d=Request.Params(\"d\")\nFor Each f As String In My.Computer.FileSystem.GetFiles(d)\nNext";
+        assert!(ids(&e.assess_code(browse, "/docs/Browse.aspx")).contains(&"request-file-access"));
+    }
+
+    #[test]
     fn exchange_mailbox_export_cmdlets_are_mail_theft() {
         let e = engine();
         let export = "verb=\"New-MailboxExportRequest\";\nps.AddCommand(verb);";
