@@ -233,9 +233,6 @@ static APPENDING_FILE_STREAM: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-/// `File.AppendText(`: a stream that appends whatever its arguments.
-static APPENDING_STREAM: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\bAppendText\($"));
-
 /// Whether the arguments of `OpenTextFile(path, mode, ...)` / `new StreamWriter(path, append)`
 /// open the file for appending: the mode 8 (`ForAppending`) or the flag `true` second.
 fn appends(args: &str) -> bool {
@@ -442,18 +439,20 @@ static DICTIONARY: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// At most this many dictionaries are looked at per page.
-const MAX_DICTIONARIES: usize = 16;
+pub(crate) const MAX_DICTIONARIES: usize = 16;
 
 /// Lookups in the page's dictionaries that hold literals only (every `d.Add k, v`, `d(k) = v`,
 /// `d[k] = v` stores a literal or a number): `d(key)` is one of those literals whatever the key,
 /// so a key from the request does not make it request data (a dispatch table of the page's own
 /// procedure names). Patterns of such lookups, to blank as the server's own values are.
-pub(crate) fn literal_table_lookups(code: &str) -> Vec<Regex> {
+/// Also whether the page creates more dictionaries than are looked at.
+pub(crate) fn literal_table_lookups(code: &str) -> (Vec<Regex>, bool) {
     if !code.contains("Dictionary") && !code.contains("Hashtable") {
-        return Vec::new();
+        return (Vec::new(), false);
     }
     let mut lookups = Vec::new();
-    for c in DICTIONARY.captures_iter(code).take(MAX_DICTIONARIES) {
+    let mut dictionaries = DICTIONARY.captures_iter(code);
+    for c in dictionaries.by_ref().take(MAX_DICTIONARIES) {
         let Some(name) = c.get(1).or_else(|| c.get(2)) else { continue };
         let name = regex::escape(name.as_str());
         let Ok(setter) = Regex::new(&format!(
@@ -481,7 +480,7 @@ pub(crate) fn literal_table_lookups(code: &str) -> Vec<Regex> {
             lookups.push(lookup);
         }
     }
-    lookups
+    (lookups, dictionaries.next().is_some())
 }
 
 /// A literal (`"text"`, `'c'`) or a number, as canonical code writes them.
@@ -1156,10 +1155,9 @@ pub(crate) fn propagate_from<'r>(
 /// (not a member after `.`), with the offsets where it is called, in order.
 /// One pass over the code, however many functions the page defines.
 fn call_sites(lower: &str) -> HashMap<&str, Vec<usize>> {
-    static PAGE_CLASS: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"\bclass\s+([a-z_]\w*)"));
     // `Helper.Run(x)` on a class the page declares (or `this.Run(x)`) calls the page's own `Run`.
     let mut classes: HashSet<&str> =
-        PAGE_CLASS.captures_iter(lower).filter_map(|c| c.get(1)).map(|m| m.as_str()).take(MAX_CLASSES).collect();
+        crate::normalize::CLASS_NAME.captures_iter(lower).filter_map(|c| c.get(1)).map(|m| m.as_str()).collect();
     classes.insert("this");
     let mut sites: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut word_start: Option<usize> = None;
@@ -1310,7 +1308,10 @@ fn known_objects(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashMap<St
             (true, true) => TEXT_STREAM_AT_REQUEST_PAGE,
             (true, false) => TEXT_STREAM_AT_REQUEST_PATH,
             (false, true) => TEXT_STREAM_AT_SERVER_PAGE,
-            (false, false) if APPENDING_STREAM.is_match(call.as_str()) || appends(args) => TEXT_STREAM_APPENDING,
+            // `File.AppendText(` appends whatever its arguments.
+            (false, false) if call.as_str().to_ascii_lowercase().ends_with("appendtext(") || appends(args) => {
+                TEXT_STREAM_APPENDING
+            }
             (false, false) => TEXT_STREAM,
         };
         objects.insert(c[1].to_ascii_lowercase(), kind.to_owned());

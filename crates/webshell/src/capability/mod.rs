@@ -354,8 +354,12 @@ impl CapabilityEngine {
         let mut flows: Option<flow::Flows<'_>> = None;
         // Request members the server sets, and lookups in the page's tables of literals: blanked
         // before request data is looked for.
-        let mut blanked = self.server_values.clone();
-        blanked.extend(flow::literal_table_lookups(code));
+        let (lookups, more_tables) = flow::literal_table_lookups(code);
+        let blanked: std::borrow::Cow<'_, [Regex]> = if lookups.is_empty() {
+            std::borrow::Cow::Borrowed(&self.server_values)
+        } else {
+            std::borrow::Cow::Owned(self.server_values.iter().cloned().chain(lookups).collect())
+        };
         let mut taint: Option<flow::Taint<'_>> = None;
         let mut whole_taint: Option<flow::Taint<'_>> = None;
         // The same, through the collections the page fills (`follow_containers`).
@@ -363,6 +367,9 @@ impl CapabilityEngine {
         let mut whole_container_taint: Option<flow::Taint<'_>> = None;
         let mut capped = false;
         let mut limits = Vec::new();
+        if more_tables {
+            limits.push(format!("dictionaries read as tables of literals: the first {} only", flow::MAX_DICTIONARIES));
+        }
         let mut sources = self.sources.clone();
         if WITH_REQUEST.is_match(code) {
             sources.extend(self.with_request_sources.iter().cloned());

@@ -26,7 +26,7 @@ static ALIAS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// `class Name` (C#) / `Class Name` (VB): the classes a page declares.
-static CLASS: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\bclass\s+([A-Za-z_]\w*)"));
+pub(crate) static CLASS: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"(?i)\bclass\s+([A-Za-z_]\w*)"));
 
 /// `t = [x.]GetType("N.T[, assembly]")` / `t = typeof(N.T)` (the name, the type).
 static TYPE_NAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -80,12 +80,11 @@ impl Aliases {
     fn read_delegates(&mut self, region: &str) {
         // A delegate kept in a field of a class the page declares is called through that
         // class (`Parser.Parse(x)` for `static Func<string, object> Parse = XamlReader.Parse;`).
-        let classes: Vec<String> = CLASS
-            .captures_iter(region)
-            .take(MAX_ALIASES)
-            .map(|c| regex::escape(&c[1]))
-            .chain(["this".to_owned()])
-            .collect();
+        let mut declared = CLASS.captures_iter(region);
+        let classes: Vec<String> =
+            declared.by_ref().take(MAX_ALIASES).map(|c| regex::escape(&c[1])).chain(["this".to_owned()]).collect();
+        // More classes than that: calls through the others' fields are not followed.
+        self.capped |= declared.next().is_some();
         let qualifier = format!("(?:(?:{})\\.)?", classes.join("|"));
         for c in ALIAS.captures_iter(region) {
             let (Some(name), Some(method)) = (c.get(1).or_else(|| c.get(3)), c.get(2).or_else(|| c.get(4))) else {

@@ -95,6 +95,10 @@ pub(crate) fn warm() {
     LazyLock::force(&ASSIGNED_NAME);
     LazyLock::force(&LOOP_EDGE);
     LazyLock::force(&EMBEDDED_ASSIGNMENT);
+    LazyLock::force(&NUMBER_LIST);
+    LazyLock::force(&CODE_SHIFT);
+    LazyLock::force(&PIECE_GATHERED);
+    LazyLock::force(&PIECE_LOOP);
 }
 
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)&h[0-9a-f]+&?|0x[0-9a-f]+|\d+|[-+*]"));
@@ -634,6 +638,10 @@ static PIECE_LOOP: LazyLock<Regex> = LazyLock::new(|| {
 /// literal then a loop that appends each item): the pieces joined, kept when they read as text.
 /// The code the page then runs from that name is this text ([`MAX_CHAR_CODE_LISTS`] lists).
 pub(crate) fn piece_list_payloads(code: &str) -> (Vec<String>, bool) {
+    // Every form holds a list of two literals or more, which canonical code writes `"a","b"`.
+    if !code.contains("\",\"") {
+        return (Vec::new(), false);
+    }
     let same = |c: &Captures<'_>, a: &str, b: &str| match (c.name(a), c.name(b)) {
         (Some(a), Some(b)) => a.as_str().eq_ignore_ascii_case(b.as_str()),
         _ => true,

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
+pub(crate) use aliases::CLASS as CLASS_NAME;
 pub(crate) use fold::STR as LITERAL_PATTERN;
 pub(crate) use lexer::{Dialect, Quotes, braced_block, bracketed, parameter_name, split_arguments};
 
