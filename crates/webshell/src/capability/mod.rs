@@ -146,6 +146,10 @@ struct CapabilitySpec {
     sources: Vec<String>,
     #[serde(default)]
     sources_own_procedures: bool,
+    /// Also follow the page's password inputs: `<input type="password" name="x">` posted as
+    /// `Request.Form["x"]`, `<asp:TextBox TextMode="Password" ID="x">` read as `x.Text`.
+    #[serde(default)]
+    sources_password_inputs: bool,
     /// The code must hold a string literal of at least this many characters.
     #[serde(default)]
     requires_literal_chars: usize,
@@ -232,6 +236,7 @@ impl Capability {
 struct OwnSources {
     patterns: Vec<Regex>,
     own_procedures: bool,
+    password_inputs: bool,
 }
 
 impl OwnSources {
@@ -328,6 +333,7 @@ impl CapabilityEngine {
                 follow_containers: spec.follow_containers,
                 ignore_file_code: spec.ignore_file_code,
                 own_sources: (!spec.sources.is_empty() || spec.sources_own_procedures).then_some(OwnSources {
+                    password_inputs: spec.sources_password_inputs,
                     patterns: compile_all(&spec.sources, &what)?,
                     own_procedures: spec.sources_own_procedures,
                 }),
@@ -500,8 +506,16 @@ impl CapabilityEngine {
                             flow::tainted_sink(code, statements, &sinks, taint, &sources)
                         }
                         Some(own) => {
-                            let taint = follow(&own.patterns, &own.seeds(code), flow::Reach::Anywhere);
-                            flow::tainted_sink(code, statements, &sinks, &taint, &own.patterns)
+                            let with_inputs;
+                            let patterns = match password_inputs(page).filter(|_| own.password_inputs) {
+                                Some(inputs) => {
+                                    with_inputs = own.patterns.iter().cloned().chain([inputs]).collect::<Vec<_>>();
+                                    &with_inputs
+                                }
+                                None => &own.patterns,
+                            };
+                            let taint = follow(patterns, &own.seeds(code), flow::Reach::Anywhere);
+                            flow::tainted_sink(code, statements, &sinks, &taint, patterns)
                         }
                     }
                 }
@@ -739,6 +753,36 @@ fn server_input_sources(page: &str) -> Option<Regex> {
     crate::pattern::compile(&format!(r"\b(?:{})\.(?:Value|Text)\b", ids.join("|"))).ok()
 }
 
+/// The page's password inputs as sources: `<input type="password" name="x">` is posted as
+/// `Request.Form["x"]`; a server control (`runat="server"`, `<asp:TextBox TextMode="Password"
+/// ID="x">`) is read as `x.Text`/`x.Value` (HTML input types, ASP.NET TextBoxMode).
+fn password_inputs(page: &str) -> Option<Regex> {
+    static INPUT: LazyLock<Regex> =
+        LazyLock::new(|| crate::pattern::builtin(r#"(?i)<(?:input|asp:TextBox)\b[^>]{0,400}>"#));
+    static PASSWORD: LazyLock<Regex> =
+        LazyLock::new(|| crate::pattern::builtin(r#"(?i)\b(?:type|TextMode)\s*=\s*["']?password\b"#));
+    static ATTRIBUTE: LazyLock<Regex> =
+        LazyLock::new(|| crate::pattern::builtin(r#"(?i)\b(id|name)\s*=\s*["']?([A-Za-z_][\w$]{0,60})"#));
+    let mut alternatives: Vec<String> = Vec::new();
+    for tag in INPUT.find_iter(page).take(500).map(|m| m.as_str()).filter(|t| PASSWORD.is_match(t)) {
+        for c in ATTRIBUTE.captures_iter(tag) {
+            let name = regex::escape(&c[2]);
+            let posted = format!(r#"(?:\bRequest|\.(?:Form|Params|Item))\s*[(\[]\s*"{name}"\s*[)\]]"#);
+            alternatives.push(if c[1].eq_ignore_ascii_case("id") {
+                format!(r"\b{name}\.(?:Text|Value)\b|{posted}")
+            } else {
+                posted
+            });
+        }
+    }
+    if alternatives.is_empty() {
+        return None;
+    }
+    alternatives.sort();
+    alternatives.dedup();
+    crate::pattern::compile(&format!("(?i){}", alternatives.join("|"))).ok()
+}
+
 /// Whether `offset` is inside a literal of a list of class names (`Array("Scripting.FileSystemObject",
 /// "WScript.Shell", ...)`): pages that report which components the server has try each
 /// name in turn, which is not using any of them.
@@ -947,6 +991,24 @@ mod tests {
     }
 
     #[test]
+    fn a_page_reading_other_mailboxes_through_ews_as_the_server_is_mail_theft() {
+        let e = engine();
+        let soap = "string env=\"<soap:Header><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>\"+who+\"</t:PrimarySmtpAddress>\";\n\
+                    string get=\"<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:IncludeMimeContent>true</t:IncludeMimeContent>\";";
+        let shown = e.assess_code(soap, "/ecp/x.aspx");
+        assert!(
+            ids(&shown).contains(&"ews-impersonation") && ids(&shown).contains(&"ews-message-content"),
+            "{shown:?}"
+        );
+        assert!(e.severity(&shown) >= Some(Severity::High));
+        let managed = "service.ImpersonatedUserId = new ImpersonatedUserId(ConnectingIdType.SmtpAddress, who);";
+        assert!(ids(&e.assess_code(managed, "/x.aspx")).contains(&"ews-impersonation"));
+        // A page's own mailbox through EWS, messages without their MIME stream: neither.
+        let own = "var items=service.FindItems(WellKnownFolderName.Inbox,new ItemView(10));";
+        assert!(e.assess_code(own, "/x.aspx").is_empty());
+    }
+
+    #[test]
     fn loading_an_assembly_by_name_is_not_running_code_the_page_holds() {
         let e = engine();
         let shows = |code: &str| ids(&e.assess_code(code, "/x/a.cs")).contains(&"dynamic-code");
@@ -1008,6 +1070,17 @@ mod tests {
         assert!(!has("Set f=fso.OpenTextFile(Server.MapPath(\"c.asp\"),2,True)\nf.Write Request.Form(\"pass\")"));
         assert!(!has("var w=new StreamWriter(p,false);\nw.WriteLine(Request.Form[\"pwd\"]);"));
         assert!(!has("File.AppendAllText(@\"c:\\x\\r.log\",Request.Form[\"comment\"]);"));
+        // The page's own password inputs, however named: a server control, a plain posted field.
+        let control = "<asp:TextBox ID=\"txtSecret\" runat=\"server\" TextMode=\"Password\" />";
+        let code = "string l=txtAccount.Text+\"\\t\"+txtSecret.Text;\nFile.AppendAllText(@\"c:\\x\\t.tmp\",l);";
+        let logged = |markup: &str, code: &str| {
+            ids(&e.assess(code, &format!("{markup}{code}"), Dialect::CLike, "/a.aspx")).contains(&"credential-log")
+        };
+        assert!(logged(control, code));
+        assert!(!logged(&control.replace("Password", "SingleLine"), code), "not a password field");
+        let field = "<input type=\"password\" name=\"k9\">";
+        assert!(logged(field, "File.AppendAllText(p,Request.Form[\"k9\"]);"));
+        assert!(!logged(field, "File.AppendAllText(p,Request.Form[\"k8\"]);"));
     }
 
     #[test]
