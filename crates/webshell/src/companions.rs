@@ -33,6 +33,10 @@ const MAX_ANCESTORS: usize = 8;
 const MAX_LISTED: usize = 4096;
 /// Normalised companion code kept for the run, in bytes; beyond it files are read again.
 const MAX_KEPT_BYTES: usize = 64 * 1024 * 1024;
+/// Folders whose application's `App_Code` is remembered; beyond it they are looked up again.
+const MAX_FOLDERS_KEPT: usize = 65_536;
+/// Include directives of one file followed at most.
+const MAX_INCLUDES: usize = MAX_COMPANIONS * 4;
 /// Procedures of one companion read with a page, and their bytes, at most.
 const MAX_SLICE_PROCEDURES: usize = 64;
 const MAX_SLICE_BYTES: usize = 256 * 1024;
@@ -60,8 +64,10 @@ impl Kind {
 pub(crate) struct Loaded {
     pub(crate) code: String,
     pub(crate) dialect: Dialect,
-    /// The files it includes in turn (resolved, existing).
+    /// The files it includes in turn (resolved, existing), and what of its directives was not
+    /// followed (see [`includes_of`]).
     includes: Vec<PathBuf>,
+    include_limits: Vec<String>,
     /// Its procedures: lowercase name and where its text (header to end) is in `code`.
     procedures: Vec<(String, Range<usize>)>,
     /// For each procedure, the procedures of the file it names (calls).
@@ -112,10 +118,13 @@ struct State {
     app_code_of_folder: HashMap<PathBuf, Option<Arc<AppCode>>>,
     /// Per `App_Code` folder: its index (pages of sub-folders share it).
     app_code: HashMap<PathBuf, Arc<AppCode>>,
-    /// Companion files read: `None` when they hold no server code or could not be read.
-    loaded: HashMap<PathBuf, Option<Arc<Loaded>>>,
+    /// Companion files read (see [`Loading`]).
+    loaded: HashMap<PathBuf, Loading>,
     kept_bytes: usize,
 }
+
+/// A companion file read: its code, `None` when it holds no server code, or why it was not read.
+type Loading = Result<Option<Arc<Loaded>>, String>;
 
 /// The run's cache of companion files; shared by every scanning thread.
 #[derive(Debug, Default)]
@@ -143,7 +152,8 @@ impl Companions {
         let mut found = Found::default();
         let mut seen: HashSet<PathBuf> = HashSet::from([page.to_path_buf()]);
         // Includes, breadth first from the page.
-        let mut level: Vec<PathBuf> = includes_of(page, raw);
+        let (mut level, limits) = includes_of(page, raw);
+        found.limits.extend(limits);
         for depth in 0..=MAX_INCLUDE_DEPTH {
             if level.is_empty() {
                 break;
@@ -157,8 +167,9 @@ impl Companions {
                 if !seen.insert(path.clone()) {
                     continue;
                 }
-                let Some(loaded) = self.load(&path, false) else { continue };
+                let Some(loaded) = self.load(&path, false, &mut found.limits) else { continue };
                 next.extend(loaded.includes.iter().cloned());
+                found.limits.extend(loaded.include_limits.iter().cloned());
                 if !self.push(&mut found, Companion { path, kind: Kind::Include, loaded }) {
                     return found;
                 }
@@ -176,7 +187,7 @@ impl Companions {
                 if !words.contains(class.as_str()) || !seen.insert(path.clone()) {
                     continue;
                 }
-                let Some(loaded) = self.load(path, true) else { continue };
+                let Some(loaded) = self.load(path, true, &mut found.limits) else { continue };
                 if !self.push(&mut found, Companion { path: path.clone(), kind: Kind::AppCode, loaded }) {
                     return found;
                 }
@@ -195,26 +206,31 @@ impl Companions {
         true
     }
 
-    /// The file's normalised server code, read once per run (within [`MAX_KEPT_BYTES`]).
-    fn load(&self, path: &Path, class_file: bool) -> Option<Arc<Loaded>> {
-        if let Ok(state) = self.state.lock()
-            && let Some(kept) = state.loaded.get(path)
-        {
-            return kept.clone();
-        }
-        // Read and normalised outside the lock: other threads go on meanwhile.
-        let loaded = read_bounded(path).and_then(|bytes| {
-            let includes = if class_file { Vec::new() } else { includes_of(path, &bytes) };
-            Loaded::of(&bytes, class_file, includes).map(Arc::new)
-        });
-        if let Ok(mut state) = self.state.lock() {
-            let size = loaded.as_ref().map_or(0, |l| l.code.len()) + path.as_os_str().len();
-            if state.kept_bytes + size <= MAX_KEPT_BYTES {
-                state.kept_bytes += size;
-                state.loaded.insert(path.to_path_buf(), loaded.clone());
+    /// The file's normalised server code, read once per run (within [`MAX_KEPT_BYTES`]); a file
+    /// that could not be read is a line in `limits`.
+    fn load(&self, path: &Path, class_file: bool, limits: &mut Vec<String>) -> Option<Arc<Loaded>> {
+        let kept = self.state.lock().ok().and_then(|state| state.loaded.get(path).cloned());
+        let loading = kept.unwrap_or_else(|| {
+            // Read and normalised outside the lock: other threads go on meanwhile.
+            let loading: Loading = read_bounded(path).map(|bytes| {
+                let (includes, include_limits) =
+                    if class_file { Default::default() } else { includes_of(path, &bytes) };
+                Loaded::of(&bytes, class_file, includes, include_limits).map(Arc::new)
+            });
+            if let Ok(mut state) = self.state.lock() {
+                let size =
+                    loading.as_ref().map_or(0, |l| l.as_ref().map_or(0, |l| l.code.len())) + path.as_os_str().len();
+                if state.kept_bytes + size <= MAX_KEPT_BYTES {
+                    state.kept_bytes += size;
+                    state.loaded.insert(path.to_path_buf(), loading.clone());
+                }
             }
-        }
-        loaded
+            loading
+        });
+        loading.unwrap_or_else(|reason| {
+            limits.push(format!("{}: not read with the page ({reason})", path.display()));
+            None
+        })
     }
 
     /// The `App_Code` index of the application holding `page`: the nearest folder above it
@@ -234,12 +250,16 @@ impl Companions {
                 return index.clone();
             }
             let index = Arc::new(index_app_code(&dir));
-            if let Ok(mut state) = self.state.lock() {
+            if let Ok(mut state) = self.state.lock()
+                && state.app_code.len() < MAX_FOLDERS_KEPT
+            {
                 state.app_code.insert(dir, index.clone());
             }
             index
         });
-        if let Ok(mut state) = self.state.lock() {
+        if let Ok(mut state) = self.state.lock()
+            && state.app_code_of_folder.len() < MAX_FOLDERS_KEPT
+        {
             state.app_code_of_folder.insert(folder.to_path_buf(), index.clone());
         }
         index
@@ -248,8 +268,13 @@ impl Companions {
 
 impl Loaded {
     /// A companion's bytes normalised (`None` when they hold no server code); `includes` are
-    /// the files it includes in turn.
-    pub(crate) fn of(bytes: &[u8], class_file: bool, includes: Vec<PathBuf>) -> Option<Loaded> {
+    /// the files it includes in turn, `include_limits` the directives not followed.
+    pub(crate) fn of(
+        bytes: &[u8],
+        class_file: bool,
+        includes: Vec<PathBuf>,
+        include_limits: Vec<String>,
+    ) -> Option<Loaded> {
         let normalized = normalize_file(bytes, class_file)?;
         let code = normalized.code;
         let types = DECLARED_TYPE.captures_iter(&code).map(|c| c[1].to_owned()).collect();
@@ -269,6 +294,7 @@ impl Loaded {
             code,
             dialect: normalized.dialect,
             includes,
+            include_limits,
             alone: OnceLock::new(),
         })
     }
@@ -373,38 +399,47 @@ fn procedures(code: &str) -> Vec<(String, Range<usize>)> {
     found
 }
 
-/// The file's bytes when it is a regular file within [`MAX_COMPANION_BYTES`].
-fn read_bounded(path: &Path) -> Option<Vec<u8>> {
+/// The file's bytes when it is a regular file within [`MAX_COMPANION_BYTES`], or why not.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Read as _;
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_COMPANION_BYTES {
-        return None;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_owned());
+    }
+    if meta.len() > MAX_COMPANION_BYTES {
+        return Err(format!("{} bytes, over the {MAX_COMPANION_BYTES}-byte bound", meta.len()));
     }
     let mut bytes = Vec::new();
-    std::fs::File::open(path).ok()?.take(MAX_COMPANION_BYTES).read_to_end(&mut bytes).ok()?;
-    Some(bytes)
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    file.take(MAX_COMPANION_BYTES).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
 
 /// The files `file`'s include directives name that exist: `file=` relative to its folder,
-/// `virtual=` to the site's root (tried from its folder upwards, as the root is not known).
-fn includes_of(file: &Path, bytes: &[u8]) -> Vec<PathBuf> {
-    let Some(folder) = file.parent() else { return Vec::new() };
-    let mut found = Vec::new();
-    for c in INCLUDE.captures_iter(bytes).take(MAX_COMPANIONS * 4) {
-        let Ok(target) = std::str::from_utf8(&c[2]) else { continue };
+/// `virtual=` to the site's root (tried from its folder upwards, as the root is not known);
+/// and a line for each directive not followed (no such file, beyond [`MAX_INCLUDES`]).
+fn includes_of(file: &Path, bytes: &[u8]) -> (Vec<PathBuf>, Vec<String>) {
+    let (mut found, mut limits) = (Vec::new(), Vec::new());
+    let Some(folder) = file.parent() else { return (found, limits) };
+    for (n, c) in INCLUDE.captures_iter(bytes).enumerate() {
+        if n == MAX_INCLUDES {
+            limits.push(format!("{}: the first {MAX_INCLUDES} include directives followed only", file.display()));
+            break;
+        }
+        let target = String::from_utf8_lossy(&c[2]);
         let target = target.trim();
         let resolved = if c[1].eq_ignore_ascii_case(b"file") {
             resolve(folder, target)
         } else {
             folder.ancestors().take(MAX_ANCESTORS).find_map(|root| resolve(root, target))
         };
-        if let Some(path) = resolved
-            && !found.contains(&path)
-        {
-            found.push(path);
+        match resolved {
+            Some(path) if !found.contains(&path) => found.push(path),
+            Some(_) => {}
+            None => limits.push(format!("{}: included file {target:?} not found", file.display())),
         }
     }
-    found
+    (found, limits)
 }
 
 /// `relative` (`/` or `\` separated, `..` allowed) below `base`, each part matched without
@@ -441,10 +476,15 @@ fn index_app_code(dir: &Path) -> AppCode {
     let mut files = 0usize;
     let mut folders = vec![(dir.to_path_buf(), 0usize)];
     while let Some((folder, depth)) = folders.pop() {
-        let Ok(entries) = std::fs::read_dir(&folder) else { continue };
-        let mut entries: Vec<PathBuf> = entries.take(MAX_LISTED).filter_map(Result::ok).map(|e| e.path()).collect();
-        entries.sort();
-        for path in entries {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            index.left_out += 1;
+            continue;
+        };
+        let mut entries = entries.filter_map(Result::ok).map(|e| e.path());
+        let mut listed: Vec<PathBuf> = entries.by_ref().take(MAX_LISTED).collect();
+        index.left_out += entries.count();
+        listed.sort();
+        for path in listed {
             let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
             if meta.is_dir() {
                 if depth + 1 < MAX_APP_CODE_DEPTH {
@@ -462,18 +502,15 @@ fn index_app_code(dir: &Path) -> AppCode {
                 continue;
             }
             files += 1;
-            let bytes = if files > MAX_APP_CODE_FILES { None } else { read_bounded(&path) };
+            let bytes = if files > MAX_APP_CODE_FILES { None } else { read_bounded(&path).ok() };
             let Some(bytes) = bytes else {
                 index.left_out += 1;
                 continue;
             };
             let text = String::from_utf8_lossy(&bytes);
-            for c in DECLARED_TYPE.captures_iter(&text) {
-                let name = c[1].to_ascii_lowercase();
-                if !index.classes.iter().any(|(n, p)| *n == name && *p == path) {
-                    index.classes.push((name, path.clone()));
-                }
-            }
+            let names: HashSet<String> =
+                DECLARED_TYPE.captures_iter(&text).map(|c| c[1].to_ascii_lowercase()).collect();
+            index.classes.extend(names.into_iter().map(|name| (name, path.clone())));
         }
     }
     index
@@ -548,6 +585,22 @@ mod tests {
     }
 
     #[test]
+    fn includes_not_found_or_too_large_are_reported() {
+        let big = format!("<% x = \"{}\" %>", "a".repeat(MAX_COMPANION_BYTES as usize));
+        let dir = tree(&[
+            ("site/page.asp", "<!--#include file=\"gone.asp\"-->\n<!--#include file=\"big.asp\"-->\n<% y = 1 %>"),
+            ("site/big.asp", &big),
+        ]);
+        let page = dir.path().join("site/page.asp");
+        let raw = std::fs::read(&page).expect("page");
+        let found = Companions::default().of_page(&page, &raw, "y = 1", false);
+        assert!(found.companions.is_empty());
+        assert_eq!(found.limits.len(), 2, "{:?}", found.limits);
+        assert!(found.limits[0].contains("\"gone.asp\" not found"), "{:?}", found.limits);
+        assert!(found.limits[1].contains("big.asp: not read with the page") && found.limits[1].contains("bound"));
+    }
+
+    #[test]
     fn app_code_classes_are_companions_only_when_the_page_names_them() {
         let dir = tree(&[
             (
@@ -594,7 +647,7 @@ mod tests {
     fn a_page_reads_the_procedures_on_its_way_to_a_sink_and_no_others() {
         let vb = "<%\nFunction Dec(s)\nDec=s\nEnd Function\nSub Apply(p)\nExecuteGlobal Dec(p)\nEnd Sub\nSub Other(q)\nExecute q\nEnd Sub\n\
                   Function Fmt(v)\nFmt=Dec(v)\nEnd Function\n%>";
-        let loaded = Loaded::of(vb.as_bytes(), false, Vec::new()).expect("server code");
+        let loaded = Loaded::of(vb.as_bytes(), false, Vec::new(), Vec::new()).expect("server code");
         let sink = |text: &str| text.contains("Execute");
         let (slice, cut) = loaded.slice_for(&words_of("If x Then Apply Request(\"a\")\nResponse.Write Fmt(1)"), sink);
         assert!(!cut);
@@ -607,7 +660,7 @@ mod tests {
                   static string Exec(string c)\n{\nreturn Process.Start(c).Id.ToString();\n}\npublic static void Unused()\n{\n}\n}";
         let names: Vec<String> = procedures(cs).into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["run", "exec", "unused"]);
-        let loaded = Loaded::of(cs.as_bytes(), true, Vec::new()).expect("class");
+        let loaded = Loaded::of(cs.as_bytes(), true, Vec::new(), Vec::new()).expect("class");
         let (slice, _) = loaded.slice_for(&words_of("Tools.Run(Request[\"t\"]);"), |t| t.contains("Process.Start"));
         assert!(
             slice.starts_with("class Tools\n") && slice.contains("Exec(string c)") && !slice.contains("Unused"),

@@ -281,8 +281,9 @@ impl WebshellScanner {
         for (capability, index) in &through {
             let companion = &found.companions[*index];
             let alone = companion.loaded.alone.get_or_init(|| {
-                let code = &companion.loaded.code;
-                let shown = self.capabilities.assess_page(code, code, companion.loaded.dialect, display_path).shown;
+                let (code, dialect) = (&companion.loaded.code, companion.loaded.dialect);
+                let display = companions::display_of(page.path, display_path, &companion.path);
+                let shown = self.capabilities.assess_page(code, code, dialect, &display).shown;
                 shown.into_iter().filter(|s| s.request_driven).map(|s| (s.id, s.evidence)).collect()
             });
             if all.iter().any(|s| s.id == capability.id)
@@ -299,11 +300,11 @@ impl WebshellScanner {
         if holders.is_empty() {
             return with;
         }
-        let alone = self.capabilities.finding(shown, display_path, &normalized.applied, holder).map(|f| f.severity);
+        let before = self.capabilities.finding(shown, display_path, &normalized.applied, holder).map(|f| f.severity);
         let Some(mut raised) = self.capabilities.finding(&all, display_path, &normalized.applied, holder) else {
             return with;
         };
-        if raised.severity < Severity::Medium || alone.is_some_and(|a| a >= raised.severity) {
+        if raised.severity < Severity::Medium || before.is_some_and(|b| b >= raised.severity) {
             return with;
         }
         for (index, held) in &holders {
@@ -511,9 +512,8 @@ impl FileScanner<'_> {
                 Err(err) => outcome.error = Some(format!("YARA scan of the normalised page: {err}")),
             }
         }
-        // The engine is read-only during assessment, so unwinding cannot leave it half-changed.
         // The files the page runs besides itself (on disk only; a class file is not a page).
-        let found = match path.filter(|_| !normalized.source_file) {
+        let mut found = match path.filter(|_| !normalized.source_file) {
             // The cache's lock is poisoned by a panic; the reader then goes on without it.
             Some(page) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let aspnet = capability::is_aspnet(&normalized.text);
@@ -526,19 +526,20 @@ impl FileScanner<'_> {
             None => companions::Found::default(),
         };
         let calls = !found.companions.is_empty();
+        // The engine is read-only during assessment, so unwinding cannot leave it half-changed.
         let engine = std::panic::AssertUnwindSafe(&owner.capabilities);
         let assessed = std::panic::catch_unwind(|| {
             engine.assess_page_calls(&normalized.code, &normalized.text, normalized.dialect, display_path, calls)
         });
         match assessed {
-            Ok(assessment) => {
+            Ok(mut assessment) => {
                 // A class file holds a whole application's worth of APIs (uploads, downloads,
                 // files, crypto): only a decisive capability or a high score makes it a webshell.
                 let holder = owner.capabilities.holder(&normalized.code, normalized.source_file);
                 let mut finding =
                     owner.capabilities.finding(&assessment.shown, display_path, &normalized.applied, holder);
-                outcome.normalisation_limits.extend(assessment.limits.iter().cloned());
-                outcome.normalisation_limits.extend(found.limits.iter().cloned());
+                outcome.normalisation_limits.append(&mut assessment.limits);
+                outcome.normalisation_limits.append(&mut found.limits);
                 if let (Some(page), true) = (path, calls) {
                     let with = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         let page_view = companions::PageView { path: page, display_path, normalized: &normalized };
@@ -615,7 +616,8 @@ pub fn capabilities_through_helper(page: &[u8], helper: &[u8]) -> Result<Vec<Str
         .get_or_init(|| capability::CapabilityEngine::embedded().map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| Error::Builtin(e.clone()))?;
-    let (Some(page), Some(helper)) = (normalize::normalize(page), companions::Loaded::of(helper, true, Vec::new()))
+    let (Some(page), Some(helper)) =
+        (normalize::normalize(page), companions::Loaded::of(helper, true, Vec::new(), Vec::new()))
     else {
         return Ok(Vec::new());
     };

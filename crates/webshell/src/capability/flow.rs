@@ -903,14 +903,8 @@ pub(crate) fn flows(code: &str) -> Flows<'_> {
                 limits.push(format!("calls through GetRef followed for the first {MAX_FUNCTIONS} references only"));
             }
         }
-        // A VB single-line `If c Then Run x` calls as a statement of its own does.
-        let then_body = SINGLE_LINE_IF.captures(statement).and_then(|c| c.get(1)).map(|m| m.as_str());
-        for call in std::iter::once(statement).chain(then_body) {
-            if let Some(c) = BARE_CALL.captures(call)
-                && let (Some(name), Some(rest)) = (c.get(1), c.get(2))
-            {
-                bare_calls.entry(name.as_str().to_ascii_lowercase()).or_default().push(rest.as_str());
-            }
+        for (name, rest) in bare_calls_in(statement) {
+            bare_calls.entry(name.to_ascii_lowercase()).or_default().push(rest);
         }
         for c in FILLED_ARGUMENT.captures_iter(statement) {
             // `source.Read(buffer, ...)`, `source.CopyTo(stream)`: the argument receives the data.
@@ -1163,31 +1157,43 @@ pub(crate) fn propagate_from<'r>(
     Taint { names, reach, server_values, capped }
 }
 
-/// The procedures `code` calls with request data (`taint`) in their arguments, lowercase: by
-/// name or as a member (`Tools.Run(x)`, `util.Save(x)`: the class may be in another file),
-/// with or without parentheses (VB `Run x`, `If c Then Run x`).
-pub(crate) fn called_with(code: &str, taint: &Taint<'_>, sources: &[Regex]) -> HashSet<String> {
+/// The VB calls without parentheses of a statement (`Run a, b`, `Call Run(a)`), also after a
+/// single-line `If c Then`: the name and the argument text.
+fn bare_calls_in(statement: &str) -> impl Iterator<Item = (&str, &str)> {
+    let then_body = SINGLE_LINE_IF.captures(statement).and_then(|c| c.get(1)).map(|m| m.as_str());
+    std::iter::once(statement).chain(then_body).filter_map(|call| {
+        let c = BARE_CALL.captures(call)?;
+        Some((c.get(1)?.as_str(), c.get(2)?.as_str()))
+    })
+}
+
+/// Calls [`called_with`] examines on one page at most.
+pub(crate) const MAX_CALLS_EXAMINED: usize = 10_000;
+
+/// The procedures `flows`' code calls with request data (`taint`) in their arguments,
+/// lowercase: by name or as a member (`Tools.Run(x)`, `util.Save(x)`: the class may be in
+/// another file), with or without parentheses; and whether calls beyond
+/// [`MAX_CALLS_EXAMINED`] were left.
+pub(crate) fn called_with(flows: &Flows<'_>, taint: &Taint<'_>, sources: &[Regex]) -> (HashSet<String>, bool) {
     static CALL: LazyLock<Regex> = LazyLock::new(|| crate::pattern::builtin(r"\b([A-Za-z_]\w*)[ \t]*\("));
     let mut called = HashSet::new();
-    for c in CALL.captures_iter(code).take(MAX_CALL_SITES * 50) {
+    let mut calls = CALL.captures_iter(flows.code);
+    for c in calls.by_ref().take(MAX_CALLS_EXAMINED) {
         let (Some(name), Some(whole)) = (c.get(1), c.get(0)) else { continue };
-        let args = argument_text(&code[whole.end() - 1..]);
+        let args = argument_text(&flows.code[whole.end() - 1..]);
         if args.len() > 2 && taint.holds(args, sources) {
             called.insert(name.as_str().to_ascii_lowercase());
         }
     }
-    for statement in statements(code) {
-        let then_body = SINGLE_LINE_IF.captures(statement).and_then(|c| c.get(1)).map(|m| m.as_str());
-        for call in std::iter::once(statement).chain(then_body) {
-            if let Some(c) = BARE_CALL.captures(call)
-                && let (Some(name), Some(rest)) = (c.get(1), c.get(2))
-                && taint.holds(rest.as_str(), sources)
-            {
-                called.insert(name.as_str().to_ascii_lowercase());
+    let more = calls.next().is_some();
+    for &statement in &flows.statements {
+        for (name, rest) in bare_calls_in(statement) {
+            if taint.holds(rest, sources) {
+                called.insert(name.to_ascii_lowercase());
             }
         }
     }
-    called
+    (called, more)
 }
 
 /// Every call in lowercase code: the name before each `(` that starts a word

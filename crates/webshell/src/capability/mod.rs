@@ -507,7 +507,7 @@ impl CapabilityEngine {
                         }
                         Some(own) => {
                             let with_inputs;
-                            let patterns = match password_inputs(page).filter(|_| own.password_inputs) {
+                            let patterns = match own.password_inputs.then(|| password_inputs(page)).flatten() {
                                 Some(inputs) => {
                                     with_inputs = own.patterns.iter().cloned().chain([inputs]).collect::<Vec<_>>();
                                     &with_inputs
@@ -539,7 +539,14 @@ impl CapabilityEngine {
                 flow::propagate_from(flows, &sources, &no_seeds, flow::Reach::Anywhere, &blanked, false)
             });
             capped |= taint.capped;
-            called_with_request = flow::called_with(code, taint, &sources);
+            let more;
+            (called_with_request, more) = flow::called_with(flows, taint, &sources);
+            if more {
+                limits.push(format!(
+                    "calls handing request data to other files' procedures looked for in the first {} only",
+                    flow::MAX_CALLS_EXAMINED
+                ));
+            }
         }
         limits.extend(flows.map(|f| f.limits).unwrap_or_default());
         if capped {
